@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libvctx - Linux-VServer security contexts on a stock kernel.
+ *
+ * A security context is a group of processes with its own PID, IPC, UTS,
+ * mount, cgroup and time namespaces, its own cgroup (named by its XID, in
+ * the cgroup2 hierarchy under "vctx/"), a root directory, a capability
+ * ceiling, rlimits and cgroup limits, and optionally one IPv4 address it is
+ * locked to (eBPF cgroup programs).
+ *
+ * Conventions:
+ *  - every fallible function returns 0 (or a count) on success and -1 on
+ *    failure, filling *err with an errno and a one-line message naming what
+ *    failed.  The library never exits the process and never prints.
+ *  - creating and entering contexts needs a single-threaded caller.
+ *  - per-context metadata lives in trusted.vctx.* xattrs on the context's
+ *    cgroup2 directory, so it is derived from the kernel and vanishes with
+ *    the context.
+ */
+#ifndef VCTX_H
+#define VCTX_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VCTX_XID_HOST		0u
+#define VCTX_XID_SPECTATOR	1u
+#define VCTX_XID_STATIC_MIN	2u
+#define VCTX_XID_STATIC_MAX	49151u
+#define VCTX_XID_DYN_MIN	49152u
+#define VCTX_XID_DYN_MAX	65535u
+#define VCTX_XID_NONE		0xffffffffu
+
+/* cgroup2 subtree holding every context: <cgroup2 mount>/vctx */
+#define VCTX_CGROUP_ROOT	"vctx"
+/* runtime directory of the kernel layer (guard sockets, pins) */
+#define VCTX_RUNDIR		"/run/vctx"
+/* bpffs directory for the pinned ipv4root programs and map */
+#define VCTX_BPF_PIN_DIR	"/sys/fs/bpf/vctx"
+/* inside every context: a read-only file holding the context's XID */
+#define VCTX_XID_FILE		"/dev/vctx/xid"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct vctx_error {
+	int err;		/* errno value, 0 when none */
+	char msg[512];		/* one line, no trailing newline */
+} vctx_error;
+
+/* set err->err and a printf-style message; always returns -1 */
+int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------- flags */
+
+enum vctx_flag {
+	VCTX_F_LOCK	= 1u << 0,	/* no new contexts / namespaces inside */
+	VCTX_F_SCHED	= 1u << 1,	/* the context weighs as one (cpu ctl) */
+	VCTX_F_NPROC	= 1u << 2,	/* context-wide process cap (pids ctl) */
+	VCTX_F_PRIVATE	= 1u << 3,	/* never entered, no single signals */
+	VCTX_F_FAKEINIT	= 1u << 4,	/* first process is PID 1 (an init) */
+};
+
+/* "lock" -> VCTX_F_LOCK; returns 0 when unknown */
+unsigned vctx_flag_from_name(const char *name);
+/* space-separated names of set flags into buf */
+void vctx_flags_format(unsigned flags, char *buf, size_t len);
+
+/* ---------------------------------------------------------- capabilities */
+
+/* number of capabilities the running kernel knows (cap_last_cap + 1) */
+int vctx_cap_count(void);
+/* "CAP_NET_RAW" or "net_raw" (any case) -> 13; -1 if unknown */
+int vctx_cap_from_name(const char *name);
+/* 13 -> "CAP_NET_RAW"; NULL if unknown to this tool */
+const char *vctx_cap_name(int cap);
+/* the server default allowlist (CONTRACT.md) */
+uint64_t vctx_caps_server_default(void);
+/* capabilities that may be added with S_CAPS / --cap */
+uint64_t vctx_caps_addable(void);
+/* why a refused capability is refused; NULL if it is not refused */
+const char *vctx_cap_refusal(int cap);
+/* read Cap{Inh,Prm,Eff,Bnd,Amb} of pid (0 = self) */
+struct vctx_capsets { uint64_t inh, prm, eff, bnd, amb; };
+int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err);
+/*
+ * Lower the calling process's bounding set to @keep, clear ambient and
+ * inheritable, and set effective/permitted to (current & keep).
+ */
+int vctx_caps_reduce(uint64_t keep, vctx_error *err);
+
+/* ---------------------------------------------------------- cgroups */
+
+enum vctx_ctl {
+	VCTX_CTL_PIDS, VCTX_CTL_MEMORY, VCTX_CTL_CPU, VCTX_CTL_CPUACCT,
+	VCTX_CTL_FREEZER, VCTX_CTL__COUNT
+};
+
+struct vctx_cgroup_layout {
+	char v2[256];			/* cgroup2 mount point */
+	int hybrid;			/* 1 when controllers sit on v1 */
+	/* where each controller lives: 2 = cgroup2, 1 = v1 at v1path, 0 = absent */
+	int where[VCTX_CTL__COUNT];
+	char v1path[VCTX_CTL__COUNT][256];
+	int has_kill;			/* cgroup.kill present (5.14+) */
+	int has_freeze;			/* cgroup.freeze present (5.2+) */
+};
+
+/* detect (once, cached) how cgroups are mounted on this host */
+const struct vctx_cgroup_layout *vctx_cgroup_layout(vctx_error *err);
+
+/* ------------------------------------------------------- context spec */
+
+struct vctx_rlimit {
+	int resource;		/* RLIMIT_* */
+	rlim_t soft, hard;
+	int set_soft, set_hard;
+};
+
+#define VCTX_MAX_RLIMITS 16
+
+struct vctx_spec {
+	uint32_t xid;		/* 0: allocate a dynamic XID */
+	const char *name;	/* server name (metadata), may be NULL */
+	const char *root;	/* root directory to pivot into; NULL keeps / */
+	const char *hostname;	/* NULL keeps the parent's */
+	const char *domainname;
+	int keep_caps;		/* 1: leave capabilities alone (bare chcontext) */
+	uint64_t caps;		/* bounding set when !keep_caps */
+	int secure;		/* full containment of a server */
+	unsigned flags;		/* VCTX_F_* */
+	uint32_t ipv4;		/* IPv4 lock, network byte order; 0 = none */
+	uint32_t loopback;	/* 127/8 maps to this (nbo); 0 = no mapping */
+	int has_nice;		/* S_NICE: nice floor */
+	int nice;
+	struct vctx_rlimit rlimits[VCTX_MAX_RLIMITS];
+	int n_rlimits;
+	int64_t memory_max;	/* bytes, 0 = none */
+	int64_t pids_max;	/* 0 = none */
+	int cpu_weight;		/* 1..10000, 0 = default */
+	int cpu_max_pct;	/* % of one CPU, 0 = none */
+	int persist;		/* reaper stays after CMD exits, while the
+				   context has processes (sysv-rc servers) */
+	const char *console;	/* file for the init's stdin/out/err, NULL = inherit */
+	const char *reboot_socket; /* host path bound into the root as /dev/reboot */
+	const char *workdir;	/* cwd for CMD inside, default / (or kept) */
+};
+
+void vctx_spec_init(struct vctx_spec *spec);
+
+/* a created context, as seen from the creating (monitor) process */
+struct vctx_handle {
+	uint32_t xid;
+	pid_t pid1;		/* host PID of the context's PID 1 */
+	int pidfd;		/* pidfd of pid1 */
+	pid_t cmd_pid;		/* host PID of CMD (== pid1 with fakeinit) */
+	char cgroup[512];	/* cgroup2 directory */
+};
+
+/*
+ * vctx_create - start CMD in a new security context.
+ * Must be called from a single-threaded process running as root.  On
+ * success the caller is the context's monitor: call vctx_wait() to reap
+ * it and release its cgroups.  On failure nothing is left behind.
+ */
+int vctx_create(const struct vctx_spec *spec, char *const argv[],
+		char *const envp[], struct vctx_handle *out, vctx_error *err);
+
+/*
+ * vctx_wait - wait for the context's PID 1 to exit, then for the cgroup
+ * to empty, then remove it.  Returns the PID 1 exit status as from
+ * waitpid() in *status.
+ */
+int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err);
+
+/* remove the cgroups (v2 + v1) and eBPF state of an empty context */
+int vctx_release(uint32_t xid, vctx_error *err);
+
+/* remove empty, monitor-less contexts left by crashed tools; returns count */
+int vctx_gc(vctx_error *err);
+
+/* ------------------------------------------------------------- enter */
+
+struct vctx_exec {
+	char *const *argv;
+	char *const *envp;	/* NULL: a clean default environment */
+	const char *cwd;	/* NULL: "/" */
+	int fds[3];		/* stdin/out/err to hand over; -1 = /dev/null */
+	int pty;		/* 1: run on a fresh pty of the context; the
+				   master is returned in *pty_master */
+	uid_t uid;		/* 0 = root */
+	gid_t gid;
+};
+
+/*
+ * vctx_enter - run a process inside running context @xid.  It joins every
+ * namespace, the cgroup, root, capability ceiling, rlimits, seccomp and
+ * Landlock domain and the IPv4 lock (it is forked by the context's guard).
+ * On success *pid is its host PID and *conn a descriptor that becomes
+ * readable when it exits: pass it to vctx_enter_wait().  XID 1 is the
+ * spectator and is joined by the calling process itself: use
+ * vctx_spectate() instead.
+ */
+int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid,
+	       int *conn, int *pty_master, vctx_error *err);
+int vctx_enter_wait(int conn, int *status, vctx_error *err);
+
+/*
+ * vctx_spectate - turn the calling process into a member of context 1: it
+ * keeps the host's view of every process and cannot signal or trace any
+ * process outside itself (Landlock scoping).  @tsync applies to every
+ * thread (seccomp) for multithreaded callers such as Node.
+ */
+int vctx_spectate(int tsync, vctx_error *err);
+
+/* ------------------------------------------------------------ kill */
+
+/* signal every process of context @xid (SIGKILL: cgroup.kill or
+   freeze-kill-thaw); returns the number of processes signalled */
+int vctx_kill_context(uint32_t xid, int sig, vctx_error *err);
+
+/*
+ * vctx_kill_pid - signal exactly the process the caller saw: @pid with
+ * start time @starttime (clock ticks after boot, /proc/PID/stat field 22;
+ * 0 = do not check).  Refuses processes of private contexts.
+ */
+int vctx_kill_pid(pid_t pid, uint64_t starttime, int sig, vctx_error *err);
+
+/* ------------------------------------------------------------ info */
+
+/* XID of @pid (0 = self); from /proc/PID/cgroup, or VCTX_XID_FILE inside */
+int vctx_xid_of_pid(pid_t pid, uint32_t *xid, vctx_error *err);
+
+struct vctx_info {
+	uint32_t xid;
+	uint32_t parent_xid;	/* 0 for top-level contexts */
+	char name[64];		/* server name or "" */
+	char cgroup[512];	/* cgroup2 directory */
+	char root[256];		/* root directory or "" */
+	pid_t pid1;		/* host PID of PID 1, 0 if unknown */
+	uint32_t ipv4, loopback;/* nbo, 0 = none */
+	uint64_t caps;		/* bounding set of PID 1 */
+	unsigned flags;
+	int64_t created;	/* unix seconds */
+	int nprocs;		/* processes in the cgroup subtree */
+	uint64_t ns[7];		/* inode of pid, mnt, ipc, uts, cgroup, time, net */
+};
+
+/* info about one running context */
+int vctx_info_get(uint32_t xid, struct vctx_info *out, vctx_error *err);
+/* all running contexts (except 0); *out is malloc'd, free() it */
+int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err);
+
+/* --------------------------------------------------------- ipv4root */
+
+/*
+ * Lock every process of the cgroup2 directory @cgfd to @ip (nbo): bind to
+ * 0.0.0.0 yields @ip, other local addresses give EPERM, connect/sendmsg
+ * leave from @ip, unbound sockets are filtered at ingress/egress, IPv6
+ * sockets are refused at creation.  @loopback (nbo, 0 = none) is where
+ * 127.0.0.0/8 is mapped.  Loads and pins the programs on first use
+ * (mounting bpffs when missing).  One-shot: fails with EEXIST when the
+ * cgroup or an ancestor is already locked.
+ */
+int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback,
+			 vctx_error *err);
+/* the lock of the cgroup (or nearest locked ancestor); 0 ip = none */
+int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback,
+			vctx_error *err);
+/* forget the map entry of a removed cgroup (by cgroup id) */
+int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err);
+/* the loopback address reserved for a server's context: 127.128.hi.lo */
+uint32_t vctx_loopback_for_xid(uint32_t xid);
+
+/* ------------------------------------------------------------- util */
+
+/* cgroup id (inode number) of a cgroup2 directory fd */
+uint64_t vctx_cgroup_id(int cgfd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VCTX_H */

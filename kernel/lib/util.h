@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internal helpers shared by libvctx files (not part of the API). */
+#ifndef VCTX_UTIL_H
+#define VCTX_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define VCTX_API __attribute__((visibility("default")))
+
+static inline void vctx_closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void vctx_freep(void *p) { extern void free(void *); free(*(void **)p); }
+#define cleanup_fd __attribute__((cleanup(vctx_closep)))
+#define cleanup_free __attribute__((cleanup(vctx_freep)))
+
+/* read a whole small file at dirfd/path into buf (NUL-terminated); returns length or -1 */
+ssize_t vctx_read_file_at(int dirfd, const char *path, char *buf, size_t len);
+/* write a string to dirfd/path (O_WRONLY, no create); 0 or -1 with errno */
+int vctx_write_file_at(int dirfd, const char *path, const char *s);
+/* mkdir -p, mode 0755 */
+int vctx_mkdir_p(const char *path, mode_t mode);
+/* strip trailing newline/space */
+void vctx_chomp(char *s);
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// One build: libvctx + eBPF objects + C tools (make), the node-addon-api
+// addon (node-gyp) and the TypeScript (tsc).  Run by `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 20) {
+  console.error(`vctx needs Node.js 20 or newer (this is ${process.version}); see https://nodejs.org or Debian's nodejs package from bookworm-backports`);
+  process.exit(1);
+}
+
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`build: ${what} failed (${cmd} ${args.join(' ')})`);
+    process.exit(1);
+  }
+}
+
+for (const tool of ['make', 'clang', 'gcc']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`build: ${tool} is missing; run ./setup.sh (it installs what Debian must provide)`);
+    process.exit(1);
+  }
+}
+run('make', ['-s', '-C', 'kernel', `-j${Math.max(2, 2)}`], 'the C library, tools and eBPF objects');
+const gyp = join(root, 'node_modules', '.bin', 'node-gyp');
+run(existsSync(gyp) ? gyp : 'node-gyp', ['rebuild', '--silent'], 'the node addon');
+const tsc = join(root, 'node_modules', '.bin', 'tsc');
+if (existsSync(tsc)) run(tsc, ['-p', 'tsconfig.json'], 'the TypeScript build');
