@@ -278,6 +278,29 @@ int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err);
 /* the loopback address reserved for a server's context: 127.128.hi.lo */
 uint32_t vctx_loopback_for_xid(uint32_t xid);
 
+/*
+ * Context metadata: trusted.* xattrs on the context's cgroup2 directory
+ * (values are text).  Written once by vctx_create before the first process
+ * of the context runs.
+ */
+#define VCTX_XATTR_NAME		"trusted.vctx.name"	/* server name */
+#define VCTX_XATTR_FLAGS	"trusted.vctx.flags"	/* "lock private ..." */
+#define VCTX_XATTR_IP		"trusted.vctx.ip"	/* dotted IPv4 lock */
+#define VCTX_XATTR_LOOPBACK	"trusted.vctx.loopback"	/* dotted */
+#define VCTX_XATTR_ROOT		"trusted.vctx.root"	/* root directory */
+#define VCTX_XATTR_PID1		"trusted.vctx.pid1"	/* host PID of PID 1 */
+#define VCTX_XATTR_CAPS		"trusted.vctx.caps"	/* bounding set, 0x hex */
+#define VCTX_XATTR_CREATED	"trusted.vctx.created"	/* unix seconds */
+#define VCTX_XATTR_MONITOR	"trusted.vctx.monitor"	/* host PID of the monitor */
+
+/*
+ * Context cgroups: <cgroup2>/vctx/<xid> for top-level contexts and
+ * <parent's cgroup>/<xid> for contexts created inside a context.  A path
+ * component that is all digits is an XID; other components (such as
+ * "bind-<pid>" made by chbind) are not contexts.  The XID of a process is
+ * the last all-digit component of its cgroup2 path below vctx/.
+ */
+
 /* ------------------------------------------------------------- util */
 
 /* cgroup id (inode number) of a cgroup2 directory fd */
