@@ -1,0 +1,96 @@
+/**
+ * util-vserver's number formats, re-implemented (CONTRACT.md "Formats in
+ * detail").  Pure functions, no I/O.
+ */
+
+const MEM_SUFFIXES = [' ', 'K', 'M', 'G', 'T', '+'] as const;
+
+/**
+ * A byte count as vserver-stat shows it: scaled by 1024 until under 1000,
+ * with the unit suffix (` ` for bytes, `K`, `M`, `G`, `T`, `+` beyond) and
+ * one decimal when it fits (the tenths of the last division, truncated;
+ * none when they are 0 or the number has 4 digits).  Not padded.
+ *
+ * @example formatMemory(1536) === '1.5K'; formatMemory(286) === '286 '
+ */
+export function formatMemory(bytes: number): string {
+  let val = Math.max(0, Math.floor(bytes));
+  let mod = 0;
+  let suffix: string = '+';
+  for (let i = 0; i < MEM_SUFFIXES.length; i++) {
+    if (val < 1000) {
+      suffix = MEM_SUFFIXES[i]!;
+      break;
+    }
+    mod = Math.floor((10 * (val % 1024)) / 1024);
+    val = Math.floor(val / 1024);
+  }
+  if (val > 9999) val = 9999;
+  if (val >= 1000) mod = 0;
+  return (mod !== 0 ? `${val}.${mod}` : `${val}`) + suffix;
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * A duration in milliseconds as vserver-stat shows it:
+ * under 1 h `MmSSsXX` (XX hundredths), under 1 d `HhMMmSS`,
+ * up to 999 d `DdHHhMM`, beyond `YyDDdHH` (365-day years),
+ * `INVALID` beyond 999*999 days.  Not padded.
+ *
+ * @example formatDuration(754_320) === '12m34s32'
+ */
+export function formatDuration(ms: number): string {
+  let t = Math.max(0, Math.floor(ms));
+  const hundredths = Math.floor((t % 1000) / 10);
+  t = Math.floor(t / 1000);
+  const ss = t % 60;
+  t = Math.floor(t / 60);
+  const mm = t % 60;
+  t = Math.floor(t / 60);
+  const hh = t % 24;
+  const days = Math.floor(t / 24);
+
+  if (days > 999 * 999) return 'INVALID';
+  if (days > 999) return `${Math.floor(days / 365)}y${pad2(days % 365)}d${pad2(hh)}`;
+  if (days > 0) return `${days}d${pad2(hh)}h${pad2(mm)}`;
+  if (hh > 0) return `${hh}h${pad2(mm)}m${pad2(ss)}`;
+  return `${mm}m${pad2(ss)}s${pad2(hundredths)}`;
+}
+
+/** clock ticks to milliseconds (ticks * 1000 / hz, truncated) */
+export function ticksToMs(ticks: number, clockTicks: number): number {
+  return Math.floor((ticks * 1000) / (clockTicks > 0 ? clockTicks : 100));
+}
+
+/**
+ * Makes a string safe for a terminal line: C0/C1 control characters,
+ * DEL and backslash become C-style escapes (`\n`, `\t`, `\\`, `\xNN`,
+ * `\u{NNNN}`).  Printable text, including non-ASCII letters, is kept.
+ */
+export function escapeForTerminal(s: string): string {
+  // Fast path: nothing to escape.
+  if (!/[\x00-\x1f\x7f-\x9f\\\u2028\u2029]/.test(s)) return s;
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) out += `\\u{${c.toString(16)}}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * Cuts a string to at most `max` terminal columns' worth of code points
+ * (whole code points, never half a surrogate pair).
+ */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const cps = [...s];
+  return cps.length <= max ? s : cps.slice(0, max).join('');
+}
