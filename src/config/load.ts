@@ -1,0 +1,129 @@
+/**
+ * Reading NAME.conf files from the configuration directory.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkTrustedFile } from './checks.js';
+import { ConfigError, configError, configWarning, type ConfigIssue } from './issues.js';
+import { parseServerConfig } from './parse.js';
+import type { ServerConfig } from './types.js';
+import { serverNameProblem } from './validate.js';
+
+export interface LoadOptions {
+  /**
+   * Refuse a file (or directory) someone other than this uid could change
+   * (see checkTrustedFile); null skips the check (read-only tools may).
+   * @default 0
+   */
+  trustedUid?: number | null;
+}
+
+export interface Loaded {
+  config: ServerConfig;
+  warnings: ConfigIssue[];
+}
+
+/** The path of server @name's configuration. */
+export function configPath(confdir: string, name: string): string {
+  return join(confdir, `${name}.conf`);
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+/**
+ * Read and validate confdir/NAME.conf.  Throws a ConfigError: kind
+ * 'bad-name' for an unacceptable name, 'unknown-server' when there is no
+ * such file, 'invalid' with every error of the file (or the ownership
+ * refusal).  Warnings come back with the configuration.
+ */
+export async function loadServerConfig(confdir: string, name: string, opts: LoadOptions = {}): Promise<Loaded> {
+  const file = configPath(confdir, name);
+  const nameProblem = serverNameProblem(name);
+  if (nameProblem) throw new ConfigError('bad-name', [configError(confdir, null, null, name, nameProblem)]);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT') {
+      throw new ConfigError('unknown-server', [configError(file, null, null, null,
+        `no server '${name}' (no such file); the servers are the *.conf files of ${confdir}`)]);
+    }
+    throw new ConfigError('invalid', [configError(file, null, null, null,
+      `cannot read the configuration: ${(e as Error).message}`)]);
+  }
+  const trustedUid = opts.trustedUid === undefined ? 0 : opts.trustedUid;
+  if (trustedUid !== null) {
+    const unsafe = await checkTrustedFile(file, { trustedUid });
+    if (unsafe) throw new ConfigError('invalid', [unsafe]);
+  }
+  const r = parseServerConfig(text, { file, name });
+  if (!r.config) throw new ConfigError('invalid', r.errors, r.warnings);
+  return { config: r.config, warnings: r.warnings };
+}
+
+export interface ServerList {
+  /** server names, sorted */
+  names: string[];
+  /** *.conf files skipped because their name cannot name a server */
+  warnings: ConfigIssue[];
+}
+
+/**
+ * The servers of @confdir: the names of its *.conf files, sorted (by code
+ * point, as `ls` in the C locale).  A missing directory has none.
+ */
+export async function listServers(confdir: string): Promise<ServerList> {
+  let entries;
+  try {
+    entries = await readdir(confdir, { withFileTypes: true });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return { names: [], warnings: [] };
+    throw e;
+  }
+  const names: string[] = [];
+  const warnings: ConfigIssue[] = [];
+  for (const ent of entries) {
+    if (!ent.name.endsWith('.conf')) continue;
+    if (!ent.isFile() && !ent.isSymbolicLink()) continue;
+    const name = ent.name.slice(0, -'.conf'.length);
+    const p = serverNameProblem(name);
+    if (p) {
+      warnings.push(configWarning(join(confdir, ent.name), null, null, name, `skipped: ${p}`));
+      continue;
+    }
+    names.push(name);
+  }
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { names, warnings };
+}
+
+export interface AllServers {
+  /** the servers whose configuration is valid, by name */
+  servers: ServerConfig[];
+  /** the servers that could not be loaded, with why */
+  failed: Array<{ name: string; error: ConfigError }>;
+  warnings: ConfigIssue[];
+}
+
+/**
+ * Load every server of @confdir (for vserver-all, for the cross-file checks,
+ * for the dashboard).  One bad file does not hide the others.
+ */
+export async function loadAllServers(confdir: string, opts: LoadOptions = {}): Promise<AllServers> {
+  const list = await listServers(confdir);
+  const out: AllServers = { servers: [], failed: [], warnings: [...list.warnings] };
+  for (const name of list.names) {
+    try {
+      const l = await loadServerConfig(confdir, name, opts);
+      out.servers.push(l.config);
+      out.warnings.push(...l.warnings);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      out.failed.push({ name, error: e });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+/**
+ * The commented NAME.conf that `vserver NAME build` writes, in the style of
+ * the 2002 manual's configuration: every key, what it does, and its default.
+ * The result always reads back through parseServerConfig without warnings
+ * (renderConfigTemplate checks that itself).
+ */
+import { ADDABLE_CAPS, SERVER_DEFAULT_CAPS } from './caps.js';
+import { ConfigError, configError } from './issues.js';
+import { parseServerConfig } from './parse.js';
+import { hostnameProblem } from './values.js';
+import { serverNameProblem } from './validate.js';
+
+/** The build templates (CONTRACT "build --template"). */
+export type BuildTemplate = 'busybox' | 'copy' | 'debootstrap';
+
+export interface TemplateOptions {
+  /** the server's name */
+  name: string;
+  /** IPROOT; omitted: the line is left empty (not locked to an address) */
+  ip?: string;
+  /** IPROOTDEV; omitted: empty (the address must already be the host's) */
+  ipDev?: string;
+  /** S_HOSTNAME; omitted: the name, when it is a valid host name */
+  hostname?: string;
+  /** S_CONTEXT; omitted: empty (a dynamic context number) */
+  ctx?: number;
+  /** how the root is populated: 'busybox', 'copy', 'debootstrap' or 'debootstrap:SUITE' */
+  template: string;
+}
+
+/** S_FLAGS written into a new server, and why (see the template text). */
+export const TEMPLATE_FLAGS = 'lock nproc';
+/** ULIMIT written into a new server: the seed's default. */
+export const TEMPLATE_ULIMIT = '-H -u 1000';
+
+/** Double-quote a value for a shell-style line ($ ` " \ escaped). */
+export function shellQuote(value: string): string {
+  return `"${value.replace(/([$`"\\])/g, '\\$1')}"`;
+}
+
+function templateKind(t: string): BuildTemplate | null {
+  const base = t.split(':')[0];
+  return base === 'busybox' || base === 'copy' || base === 'debootstrap' ? base : null;
+}
+
+/**
+ * Render the commented configuration of a new server.  Throws a
+ * ConfigError when an option is not acceptable (the message names it).
+ */
+export function renderConfigTemplate(opts: TemplateOptions): string {
+  const file = `${opts.name}.conf`;
+  const nameProblem = serverNameProblem(opts.name);
+  if (nameProblem) throw new ConfigError('bad-name', [configError(file, null, null, opts.name, nameProblem)]);
+  if (templateKind(opts.template) === null) {
+    throw new ConfigError('invalid', [configError(file, null, null, opts.template,
+      'unknown template; use busybox, copy or debootstrap[:SUITE]')]);
+  }
+  const hostname = opts.hostname ?? (hostnameProblem(opts.name) === null ? opts.name : '');
+  const ip = opts.ip ?? '';
+  const dev = opts.ipDev ?? '';
+  const ctx = opts.ctx === undefined ? '' : String(opts.ctx);
+  const q = shellQuote;
+
+  const text = `# Configuration of the virtual server '${opts.name}' (template: ${opts.template})
+#
+# Read by vctx, never run by a shell: each line is KEY="value", a comment or
+# blank.  $(...), backticks and ; in a value are just characters.  An unknown
+# key is a warning; a bad value is an error and the server is not started.
+# An empty value means the default given below.
+
+# IPROOT: the IPv4 address of the server.  Its processes are locked to it:
+# binding 0.0.0.0 gives this address, other host addresses are refused, and
+# connections leave from it.  Write the dotted address: host names are not
+# resolved (the server must not depend on DNS to start).
+# Empty: the server is not locked and shares every address of the host.
+IPROOT=${q(ip)}
+
+# IPROOTDEV: the host network device (e.g. eth0) IPROOT is added to when the
+# server starts and removed from when it stops.  Empty: vctx adds nothing and
+# IPROOT must already be an address of the host (or in 127.0.0.0/8).
+IPROOTDEV=${q(dev)}
+
+# IPROOTMASK: netmask of the added address (255.255.255.0 or 24).
+# Default: /32.  Seldom used; only with IPROOTDEV.
+IPROOTMASK=""
+
+# IPROOTBCAST: broadcast address of the added address.  Default: derived
+# from the netmask.  Seldom used; only with IPROOTDEV.
+IPROOTBCAST=""
+
+# ONBOOT: yes to start the server with "vserver-all start" at boot (and stop
+# it at shutdown).  Once the server works, it is a good idea to say yes.
+# Default: no.
+ONBOOT="no"
+
+# PRIORITY: the order of "vserver-all start": lower first, from -999 to 999;
+# servers with the same priority start by name, and stop in reverse order.
+# Default: 0.
+PRIORITY="0"
+
+# S_CAPS: capabilities beyond the default set, blank-separated, written
+# CAP_X or X in any case; !CAP_X drops one of the default set.
+# Every server keeps: ${SERVER_DEFAULT_CAPS.join(' ')}.
+# May be added: ${ADDABLE_CAPS.join(' ')}.
+# Everything else is refused, with the reason, because on a shared kernel and
+# network stack it reaches the host: e.g. CAP_NET_RAW (ping works through
+# ICMP datagram sockets where the host's net.ipv4.ping_group_range allows
+# them), CAP_SYS_ADMIN, CAP_NET_ADMIN (the host configures IPROOT).
+# Default: empty, the default set only.
+S_CAPS=""
+
+# S_CONTEXT: a static security context number, 2 to 49151, different for each
+# server.  Empty: an unused one from 49152..65535 is chosen at each start;
+# in most cases leave it empty.
+S_CONTEXT=${q(ctx)}
+
+# S_HOSTNAME: the host name of the server (Apache and others use it).
+# Empty: the server's name.
+S_HOSTNAME=${q(hostname)}
+
+# S_DOMAINNAME: the NIS domain name of the server.  Empty: none.
+S_DOMAINNAME=""
+
+# S_NICE: nice level of every process of the server, -20 (highest priority)
+# to 19 (lowest); not even root inside can lower it.  Empty: not changed.
+S_NICE=""
+
+# S_FLAGS: flags of the server's context, blank-separated:
+#   lock      the server cannot create new contexts or namespaces
+#   sched     the server's processes weigh as one against the host's
+#   nproc     ULIMIT -u limits the processes of the whole server, not of
+#             each user (PIDS_MAX, when set, is the limit instead)
+#   private   nobody enters the server and its processes cannot be signalled
+#             one by one; stop and restart still work
+#   fakeinit  the first process is PID 1 and /sbin/init of the server runs
+#             (the same as S_INIT="init")
+# New servers get "${TEMPLATE_FLAGS}": lock keeps nested contexts out of a
+# server, and nproc turns the ULIMIT below into a limit on the whole server,
+# so a fork bomb inside stops at 1000 processes.
+# When the key is missing or empty: no flags.
+S_FLAGS=${q(TEMPLATE_FLAGS)}
+
+# S_INIT: how the server starts and stops.
+#   sysv      rc scripts: start runs /etc/init.d/rc 3 (or /etc/rc.d/rc 3),
+#             stop runs them for runlevel 0; sysv:N picks runlevel N (1..5)
+#   init      /sbin/init of the server runs as its PID 1 (implies fakeinit)
+#             and is asked to shut down on stop; systemd is refused (it
+#             needs a writable cgroup tree of its own)
+#   /path/to/command args   started inside the server (no shell: split on
+#             blanks); PID 1 with the fakeinit flag
+# Default: init with the fakeinit flag, else sysv.
+S_INIT="sysv"
+
+# ULIMIT: arguments of the shell's ulimit: -H hard, -S soft, both by default,
+# then options with values (integers or unlimited):
+#   -c core KiB  -d data KiB  -e nice ceiling  -f file KiB  -i signals
+#   -l locked KiB  -m rss KiB  -n open files  -q mqueue bytes  -r rt prio
+#   -s stack KiB  -t CPU seconds  -u processes  -v virtual KiB  -x locks
+# e.g. "-H -n 4096 -u 200".  With the nproc flag, -u is the server's limit.
+ULIMIT=${q(TEMPLATE_ULIMIT)}
+
+# MEMORY_MAX: memory of the whole server in bytes, with K, M, G or T
+# (powers of 1024), e.g. 512M.  Empty or max: no limit.
+MEMORY_MAX=""
+
+# PIDS_MAX: processes and threads of the whole server (1 to 4194304); wins
+# over ULIMIT -u with the nproc flag.  Empty or max: no limit of its own.
+PIDS_MAX=""
+
+# CPU_WEIGHT: share of CPU time against other servers under contention,
+# 1 to 10000.  Empty: the default weight, 100.
+CPU_WEIGHT=""
+
+# CPU_MAX: ceiling in percent of one CPU, e.g. 50% or 150% (one and a half
+# CPUs).  Empty or max: no ceiling.
+CPU_MAX=""
+`;
+  const check = parseServerConfig(text, { file, name: opts.name });
+  const bad = [...check.errors, ...check.warnings];
+  if (bad.length) throw new ConfigError('invalid', bad);
+  return text;
+}
