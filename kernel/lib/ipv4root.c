@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ipv4root: the IPv4 lock (Linux-VServer's set_ipv4root) as eBPF cgroup
+ * programs — loading, pinning, attaching, querying.
+ *
+ * The programs (bpf/ipv4root.bpf.c, embedded in the library) and their
+ * lock map are loaded once and pinned under
+ * VCTX_BPF_PIN_DIR/ipv4root-<hash of the embedded object>/, so a rebuilt
+ * object never mixes with the pins of an older build.  Later callers open
+ * the pins (BPF_OBJ_GET) and attaching costs a handful of syscalls instead
+ * of a verifier run.  First loads are serialised by an flock on
+ * VCTX_RUNDIR/ipv4root.lock and published by renaming a fully populated
+ * directory into place.
+ *
+ * Whether a cgroup is locked is decided by the kernel's effective program
+ * list (an ipv4root bind4 program among the cgroup's effective
+ * BPF_CGROUP_INET4_BIND programs), whatever build attached it; the map
+ * then tells which address.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <arpa/inet.h>
+#include <linux/magic.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "vctx.h"
+#include "util.h"
+#include "../bpf/ipv4root.h"
+
+extern const unsigned char vctx_bpf_ipv4root[];
+extern const unsigned char vctx_bpf_ipv4root_end[];
+
+#define BPFFS_MOUNT	"/sys/fs/bpf"
+#define V4R_LOCKFILE	VCTX_RUNDIR "/ipv4root.lock"
+#define V4R_PREFIX	"ipv4root-"
+#define V4R_MAP_PIN	"locks"
+#define LOAD_FAILED	"cannot load the ipv4root eBPF programs"
+
+enum v4r_prog { P_SOCK, P_INGR, P_EGR, P_BIND, P_CONN, P_SEND, P__N };
+
+/* attach order: the packet filters and the IPv6 refusal first */
+static const struct {
+	const char *name;		/* function name in ipv4root.bpf.c */
+	const char *pin;		/* file name in the pin directory */
+	const char *what;		/* for messages */
+	enum bpf_attach_type type;
+} v4r_progs[P__N] = {
+	[P_SOCK] = { "ipv4root_sock",  "sock_create", "socket-creation", BPF_CGROUP_INET_SOCK_CREATE },
+	[P_INGR] = { "ipv4root_ingr",  "ingress",     "ingress",         BPF_CGROUP_INET_INGRESS },
+	[P_EGR]  = { "ipv4root_egr",   "egress",      "egress",          BPF_CGROUP_INET_EGRESS },
+	[P_BIND] = { "ipv4root_bind4", "bind4",       "bind4",           BPF_CGROUP_INET4_BIND },
+	[P_CONN] = { "ipv4root_conn4", "connect4",    "connect4",        BPF_CGROUP_INET4_CONNECT },
+	[P_SEND] = { "ipv4root_send4", "sendmsg4",    "sendmsg4",        BPF_CGROUP_UDP4_SENDMSG },
+};
+
+/* the open pins of this build, cached per process (all fds O_CLOEXEC) */
+struct v4r_pins {
+	int map;
+	int prog[P__N];
+	__u32 bind_id;			/* kernel id of our bind4 program */
+	ino_t map_ino;			/* to notice pins replaced under us */
+};
+
+static pthread_mutex_t v4r_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct v4r_pins v4r_cache = { .map = -1, .prog = { -1, -1, -1, -1, -1, -1 } };
+static char v4r_build[32];		/* "ipv4root-<16 hex>" */
+
+/* --------------------------------------------------------------- helpers */
+
+/* a 64-bit hash of the embedded object, eight bytes at a time */
+static void v4r_build_name(void)
+{
+	const unsigned char *p = vctx_bpf_ipv4root;
+	size_t n = (size_t)(vctx_bpf_ipv4root_end - vctx_bpf_ipv4root);
+	uint64_t h = 0xcbf29ce484222325ull ^ n, w;
+
+	if (v4r_build[0])
+		return;
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; n; n--, p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	snprintf(v4r_build, sizeof(v4r_build), V4R_PREFIX "%016llx", (unsigned long long)h);
+}
+
+static void v4r_pins_close(struct v4r_pins *p)
+{
+	if (p->map >= 0)
+		close(p->map);
+	p->map = -1;
+	for (int i = 0; i < P__N; i++) {
+		if (p->prog[i] >= 0)
+			close(p->prog[i]);
+		p->prog[i] = -1;
+	}
+	p->map_ino = 0;
+	p->bind_id = 0;
+}
+
+static int v4r_pin_path(char *buf, size_t len, const char *build, const char *file)
+{
+	int n = snprintf(buf, len, "%s/%s/%s", VCTX_BPF_PIN_DIR, build, file);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* open every pin of @build; -1 with errno when any is missing */
+static int v4r_pins_open(const char *build, struct v4r_pins *p)
+{
+	char path[256];
+	struct stat st;
+	struct bpf_prog_info info;
+	__u32 ilen = sizeof(info);
+
+	p->map = -1;
+	for (int i = 0; i < P__N; i++)
+		p->prog[i] = -1;
+	v4r_pin_path(path, sizeof(path), build, V4R_MAP_PIN);
+	if (stat(path, &st) < 0)
+		return -1;
+	p->map_ino = st.st_ino;
+	p->map = bpf_obj_get(path);
+	if (p->map < 0)
+		goto fail;
+	for (int i = 0; i < P__N; i++) {
+		v4r_pin_path(path, sizeof(path), build, v4r_progs[i].pin);
+		p->prog[i] = bpf_obj_get(path);
+		if (p->prog[i] < 0)
+			goto fail;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(p->prog[P_BIND], &info, &ilen) < 0)
+		goto fail;
+	p->bind_id = info.id;
+	return 0;
+fail:;
+	int e = errno;
+	v4r_pins_close(p);
+	errno = e;
+	return -1;
+}
+
+/* serialise loads, garbage collection and attaches across processes */
+static int v4r_flock(vctx_error *err)
+{
+	int fd;
+
+	if (mkdir(VCTX_RUNDIR, 0755) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", VCTX_RUNDIR, strerror(errno));
+	fd = open(V4R_LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vctx_set_error(err, errno, "cannot open %s: %s", V4R_LOCKFILE, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return vctx_set_error(err, e, "cannot lock %s: %s", V4R_LOCKFILE, strerror(e));
+	}
+	return fd;
+}
+
+static int v4r_ensure_bpffs(vctx_error *err)
+{
+	struct statfs sf;
+
+	if (statfs(BPFFS_MOUNT, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(BPFFS_MOUNT, 0700) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s for bpffs: %s", BPFFS_MOUNT, strerror(errno));
+	if (mount("bpf", BPFFS_MOUNT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		return vctx_set_error(err, errno, "cannot mount bpffs at %s: %s", BPFFS_MOUNT, strerror(errno));
+	return 0;
+}
+
+/* remove a pin directory and what is pinned in it (bpffs: no subdirs) */
+static void v4r_remove_dir(const char *name)
+{
+	char path[256];
+	DIR *d;
+	struct dirent *de;
+
+	if (snprintf(path, sizeof(path), "%s/%s", VCTX_BPF_PIN_DIR, name) >= (int)sizeof(path))
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(path);
+}
+
+static int v4r_map_empty(int map)
+{
+	__u64 key;
+
+	return bpf_map_get_next_key(map, NULL, &key) < 0 && errno == ENOENT;
+}
+
+/*
+ * Under the flock: drop half-made directories of crashed loaders and the
+ * pins of other builds whose lock map is empty (their programs may still
+ * be attached to live cgroups; attachments do not need the pins).
+ */
+static void v4r_gc_builds(void)
+{
+	DIR *d = opendir(VCTX_BPF_PIN_DIR);
+	struct dirent *de;
+	char names[64][64];
+	int n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n < 64) {
+		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
+		    !strcmp(de->d_name, v4r_build) || strlen(de->d_name) >= 64)
+			continue;
+		if (strstr(de->d_name, "-tmp-")) {
+			strcpy(names[n++], de->d_name);
+			continue;
+		}
+		char path[256];
+		v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN);
+		int map = bpf_obj_get(path);
+		if (map < 0 || v4r_map_empty(map))
+			strcpy(names[n++], de->d_name);
+		if (map >= 0)
+			close(map);
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		v4r_remove_dir(names[i]);
+}
+
+/* libbpf's messages, kept (last warning line) instead of printed */
+static char v4r_libbpf_msg[200];
+
+static int v4r_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[sizeof(v4r_libbpf_msg)];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	vctx_chomp(line);
+	if (line[0])
+		memcpy(v4r_libbpf_msg, line, sizeof(line));
+	return 0;
+}
+
+static int v4r_load_error(int e, vctx_error *err)
+{
+	if (e == EPERM || e == EACCES)
+		return vctx_set_error(err, e, LOAD_FAILED ": permission denied (needs CAP_SYS_ADMIN or CAP_BPF)");
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 0)
+		return vctx_set_error(err, ENOSYS, LOAD_FAILED ": kernel lacks cgroup sock_addr hooks (Linux 4.17+)");
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SKB, NULL) == 0)
+		return vctx_set_error(err, ENOSYS, LOAD_FAILED ": kernel lacks cgroup skb programs (CONFIG_CGROUP_BPF)");
+	if (v4r_libbpf_msg[0])
+		return vctx_set_error(err, e, LOAD_FAILED ": %s (libbpf: %s)", strerror(e), v4r_libbpf_msg);
+	return vctx_set_error(err, e, LOAD_FAILED ": %s", strerror(e));
+}
+
+/* load the embedded object and pin it as @v4r_build; under the flock */
+static int v4r_load_and_pin(vctx_error *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ipv4root");
+	char tmp[64], path[256], final[256];
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	libbpf_print_fn_t old;
+	int rc = -1, e;
+
+	v4r_libbpf_msg[0] = 0;
+	old = libbpf_set_print(v4r_libbpf_print);
+	obj = bpf_object__open_mem(vctx_bpf_ipv4root,
+				   (size_t)(vctx_bpf_ipv4root_end - vctx_bpf_ipv4root), &opts);
+	if (!obj) {
+		e = errno;
+		vctx_set_error(err, e, LOAD_FAILED ": the embedded object is unreadable: %s", strerror(e));
+		goto out_print;
+	}
+	if (bpf_object__load(obj) < 0) {
+		v4r_load_error(errno, err);
+		goto out;
+	}
+	if (vctx_mkdir_p(VCTX_BPF_PIN_DIR, 0700) < 0) {
+		vctx_set_error(err, errno, "cannot create %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s-tmp-%d", v4r_build, (int)getpid());
+	v4r_remove_dir(tmp);
+	v4r_pin_path(path, sizeof(path), tmp, "");
+	if (mkdir(path, 0700) < 0) {
+		vctx_set_error(err, errno, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	map = bpf_object__find_map_by_name(obj, IPV4ROOT_MAP_NAME);
+	v4r_pin_path(path, sizeof(path), tmp, V4R_MAP_PIN);
+	if (!map || bpf_map__pin(map, path) < 0) {
+		vctx_set_error(err, map ? errno : ENOENT, "cannot pin the ipv4root lock map at %s: %s",
+			       path, strerror(map ? errno : ENOENT));
+		goto out_tmp;
+	}
+	for (int i = 0; i < P__N; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, v4r_progs[i].name);
+
+		v4r_pin_path(path, sizeof(path), tmp, v4r_progs[i].pin);
+		if (!prog || bpf_program__pin(prog, path) < 0) {
+			e = prog ? errno : ENOENT;
+			vctx_set_error(err, e, "cannot pin the ipv4root %s program at %s: %s",
+				       v4r_progs[i].what, path, strerror(e));
+			goto out_tmp;
+		}
+	}
+	v4r_pin_path(path, sizeof(path), tmp, "");
+	v4r_pin_path(final, sizeof(final), v4r_build, "");
+	path[strlen(path) - 1] = 0;
+	final[strlen(final) - 1] = 0;
+	if (rename(path, final) < 0) {
+		vctx_set_error(err, errno, "cannot publish the ipv4root pins at %s: %s", final, strerror(errno));
+		goto out_tmp;
+	}
+	rc = 0;
+	goto out;
+out_tmp:
+	v4r_remove_dir(tmp);
+out:
+	bpf_object__close(obj);
+out_print:
+	libbpf_set_print(old);
+	return rc;
+}
+
+/*
+ * The pins of this build, opened (and loaded on first use).  Called with
+ * v4r_mu held; the result stays valid until the mutex is released.
+ */
+static int v4r_get_pins(vctx_error *err)
+{
+	char path[256];
+	struct stat st;
+	int lk;
+
+	v4r_build_name();
+	if (v4r_cache.map >= 0) {
+		v4r_pin_path(path, sizeof(path), v4r_build, V4R_MAP_PIN);
+		if (stat(path, &st) == 0 && st.st_ino == v4r_cache.map_ino)
+			return 0;
+		v4r_pins_close(&v4r_cache);
+	}
+	if (v4r_pins_open(v4r_build, &v4r_cache) == 0)
+		return 0;
+	lk = v4r_flock(err);
+	if (lk < 0)
+		return -1;
+	int rc = v4r_ensure_bpffs(err);
+	if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0) {
+		rc = v4r_load_and_pin(err);
+		if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0)
+			rc = vctx_set_error(err, errno, "cannot open the ipv4root pins under %s/%s: %s",
+					    VCTX_BPF_PIN_DIR, v4r_build, strerror(errno));
+		if (rc == 0)
+			v4r_gc_builds();
+	}
+	close(lk);
+	return rc;
+}
+
+static int v4r_is_cgroup2(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/*
+ * Ids of @cgfd and its ancestors up to the root of its cgroup2 mount
+ * (ids[0] = @cgfd's, ids[n-1] = the mount root's); returns n or -1.
+ */
+static int v4r_ancestors(int cgfd, uint64_t *ids, int max, vctx_error *err)
+{
+	struct stat st, pst;
+	int fd = -1, n = 0;
+
+	if (fstat(cgfd, &st) < 0)
+		return vctx_set_error(err, errno, "cannot stat the cgroup directory: %s", strerror(errno));
+	if (!v4r_is_cgroup2(cgfd))
+		return vctx_set_error(err, EINVAL, "not a cgroup2 directory");
+	ids[n++] = st.st_ino;
+	for (int cur = cgfd; n < max; cur = fd) {
+		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0)
+			close(fd);
+		fd = up;
+		if (fd < 0)
+			return vctx_set_error(err, errno, "cannot open a parent of the cgroup: %s", strerror(errno));
+		if (fstat(fd, &pst) < 0 || pst.st_dev != st.st_dev || pst.st_ino == st.st_ino)
+			break;
+		ids[n++] = pst.st_ino;
+		st = pst;
+	}
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/*
+ * Is the cgroup locked by an ipv4root program (of any build)?  The kernel's
+ * effective bind4 programs decide.  1 = locked, 0 = not, -1 = error.
+ */
+static int v4r_locked(int cgfd, __u32 our_bind_id, vctx_error *err)
+{
+	__u32 ids[64], cnt = 64, flags = 0;
+
+	if (bpf_prog_query(cgfd, BPF_CGROUP_INET4_BIND, BPF_F_QUERY_EFFECTIVE, &flags, ids, &cnt) < 0)
+		return vctx_set_error(err, errno, "cannot query the cgroup's eBPF programs: %s", strerror(errno));
+	for (__u32 i = 0; i < cnt; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (ids[i] == our_bind_id)
+			return 1;
+		fd = bpf_prog_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    !strncmp(info.name, IPV4ROOT_PROG_BIND4, sizeof(info.name))) {
+			close(fd);
+			return 1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* maps of the other builds still pinned (for locks they hold) */
+static int v4r_other_maps(int *maps, int max)
+{
+	DIR *d = opendir(VCTX_BPF_PIN_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		char path[256];
+
+		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
+		    strstr(de->d_name, "-tmp-") || !strcmp(de->d_name, v4r_build))
+			continue;
+		if (v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN) < 0)
+			continue;
+		int fd = bpf_obj_get(path);
+		if (fd >= 0)
+			maps[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+/* the nearest lock recorded for @cgfd or an ancestor, in any build's map */
+static int v4r_find_lock(int cgfd, struct ipv4root_lock *out, vctx_error *err)
+{
+	uint64_t ids[IPV4ROOT_MAX_LEVEL + 1];
+	int maps[16], nmaps, n, found = 0;
+
+	n = v4r_ancestors(cgfd, ids, IPV4ROOT_MAX_LEVEL + 1, err);
+	if (n < 0)
+		return -1;
+	maps[0] = v4r_cache.map;
+	nmaps = 1 + v4r_other_maps(maps + 1, 15);
+	for (int i = 0; i < n && !found; i++)
+		for (int m = 0; m < nmaps && !found; m++)
+			found = bpf_map_lookup_elem(maps[m], &ids[i], out) == 0;
+	for (int m = 1; m < nmaps; m++)
+		close(maps[m]);
+	return found;
+}
+
+/* ------------------------------------------------------------------- API */
+
+/**
+ * vctx_loopback_for_xid - the loopback address reserved for a context
+ * @xid: the context's XID (16 bits are used)
+ *
+ * Return: 127.128.hi.lo in network byte order, where hi.lo are the high
+ * and low bytes of @xid.
+ */
+VCTX_API uint32_t vctx_loopback_for_xid(uint32_t xid)
+{
+	return htonl(0x7f800000u | (xid & 0xffffu));
+}
+
+/**
+ * vctx_ipv4root_attach - lock a cgroup2 directory to one IPv4 address
+ * @cgfd: the cgroup2 directory (O_RDONLY or O_PATH), with no process yet
+ * @ip: the lock address, network byte order
+ * @loopback: where 127.0.0.0/8 is mapped (nbo), 0 for no mapping
+ * @err: filled on failure
+ *
+ * Records the lock in the pinned map and attaches the six ipv4root
+ * programs with BPF_F_ALLOW_MULTI, loading and pinning them first when
+ * this build has never run (mounting bpffs when missing).  Fails with
+ * EEXIST when the cgroup or an ancestor is already locked (one-shot).  On
+ * failure nothing stays attached or recorded.
+ *
+ * Return: 0 or -1.
+ */
+VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx_error *err)
+{
+	struct ipv4root_lock lock = { .ip = ip, .loopback = loopback };
+	uint64_t ids[IPV4ROOT_MAX_LEVEL + 1];
+	char a[INET_ADDRSTRLEN];
+	int n, lk = -1, rc = -1, i = 0;
+
+	if (ip == 0 || ip == 0xffffffffu)
+		return vctx_set_error(err, EINVAL, "invalid ipv4root address %s",
+				      inet_ntop(AF_INET, &ip, a, sizeof(a)));
+	n = v4r_ancestors(cgfd, ids, IPV4ROOT_MAX_LEVEL + 1, err);
+	if (n < 0)
+		return -1;
+	if (n == 1)
+		return vctx_set_error(err, EINVAL, "refusing to lock the root cgroup to one address");
+	if (n > IPV4ROOT_MAX_LEVEL - 1)
+		return vctx_set_error(err, E2BIG, "the cgroup is nested too deep for the ipv4root lock (max %d levels)",
+				      IPV4ROOT_MAX_LEVEL - 1);
+
+	pthread_mutex_lock(&v4r_mu);
+	if (v4r_get_pins(err) < 0)
+		goto out;
+	lk = v4r_flock(err);
+	if (lk < 0)
+		goto out;
+	switch (v4r_locked(cgfd, v4r_cache.bind_id, err)) {
+	case -1:
+		goto out;
+	case 1: {
+		struct ipv4root_lock old;
+		if (v4r_find_lock(cgfd, &old, NULL) == 1)
+			vctx_set_error(err, EEXIST, "already locked to %s (the lock is one-shot)",
+				       inet_ntop(AF_INET, &old.ip, a, sizeof(a)));
+		else
+			vctx_set_error(err, EEXIST, "already locked (the lock is one-shot)");
+		goto out;
+	}
+	}
+	if (bpf_map_update_elem(v4r_cache.map, &ids[0], &lock, BPF_ANY) < 0) {
+		vctx_set_error(err, errno, "cannot record the ipv4root lock: %s",
+			       errno == E2BIG ? "the lock table is full" : strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < P__N; i++)
+		if (bpf_prog_attach(v4r_cache.prog[i], cgfd, v4r_progs[i].type, BPF_F_ALLOW_MULTI) < 0)
+			break;
+	if (i < P__N) {
+		int e = errno;
+		vctx_set_error(err, e, "cannot attach the ipv4root %s program to the cgroup: %s",
+			       v4r_progs[i].what, strerror(e));
+		while (i-- > 0)
+			bpf_prog_detach2(v4r_cache.prog[i], cgfd, v4r_progs[i].type);
+		bpf_map_delete_elem(v4r_cache.map, &ids[0]);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (lk >= 0)
+		close(lk);
+	pthread_mutex_unlock(&v4r_mu);
+	return rc;
+}
+
+/**
+ * vctx_ipv4root_query - the IPv4 lock a cgroup's processes are under
+ * @cgfd: a cgroup2 directory
+ * @ip: set to the lock address (nbo), 0 when the cgroup is not locked
+ * @loopback: set to the mapped loopback address (nbo), 0 when none
+ * @err: filled on failure
+ *
+ * The lock of the cgroup itself or of its nearest locked ancestor, as long
+ * as the programs are still effective on the cgroup.
+ *
+ * Return: 0 or -1.
+ */
+VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vctx_error *err)
+{
+	struct ipv4root_lock lock = { 0, 0 };
+	int rc = -1, r;
+
+	pthread_mutex_lock(&v4r_mu);
+	if (v4r_get_pins(err) < 0)
+		goto out;
+	r = v4r_locked(cgfd, v4r_cache.bind_id, err);
+	if (r < 0)
+		goto out;
+	if (r == 1 && v4r_find_lock(cgfd, &lock, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&v4r_mu);
+	if (rc == 0) {
+		if (ip)
+			*ip = lock.ip;
+		if (loopback)
+			*loopback = lock.loopback;
+	}
+	return rc;
+}
+
+/**
+ * vctx_ipv4root_forget - drop the lock record of a removed cgroup
+ * @cgroup_id: the cgroup's id (vctx_cgroup_id() taken before removal)
+ * @err: filled on failure
+ *
+ * Deletes the entry from every build's lock map (an entry of an unknown
+ * id is not an error) and removes the pins of older builds left empty.
+ * Never loads anything: with no pins there is nothing to forget.
+ *
+ * Return: 0 or -1.
+ */
+VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int lk, rc = 0, stale = 0;
+
+	pthread_mutex_lock(&v4r_mu);
+	v4r_build_name();
+	d = opendir(VCTX_BPF_PIN_DIR);
+	if (!d) {
+		pthread_mutex_unlock(&v4r_mu);
+		if (errno == ENOENT)
+			return 0;
+		return vctx_set_error(err, errno, "cannot open %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		char path[256];
+		int map;
+
+		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) || strstr(de->d_name, "-tmp-"))
+			continue;
+		if (v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN) < 0)
+			continue;
+		map = bpf_obj_get(path);
+		if (map < 0)
+			continue;
+		if (bpf_map_delete_elem(map, &cgroup_id) < 0 && errno != ENOENT && rc == 0)
+			rc = vctx_set_error(err, errno, "cannot forget the ipv4root lock of cgroup %llu: %s",
+					    (unsigned long long)cgroup_id, strerror(errno));
+		if (strcmp(de->d_name, v4r_build) && v4r_map_empty(map))
+			stale = 1;
+		close(map);
+	}
+	closedir(d);
+	if (stale) {
+		lk = v4r_flock(NULL);
+		if (lk >= 0) {
+			v4r_gc_builds();
+			close(lk);
+		}
+	}
+	pthread_mutex_unlock(&v4r_mu);
+	return rc;
+}

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * chbind - run a command locked to one IPv4 address (Linux-VServer's
+ * set_ipv4root), with every process it starts.
+ *
+ *   chbind --ip IP|IFACE [--loopback IP] [--silent] [--] CMD [ARG...]
+ *
+ * It makes a cgroup for the command (a child "bind-<pid>" of the caller's
+ * cgroup when that is inside vctx/, else <cgroup2>/vctx/bind-<pid>), locks
+ * it with vctx_ipv4root_attach() before anything runs in it, and forks: the
+ * child joins the cgroup and execs CMD; the parent forwards SIGINT, SIGTERM,
+ * SIGHUP and SIGQUIT, waits, removes the cgroup and its lock record, and
+ * exits with CMD's status (128+N when killed by signal N).  When CMD left
+ * processes behind (a daemon it started), the cgroup is removed by a small
+ * detached helper once the last of them exits.
+ *
+ * Exit status: 2 on usage errors, 1 when the lock cannot be set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include "vctx.h"
+
+#define CAP_SYS_ADMIN_BIT	21
+#define CAP_BPF_BIT		39
+
+static const char usage_text[] =
+"Usage: chbind --ip IP|IFACE [--loopback IP] [--silent] [--] CMD [ARG...]\n"
+"\n"
+"Runs CMD, and every process it starts, locked to one IPv4 address:\n"
+"  - bind() to 0.0.0.0 binds to IP; binding any other local address fails\n"
+"    with EPERM;\n"
+"  - outgoing connections and datagrams leave from IP;\n"
+"  - sockets that never call bind() (listen(), sendto()) only see traffic\n"
+"    to and from IP;\n"
+"  - IPv6 sockets cannot be created (EAFNOSUPPORT, as on an IPv4-only host),\n"
+"    so dual-stack programs fall back to IPv4.\n"
+"The lock is one-shot: chbind run by a locked process refuses.\n"
+"\n"
+"Options:\n"
+"  --ip IP|IFACE   the address, or the first IPv4 address of interface\n"
+"                  IFACE; it must be local (on an interface, or in\n"
+"                  127.0.0.0/8)\n"
+"  --loopback IP   (extension) map 127.0.0.0/8 to IP, an address in\n"
+"                  127.0.0.0/8: binds, connects and datagrams to \"localhost\"\n"
+"                  go to IP instead, so CMD has a localhost of its own and\n"
+"                  the host's loopback services are out of its reach (what\n"
+"                  virtual servers get, with 127.128.hi.lo from their XID)\n"
+"  --silent        do not print \"ipv4root is now IP\"\n"
+"  --help          print this text\n"
+"\n"
+"The lock is eBPF programs attached to a cgroup made for CMD\n"
+"(<cgroup2>/vctx/bind-PID, removed when the last locked process exits).\n"
+"Nothing without CAP_SYS_ADMIN or CAP_BPF can undo it, and no process of a\n"
+"virtual server has either.  Host root outside a server can: by moving a\n"
+"process out of that cgroup, or by detaching the programs from it.\n"
+"\n"
+"Exit status: CMD's (128+N when it was killed by signal N); 1 when the lock\n"
+"cannot be set or CMD cannot be started (126/127 when CMD cannot be run);\n"
+"2 for usage errors.\n";
+
+static __attribute__((format(printf, 1, 2), noreturn)) void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("chbind: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see chbind --help)\n", stderr);
+	exit(2);
+}
+
+static __attribute__((format(printf, 1, 2))) void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("chbind: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int in_loopback_net(uint32_t a)
+{
+	return (ntohl(a) >> 24) == 127;
+}
+
+/* dotted quad or interface name -> address (nbo); exits on bad input */
+static uint32_t resolve_ip(const char *opt, const char *s, int allow_iface)
+{
+	struct in_addr a;
+	struct ifaddrs *ifs, *i;
+	uint32_t found = 0;
+
+	if (inet_pton(AF_INET, s, &a) == 1)
+		return a.s_addr;
+	if (!allow_iface || !*s || strspn(s, "0123456789.") == strlen(s))
+		usage_error("%s: malformed IPv4 address '%s'", opt, s);
+	if (strlen(s) >= IF_NAMESIZE || if_nametoindex(s) == 0)
+		usage_error("%s: '%s' is neither an IPv4 address nor a network interface", opt, s);
+	if (getifaddrs(&ifs) < 0) {
+		fail("cannot list the addresses of %s: %s", s, strerror(errno));
+		exit(1);
+	}
+	for (i = ifs; i && !found; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, s))
+			found = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+	freeifaddrs(ifs);
+	if (!found) {
+		fail("interface %s has no IPv4 address", s);
+		exit(1);
+	}
+	return found;
+}
+
+/* is @ip assigned to an interface (or in 127/8, which lo answers)? */
+static int is_local(uint32_t ip)
+{
+	struct ifaddrs *ifs, *i;
+	int found = 0;
+
+	if (in_loopback_net(ip))
+		return 1;
+	if (getifaddrs(&ifs) < 0)
+		return -1;
+	for (i = ifs; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ip;
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* decode the \ooo escapes of a /proc/self/mountinfo field in place */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+/* the cgroup2 mount point (a mount of the hierarchy's root preferred) */
+static int cgroup2_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (found < 2 && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *root, *mnt, *save;
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		strtok_r(line, " ", &save);		/* mount id */
+		strtok_r(NULL, " ", &save);		/* parent id */
+		strtok_r(NULL, " ", &save);		/* major:minor */
+		root = strtok_r(NULL, " ", &save);
+		mnt = strtok_r(NULL, " ", &save);
+		if (!root || !mnt)
+			continue;
+		if (found && strcmp(root, "/"))
+			continue;
+		unescape(mnt);
+		snprintf(out, len, "%s", mnt);
+		found = strcmp(root, "/") ? 1 : 2;
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* the caller's cgroup2 path ("/..." relative to the mount) */
+static int own_cgroup(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[4096];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(out, len, "%s", line + 3);
+		found = 1;
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* "populated 0" in the cgroup's cgroup.events? */
+static int cgroup_empty(int evfd)
+{
+	char buf[256];
+	ssize_t n = pread(evfd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return strstr(buf, "populated 0") != NULL;
+}
+
+static void remove_cgroup(const char *path, uint64_t id)
+{
+	if (rmdir(path) == 0 || errno == ENOENT)
+		vctx_ipv4root_forget(id, NULL);
+}
+
+/*
+ * CMD left processes in the cgroup (a daemon): hand the removal to a
+ * detached helper that waits for the cgroup to empty.
+ */
+static void remove_cgroup_later(int cgfd, const char *path, uint64_t id)
+{
+	pid_t p = fork();
+
+	if (p < 0) {
+		fail("processes remain in %s; remove it when they are gone", path);
+		return;
+	}
+	if (p > 0) {
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (chdir("/") < 0)
+		_exit(1);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int ev = openat(cgfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (ev < 0)
+		_exit(1);
+	for (;;) {
+		struct pollfd pfd = { .fd = ev, .events = POLLPRI };
+		int e = cgroup_empty(ev);
+
+		if (e < 0)
+			_exit(1);
+		if (e == 1 && (rmdir(path) == 0 || errno == ENOENT)) {
+			vctx_ipv4root_forget(id, NULL);
+			_exit(0);
+		}
+		/* woken when cgroup.events changes; re-check now and then anyway */
+		poll(&pfd, 1, 60000);
+	}
+}
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig, siginfo_t *si, void *uc)
+{
+	pid_t c = child_pid;
+
+	(void)uc;
+	if (c <= 0)
+		return;
+	/* from the terminal: the child, in our process group, got it too */
+	if (si && si->si_code == SI_KERNEL && getpgid(c) == getpgrp())
+		return;
+	kill(c, sig);
+}
+
+struct child_report {
+	int stage;			/* 1: joining the cgroup, 2: exec */
+	int err;
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip",       required_argument, NULL, 'i' },
+		{ "loopback", required_argument, NULL, 'l' },
+		{ "silent",   no_argument,       NULL, 's' },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	const char *ip_arg = NULL, *lo_arg = NULL;
+	uint32_t ip, lo = 0;
+	int silent = 0, c;
+	char mnt[PATH_MAX], own[PATH_MAX], parent[PATH_MAX], path[PATH_MAX + 32];
+	char ipstr[INET_ADDRSTRLEN];
+	struct vctx_capsets caps;
+	vctx_error err = { 0 };
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (ip_arg)
+				usage_error("--ip given twice (the lock is one address)");
+			ip_arg = optarg;
+			break;
+		case 'l':
+			lo_arg = optarg;
+			break;
+		case 's':
+			silent = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				usage_error("unknown option '-%c'", optopt);
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!ip_arg)
+		usage_error("--ip IP|IFACE is required");
+	if (optind >= argc)
+		usage_error("no command given");
+
+	ip = resolve_ip("--ip", ip_arg, 1);
+	if (ip == 0 || ip == 0xffffffffu || (ntohl(ip) >> 28) == 0xe)
+		usage_error("--ip: %s is not a unicast address", ip_arg);
+	if (lo_arg) {
+		lo = resolve_ip("--loopback", lo_arg, 0);
+		if (!in_loopback_net(lo))
+			usage_error("--loopback: %s is not in 127.0.0.0/8", lo_arg);
+	}
+	inet_ntop(AF_INET, &ip, ipstr, sizeof(ipstr));
+
+	if (geteuid() != 0) {
+		fail("must be run as root (it attaches eBPF programs to a cgroup)");
+		return 1;
+	}
+	if (vctx_caps_of_pid(0, &caps, &err) == 0 &&
+	    !(caps.eff & (1ull << CAP_SYS_ADMIN_BIT)) && !(caps.eff & (1ull << CAP_BPF_BIT))) {
+		fail("needs CAP_SYS_ADMIN or CAP_BPF to set a lock (processes of a virtual server have neither)");
+		return 1;
+	}
+	switch (is_local(ip)) {
+	case -1:
+		fail("cannot list the local addresses: %s", strerror(errno));
+		return 1;
+	case 0:
+		fail("%s is not a local address (it is on no interface)", ipstr);
+		return 1;
+	}
+
+	/* the cgroup: under the caller's when that is a context's, else vctx/ */
+	if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
+		fail("no cgroup2 hierarchy is mounted (see /proc/self/mountinfo)");
+		return 1;
+	}
+	if (own_cgroup(own, sizeof(own)) < 0) {
+		fail("cannot read the cgroup2 path of this process from /proc/self/cgroup");
+		return 1;
+	}
+	if (!strncmp(own, "/" VCTX_CGROUP_ROOT "/", strlen(VCTX_CGROUP_ROOT) + 2))
+		snprintf(parent, sizeof(parent), "%s%s", mnt, own);
+	else
+		snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+		fail("cannot create the cgroup %s: %s", parent, strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/bind-%d", parent, (int)getpid());
+	if (mkdir(path, 0755) < 0) {
+		int old = -1;
+		uint64_t old_id = 0;
+
+		if (errno != EEXIST) {
+			fail("cannot create the cgroup %s: %s", path, strerror(errno));
+			return 1;
+		}
+		/* left by a chbind that had our PID and was killed */
+		old = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (old >= 0) {
+			old_id = vctx_cgroup_id(old);
+			close(old);
+		}
+		if (rmdir(path) < 0) {
+			fail("the cgroup %s exists and is in use", path);
+			return 1;
+		}
+		if (old_id)
+			vctx_ipv4root_forget(old_id, NULL);
+		if (mkdir(path, 0755) < 0) {
+			fail("cannot create the cgroup %s: %s", path, strerror(errno));
+			return 1;
+		}
+	}
+	int cgfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		fail("cannot open the cgroup %s: %s", path, strerror(errno));
+		rmdir(path);
+		return 1;
+	}
+	uint64_t cgid = vctx_cgroup_id(cgfd);
+
+	if (vctx_ipv4root_attach(cgfd, ip, lo, &err) < 0) {
+		fail("%s", err.msg);
+		rmdir(path);
+		return 1;
+	}
+	if (!silent)
+		fprintf(stderr, "ipv4root is now %s\n", ipstr);
+
+	/* signals are handled from before the fork, so none is lost */
+	sigset_t fwd, old;
+	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	sigemptyset(&fwd);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&fwd, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		fail("cannot create a pipe: %s", strerror(errno));
+		remove_cgroup(path, cgid);
+		return 1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fail("cannot fork: %s", strerror(errno));
+		remove_cgroup(path, cgid);
+		return 1;
+	}
+	if (pid == 0) {
+		struct child_report r = { 1, 0 };
+		int fd = openat(cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+		close(rep[0]);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			r.err = errno;
+			if (write(rep[1], &r, sizeof(r)) < 0)
+				_exit(1);
+			_exit(1);
+		}
+		close(fd);
+		for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+			signal(forwarded[i], SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[optind], argv + optind);
+		r.stage = 2;
+		r.err = errno;
+		if (write(rep[1], &r, sizeof(r)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	child_pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(rep[1]);
+
+	struct child_report r;
+	ssize_t n;
+	while ((n = read(rep[0], &r, sizeof(r))) < 0 && errno == EINTR)
+		;
+	close(rep[0]);
+
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fail("cannot wait for %s: %s", argv[optind], strerror(errno));
+			status = 1 << 8;
+			break;
+		}
+	}
+	child_pid = 0;
+
+	int code;
+	if (n == (ssize_t)sizeof(r)) {
+		if (r.stage == 1) {
+			fail("cannot move into the cgroup %s: %s", path, strerror(r.err));
+			code = 1;
+		} else {
+			fail("cannot run %s: %s", argv[optind], strerror(r.err));
+			code = r.err == ENOENT ? 127 : 126;
+		}
+	} else if (WIFSIGNALED(status)) {
+		code = 128 + WTERMSIG(status);
+	} else {
+		code = WEXITSTATUS(status);
+	}
+
+	if (rmdir(path) == 0 || errno == ENOENT)
+		vctx_ipv4root_forget(cgid, NULL);
+	else if (errno == EBUSY)
+		remove_cgroup_later(cgfd, path, cgid);
+	else
+		fail("cannot remove the cgroup %s: %s", path, strerror(errno));
+	close(cgfd);
+	return code;
+}
