@@ -1,0 +1,231 @@
+/**
+ * The debootstrap template: a real, minimal Debian (`--variant=minbase`)
+ * fetched from the Debian mirror the host's APT is configured with, in the
+ * host's release unless another suite is named (`debootstrap:SUITE`).
+ *
+ * A server does not boot systemd (it needs a writable cgroup tree of its
+ * own): sysvinit-core and sysv-rc are installed, the server starts
+ * sysv-rc style (S_INIT=sysv:2: `/etc/init.d/rc 2` at start, `rc 0` at stop,
+ * no init process), APT is pinned never to install systemd-sysv, the
+ * inittab (used if S_INIT is changed to `init`) has no getty, and the rc
+ * links of scripts that only make sense on a real machine (clock, file
+ * system checks, mounting and unmounting, halt/reboot) are removed.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, chmod } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import {
+  inRoot, installVreboot, newMachineId, run, writeHostnameFiles, writeRootFile,
+  TemplateError, type TemplateContext, type TemplateResult,
+} from './common.js';
+
+/** one `deb` source of APT */
+export interface AptSource {
+  readonly uri: string;
+  readonly suites: readonly string[];
+  readonly components: readonly string[];
+  /** the keyring file of Signed-By, when it names one */
+  readonly signedBy?: string;
+}
+
+/** the `deb` lines of a one-line-style sources.list */
+export function parseSourcesList(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line.startsWith('deb ') && !line.startsWith('deb\t')) continue;
+    let rest = line.slice(3).trim();
+    let signedBy: string | undefined;
+    if (rest.startsWith('[')) {
+      const end = rest.indexOf(']');
+      if (end < 0) continue;
+      const m = /signed-by=(\S+)/.exec(rest.slice(1, end));
+      if (m?.[1]) signedBy = m[1];
+      rest = rest.slice(end + 1).trim();
+    }
+    const [uri, suite, ...components] = rest.split(/\s+/);
+    if (!uri || !suite) continue;
+    out.push({ uri, suites: [suite], components, signedBy });
+  }
+  return out;
+}
+
+/** the `Types: deb` stanzas of a deb822-style .sources file */
+export function parseDeb822Sources(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const fields = new Map<string, string>();
+    let key = '';
+    for (const raw of stanza.split('\n')) {
+      if (raw.startsWith('#')) continue;
+      if (/^\s/.test(raw) && key) {
+        fields.set(key, `${fields.get(key) ?? ''}\n${raw.trim()}`);
+        continue;
+      }
+      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(raw);
+      if (!m) continue;
+      key = m[1]!.toLowerCase();
+      fields.set(key, m[2]!.trim());
+    }
+    const words = (k: string) => (fields.get(k) ?? '').split(/\s+/).filter(Boolean);
+    if (!words('types').includes('deb')) continue;
+    if (/^(no|false)$/i.test(fields.get('enabled') ?? 'yes')) continue;
+    const signed = fields.get('signed-by');
+    // Signed-By is a file name, or an inline key block (which debootstrap cannot use)
+    const signedBy = signed && !signed.includes('\n') && signed.startsWith('/') ? signed : undefined;
+    for (const uri of words('uris')) {
+      out.push({ uri, suites: words('suites'), components: words('components'), signedBy });
+    }
+  }
+  return out;
+}
+
+/** every `deb` source of the host, from /etc/apt/sources.list and sources.list.d */
+export async function hostAptSources(etcApt = '/etc/apt'): Promise<AptSource[]> {
+  const out: AptSource[] = [];
+  const main = join(etcApt, 'sources.list');
+  if (existsSync(main)) out.push(...parseSourcesList(await readFile(main, 'utf8')));
+  const dir = join(etcApt, 'sources.list.d');
+  const names = existsSync(dir) ? (await readdir(dir)).sort() : [];
+  for (const n of names) {
+    if (n.endsWith('.list')) out.push(...parseSourcesList(await readFile(join(dir, n), 'utf8')));
+    else if (n.endsWith('.sources')) out.push(...parseDeb822Sources(await readFile(join(dir, n), 'utf8')));
+  }
+  return out;
+}
+
+/**
+ * The Debian archive among the sources: the one that carries the host's
+ * release itself (not -security or -updates), else the first whose path ends
+ * in /debian.
+ */
+export function pickDebianMirror(sources: readonly AptSource[], codename: string): AptSource | null {
+  return sources.find((s) => s.suites.includes(codename) && /^(https?|file|ftp):/.test(s.uri))
+    ?? sources.find((s) => /\/debian\/?$/.test(s.uri))
+    ?? null;
+}
+
+/** VERSION_CODENAME of /etc/os-release */
+export async function hostCodename(osRelease = '/etc/os-release'): Promise<string | null> {
+  const text = await readFile(osRelease, 'utf8').catch(() => '');
+  const m = /^VERSION_CODENAME=["']?([^"'\n]+)["']?$/m.exec(text);
+  return m?.[1] ?? null;
+}
+
+/** a suite or code name as debootstrap takes it */
+export function suiteProblem(suite: string): string | null {
+  return /^[a-z][a-z0-9.-]{0,31}$/.test(suite)
+    ? null
+    : `'${suite}' is not a Debian suite name (such as bookworm, trixie, stable)`;
+}
+
+/** the debootstrap program, or null */
+export function findDebootstrap(): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  for (const d of dirs) if (d && existsSync(join(d, 'debootstrap'))) return join(d, 'debootstrap');
+  return null;
+}
+
+/** rc scripts whose links are removed: they act on a real machine, not a server */
+export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
+  'hwclock.sh', 'checkroot.sh', 'checkfs.sh', 'mountkernfs.sh', 'mount-configfs', 'mountdevsubfs.sh',
+  'mountall.sh', 'mountnfs.sh', 'brightness', 'hostname.sh',
+  'umountnfs.sh', 'umountfs', 'umountroot', 'halt', 'reboot',
+];
+
+/** the inittab of a Debian server, for S_INIT=init (sysvinit as PID 1) */
+export function sysvInittab(name: string): string {
+  return `# /etc/inittab of the virtual server ${name}.
+# Used only when the server's S_INIT is 'init' (sysvinit as its PID 1); with
+# S_INIT=sysv:2 the host runs /etc/init.d/rc 2 and rc 0 itself.
+# No getty: the console is the server's log, \`vserver ${name} enter\` gives a shell.
+id:2:initdefault:
+si::sysinit:/etc/init.d/rcS
+l0:0:wait:/etc/init.d/rc 0
+l1:1:wait:/etc/init.d/rc 1
+l2:2:wait:/etc/init.d/rc 2
+l3:3:wait:/etc/init.d/rc 3
+l4:4:wait:/etc/init.d/rc 4
+l5:5:wait:/etc/init.d/rc 5
+l6:6:wait:/etc/init.d/rc 6
+# SIGPWR to the server's init halts it; SIGINT (ctrl-alt-del) is ignored
+p0::powerfail:/sbin/init 0
+`;
+}
+
+/** APT pin: systemd-sysv (systemd as /sbin/init) is never installed */
+export const noSystemdPin = `# A virtual server cannot boot systemd (it needs a writable cgroup tree of
+# its own); vserver build pinned systemd-sysv away.  systemd as a library or
+# tool is fine.
+Package: systemd-sysv
+Pin: release *
+Pin-Priority: -1
+`;
+
+export interface DebootstrapOptions {
+  /** the suite; default the host's code name */
+  readonly suite?: string;
+  /** the mirror; default the host's Debian mirror */
+  readonly mirror?: string;
+}
+
+/** populate ctx.root with a minimal Debian */
+export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOptions = {}): Promise<TemplateResult> {
+  const { root } = ctx;
+  const program = findDebootstrap();
+  if (!program) throw new TemplateError('debootstrap', "debootstrap is not installed; run 'apt-get install debootstrap'");
+
+  const codename = await hostCodename();
+  const suite = opts.suite ?? codename;
+  if (!suite) throw new TemplateError('debootstrap', 'the host has no VERSION_CODENAME in /etc/os-release; name the suite: --template debootstrap:SUITE');
+  const bad = suiteProblem(suite);
+  if (bad) throw new TemplateError('debootstrap', bad);
+
+  let mirror = opts.mirror;
+  let keyring: string | undefined;
+  let components = ['main'];
+  if (!mirror) {
+    const src = pickDebianMirror(await hostAptSources(), codename ?? suite);
+    if (!src) {
+      throw new TemplateError('debootstrap',
+        'no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/*.list|*.sources; add one (deb http://deb.debian.org/debian ' +
+        `${suite} main)`);
+    }
+    mirror = src.uri;
+    if (src.signedBy && existsSync(src.signedBy)) keyring = src.signedBy;
+    if (src.components.length) components = [...src.components];
+  }
+
+  const args = ['--variant=minbase', '--include=sysvinit-core', `--components=${components.join(',')}`];
+  if (keyring) args.push(`--keyring=${keyring}`);
+  args.push(suite, root, mirror);
+  ctx.progress({ step: 'debootstrap', detail: `debootstrap ${args.join(' ')}` });
+  try {
+    await run(program, args, { onLine: (l) => ctx.progress({ step: 'debootstrap', detail: l }) });
+  } catch (e) {
+    throw new TemplateError('debootstrap', (e as Error).message);
+  }
+
+  ctx.progress({ step: 'debootstrap', detail: 'making the system a server' });
+  if (existsSync(inRoot(root, '/lib/systemd/systemd')) && existsSync(inRoot(root, '/usr/share/doc/systemd-sysv'))) {
+    throw new TemplateError('debootstrap', `the ${suite} system boots systemd, which cannot be a server's init`);
+  }
+  await writeHostnameFiles(ctx);
+  if (existsSync(inRoot(root, '/etc/resolv.conf'))) await chmod(inRoot(root, '/etc/resolv.conf'), 0o644);
+  await writeRootFile(root, '/etc/machine-id', newMachineId(), 0o444);
+  await writeRootFile(root, '/etc/apt/preferences.d/vserver-no-systemd', noSystemdPin);
+  await writeRootFile(root, '/etc/inittab', sysvInittab(ctx.name));
+  for (const rl of ['S', '0', '1', '2', '3', '4', '5', '6']) {
+    const dir = inRoot(root, `/etc/rc${rl}.d`);
+    if (!existsSync(dir)) continue;
+    for (const link of await readdir(dir)) {
+      const m = /^[SK]\d\d(.+)$/.exec(link);
+      if (m?.[1] && MACHINE_ONLY_SCRIPTS.includes(m[1])) await rm(join(dir, link), { force: true });
+    }
+  }
+
+  ctx.progress({ step: 'vreboot', detail: 'installing /sbin/vreboot and /sbin/vhalt' });
+  await installVreboot(root, { withLibraries: false });
+
+  return { flags: [], init: 'sysv:2' };
+}
