@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 	vctx_error err = { 0 };
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (ip_arg)
