@@ -33,7 +33,8 @@ export function contextField(xid: number | null, name: string): string {
   return field.length < CONTEXT_WIDTH ? field.padEnd(CONTEXT_WIDTH) : field + ' ';
 }
 
-/** one parsed row: the PID it names and where the CONTEXT field goes */
+/** one parsed row: the PID it names and where the CONTEXT field goes
+ * (may lie past the end of a row whose PID is its last column) */
 interface RowSplit {
   pid: number;
   at: number;
@@ -47,8 +48,7 @@ function splitRow(line: string, pidEnd: number, token: number): RowSplit | null 
     while (last + 1 < line.length && isDigit(line, last + 1)) last++;
     let first = last;
     while (first > 0 && isDigit(line, first - 1)) first--;
-    const at = Math.max(pidEnd, last + 2);
-    return { pid: Number(line.slice(first, last + 1)), at: Math.min(at, line.length) };
+    return { pid: Number(line.slice(first, last + 1)), at: Math.max(pidEnd, last + 2) };
   }
   // Misaligned row: fall back to the PID header's token index.
   const re = /\S+/g;
@@ -58,7 +58,7 @@ function splitRow(line: string, pidEnd: number, token: number): RowSplit | null 
     if (i === token) {
       if (!/^\d+$/.test(m[0])) return null;
       const end = m.index + m[0].length;
-      return { pid: Number(m[0]), at: Math.min(end + 1, line.length) };
+      return { pid: Number(m[0]), at: end + 1 };
     }
     i++;
   }
@@ -99,8 +99,7 @@ export function insertContextColumn(
   const { end: pidEnd, token } = col;
 
   const out: string[] = [];
-  const hAt = Math.min(pidEnd, header.length);
-  out.push(header.slice(0, hAt) + (hAt < pidEnd ? ' ' : '') + 'CONTEXT'.padEnd(CONTEXT_WIDTH) + header.slice(hAt));
+  out.push(header.slice(0, pidEnd).padEnd(pidEnd) + 'CONTEXT'.padEnd(CONTEXT_WIDTH) + header.slice(pidEnd));
 
   const nameCache = new Map<number, string>();
   for (let i = 1; i < lines.length; i++) {
@@ -117,8 +116,7 @@ export function insertContextColumn(
       if (n === undefined) nameCache.set(xid, (n = escapeForTerminal(rawContextName(xid, names, 'vps'))));
       name = n;
     }
-    const before = line.slice(0, split.at);
-    out.push(before + (before.length < split.at ? ' ' : '') + contextField(xid ?? null, name) + line.slice(split.at));
+    out.push(line.slice(0, split.at).padEnd(split.at) + contextField(xid ?? null, name) + line.slice(split.at));
   }
   return out.join('\n') + (trailingNewline ? '\n' : '');
 }

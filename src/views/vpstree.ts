@@ -39,26 +39,33 @@ function cut(line: string, width: number): string {
   return width > 0 && line.length > width ? line.slice(0, width) : line;
 }
 
-/** one context's trees as lines (no header) */
+/**
+ * One context's trees as lines (no heading): the roots are drawn as the
+ * children of the context's heading line, so every process line starts
+ * with a tree glyph and none can be mistaken for a heading.
+ */
 export function drawTrees(roots: TreeNode[], opts: VpstreeOptions = {}): string[] {
   const g = opts.glyphs ?? UNICODE_GLYPHS;
   const width = opts.width ?? 0;
   const lines: string[] = [];
-  // Iterative pre-order with the prefix each node's children inherit.
+  // Iterative pre-order; each entry carries its own lead and the prefix
+  // its children inherit.
   const stack: { node: TreeNode; lead: string; childPrefix: string }[] = [];
-  for (let i = roots.length - 1; i >= 0; i--) stack.push({ node: roots[i]!, lead: '', childPrefix: '' });
-  while (stack.length > 0) {
-    const { node, lead, childPrefix } = stack.pop()!;
-    lines.push(cut(lead + processLabel(node.proc), width));
-    const kids = node.children;
+  const pushChildren = (kids: TreeNode[], prefix: string): void => {
     for (let i = kids.length - 1; i >= 0; i--) {
       const isLast = i === kids.length - 1;
       stack.push({
         node: kids[i]!,
-        lead: childPrefix + (isLast ? g.last : g.tee),
-        childPrefix: childPrefix + (isLast ? g.blank : g.pipe),
+        lead: prefix + (isLast ? g.last : g.tee),
+        childPrefix: prefix + (isLast ? g.blank : g.pipe),
       });
     }
+  };
+  pushChildren(roots, '');
+  while (stack.length > 0) {
+    const { node, lead, childPrefix } = stack.pop()!;
+    lines.push(cut(lead + processLabel(node.proc), width));
+    pushChildren(node.children, childPrefix);
   }
   return lines;
 }

@@ -1,0 +1,339 @@
+/**
+ * Shared helpers of the command-line tools: the program name, one-line
+ * errors with the contract's exit codes, a small option parser with the
+ * contract's usage errors, the root check, and the confdir/rootdir/rundir
+ * resolution (flag beats environment beats default).
+ *
+ * Kept free of heavy imports: every command loads this first.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
+
+/** exit codes of CONTRACT.md */
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNKNOWN = 3;
+
+let program = 'vctx';
+
+/** sets the name every message starts with */
+export function setProgram(name: string): void {
+  program = name;
+}
+
+/** the name every message starts with */
+export function programName(): string {
+  return program;
+}
+
+/** an error that ends the command with a one-line message and an exit code */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** ends the command: `PROGRAM: msg` on stderr, exit `code` (default 1) */
+export function fail(msg: string, code: number = EXIT_FAIL): never {
+  throw new CliError(msg, code);
+}
+
+/** ends the command with a usage error naming the bad flag or argument, exit 2 */
+export function usageError(msg: string): never {
+  throw new CliError(`${msg}; try '${program} --help'`, EXIT_USAGE);
+}
+
+/** writes `PROGRAM: msg` on stderr */
+export function warn(msg: string): void {
+  process.stderr.write(`${program}: ${msg}\n`);
+}
+
+/**
+ * Writes text to stdout and resolves when it is flushed (a pipe closed
+ * early by the reader, e.g. `| head`, is not an error).
+ */
+export function writeOut(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (text === '') return resolve();
+    process.stdout.write(text, () => resolve());
+  });
+}
+
+/** `process.stdout` EPIPE is the reader going away, not a failure */
+function ignoreEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
+/**
+ * Runs a command's main: a CliError becomes its one-line message and exit
+ * code; anything else is a bug and keeps its stack (exit 1).
+ */
+export function runMain(name: string, main: (argv: string[]) => Promise<number | void> | number | void): void {
+  setProgram(name);
+  ignoreEpipe();
+  Promise.resolve()
+    .then(() => main(process.argv.slice(2)))
+    .then(
+      (code) => {
+        process.exitCode = typeof code === 'number' ? code : 0;
+      },
+      (e: unknown) => {
+        if (e instanceof CliError) {
+          process.stderr.write(`${program}: ${e.message}\n`);
+          process.exitCode = e.exitCode;
+        } else {
+          process.stderr.write(`${program}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+          process.exitCode = EXIT_FAIL;
+        }
+      },
+    );
+}
+
+/** refuses to go on unless running as root (uid 0): one line, exit 1 */
+export function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    fail('must be run as root', EXIT_FAIL);
+  }
+}
+
+/** one option a command accepts */
+export interface OptionSpec {
+  /** long name without dashes, e.g. 'xid' */
+  long: string;
+  /** one-letter short form, e.g. 's' */
+  short?: string;
+  /** true when the option takes a value */
+  value?: boolean;
+  /** true when the option may be given several times (values collected) */
+  multiple?: boolean;
+}
+
+export interface ParsedArgs {
+  /** flags by long name: true, a value, or a list of values for `multiple` */
+  opts: Map<string, string | true | string[]>;
+  positionals: string[];
+}
+
+export interface ParseOptions {
+  /** stop at the first positional (the rest are a command's arguments) */
+  stopAtPositional?: boolean;
+}
+
+/**
+ * Parses argv against a list of options.  Understands `--long`,
+ * `--long=VALUE`, `--long VALUE`, `-s VALUE`, `-sVALUE`, bundled short
+ * flags, and `--` ending the options.  `--help` is always accepted.
+ * @throws CliError (exit 2) naming an unknown option or a missing value
+ */
+export function parseArgs(argv: string[], specs: OptionSpec[], po: ParseOptions = {}): ParsedArgs {
+  const all: OptionSpec[] = [...specs, { long: 'help' }];
+  const byLong = new Map(all.map((s) => [s.long, s]));
+  const byShort = new Map(all.filter((s) => s.short).map((s) => [s.short!, s]));
+  const opts = new Map<string, string | true | string[]>();
+  const positionals: string[] = [];
+
+  const set = (spec: OptionSpec, v: string | true): void => {
+    if (spec.multiple && typeof v === 'string') {
+      const prev = opts.get(spec.long);
+      opts.set(spec.long, Array.isArray(prev) ? [...prev, v] : [v]);
+    } else {
+      opts.set(spec.long, v);
+    }
+  };
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const spec = byLong.get(name);
+      if (!spec) usageError(`unknown option '--${name}'`);
+      if (spec.value) {
+        let v: string;
+        if (eq >= 0) v = a.slice(eq + 1);
+        else if (i + 1 < argv.length) v = argv[++i]!;
+        else usageError(`option '--${name}' needs a value`);
+        set(spec, v);
+      } else {
+        if (eq >= 0) usageError(`option '--${name}' takes no value`);
+        set(spec, true);
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const ch = a[j]!;
+        const spec = byShort.get(ch);
+        if (!spec) usageError(`unknown option '-${ch}'`);
+        if (spec.value) {
+          let v: string;
+          if (j + 1 < a.length) v = a.slice(j + 1);
+          else if (i + 1 < argv.length) v = argv[++i]!;
+          else usageError(`option '-${ch}' needs a value`);
+          set(spec, v);
+          break;
+        }
+        set(spec, true);
+      }
+      continue;
+    }
+    positionals.push(a);
+    if (po.stopAtPositional) {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+  }
+  return { opts, positionals };
+}
+
+/** the string value of an option, or undefined */
+export function optString(p: ParsedArgs, long: string): string | undefined {
+  const v = p.opts.get(long);
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v[v.length - 1];
+  return undefined;
+}
+
+/** prints the help text on stdout when `--help` was given; returns true then */
+export function handleHelp(p: ParsedArgs, text: string): boolean {
+  if (!p.opts.has('help')) return false;
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  return true;
+}
+
+export type { VctxPaths };
+
+/** option specs for `--confdir`, `--rootdir`, `--rundir` */
+export const PATH_OPTIONS: OptionSpec[] = [
+  { long: 'confdir', value: true },
+  { long: 'rootdir', value: true },
+  { long: 'rundir', value: true },
+];
+
+/**
+ * Resolves the three directories (config/paths.ts): the flag beats the
+ * environment (VSERVER_CONFDIR, VSERVER_ROOTDIR, VSERVER_RUNDIR), which
+ * beats the default.  Empty values count as unset.
+ */
+export function resolvePaths(p: ParsedArgs | null, env: NodeJS.ProcessEnv = process.env): VctxPaths {
+  return resolveConfigPaths(
+    {
+      confdir: p ? optString(p, 'confdir') : undefined,
+      rootdir: p ? optString(p, 'rootdir') : undefined,
+      rundir: p ? optString(p, 'rundir') : undefined,
+    },
+    env,
+  );
+}
+
+/**
+ * A minimal read of the configuration for names only: S_CONTEXT -> NAME of
+ * every `NAME.conf` in confdir that sets a static context number.  Unreadable
+ * files and a missing directory yield nothing (the full parser validates).
+ */
+export function configuredContextNames(confdir: string): Map<number, string> {
+  const out = new Map<number, string>();
+  let files: string[];
+  try {
+    files = readdirSync(confdir);
+  } catch {
+    return out;
+  }
+  for (const f of files) {
+    if (!f.endsWith('.conf') || f.length <= 5) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(confdir, f), 'utf8');
+    } catch {
+      continue;
+    }
+    const m = /^[ \t]*S_CONTEXT[ \t]*=[ \t]*["']?(\d+)["']?[ \t]*(?:#.*)?$/m.exec(text);
+    if (m) out.set(Number(m[1]), f.slice(0, -5));
+  }
+  return out;
+}
+
+/** the names of all configured servers (NAME of every NAME.conf) */
+export function configuredServers(confdir: string): string[] {
+  try {
+    return readdirSync(confdir)
+      .filter((f) => f.endsWith('.conf') && f.length > 5)
+      .map((f) => f.slice(0, -5))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** parses a decimal non-negative integer, or returns null */
+export function parseUint(s: string): number | null {
+  if (!/^\d{1,10}$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The server names of a snapshot's contexts; reads the configuration's
+ * S_CONTEXT numbers only when some server context (2..49151) has no name
+ * in the snapshot.
+ */
+export function namesForSnapshot(
+  snapshot: import('../kernel-bridge/types.js').Snapshot,
+  confdir: string,
+): Map<number, string> {
+  const names = new Map<number, string>();
+  let missing = false;
+  for (const c of snapshot.contexts) {
+    if (c.name !== '') names.set(c.xid, c.name);
+    else if (c.xid >= 2 && c.xid < 49152) missing = true;
+  }
+  if (!missing) {
+    for (const p of snapshot.processes) {
+      if (p.xid >= 2 && p.xid < 49152 && !names.has(p.xid)) {
+        missing = true;
+        break;
+      }
+    }
+  }
+  if (missing) {
+    for (const [xid, name] of configuredContextNames(confdir)) if (!names.has(xid)) names.set(xid, name);
+  }
+  return names;
+}
+
+/**
+ * Resolves a context given as an XID or a server name against a snapshot
+ * (and the configuration's names); unknown or not running -> exit 3.
+ */
+export function resolveContext(
+  arg: string,
+  snapshot: import('../kernel-bridge/types.js').Snapshot,
+  names: ReadonlyMap<number, string>,
+  confdir?: string,
+): number {
+  const running = new Set<number>([0]);
+  for (const c of snapshot.contexts) running.add(c.xid);
+  for (const p of snapshot.processes) running.add(p.xid);
+  const n = parseUint(arg);
+  if (n !== null) {
+    if (!running.has(n)) fail(`context ${n} is not running`, EXIT_UNKNOWN);
+    return n;
+  }
+  for (const [xid, name] of names) if (name === arg && running.has(xid)) return xid;
+  const known = [...names.values()].includes(arg) || (confdir !== undefined && configuredServers(confdir).includes(arg));
+  if (known) fail(`server '${arg}' is not running`, EXIT_UNKNOWN);
+  fail(`unknown server '${arg}' (give a context number or the name of a running server)`, EXIT_UNKNOWN);
+}

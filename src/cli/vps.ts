@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * vps [PS-OPTIONS]: runs procps `ps` with the user's options (as the
+ * spectator, context 1, when chcontext can put it there) and inserts a
+ * CONTEXT column (XID and server name) after the PID column, mapping each
+ * row's PID through a snapshot taken right after ps ends.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import {
+  EXIT_FAIL,
+  fail,
+  namesForSnapshot,
+  requireRoot,
+  resolvePaths,
+  runMain,
+  writeOut,
+} from './common.js';
+import { liveSnapshot } from './live-snapshot.js';
+
+const HELP = `Usage: vps [--json] [PS-OPTIONS...]
+Run ps(1) with PS-OPTIONS so that it sees the processes of every context,
+and add a CONTEXT column after PID: the context number and the server name
+(0 MAIN = the host, 1 ALL_PROC = the monitoring context).  ERR marks a
+process that ended before its context could be read.
+
+Every argument except --help and --json is handed to ps unchanged; the ps
+output must have a PID column (e.g. vps ax, vps -ef, vps -eo pid,comm).
+
+Options:
+  --json   the rows as JSON: ps's header, and per process its PID, XID,
+           context name and ps's line
+  --help   this text
+
+Environment: VSERVER_CONFDIR (default /etc/vservers) for server names.
+Exit status: ps's own; 1 when vps itself fails (not root, no kernel layer).`;
+
+/** ps's output, its exit status, and the host PID and XID ps itself ran as */
+interface PsRun {
+  stdout: string;
+  code: number;
+  psPid: number | null;
+  psXid: number;
+}
+
+/**
+ * Runs `ps ARGS`: as the spectator (`chcontext --silent --ctx 1 -- ps`)
+ * when kernel/out/chcontext exists, else directly in the host context.
+ * A tiny shell prints ps's PID first (`exec` keeps it), so the row of ps
+ * itself, gone before the snapshot, still gets its context.
+ */
+async function runPs(args: string[]): Promise<PsRun> {
+  const { toolsDir } = await import('../kernel-bridge/addon.js');
+  const chcontext = join(toolsDir, 'chcontext');
+  const script = ['/bin/sh', '-c', 'echo $$; exec ps "$@"', 'ps', ...args];
+  const spectate = existsSync(chcontext);
+  const [file, ...argv] = spectate ? [chcontext, '--silent', '--ctx', '1', '--', ...script] : script;
+
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', (e) => reject(new Error(`cannot run ${file}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      let out = Buffer.concat(chunks).toString('utf8');
+      let psPid: number | null = null;
+      const nl = out.indexOf('\n');
+      const first = nl < 0 ? out : out.slice(0, nl);
+      if (/^\d+$/.test(first)) {
+        psPid = Number(first);
+        out = nl < 0 ? '' : out.slice(nl + 1);
+      }
+      const status = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT_FAIL);
+      resolve({ stdout: out, code: status, psPid, psXid: spectate ? 1 : 0 });
+    });
+  });
+}
+
+runMain('vps', async (argv) => {
+  if (argv[0] === '--help') {
+    await writeOut(HELP + '\n');
+    return 0;
+  }
+  const json = argv.includes('--json');
+  const psArgs = argv.filter((a) => a !== '--json');
+  requireRoot();
+  const { confdir } = resolvePaths(null);
+
+  let run: PsRun;
+  try {
+    run = await runPs(psArgs);
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e), EXIT_FAIL);
+  }
+  if (run.stdout === '') return run.code;
+
+  const snapshot = await liveSnapshot();
+  const xids = new Map<number, number>();
+  for (const p of snapshot.processes) xids.set(p.pid, p.xid);
+  if (run.psPid !== null && !xids.has(run.psPid)) xids.set(run.psPid, run.psXid);
+  const xidOf = (pid: number): number | undefined => xids.get(pid);
+  const names = namesForSnapshot(snapshot, confdir);
+
+  const { insertContextColumn, vpsJson, PsParseError } = await import('../views/vps.js');
+  try {
+    if (json) await writeOut(JSON.stringify(vpsJson(run.stdout, xidOf, names), null, 2) + '\n');
+    else await writeOut(insertContextColumn(run.stdout, xidOf, names));
+  } catch (e) {
+    if (e instanceof PsParseError) return fail(e.message, EXIT_FAIL);
+    throw e;
+  }
+  return run.code;
+});

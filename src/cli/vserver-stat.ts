@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * vserver-stat [--json]: one row per running context with util-vserver's
+ * sums over its processes; --json adds the cgroup's own figures.
+ */
+import {
+  handleHelp,
+  namesForSnapshot,
+  parseArgs,
+  PATH_OPTIONS,
+  requireRoot,
+  resolvePaths,
+  runMain,
+  usageError,
+  writeOut,
+} from './common.js';
+import { liveSnapshot } from './live-snapshot.js';
+
+const HELP = `Usage: vserver-stat [--json] [--confdir DIR]
+Show one line per running security context:
+
+  CTX       context number (0 = root server, 1 = monitoring server)
+  PROC      number of processes in the context
+  VSZ       virtual memory of its processes (sum)
+  RSS       resident memory of its processes (sum)
+  userTIME  user-mode CPU time of its processes and their reaped children
+  sysTIME   kernel-mode CPU time of its processes and their reaped children
+  UPTIME    time since the context's oldest process started
+  NAME      server name
+
+Memory is scaled by 1024 (K, M, G, T) with one decimal when it fits; times
+read MmSSsXX (XX hundredths), HhMMmSS, DdHHhMM or YyDDdHH.
+
+Options:
+  --json          the same rows as JSON, with the cgroup's own figures
+                  (memory and where it came from, CPU, pids, OOM kills)
+  --confdir DIR   configuration directory for server names
+                  (default $VSERVER_CONFDIR or /etc/vservers)
+  --help          this text
+
+Exit status: 0 success, 1 failure (not root, no kernel layer), 2 usage error.`;
+
+runMain('vserver-stat', async (argv) => {
+  const args = parseArgs(argv, [{ long: 'json' }, PATH_OPTIONS[0]!]);
+  if (handleHelp(args, HELP)) return 0;
+  if (args.positionals.length > 0) usageError(`unexpected argument '${args.positionals[0]}'`);
+  requireRoot();
+  const { confdir } = resolvePaths(args);
+
+  const snapshot = await liveSnapshot();
+  const { computeStatRows, formatStatTable, statJson } = await import('../views/vserver-stat.js');
+  const rows = computeStatRows(snapshot, namesForSnapshot(snapshot, confdir), { excludePid: process.pid });
+  if (args.opts.has('json')) await writeOut(JSON.stringify(statJson(rows), null, 2) + '\n');
+  else await writeOut(formatStatTable(rows));
+  return 0;
+});
