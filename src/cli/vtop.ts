@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+/**
+ * vtop: the live dashboard of contexts and their processes.
+ *
+ * This file is the seam where the world is wired in: it builds the
+ * SnapshotSource (recorded fixtures with --fixture, else the native one),
+ * the host probe, disk-use cache and user names, and the Actions port the
+ * UI dispatches to.  The privileged helper / spectator confinement plugs in
+ * here later by replacing `liveActions` and the source.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createElement } from 'react';
+import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
+import {
+  EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, optString, parseArgs, resolvePaths, runMain, usageError,
+  type VctxPaths,
+} from './common.js';
+
+const HELP = `Usage: vtop [--once [--json]] [--readonly] [--interval S] [--fixture PATH]...
+            [--no-color] [--config FILE] [--confdir DIR] [--rootdir DIR]
+The live dashboard of the host and its virtual servers: every server with its
+processes, CPU (% of one core over the last interval, like top), memory, uptime,
+IP and disk use; the selected server's process tree; details (capabilities,
+limits, namespaces); and, for root, kill/start/stop/restart/enter with a
+confirmation whose default is Cancel.  Press ? inside for the keys.
+
+Options:
+  --once          print one snapshot and exit (also when stdout is not a terminal)
+  --json          with --once: print it as JSON
+  --readonly      no action that changes anything (always so for non-root users)
+  --interval S    refresh every S seconds (default 2, at least 0.5); + and - change it
+  --fixture PATH  replay recorded snapshots (a JSON file or a directory of them)
+                  instead of reading the kernel; actions are recorded, not sent
+  --no-color      no colours (also when NO_COLOR is set or TERM=dumb)
+  --config FILE   key bindings file (default: ~/.config/vctx/vtop.json, then
+                  /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter": ["e"]}}
+  --confdir DIR   server configurations (default /etc/vservers, or VSERVER_CONFDIR)
+  --rootdir DIR   server roots (default /vservers, or VSERVER_ROOTDIR)
+  --help          this text
+
+Exit status: 0 success, 1 failure (no live source, bad fixture or config),
+2 usage error.`;
+
+/** what the native bridge module is expected to export (src/kernel-bridge/snapshot.ts) */
+interface NativeModule {
+  NativeSnapshotSource: new () => SnapshotSource;
+}
+
+async function nativeSource(): Promise<SnapshotSource> {
+  const spec = '../kernel-bridge/snapshot.js';
+  let mod: NativeModule;
+  try {
+    mod = (await import(spec)) as NativeModule;
+  } catch (e) {
+    return fail(`live snapshots are not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); ` +
+      'build with npm run build, or replay a recording with --fixture PATH', EXIT_FAIL);
+  }
+  try {
+    return new mod.NativeSnapshotSource();
+  } catch (e) {
+    return fail(`cannot read the kernel's state: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, EXIT_FAIL);
+  }
+}
+
+/** the live Actions (src/actions), or null when that module is not there yet */
+async function liveActions(paths: VctxPaths): Promise<import('../ui/actions-port.js').Actions | null> {
+  const spec = '../actions/vtop-actions.js';
+  try {
+    const mod = (await import(spec)) as { createActions(paths: VctxPaths): import('../ui/actions-port.js').Actions };
+    return mod.createActions(paths);
+  } catch {
+    return null;
+  }
+}
+
+function readUsers(): Map<number, string> {
+  const out = new Map<number, string>();
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 3 && /^\d+$/.test(f[2]!) && !out.has(Number(f[2]))) out.set(Number(f[2]), f[0]!);
+    }
+  } catch {
+    /* numeric uids then */
+  }
+  return out;
+}
+
+/** disk use of one root with kernel/out/vdu (vdu semantics), in bytes */
+function vduMeasure(tool: string): (root: string) => Promise<number> {
+  return (root) => new Promise((resolve, reject) => {
+    const child = spawn(tool, ['--', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => {
+      const m = /\t(\d+)K\s*$/.exec(out);
+      if (m) resolve(Number(m[1]) * 1024);
+      else reject(new Error(`vdu ${root}: no result`));
+    });
+  });
+}
+
+function keyConfigFile(explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) usageError(`--config ${explicit}: no such file`);
+    return explicit;
+  }
+  const xdg = process.env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
+  return [join(xdg, 'vctx', 'vtop.json'), '/etc/vctx/vtop.json'].find((f) => existsSync(f));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+runMain('vtop', async (argv) => {
+  const args = parseArgs(argv, [
+    { long: 'once' }, { long: 'json' }, { long: 'readonly' }, { long: 'no-color' },
+    { long: 'interval', value: true }, { long: 'fixture', value: true, multiple: true }, { long: 'config', value: true },
+    ...PATH_OPTIONS,
+  ]);
+  if (handleHelp(args, HELP)) return 0;
+  if (args.positionals.length) usageError(`unexpected argument '${args.positionals[0]}'`);
+  const paths = resolvePaths(args);
+
+  let intervalMs = 2000;
+  const iv = optString(args, 'interval');
+  if (iv !== undefined) {
+    const s = Number(iv);
+    if (!/^\d+(\.\d+)?$/.test(iv) || !(s >= 0.5) || s > 3600) usageError(`--interval '${iv}': expected seconds, 0.5 to 3600`);
+    intervalMs = Math.round(s * 1000);
+  }
+  const json = args.opts.has('json');
+  const once = args.opts.has('once') || json || !process.stdout.isTTY;
+  const isRoot = typeof process.getuid !== 'function' || process.getuid() === 0;
+  const fixtures = args.opts.get('fixture') as string[] | undefined;
+
+  // keys (validated before anything starts, so a bad file is a clear error)
+  const { buildKeymap, parseKeyConfig, KeyConfigError } = await import('../ui/keys.js');
+  let keymapArgs: Parameters<typeof buildKeymap>[0] = {};
+  if (!once) {
+    const file = keyConfigFile(optString(args, 'config'));
+    try {
+      const overrides = file ? parseKeyConfig(readFileSync(file, 'utf8'), file) : {};
+      keymapArgs = { overrides, origin: file };
+      buildKeymap(keymapArgs);
+    } catch (e) {
+      if (e instanceof KeyConfigError) fail(e.message, EXIT_FAIL);
+      fail(`${file}: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAIL);
+    }
+  }
+
+  // the data path
+  const { VtopFeed, stepInterval } = await import('../ui/vtop-feed.js');
+  const { staticHostProbe, liveHostProbe } = await import('../ui/host-probe.js');
+  const { DiskUseCache, staticDiskUse } = await import('../ui/disk-use-cache.js');
+  const { RecordingActions } = await import('../ui/actions-port.js');
+  let source: SnapshotSource;
+  let feedOpts: Omit<ConstructorParameters<typeof VtopFeed>[0], 'source'>;
+  let actions: import('../ui/actions-port.js').Actions | null;
+  let note = '';
+  if (fixtures) {
+    const { FixtureSnapshotSource, FixtureError, fixtureFiles } = await import('../kernel-bridge/fixture-source.js');
+    for (const f of fixtures) {
+      try {
+        fixtureFiles(f);
+      } catch (e) {
+        usageError(`--fixture ${f}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    let fx: InstanceType<typeof FixtureSnapshotSource>;
+    try {
+      fx = new FixtureSnapshotSource(fixtures);
+    } catch (e) {
+      if (e instanceof FixtureError) fail(e.message, EXIT_FAIL);
+      throw e;
+    }
+    source = fx;
+    const x = fx.extras;
+    feedOpts = {
+      host: staticHostProbe(x.host), configured: () => x.configured ?? [], diskUse: staticDiskUse(x.diskUse ?? {}),
+      users: new Map(Object.entries(x.users ?? {}).map(([k, v]) => [Number(k), v])),
+    };
+    actions = new RecordingActions();
+  } else {
+    source = await nativeSource();
+    const { toolsDir } = await import('../kernel-bridge/addon.js');
+    feedOpts = {
+      host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
+      diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
+    };
+    actions = isRoot && !args.opts.has('readonly') ? await liveActions(paths) : null;
+    if (isRoot && !args.opts.has('readonly') && !actions) note = 'actions are not available in this build: read-only';
+  }
+  const readonly = args.opts.has('readonly') || !isRoot || actions === null;
+  const feed = new VtopFeed({ ...feedOpts, source, intervalMs, confdir: paths.confdir, rootdir: paths.rootdir });
+
+  const { colorModeFromEnv } = await import('../ui/theme.js');
+  const colorMode = args.opts.has('no-color') ? 'none' : colorModeFromEnv(process.env);
+
+  if (once) {
+    await feed.refresh();
+    if (source.live) await sleep(Math.min(intervalMs, 1000));
+    const frame = await feed.refresh();
+    const { renderOnce, onceJson } = await import('../ui/once.js');
+    if (json) {
+      process.stdout.write(JSON.stringify(onceJson(frame), null, 2) + '\n');
+    } else {
+      const width = process.stdout.isTTY ? process.stdout.columns || 80 : Number(process.env['COLUMNS']) || 132;
+      process.stdout.write(renderOnce(frame, { width, colorMode: process.stdout.isTTY ? colorMode : 'none' }) + '\n');
+    }
+    return 0;
+  }
+
+  if (!process.stdin.isTTY) fail('stdin is not a terminal: vtop needs one to read keys (use --once to print a snapshot)', EXIT_FAIL);
+  const keymap = buildKeymap({ ...keymapArgs, readonly });
+  await interactive({ feed, actions: actions ?? new RecordingActions(), keymap, colorMode, stepInterval, note });
+  return 0;
+});
+
+/** runs the dashboard on the terminal until q; remounts around `enter` */
+async function interactive(o: {
+  feed: InstanceType<typeof import('../ui/vtop-feed.js').VtopFeed>;
+  actions: import('../ui/actions-port.js').Actions;
+  keymap: import('../ui/keys.js').Keymap;
+  colorMode: import('../ui/theme.js').ColorMode;
+  stepInterval: (ms: number, dir: -1 | 1) => number;
+  note: string;
+}): Promise<void> {
+  const { render } = await import('ink');
+  const { VtopApp } = await import('../ui/app.js');
+  const { ThemeContext, makeTheme } = await import('../ui/theme.js');
+  const { EscapeCoalescingStdin } = await import('../ui/escape-coalescing-stdin.js');
+
+  // alternate screen (q leaves the terminal as it was), cursor hidden, mouse reporting off
+  const enterScreen = '\x1b[?1049h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?25l\x1b[H\x1b[2J';
+  const leaveScreen = '\x1b[?25h\x1b[?1049l';
+  let onScreen = false;
+  const enter = () => {
+    if (!onScreen) process.stdout.write(enterScreen);
+    onScreen = true;
+  };
+  const leave = () => {
+    if (onScreen) process.stdout.write(leaveScreen);
+    onScreen = false;
+  };
+  process.on('exit', leave);
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, () => { leave(); process.exit(128 + (sig === 'SIGTERM' ? 15 : 1)); });
+
+  let ui: Partial<import('../ui/app.js').UiState> = {};
+  const pending: { handoff: { name: string; done: (r: import('../ui/actions-port.js').ActionResult) => void } | null } = { handoff: null };
+  let unmount: (() => void) | null = null;
+  // `enter` needs the terminal: the UI is unmounted while the shell runs
+  const actions: import('../ui/actions-port.js').Actions = {
+    kill: (r) => o.actions.kill(r), killContext: (r) => o.actions.killContext(r), start: (r) => o.actions.start(r),
+    stop: (r) => o.actions.stop(r), restart: (r) => o.actions.restart(r),
+    enter: (r) => new Promise((done) => {
+      pending.handoff = { name: r.name, done };
+      unmount?.();
+    }),
+  };
+
+  let status: string | undefined = o.note || undefined;
+  o.feed.start();
+  for (;;) {
+    enter();
+    const stdin = new EscapeCoalescingStdin(process.stdin);
+    const inst = render(
+      createElement(ThemeContext.Provider, { value: makeTheme(o.colorMode) },
+        createElement(VtopApp, {
+          store: o.feed, actions, keymap: o.keymap, stepInterval: o.stepInterval, initial: ui,
+          onUiState: (s) => { ui = s; }, initialStatus: status,
+        })),
+      {
+        stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: true, patchConsole: true,
+        incrementalRendering: true, maxFps: 20, kittyKeyboard: { mode: 'disabled' },
+      },
+    );
+    unmount = () => inst.unmount();
+    await inst.waitUntilExit().catch(() => undefined);
+    inst.cleanup();
+    status = undefined;
+    const h = pending.handoff;
+    if (!h) break;
+    pending.handoff = null;
+    leave();
+    let result: import('../ui/actions-port.js').ActionResult;
+    try {
+      result = await o.actions.enter({ name: h.name });
+    } catch (e) {
+      result = { ok: false, message: `enter ${h.name}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    h.done(result);
+    status = result.message;
+  }
+  o.feed.stop();
+  leave();
+}

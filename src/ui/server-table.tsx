@@ -1,0 +1,45 @@
+/** The server list: one line per context (host first) and per stopped configured server. */
+import { memo, useMemo } from 'react';
+import { Box } from 'ink';
+import { type ServerRow, formatServerLine, serverColumns } from '../views/vtop-servers.js';
+import { headerLine } from '../views/vtop-text.js';
+import { Line } from './line.js';
+import type { StyleName } from './theme.js';
+
+export interface ServerTableProps {
+  rows: readonly ServerRow[];
+  selectedKey: string | undefined;
+  /** first row shown */
+  offset: number;
+  /** rows shown (the column header line comes on top) */
+  height: number;
+  width: number;
+  focused: boolean;
+}
+
+function styleOf(row: ServerRow, selected: boolean, focused: boolean): StyleName {
+  if (selected) return focused ? 'selected' : 'selectedDim';
+  if (row.runaways > 0) return 'runaway';
+  if (row.pressure !== undefined && row.pressure >= 0.9) return 'bad';
+  if (row.state === 'stopped') return 'dim';
+  return 'normal';
+}
+
+export const ServerTable = memo(function ServerTable({ rows, selectedKey, offset, height, width, focused }: ServerTableProps) {
+  const cols = useMemo(() => serverColumns(width), [width]);
+  const head = useMemo(() => headerLine(cols), [cols]);
+  const visible = rows.slice(offset, offset + height);
+  return (
+    <Box flexDirection="column" height={height + 1} overflow="hidden">
+      <Line text={head} width={width} style="tableHead" />
+      {visible.map((r) => (
+        <ServerLine key={r.key} row={r} cols={cols} width={width} style={styleOf(r, r.key === selectedKey, focused)} />
+      ))}
+    </Box>
+  );
+});
+
+const ServerLine = memo(function ServerLine(p: { row: ServerRow; cols: ReturnType<typeof serverColumns>; width: number; style: StyleName }) {
+  const text = useMemo(() => formatServerLine(p.row, p.cols), [p.row, p.cols]);
+  return <Line text={text} width={p.width} style={p.style} />;
+});

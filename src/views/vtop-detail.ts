@@ -1,0 +1,86 @@
+/**
+ * vtop's detail pane for the selected server: capability bounding set
+ * decoded by name (kept vs dropped), flags, limits and how close each is,
+ * IP lock, namespaces, paths.  Pure: rows in, lines out.
+ */
+import { formatMemory } from './format.js';
+import type { ServerRow } from './vtop-servers.js';
+import { clip, safe, wrapWords } from './vtop-text.js';
+
+/** Linux capability names by number (linux/capability.h), 0..40 */
+export const CAP_NAMES: readonly string[] = [
+  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID',
+  'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW',
+  'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT',
+  'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD',
+  'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
+  'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+];
+
+/** a bounding set split by name; bits above CAP_LAST_CAP we know come as `cap_N` */
+export function decodeCaps(hex: string): { kept: string[]; dropped: string[] } {
+  let mask: bigint;
+  try {
+    mask = BigInt(hex);
+  } catch {
+    return { kept: [], dropped: [] };
+  }
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  CAP_NAMES.forEach((name, bit) => ((mask >> BigInt(bit)) & 1n ? kept : dropped).push(name));
+  for (let bit = CAP_NAMES.length; bit < 64; bit++) if ((mask >> BigInt(bit)) & 1n) kept.push(`cap_${bit}`);
+  return { kept, dropped };
+}
+
+/** how a detail line should look */
+export type Tone = 'title' | 'normal' | 'dim' | 'warn' | 'bad' | 'good';
+
+export interface DetailLine {
+  text: string;
+  tone: Tone;
+}
+
+const pct = (used: number, max: number) => Math.round((used / max) * 100);
+const toneFor = (fraction: number): Tone => (fraction >= 0.9 ? 'bad' : fraction >= 0.75 ? 'warn' : 'normal');
+
+/** the lines describing a server, each at most `width` code points */
+export function detailLines(row: ServerRow, width: number, confdir: string): DetailLine[] {
+  const L: DetailLine[] = [];
+  const add = (text: string, tone: Tone = 'normal') => L.push({ text: clip(text, width), tone });
+  const title = row.xid === null ? `${row.label}  stopped` : `${row.label}  (xid ${row.xid})  ${row.state}`;
+  add(title, 'title');
+  if (row.name) add(`config   ${safe(confdir)}/${row.label}.conf`);
+  const c = row.context;
+  if (row.state === 'host') {
+    add('the host: every process outside a server; every capability', 'dim');
+    return L;
+  }
+  if (!c) {
+    add('not running: start it with the start key', 'dim');
+    return L;
+  }
+  add(`root     ${c.root ? safe(c.root) : "(the host's /)"}`);
+  add(`IP lock  ${c.ip ?? 'none (not locked)'}${c.loopback ? `   localhost -> ${c.loopback}` : ''}`);
+  add(`flags    ${c.flags.length ? c.flags.map(safe).join(' ') : 'none'}${c.parentXid ? `   parent xid ${c.parentXid}` : ''}`);
+  if (c.memoryMax) {
+    const f = c.memoryBytes / c.memoryMax;
+    add(`memory   ${formatMemory(c.memoryBytes)} of ${formatMemory(c.memoryMax)} (${pct(c.memoryBytes, c.memoryMax)}%) [${c.memorySource}]` +
+      `${c.oomKills ? `   OOM kills ${c.oomKills}` : ''}`, c.oomKills ? 'bad' : toneFor(f));
+  } else {
+    add(`memory   ${formatMemory(c.memoryBytes)}, no limit [${c.memorySource}]${c.oomKills ? `   OOM kills ${c.oomKills}` : ''}`, c.oomKills ? 'bad' : 'normal');
+  }
+  if (c.pidsMax) {
+    const f = c.nprocs / c.pidsMax;
+    add(`pids     ${c.nprocs} of ${c.pidsMax} (${pct(c.nprocs, c.pidsMax)}%)${c.pidsEvents ? `   forks refused ${c.pidsEvents}` : ''}`,
+      c.pidsEvents ? 'bad' : toneFor(f));
+  } else {
+    add(`pids     ${c.nprocs}, no limit`);
+  }
+  const caps = decodeCaps(c.capBounding);
+  for (const line of wrapWords(`caps kept (${caps.kept.length})    `, caps.kept, width)) add(line, 'good');
+  for (const line of wrapWords(`caps dropped (${caps.dropped.length}) `, caps.dropped, width)) add(line, 'dim');
+  const ns = Object.entries(c.namespaces).map(([k, v]) => `${safe(k)}:${v}`);
+  for (const line of wrapWords('ns       ', ns, width)) add(line);
+  add(`cgroup   ${safe(c.cgroup)}`, 'dim');
+  return L;
+}

@@ -1,0 +1,45 @@
+/**
+ * `vtop --once --json`: one frame as plain data (numbers unformatted, CPU%
+ * as % of one core over the interval).  Pure.
+ */
+import type { VtopFrame } from './vtop-model.js';
+import type { ProcRow } from './vtop-procs.js';
+import type { ServerRow } from './vtop-servers.js';
+
+export interface VtopJson {
+  host: VtopFrame['host'] & { uptimeSeconds: number };
+  intervalMs: number;
+  cpuPercentOf: 'one core';
+  live: boolean;
+  servers: {
+    xid: number | null; name: string; label: string; state: string; processes: number;
+    cpuPercent: number | null; rssBytes: number; vszBytes: number; uptimeSeconds: number | null;
+    ip: string | null; diskBytes: number | null; runaways: number;
+    memoryBytes: number | null; memoryMax: number | null; pidsMax: number | null;
+    processList: {
+      pid: number; startTime: number; innerPid: number | null; user: string; state: string;
+      cpuPercent: number | null; rssBytes: number; vszBytes: number; command: string; runaway: boolean; depth: number;
+    }[];
+  }[];
+}
+
+/** @param procsOf the process rows shown for a server (by XID) */
+export function frameToJson(frame: VtopFrame, servers: readonly ServerRow[], procsOf: (xid: number) => readonly ProcRow[]): VtopJson {
+  const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10);
+  return {
+    host: { ...frame.host, uptimeSeconds: Math.floor(frame.snapshot.uptime) },
+    intervalMs: frame.cpu.intervalMs,
+    cpuPercentOf: 'one core',
+    live: frame.live,
+    servers: servers.map((s) => ({
+      xid: s.xid, name: s.name, label: s.label, state: s.state, processes: s.nprocs, cpuPercent: round(s.cpu),
+      rssBytes: s.rss, vszBytes: s.vsz, uptimeSeconds: s.uptimeMs === null ? null : Math.floor(s.uptimeMs / 1000),
+      ip: s.ip, diskBytes: s.disk ?? null, runaways: s.runaways,
+      memoryBytes: s.context?.memoryBytes ?? null, memoryMax: s.context?.memoryMax ?? null, pidsMax: s.context?.pidsMax ?? null,
+      processList: s.xid === null ? [] : procsOf(s.xid).map((p) => ({
+        pid: p.pid, startTime: p.startTime, innerPid: p.innerPid, user: p.user, state: p.state, cpuPercent: round(p.cpu),
+        rssBytes: p.rss, vszBytes: p.vsz, command: p.command, runaway: p.runaway, depth: p.branch.length / 3,
+      })),
+    })),
+  };
+}

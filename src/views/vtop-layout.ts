@@ -1,0 +1,50 @@
+/**
+ * How vtop divides the terminal.  Pure.  The frame is ONE line shorter than
+ * the terminal: Ink clears the whole screen on every frame that fills it,
+ * which flickers over SSH.
+ */
+
+export interface Layout {
+  width: number;
+  /** lines of the whole frame (rows - 1) */
+  height: number;
+  /** header lines (0..2) */
+  header: number;
+  /** server rows shown (the table header line comes on top) */
+  servers: number;
+  /** process rows shown (a title line and a column header line come on top) */
+  procs: number;
+  /** true when the terminal is too small to show anything useful */
+  tooSmall: boolean;
+}
+
+export const MIN_COLUMNS = 40;
+export const MIN_ROWS = 10;
+
+/**
+ * @param rows terminal rows, @param columns terminal columns
+ * @param serverCount rows the server list has
+ */
+export function computeLayout(rows: number, columns: number, serverCount: number): Layout {
+  const width = Math.max(1, columns);
+  const height = Math.max(1, rows - 1);
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+    return { width, height, header: 0, servers: 0, procs: 0, tooSmall: true };
+  }
+  const header = height >= 16 ? 2 : 1;
+  // fixed lines: header, server table header, process title, process column header, status line
+  const free = height - header - 4;
+  const cap = Math.max(2, Math.floor(free * 0.4));
+  const servers = Math.max(1, Math.min(serverCount, cap));
+  const procs = Math.max(1, free - servers);
+  return { width, height, header, servers, procs, tooSmall: false };
+}
+
+/** the first row to show so that `selected` is visible in a window of `size` rows */
+export function scrollTo(offset: number, selected: number, size: number, total: number): number {
+  if (size <= 0) return 0;
+  let o = offset;
+  if (selected < o) o = selected;
+  if (selected >= o + size) o = selected - size + 1;
+  return Math.max(0, Math.min(o, Math.max(0, total - size)));
+}

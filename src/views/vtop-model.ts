@@ -1,0 +1,45 @@
+/**
+ * What one vtop refresh hands the UI: a snapshot with everything derived
+ * from outside it (CPU%, host figures, configured names, disk use, user
+ * names).  Plain data; built by the feed (src/ui/vtop-feed.ts), read by
+ * the vtop-* views.
+ */
+import type { Snapshot } from '../kernel-bridge/types.js';
+import type { CpuSample } from './cpu.js';
+
+/** host-wide figures for the header */
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+  /** online CPUs */
+  cpus: number;
+  /** host CPU busy over the last interval, % of ALL cores (0..100); undefined until known */
+  cpuPercent?: number;
+  memTotal: number;
+  memAvailable: number;
+  /** 1, 5, 15 minute load averages */
+  load?: [number, number, number];
+}
+
+/** disk use by server name: bytes, or null while still being measured / unknown */
+export type DiskUseMap = ReadonlyMap<string, number | null>;
+
+/** one refresh */
+export interface VtopFrame {
+  /** increases by one per refresh */
+  seq: number;
+  snapshot: Snapshot;
+  cpu: CpuSample;
+  host: HostInfo;
+  /** configured server names (/etc/vservers/NAME.conf), sorted */
+  configured: readonly string[];
+  diskUse: DiskUseMap;
+  /** user names by uid */
+  users: ReadonlyMap<number, string>;
+  /** refresh interval in ms */
+  intervalMs: number;
+  /** the source reads a real kernel (false: replaying a recording) */
+  live: boolean;
+  /** where NAME.conf files live (detail pane shows the path) */
+  confdir: string;
+}
