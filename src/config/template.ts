@@ -7,6 +7,7 @@
 import { ADDABLE_CAPS, SERVER_DEFAULT_CAPS } from './caps.js';
 import { ConfigError, configError } from './issues.js';
 import { parseServerConfig } from './parse.js';
+import { SERVER_FLAGS, type ServerFlag } from './types.js';
 import { hostnameProblem } from './values.js';
 import { serverNameProblem } from './validate.js';
 
@@ -26,6 +27,10 @@ export interface TemplateOptions {
   ctx?: number;
   /** how the root is populated: 'busybox', 'copy', 'debootstrap' or 'debootstrap:SUITE' */
   template: string;
+  /** S_INIT the populated root needs ('sysv', 'sysv:N', 'init' or a command). @default 'sysv' */
+  init?: string;
+  /** flags the populated root needs (e.g. ['fakeinit']), added to TEMPLATE_FLAGS */
+  flags?: readonly string[];
 }
 
 /** S_FLAGS written into a new server, and why (see the template text). */
@@ -59,6 +64,11 @@ export function renderConfigTemplate(opts: TemplateOptions): string {
   const ip = opts.ip ?? '';
   const dev = opts.ipDev ?? '';
   const ctx = opts.ctx === undefined ? '' : String(opts.ctx);
+  const flagSet = new Set(TEMPLATE_FLAGS.split(' '));
+  for (const f of opts.flags ?? []) flagSet.add(f);
+  const flags = SERVER_FLAGS.filter((f) => flagSet.has(f));
+  for (const f of flagSet) if (!(SERVER_FLAGS as readonly string[]).includes(f)) flags.push(f as ServerFlag);
+  const init = opts.init ?? 'sysv';
   const q = shellQuote;
 
   const text = `# Configuration of the virtual server '${opts.name}' (template: ${opts.template})
@@ -134,11 +144,11 @@ S_NICE=""
 #             one by one; stop and restart still work
 #   fakeinit  the first process is PID 1 and /sbin/init of the server runs
 #             (the same as S_INIT="init")
-# New servers get "${TEMPLATE_FLAGS}": lock keeps nested contexts out of a
-# server, and nproc turns the ULIMIT below into a limit on the whole server,
-# so a fork bomb inside stops at 1000 processes.
+# New servers get "${TEMPLATE_FLAGS}" (plus what their template needs): lock
+# keeps nested contexts out of a server, and nproc turns the ULIMIT below into
+# a limit on the whole server, so a fork bomb inside stops at 1000 processes.
 # When the key is missing or empty: no flags.
-S_FLAGS=${q(TEMPLATE_FLAGS)}
+S_FLAGS=${q(flags.join(' '))}
 
 # S_INIT: how the server starts and stops.
 #   sysv      rc scripts: start runs /etc/init.d/rc 3 (or /etc/rc.d/rc 3),
@@ -149,7 +159,7 @@ S_FLAGS=${q(TEMPLATE_FLAGS)}
 #   /path/to/command args   started inside the server (no shell: split on
 #             blanks); PID 1 with the fakeinit flag
 # Default: init with the fakeinit flag, else sysv.
-S_INIT="sysv"
+S_INIT=${q(init)}
 
 # ULIMIT: arguments of the shell's ulimit: -H hard, -S soft, both by default,
 # then options with values (integers or unlimited):

@@ -191,11 +191,11 @@ const sInit = str().transform((v, ctx): ServerInit | null => {
   if (/^(init|fakeinit)$/i.test(t)) return { style: 'init' };
   const argv = t.split(/\s+/);
   const cmd = argv[0]!;
-  if (!cmd.startsWith('/')) return fail(ctx, allowed);
   if (SYSTEMD.test(cmd)) {
     return fail(ctx, 'systemd cannot be a server\'s init: it needs a writable cgroup tree of its own; ' +
       "use 'sysv' (rc scripts) or 'init' with a sysvinit or busybox /sbin/init");
   }
+  if (!cmd.startsWith('/')) return fail(ctx, allowed);
   return { style: 'command', argv };
 });
 

@@ -33,6 +33,18 @@ describe('renderConfigTemplate', () => {
     assert.equal(c.hostname, 'db.example.com');
     assert.equal(c.context, 321);
   });
+  it('writes the init style and flags the populated root needs', () => {
+    const text = renderConfigTemplate({ name: 'bb', template: 'busybox', init: 'init', flags: ['fakeinit'] });
+    assert.match(text, /^S_FLAGS="lock nproc fakeinit"$/m);
+    assert.match(text, /^S_INIT="init"$/m);
+    const c = parseServerConfig(text, { file: 'bb.conf', name: 'bb' }).config!;
+    assert.deepEqual(c.init, { style: 'init' });
+    assert.deepEqual(c.flags, ['lock', 'nproc', 'fakeinit']);
+    const d = renderConfigTemplate({ name: 'deb', template: 'debootstrap:bookworm', init: 'sysv:2' });
+    assert.deepEqual(parseServerConfig(d, { file: 'deb.conf', name: 'deb' }).config!.init, { style: 'sysv', runlevel: 2 });
+    assert.throws(() => renderConfigTemplate({ name: 'x', template: 'busybox', flags: ['turbo'] }), /unknown flag 'turbo'/);
+    assert.throws(() => renderConfigTemplate({ name: 'x', template: 'copy', init: '/sbin/systemd' }), /systemd cannot/);
+  });
   it('documents every key, each set once on its own line', () => {
     const text = renderConfigTemplate({ name: 'web', template: 'busybox' });
     const keys = lexConfig(text).assignments.map((a) => a.key);
