@@ -349,14 +349,14 @@ out_print:
 }
 
 /*
- * The pins of this build, opened (and loaded on first use).  Called with
- * v4r_mu held; the result stays valid until the mutex is released.
+ * The pins of this build, opened from the cache or bpffs; -1 when they are
+ * not there.  Called with v4r_mu held; the fds stay valid until the mutex
+ * is released.
  */
-static int v4r_get_pins(vctx_error *err)
+static int v4r_open_cached(void)
 {
 	char path[256];
 	struct stat st;
-	int lk;
 
 	v4r_build_name();
 	if (v4r_cache.map >= 0) {
@@ -365,12 +365,20 @@ static int v4r_get_pins(vctx_error *err)
 			return 0;
 		v4r_pins_close(&v4r_cache);
 	}
-	if (v4r_pins_open(v4r_build, &v4r_cache) == 0)
+	return v4r_pins_open(v4r_build, &v4r_cache);
+}
+
+/* the pins of this build, loading and pinning the programs on first use */
+static int v4r_get_pins(vctx_error *err)
+{
+	int lk, rc;
+
+	if (v4r_open_cached() == 0)
 		return 0;
 	lk = v4r_flock(err);
 	if (lk < 0)
 		return -1;
-	int rc = v4r_ensure_bpffs(err);
+	rc = v4r_ensure_bpffs(err);
 	if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0) {
 		rc = v4r_load_and_pin(err);
 		if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0)
@@ -491,7 +499,7 @@ static int v4r_find_lock(int cgfd, struct ipv4root_lock *out, vctx_error *err)
 	nmaps = 1 + v4r_other_maps(maps + 1, 15);
 	for (int i = 0; i < n && !found; i++)
 		for (int m = 0; m < nmaps && !found; m++)
-			found = bpf_map_lookup_elem(maps[m], &ids[i], out) == 0;
+			found = maps[m] >= 0 && bpf_map_lookup_elem(maps[m], &ids[i], out) == 0;
 	for (int m = 1; m < nmaps; m++)
 		close(maps[m]);
 	return found;
@@ -541,7 +549,7 @@ VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx
 		return -1;
 	if (n == 1)
 		return vctx_set_error(err, EINVAL, "refusing to lock the root cgroup to one address");
-	if (n > IPV4ROOT_MAX_LEVEL - 1)
+	if (n - 1 > IPV4ROOT_MAX_LEVEL - 1)	/* its level, as the programs count */
 		return vctx_set_error(err, E2BIG, "the cgroup is nested too deep for the ipv4root lock (max %d levels)",
 				      IPV4ROOT_MAX_LEVEL - 1);
 
@@ -597,7 +605,8 @@ out:
  * @err: filled on failure
  *
  * The lock of the cgroup itself or of its nearest locked ancestor, as long
- * as the programs are still effective on the cgroup.
+ * as the programs are still effective on the cgroup.  Never loads the
+ * programs: with nothing pinned and nothing attached the answer is "none".
  *
  * Return: 0 or -1.
  */
@@ -607,8 +616,7 @@ VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vct
 	int rc = -1, r;
 
 	pthread_mutex_lock(&v4r_mu);
-	if (v4r_get_pins(err) < 0)
-		goto out;
+	v4r_open_cached();	/* may be absent: other builds' pins are searched too */
 	r = v4r_locked(cgfd, v4r_cache.bind_id, err);
 	if (r < 0)
 		goto out;

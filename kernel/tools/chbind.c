@@ -16,6 +16,7 @@
  *
  * Exit status: 2 on usage errors, 1 when the lock cannot be set.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -225,17 +226,53 @@ static int cgroup_empty(int evfd)
 	return strstr(buf, "populated 0") != NULL;
 }
 
-static void remove_cgroup(const char *path, uint64_t id)
+/*
+ * Remove an empty cgroup and the (empty) cgroups CMD made below it, and
+ * forget their lock records.  0, or -1 with errno (EBUSY: still in use).
+ */
+static int remove_tree(int dirfd, const char *name, int depth)
 {
-	if (rmdir(path) == 0 || errno == ENOENT)
-		vctx_ipv4root_forget(id, NULL);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t id;
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	id = vctx_cgroup_id(fd);
+	if (depth < 64 && (d = fdopendir(dup(fd)))) {
+		while ((de = readdir(d)))
+			if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				remove_tree(fd, de->d_name, depth + 1);
+		closedir(d);
+	}
+	close(fd);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -1;
+	vctx_ipv4root_forget(id, NULL);
+	return 0;
+}
+
+/* remove the lock's cgroup if nothing runs in it (or below) any more */
+static int remove_cgroup(int cgfd, const char *path)
+{
+	int ev = openat(cgfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	int empty = ev >= 0 ? cgroup_empty(ev) : -1;
+
+	if (ev >= 0)
+		close(ev);
+	if (empty == 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	return remove_tree(AT_FDCWD, path, 0);
 }
 
 /*
  * CMD left processes in the cgroup (a daemon): hand the removal to a
  * detached helper that waits for the cgroup to empty.
  */
-static void remove_cgroup_later(int cgfd, const char *path, uint64_t id)
+static void remove_cgroup_later(int cgfd, const char *path)
 {
 	pid_t p = fork();
 
@@ -271,10 +308,8 @@ static void remove_cgroup_later(int cgfd, const char *path, uint64_t id)
 
 		if (e < 0)
 			_exit(1);
-		if (e == 1 && (rmdir(path) == 0 || errno == ENOENT)) {
-			vctx_ipv4root_forget(id, NULL);
+		if (e == 1 && remove_tree(AT_FDCWD, path, 0) == 0)
 			_exit(0);
-		}
 		/* woken when cgroup.events changes; re-check now and then anyway */
 		poll(&pfd, 1, 60000);
 	}
@@ -425,7 +460,6 @@ int main(int argc, char **argv)
 		rmdir(path);
 		return 1;
 	}
-	uint64_t cgid = vctx_cgroup_id(cgfd);
 
 	if (vctx_ipv4root_attach(cgfd, ip, lo, &err) < 0) {
 		fail("%s", err.msg);
@@ -449,14 +483,14 @@ int main(int argc, char **argv)
 	int rep[2];
 	if (pipe2(rep, O_CLOEXEC) < 0) {
 		fail("cannot create a pipe: %s", strerror(errno));
-		remove_cgroup(path, cgid);
+		remove_cgroup(cgfd, path);
 		return 1;
 	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		fail("cannot fork: %s", strerror(errno));
-		remove_cgroup(path, cgid);
+		remove_cgroup(cgfd, path);
 		return 1;
 	}
 	if (pid == 0) {
@@ -516,12 +550,12 @@ int main(int argc, char **argv)
 		code = WEXITSTATUS(status);
 	}
 
-	if (rmdir(path) == 0 || errno == ENOENT)
-		vctx_ipv4root_forget(cgid, NULL);
-	else if (errno == EBUSY)
-		remove_cgroup_later(cgfd, path, cgid);
-	else
-		fail("cannot remove the cgroup %s: %s", path, strerror(errno));
+	if (remove_cgroup(cgfd, path) < 0) {
+		if (errno == EBUSY)	/* CMD left processes: a daemon */
+			remove_cgroup_later(cgfd, path);
+		else
+			fail("cannot remove the cgroup %s: %s", path, strerror(errno));
+	}
 	close(cgfd);
 	return code;
 }

@@ -57,6 +57,22 @@ export function bindCgroups(): string[] {
   return out;
 }
 
+/** the ids (inode numbers) of a cgroup and every cgroup below it */
+export function cgroupIds(dir: string, depth = 0): bigint[] {
+  const out: bigint[] = [];
+  try {
+    out.push(statSync(dir, { bigint: true }).ino);
+    if (depth < 16)
+      for (const n of readdirSync(dir)) {
+        const p = join(dir, n);
+        if (statSync(p).isDirectory()) out.push(...cgroupIds(p, depth + 1));
+      }
+  } catch {
+    /* removed while we looked */
+  }
+  return out;
+}
+
 /** kill what is left in a cgroup, remove it and its lock record (cleanup after a failure) */
 export function forceRemoveCgroup(dir: string): void {
   let children: string[] = [];

@@ -17,6 +17,8 @@ import {
   LiveProbe,
   bindCgroups,
   bpfState,
+  cgroup2Mount,
+  cgroupIds,
   forceRemoveCgroup,
   hostConnect,
   hostTcpListener,
@@ -46,18 +48,32 @@ function skipReason(): string | undefined {
   return undefined;
 }
 
-/** how many locks the pinned maps record (bpftool) */
-function lockCount(): number {
-  let n = 0;
+/** the cgroup ids the pinned lock maps record (bpftool) */
+function lockKeys(): Set<bigint> {
+  const keys = new Set<bigint>();
   for (const d of pinDirs()) {
     const r = spawnSync('bpftool', ['map', 'dump', 'pinned', join(BPF_PIN_DIR, d, 'locks'), '-j'], { encoding: 'utf8' });
-    if (r.status === 0) n += (JSON.parse(r.stdout) as unknown[]).length;
+    if (r.status !== 0) continue;
+    for (const e of JSON.parse(r.stdout) as Array<{ key: number | string | string[] }>) {
+      const k = e.key;
+      if (Array.isArray(k)) keys.add(BigInt('0x' + [...k].reverse().map((b) => b.replace(/^0x/, '')).join('')));
+      else keys.add(BigInt(k));
+    }
   }
-  return n;
+  return keys;
+}
+
+/** lock records added since @before whose cgroup no longer exists: leaks */
+function leakedLocks(before: Set<bigint>): bigint[] {
+  const live = new Set(cgroupIds(join(cgroup2Mount(), 'vctx')));
+  return [...lockKeys()].filter((k) => !before.has(k) && !live.has(k));
 }
 
 let bpfBefore: BpfState;
-let locksBefore = 0;
+let preexisting = new Set<string>();
+/** bind-* cgroups made since the tests began */
+const ours = (): string[] => bindCgroups().filter((d) => !preexisting.has(d));
+let locksBefore = new Set<bigint>();
 const skip = skipReason();
 if (skip) console.log(`# chbind tests skipped: ${skip}`);
 
@@ -65,16 +81,17 @@ describe('chbind / ipv4root', { skip }, () => {
   before(() => {
     bpfBefore = bpfState();
     assert.ok(existsSync(CHBIND), `${CHBIND} is not built (make -C kernel)`);
-    assert.deepEqual(bindCgroups(), [], 'bind-* cgroups exist before the tests');
+    preexisting = new Set(bindCgroups());
+    if (preexisting.size) console.log(`# bind-* cgroups that were there before (left alone): ${[...preexisting].join(' ')}`);
     // the pins now exist (skipReason ran chbind once)
-    locksBefore = lockCount();
+    locksBefore = lockKeys();
   });
 
   afterEach(() => {
-    const left = bindCgroups();
+    const left = ours();
     for (const dir of left) forceRemoveCgroup(dir);
     assert.deepEqual(left, [], 'a bind-* cgroup was left behind');
-    assert.equal(lockCount(), locksBefore, 'a lock record was left in the map');
+    assert.deepEqual(leakedLocks(locksBefore), [], 'a lock record was left in the map');
   });
 
   after(() => {
@@ -85,7 +102,7 @@ describe('chbind / ipv4root', { skip }, () => {
         /* already gone */
       }
     }
-    for (const dir of bindCgroups()) forceRemoveCgroup(dir);
+    for (const dir of ours()) forceRemoveCgroup(dir);
     restoreBpfState(bpfBefore);
   });
 
@@ -215,6 +232,27 @@ describe('chbind / ipv4root', { skip }, () => {
     }
   });
 
+  test('a process in a child cgroup of the locked one is locked too', async () => {
+    // CMD (root) makes a cgroup below its own, moves into it, and probes from there
+    const mnt = cgroup2Mount();
+    const script = `
+      const fs = require('fs'), net = require('net');
+      const own = fs.readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)[1];
+      const sub = ${JSON.stringify(mnt)} + own + '/sub';
+      fs.mkdirSync(sub);
+      fs.writeFileSync(sub + '/cgroup.procs', String(process.pid));
+      const now = fs.readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)[1];
+      const r = { moved: now === own + '/sub' };
+      const s = net.createServer();
+      s.on('error', (e) => { r.lo = e.code; any(); });
+      s.listen(0, '127.0.0.1', () => { r.lo = s.address().address; s.close(); any(); });
+      function any() {
+        const t = net.createServer();
+        t.listen(0, '0.0.0.0', () => { r.any = t.address().address; t.close(); console.log(JSON.stringify(r)); });
+      }`;
+    assert.deepEqual(await probe(LOCK, script), { moved: true, lo: 'EPERM', any: LOCK });
+  });
+
   test('IPv6 sockets are refused (EAFNOSUPPORT) and dual-stack servers fall back to IPv4', async () => {
     const r = await probe(LOCK, `
       const net = require('net'), r = {};
@@ -289,10 +327,10 @@ describe('chbind / ipv4root', { skip }, () => {
   test('a daemon CMD leaves behind keeps the lock; the cgroup goes when it exits', async () => {
     const r = await runChbind(['--silent', '--ip', LOCK, '--', 'sh', '-c', 'sleep 1.5 </dev/null >/dev/null 2>&1 & exit 0']);
     assert.equal(r.code, 0);
-    assert.equal(bindCgroups().length, 1, 'the cgroup must stay while the daemon runs');
+    assert.equal(ours().length, 1, 'the cgroup must stay while the daemon runs');
     const deadline = Date.now() + 10000;
-    while (bindCgroups().length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    assert.deepEqual(bindCgroups(), []);
+    while (ours().length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(ours(), []);
   });
 
   test('bad input: a one-line error, the right exit code, nothing left behind', async () => {
@@ -312,7 +350,7 @@ describe('chbind / ipv4root', { skip }, () => {
       const r = await runChbind(args);
       assert.equal(r.code, code, `chbind ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, msg, `chbind ${args.join(' ')}`);
-      assert.deepEqual(bindCgroups(), [], `chbind ${args.join(' ')} left a cgroup`);
+      assert.deepEqual(ours(), [], `chbind ${args.join(' ')} left a cgroup`);
     }
   });
 
