@@ -9,8 +9,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { chmod, copyFile, lstat, mkdir, open, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { resolveInRoot } from '../../config/index.js';
 import { toolsDir } from '../../kernel-bridge/addon.js';
 
 /** One progress event of a build; the CLI turns it into a line on stderr. */
@@ -70,30 +71,32 @@ export function inRoot(root: string, p: string): string {
 }
 
 /**
- * mkdir -p the parent of `full` (a path inside root) and make sure that,
- * symbolic links followed, it is still inside root: a copied or
- * bootstrapped tree may hold absolute links that point at the host.
+ * Where `p` (absolute, as seen inside the server) is on the host: its
+ * directory resolved as the server would (symbolic links followed, absolute
+ * ones relative to root, never above it: a copied or bootstrapped tree may
+ * hold links that point at the host's files), created if missing, and the
+ * last component as is (a link there is replaced, not followed).
  */
-async function parentInside(root: string, full: string): Promise<void> {
-  const parent = dirname(full);
-  await mkdir(parent, { recursive: true });
-  const [r, p] = await Promise.all([realpath(root), realpath(parent)]);
-  if (p !== r && !p.startsWith(r + '/')) throw new Error(`${parent} leads outside the root ${root} (to ${p})`);
+export async function hostPathInRoot(root: string, p: string): Promise<string> {
+  const dir = await resolveInRoot(root, dirname(p));
+  await mkdir(dir.host, { recursive: true });
+  return join(dir.host, basename(p));
 }
 
 /** mkdir -p each of dirs inside root, then set the mode of the last component */
 export async function makeDirs(root: string, dirs: ReadonlyArray<readonly [string, number]>): Promise<void> {
   for (const [d, mode] of dirs) {
-    const p = inRoot(root, d);
-    await mkdir(p, { recursive: true });
+    const p = await hostPathInRoot(root, d);
+    const st = await lstat(p).catch(() => null);
+    if (st?.isSymbolicLink()) continue; // e.g. /var/run -> /run: the target has its own entry
+    if (!st) await mkdir(p);
     await chmod(p, mode);
   }
 }
 
 /** write a file inside root with an exact mode (not subject to the umask) */
 export async function writeRootFile(root: string, p: string, content: string | Buffer, mode = 0o644): Promise<void> {
-  const full = inRoot(root, p);
-  await parentInside(root, full);
+  const full = await hostPathInRoot(root, p);
   await rm(full, { force: true });
   await writeFile(full, content, { mode });
   await chmod(full, mode);
@@ -194,8 +197,7 @@ async function copyHostFileAlong(root: string, hostPath: string): Promise<void> 
   let p = hostPath;
   for (let hops = 0; hops < 16; hops++) {
     const st = await lstat(p);
-    const dest = inRoot(root, p);
-    await parentInside(root, dest);
+    const dest = await hostPathInRoot(root, p);
     const exists = await lstat(dest).then(() => true, () => false);
     if (st.isSymbolicLink()) {
       const target = await readlink(p);
@@ -238,12 +240,11 @@ export async function installVreboot(root: string, opts: { withLibraries: boolea
   const src = vrebootPath();
   const exists = await lstat(src).then(() => true, () => false);
   if (!exists) throw new TemplateError('vreboot', `${src} is missing; build the C tools with 'make -C kernel'`);
-  const dest = inRoot(root, '/sbin/vreboot');
-  await parentInside(root, dest);
+  const dest = await hostPathInRoot(root, '/sbin/vreboot');
   await rm(dest, { force: true });
   await copyFile(src, dest);
   await chmod(dest, 0o755);
-  const halt = inRoot(root, '/sbin/vhalt');
+  const halt = await hostPathInRoot(root, '/sbin/vhalt');
   await rm(halt, { force: true });
   await symlink('vreboot', halt);
   if (opts.withLibraries && (await elfInterpreter(src)) !== null) {

@@ -26,12 +26,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  inRoot, installVreboot, makeDirs, newMachineId, run, writeHostnameFiles, writeRootFile,
+  hostPathInRoot, inRoot, installVreboot, makeDirs, newMachineId, run, writeHostnameFiles, writeRootFile,
   TemplateError, type TemplateContext, type TemplateResult,
 } from './common.js';
 
@@ -125,7 +125,9 @@ async function tarCopy(ctx: TemplateContext, hostRoot: string, members: string[]
   let pipeErr: Error | null = null;
   await pipeline(src.stdout!, counter, dst.stdin!).catch((e: Error) => { pipeErr = e; });
   const [sc, dc] = await Promise.all([srcDone, dstDone]);
-  const last = (s: string | undefined) => (s ?? '').trim().split('\n').filter(Boolean).pop() ?? '';
+  // the first error tar gave, not its closing "Exiting with failure status"
+  const last = (s: string | undefined) => (s ?? '').trim().split('\n')
+    .filter((l) => l && !/Exiting with failure status|Error is not recoverable/.test(l))[0] ?? (s ?? '').trim();
   // exit 1 of GNU tar's create means "some files changed while read": a live system
   if (sc !== 0 && sc !== 1) throw new Error(`reading the host with tar failed (${sc}): ${last(errs.create)}`);
   if (dc !== 0) throw new Error(`writing ${ctx.root} with tar failed (${dc}): ${last(errs.extract) || (pipeErr as Error | null)?.message || ''}`);
@@ -157,7 +159,7 @@ export function lockPasswords(text: string): string {
 
 async function lockShadowFiles(root: string): Promise<void> {
   for (const f of ['/etc/shadow', '/etc/gshadow']) {
-    const p = inRoot(root, f);
+    const p = await hostPathInRoot(root, f);
     const st = await lstat(p).catch(() => null);
     if (!st?.isFile()) continue;
     await writeFile(p, lockPasswords(await readFile(p, 'utf8')));
@@ -184,9 +186,13 @@ export async function buildCopy(ctx: TemplateContext, opts: CopyOptions = {}): P
   const members: string[] = [];
   for (const p of wanted) {
     if (!p.startsWith('/')) throw new TemplateError('copy', `copy path '${p}' is not absolute`);
-    const rel = relative(hostRoot, join(hostRoot, p));
+    // through the links of its directory (/lib/x/libc.so.6 is /usr/lib/x/libc.so.6 on usrmerge)
+    const full = join(hostRoot, p);
+    const dir = await realpath(dirname(full)).catch(() => null);
+    if (!dir) continue;
+    const rel = relative(await realpath(hostRoot), join(dir, basename(full)));
     if (rel === '' || rel.startsWith('..')) throw new TemplateError('copy', `copy path '${p}' is not below ${hostRoot}`);
-    if (await lstat(join(hostRoot, rel)).then(() => true, () => false)) members.push(rel);
+    if (!members.includes(rel) && await lstat(join(hostRoot, rel)).then(() => true, () => false)) members.push(rel);
   }
   if (members.length === 0) throw new TemplateError('copy', `none of ${wanted.join(' ')} exists on the host`);
 
@@ -206,12 +212,12 @@ export async function buildCopy(ctx: TemplateContext, opts: CopyOptions = {}): P
 
   ctx.progress({ step: 'copy', detail: 'setting up what a server must not share with the host' });
   await makeDirs(root, EMPTY_DIRS);
-  if (members.includes('var')) await copyDirTree(join(hostRoot, 'var/log'), inRoot(root, '/var/log'));
+  if (members.includes('var')) await copyDirTree(join(hostRoot, 'var/log'), await hostPathInRoot(root, '/var/log'));
   await lockShadowFiles(root);
   if (existsSync(join(hostRoot, 'etc/machine-id')) && existsSync(inRoot(root, '/etc'))) {
     const id = newMachineId();
     await writeRootFile(root, '/etc/machine-id', id, 0o444);
-    const dbus = inRoot(root, '/var/lib/dbus/machine-id');
+    const dbus = await hostPathInRoot(root, '/var/lib/dbus/machine-id');
     if ((await lstat(dbus).catch(() => null))?.isFile()) await writeRootFile(root, '/var/lib/dbus/machine-id', id, 0o444);
   }
   if (existsSync(inRoot(root, '/etc'))) {
