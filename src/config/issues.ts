@@ -39,7 +39,8 @@ export function configWarning(
  * quotes escaped so a hostile value cannot drive the terminal.
  */
 export function quoteValue(value: string): string {
-  return JSON.stringify(value);
+  // JSON escapes C0 controls and quotes; DEL and C1 controls too
+  return JSON.stringify(value).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -177,6 +177,15 @@ describe('parseServerConfig: rules between keys', () => {
   });
 });
 
+describe('formatIssue', () => {
+  it('escapes terminal control characters of hostile values', () => {
+    const r = parse('S_HOSTNAME="\x1b[2J\x9b31m"\n');
+    const line = formatIssue(r.errors[0]!);
+    assert.ok(line.startsWith('/etc/vservers/t.conf:1: S_HOSTNAME="\\u001b[2J\\u009b31m": '), line);
+    assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f]/);
+  });
+});
+
 describe('parseServerConfig: warnings', () => {
   it('an unknown key is a warning naming it, with a suggestion when close', () => {
     const r = parse('S_HOSNAME=web\nFOO=1\n');
