@@ -354,6 +354,12 @@ describe('chbind / ipv4root', { skip }, () => {
     }
   });
 
+  test('not root: one line, exit 1, nothing left behind', () => {
+    const r = spawnSync(CHBIND, ['--ip', LOCK, '--', 'true'], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'chbind: must be run as root (it attaches eBPF programs to a cgroup)\n');
+  });
+
   test('an interface name locks to its first IPv4 address', async () => {
     const r = await runChbind(['--ip', 'lo', '--', 'true']);
     assert.equal(r.code, 0);
