@@ -275,7 +275,7 @@ async function interactive(o: {
         })),
       {
         stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: true, patchConsole: true,
-        incrementalRendering: true, maxFps: 20, kittyKeyboard: { mode: 'disabled' },
+        incrementalRendering: false, maxFps: 20, kittyKeyboard: { mode: 'disabled' },
       },
     );
     unmount = () => inst.unmount();

@@ -4,9 +4,9 @@
  * component holds only UI state (selection, sort, filter, overlays) and
  * turns keys into commands through the one key table.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { Box, useApp, useInput } from 'ink';
-import { buildContextTrees } from '../views/tree.js';
+import { buildContextTrees, type TreeNode } from '../views/tree.js';
 import { formatDuration } from '../views/format.js';
 import type { VtopFrame } from '../views/vtop-model.js';
 import { computeLayout, scrollTo } from '../views/vtop-layout.js';
@@ -81,16 +81,44 @@ interface Pending {
 const SORT_OF: Partial<Record<Command, SortKey>> = { sortCpu: 'cpu', sortMem: 'mem', sortPid: 'pid', sortName: 'name' };
 const SORT_LABEL: Record<SortKey, string> = { cpu: 'CPU%', mem: 'RSS', pid: 'PID', name: 'name' };
 
+function resolveServerIndex(rows: readonly ServerRow[], ui: UiState): number {
+  let i = rows.findIndex((r) => r.key === ui.serverKey);
+  if (i < 0 && ui.serverName) i = rows.findIndex((r) => r.name === ui.serverName);
+  return i < 0 ? 0 : i;
+}
+
+function resolveProcIndex(rows: readonly ProcRow[], ui: UiState): number {
+  if (rows.length === 0) return -1;
+  const i = ui.procKey === null ? -1 : rows.findIndex((r) => r.key === ui.procKey);
+  return i >= 0 ? i : Math.min(Math.max(0, ui.procIndex), rows.length - 1);
+}
+
+/** what the key handler reads: always the latest, even for several keys arriving in one read */
+interface Live {
+  ui: UiState;
+  help: boolean;
+  filterEditing: boolean;
+  pending: Pending | null;
+  frame: VtopFrame | null;
+  serverRows: ServerRow[];
+  /** the rows of ui's server, or null when the server changed since the last render */
+  procRows: ProcRow[] | null;
+  procsFor: string | undefined;
+  runaways: ReadonlySet<string>;
+  trees: Map<number, TreeNode[]>;
+  layout: ReturnType<typeof computeLayout>;
+}
+
 export function VtopApp(props: VtopAppProps) {
   const { store, actions, keymap } = props;
   const frame = useSyncExternalStore(store.subscribe, store.getFrame);
   const size = useTerminalSize(props.size);
   const { exit } = useApp();
 
-  const [ui, setUi] = useState<UiState>({ ...INITIAL_UI, ...props.initial });
-  const [help, setHelp] = useState(false);
-  const [filterEditing, setFilterEditing] = useState(false);
-  const [pending, setPending] = useState<Pending | null>(null);
+  const [ui, setUiState] = useState<UiState>({ ...INITIAL_UI, ...props.initial });
+  const [help, setHelpState] = useState(false);
+  const [filterEditing, setFilterState] = useState(false);
+  const [pending, setPendingState] = useState<Pending | null>(null);
   const [status, setStatus] = useState<{ text: string; style: StyleName } | null>(
     props.initialStatus ? { text: props.initialStatus, style: 'normal' } : null);
   const [serverOffset, setServerOffset] = useState(0);
@@ -103,13 +131,9 @@ export function VtopApp(props: VtopAppProps) {
   const runawayIntervals = props.runawayIntervals ?? DEFAULT_RUNAWAY_INTERVALS;
   const runaways = useMemo(() => (frame ? runawayKeys(frame, runawayIntervals) : new Set<string>()), [frame, runawayIntervals]);
   const serverRows = useMemo(() => (frame ? buildServerRows(frame, runaways) : []), [frame, runaways]);
-  const trees = useMemo(() => (frame ? buildContextTrees(frame.snapshot) : new Map()), [frame?.snapshot]);
+  const trees = useMemo(() => (frame ? buildContextTrees(frame.snapshot) : new Map<number, TreeNode[]>()), [frame?.snapshot]);
 
-  const serverIndex = useMemo(() => {
-    let i = serverRows.findIndex((r) => r.key === ui.serverKey);
-    if (i < 0 && ui.serverName) i = serverRows.findIndex((r) => r.name === ui.serverName);
-    return i < 0 ? 0 : i;
-  }, [serverRows, ui.serverKey, ui.serverName]);
+  const serverIndex = resolveServerIndex(serverRows, ui);
   const server: ServerRow | undefined = serverRows[serverIndex];
   const xid = server?.xid ?? null;
 
@@ -117,13 +141,7 @@ export function VtopApp(props: VtopAppProps) {
     if (!frame || xid === null) return [];
     return buildProcRows({ roots: trees.get(xid) ?? [], cpu: frame.cpu, users: frame.users, runaways, clockTicks: frame.snapshot.clockTicks }, ui.view);
   }, [frame, trees, xid, runaways, ui.view]);
-
-  const procIndex = useMemo(() => {
-    if (procRows.length === 0) return -1;
-    const i = ui.procKey === null ? -1 : procRows.findIndex((r) => r.key === ui.procKey);
-    return i >= 0 ? i : Math.min(Math.max(0, ui.procIndex), procRows.length - 1);
-  }, [procRows, ui.procKey, ui.procIndex]);
-  const proc: ProcRow | undefined = procIndex >= 0 ? procRows[procIndex] : undefined;
+  const procIndex = resolveProcIndex(procRows, ui);
 
   const layout = computeLayout(size.rows, size.columns, serverRows.length);
   const sOff = scrollTo(serverOffset, serverIndex, layout.servers, serverRows.length);
@@ -133,6 +151,24 @@ export function VtopApp(props: VtopAppProps) {
     if (pOff !== procOffset) setProcOffset(pOff);
   }, [sOff, pOff, serverOffset, procOffset]);
 
+  const live = useRef<Live>(null as unknown as Live);
+  live.current = {
+    ui, help, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, trees, layout,
+  };
+
+  // setters that keep `live` current for the next key of the same read
+  const setUi = (f: (u: UiState) => UiState) => {
+    const L = live.current;
+    const n = f(L.ui);
+    if (n === L.ui) return;
+    if (resolveServerIndex(L.serverRows, n) !== resolveServerIndex(L.serverRows, L.ui) || n.view !== L.ui.view) L.procRows = null;
+    L.ui = n;
+    setUiState(n);
+  };
+  const setHelp = (v: boolean) => { live.current.help = v; setHelpState(v); };
+  const setFilterEditing = (v: boolean) => { live.current.filterEditing = v; setFilterState(v); };
+  const setPending = (v: Pending | null) => { live.current.pending = v; setPendingState(v); };
+
   const header = useMemo(() => {
     if (!frame) return ['vtop: waiting for the first snapshot…'];
     const [a, b] = headerLines(frame, serverRows, layout.width);
@@ -140,88 +176,92 @@ export function VtopApp(props: VtopAppProps) {
     return [ro, b];
   }, [frame, serverRows, layout.width, keymap.readonly]);
 
-  // ---- selection helpers ----
-  const selectServer = useCallback((i: number) => {
-    const r = serverRows[Math.max(0, Math.min(i, serverRows.length - 1))];
-    if (!r) return;
-    setUi((u) => (u.serverKey === r.key ? u : { ...u, serverKey: r.key, serverName: r.name, procKey: null, procIndex: 0 }));
-    setProcOffset(0);
-  }, [serverRows]);
-
-  const selectProc = useCallback((i: number) => {
-    const r = procRows[Math.max(0, Math.min(i, procRows.length - 1))];
-    if (!r) return;
-    setUi((u) => ({ ...u, procKey: r.key, procIndex: Math.max(0, Math.min(i, procRows.length - 1)) }));
-  }, [procRows]);
-
   const say = (text: string, style: StyleName = 'normal') => setStatus({ text, style });
 
   // ---- actions ----
-  const run = useCallback((req: ActionRequest) => {
+  const run = (req: ActionRequest) => {
     say(`${describeRequest(req)} …`, 'dim');
     dispatchAction(actions, req).then(
       (r) => setStatus({ text: r.message, style: r.ok ? 'ok' : 'error' }),
       (e: unknown) => setStatus({ text: `${describeRequest(req)} failed: ${e instanceof Error ? e.message : String(e)}`, style: 'error' }),
     ).finally(() => store.refreshNow());
-  }, [actions, store]);
+  };
 
   const ask = (request: ActionRequest, title: string, lines: string[], confirmLabel: string) =>
     setPending({ request, confirm: { title, lines, confirmLabel, focus: 0 } });
 
   const serverLabel = (r: ServerRow) => (r.xid === null ? r.label : `${r.label} (xid ${r.xid})`);
 
+  /** the server and process selected right now (process null when not known yet) */
+  const selection = () => {
+    const L = live.current;
+    const srv = L.serverRows[resolveServerIndex(L.serverRows, L.ui)];
+    if (L.procRows === null) {
+      // the server changed earlier in this same read: build its rows now
+      L.procRows = !L.frame || !srv || srv.xid === null ? [] : buildProcRows({ roots: L.trees.get(srv.xid) ?? [], cpu: L.frame.cpu,
+        users: L.frame.users, runaways: L.runaways, clockTicks: L.frame.snapshot.clockTicks }, L.ui.view);
+    }
+    const rows = L.procRows;
+    const pi = rows ? resolveProcIndex(rows, L.ui) : -1;
+    return { srv, rows, pi, proc: rows && pi >= 0 ? rows[pi] : undefined };
+  };
+
   const act = (cmd: Command) => {
+    const { srv, proc } = selection();
+    const fr = live.current.frame;
     if (cmd === 'kill' || cmd === 'killHard') {
-      if (!proc || !frame) return say('no process selected', 'error');
+      if (!proc || !fr) return say('no process selected', 'error');
       const signal = cmd === 'kill' ? 'SIGTERM' : 'SIGKILL';
-      const age = formatDuration(frame.snapshot.uptime * 1000 - (proc.startTime * 1000) / (frame.snapshot.clockTicks || 100));
+      const age = formatDuration(fr.snapshot.uptime * 1000 - (proc.startTime * 1000) / (fr.snapshot.clockTicks || 100));
       ask({ type: 'kill', pid: proc.pid, startTime: proc.startTime, signal },
         `Send ${signal} to process ${proc.pid}?`,
-        [`PID ${proc.pid}${proc.innerPid !== null ? ` (${proc.innerPid} inside)` : ''} in ${server ? serverLabel(server) : `xid ${proc.xid}`}, user ${proc.user}, started ${age} ago`,
+        [`PID ${proc.pid}${proc.innerPid !== null ? ` (${proc.innerPid} inside)` : ''} in ${srv ? serverLabel(srv) : `xid ${proc.xid}`}, user ${proc.user}, started ${age} ago`,
           proc.command],
         signal === 'SIGKILL' ? 'Kill -9' : 'Terminate');
       return;
     }
-    if (!server) return say('no server selected', 'error');
+    if (!srv) return say('no server selected', 'error');
     if (cmd === 'killServer' || cmd === 'killServerHard') {
-      if (server.xid === null) return say(`${server.label} is not running`, 'error');
-      if (server.xid === 0) return say('refusing to signal every process of the host (select a server)', 'error');
+      if (srv.xid === null) return say(`${srv.label} is not running`, 'error');
+      if (srv.xid === 0) return say('refusing to signal every process of the host (select a server)', 'error');
       const signal = cmd === 'killServer' ? 'SIGTERM' : 'SIGKILL';
-      ask({ type: 'killContext', xid: server.xid, signal }, `Send ${signal} to every process of ${serverLabel(server)}?`,
-        [`${server.nprocs} process${server.nprocs === 1 ? '' : 'es'}; to shut the server down cleanly use stop (${keyFor(keymap, 'stop') || 'stop'}) instead`],
+      ask({ type: 'killContext', xid: srv.xid, signal }, `Send ${signal} to every process of ${serverLabel(srv)}?`,
+        [`${srv.nprocs} process${srv.nprocs === 1 ? '' : 'es'}; to shut the server down cleanly use stop (${keyFor(keymap, 'stop') || 'stop'}) instead`],
         signal === 'SIGKILL' ? 'Kill -9 all' : 'Terminate all');
       return;
     }
-    if (!server.name) return say(`${server.label} is not a configured server`, 'error');
-    const name = server.name;
+    if (!srv.name) return say(`${srv.label} is not a configured server`, 'error');
+    const name = srv.name;
     if (cmd === 'start') {
-      if (server.state !== 'stopped') return say(`${server.label} is already running`, 'error');
-      return ask({ type: 'start', name }, `Start server ${server.label}?`, [`runs /etc/vservers-style start of ${server.label}`], 'Start');
+      if (srv.state !== 'stopped') return say(`${srv.label} is already running`, 'error');
+      return ask({ type: 'start', name }, `Start server ${srv.label}?`, [`as 'vserver ${srv.label} start' would`], 'Start');
     }
-    if (server.state === 'stopped') return say(`${server.label} is not running`, 'error');
+    if (srv.state === 'stopped') return say(`${srv.label} is not running`, 'error');
     if (cmd === 'stop') {
-      return ask({ type: 'stop', name }, `Stop server ${serverLabel(server)}?`,
-        [`${server.nprocs} processes; its init shuts down, then SIGTERM, then SIGKILL`], 'Stop');
+      return ask({ type: 'stop', name }, `Stop server ${serverLabel(srv)}?`,
+        [`${srv.nprocs} processes; its init shuts down, then SIGTERM, then SIGKILL`], 'Stop');
     }
     if (cmd === 'restart') {
-      return ask({ type: 'restart', name }, `Restart server ${serverLabel(server)}?`, [`${server.nprocs} processes will be stopped`], 'Restart');
+      return ask({ type: 'restart', name }, `Restart server ${serverLabel(srv)}?`, [`${srv.nprocs} processes will be stopped, then it starts again`], 'Restart');
     }
     if (cmd === 'enter') {
-      if (server.context?.flags.includes('private')) return say(`${server.label} is private: nobody enters it`, 'error');
+      if (srv.context?.flags.includes('private')) return say(`${srv.label} is private: nobody enters it`, 'error');
       run({ type: 'enter', name });
     }
   };
 
   const jumpToRunaway = () => {
-    if (!frame || runaways.size === 0) {
+    const L = live.current;
+    if (!L.frame || L.runaways.size === 0) {
       return say(`no runaway process (≥${props.runawayPercent ?? 80}% of one core for ${runawayIntervals} intervals)`, 'dim');
     }
-    const list = frame.snapshot.processes
-      .filter((p) => runaways.has(`${p.pid}:${p.startTime}`))
+    const list = L.frame.snapshot.processes
+      .filter((p) => L.runaways.has(`${p.pid}:${p.startTime}`))
       .sort((a, b) => a.xid - b.xid || a.pid - b.pid);
-    const cur = proc ? { xid: proc.xid, pid: proc.pid } : { xid: -1, pid: -1 };
+    const { srv, proc } = selection();
+    const cur = proc ? { xid: proc.xid, pid: proc.pid } : { xid: srv?.xid ?? -1, pid: -1 };
     const next = list.find((p) => p.xid > cur.xid || (p.xid === cur.xid && p.pid > cur.pid)) ?? list[0]!;
-    const row = serverRows.find((r) => r.xid === next.xid);
+    const row = L.serverRows.find((r) => r.xid === next.xid);
     setUi((u) => ({
       ...u, focus: 'procs', detail: false, serverKey: row?.key ?? u.serverKey, serverName: row?.name ?? u.serverName,
       procKey: `${next.pid}:${next.startTime}`, view: { ...u.view, filter: '' },
@@ -230,16 +270,27 @@ export function VtopApp(props: VtopAppProps) {
   };
 
   const move = (delta: number | 'home' | 'end') => {
-    const inProcs = ui.focus === 'procs' && !ui.detail;
-    const cur = inProcs ? Math.max(0, procIndex) : serverIndex;
-    const total = inProcs ? procRows.length : serverRows.length;
-    const target = delta === 'home' ? 0 : delta === 'end' ? total - 1 : cur + delta;
-    if (inProcs) selectProc(target);
-    else selectServer(target);
+    const L = live.current;
+    if (L.ui.focus === 'procs' && !L.ui.detail) {
+      const { rows, pi } = selection();
+      if (!rows || rows.length === 0) return;
+      const target = delta === 'home' ? 0 : delta === 'end' ? rows.length - 1 : Math.max(0, pi) + delta;
+      const i = Math.max(0, Math.min(target, rows.length - 1));
+      setUi((u) => ({ ...u, procKey: rows[i]!.key, procIndex: i }));
+    } else {
+      const rows = L.serverRows;
+      if (rows.length === 0) return;
+      const cur = resolveServerIndex(rows, L.ui);
+      const target = delta === 'home' ? 0 : delta === 'end' ? rows.length - 1 : cur + delta;
+      const r = rows[Math.max(0, Math.min(target, rows.length - 1))]!;
+      setUi((u) => (u.serverKey === r.key ? u : { ...u, serverKey: r.key, serverName: r.name, procKey: null, procIndex: 0 }));
+      setProcOffset(0);
+    }
   };
 
   const command = (cmd: Command) => {
-    const page = Math.max(1, ui.focus === 'procs' ? layout.procs - 1 : layout.servers - 1);
+    const L = live.current;
+    const page = Math.max(1, L.ui.focus === 'procs' ? L.layout.procs - 1 : L.layout.servers - 1);
     switch (cmd) {
       case 'quit':
         exit();
@@ -274,7 +325,7 @@ export function VtopApp(props: VtopAppProps) {
       }
       case 'filter': setFilterEditing(true); setUi((u) => ({ ...u, focus: 'procs', detail: false })); return;
       case 'clearFilter':
-        setUi((u) => ({ ...u, detail: false, view: { ...u.view, filter: '' } }));
+        setUi((u) => (u.detail || u.view.filter ? { ...u, detail: false, view: { ...u.view, filter: '' } } : u));
         setStatus(null);
         return;
       default: act(cmd);
@@ -282,25 +333,27 @@ export function VtopApp(props: VtopAppProps) {
   };
 
   useInput((input, key) => {
+    const L = live.current;
     const name = keyName(input, key as InkKey);
-    if (help) {
+    if (L.help) {
       setHelp(false);
       return;
     }
-    if (pending) {
-      const c = pending.confirm;
+    if (L.pending) {
+      const p = L.pending;
+      const c = p.confirm;
       if (name === 'left' || name === 'right' || name === 'tab') {
-        setPending({ ...pending, confirm: { ...c, focus: c.focus === 0 ? 1 : 0 } });
+        setPending({ ...p, confirm: { ...c, focus: c.focus === 0 ? 1 : 0 } });
       } else if (name === 'y' || name === 'Y' || (name === 'enter' && c.focus === 1)) {
         setPending(null);
-        run(pending.request);
+        run(p.request);
       } else if (name === 'enter' || name === 'esc' || name === 'n' || name === 'N' || name === 'q') {
         setPending(null);
         say('cancelled', 'dim');
       }
       return;
     }
-    if (filterEditing) {
+    if (L.filterEditing) {
       if (name === 'enter') setFilterEditing(false);
       else if (name === 'esc') {
         setFilterEditing(false);
@@ -334,7 +387,7 @@ export function VtopApp(props: VtopAppProps) {
   if (layout.tooSmall) {
     return <Line text={clip(`vtop needs at least 40x10; this terminal is ${size.columns}x${size.rows}`, layout.width)} width={layout.width} />;
   }
-  const intervalS = ((frame?.intervalMs ?? store.intervalMs) / 1000).toFixed(1);
+  const intervalS = ((frame && frame.cpu.intervalMs > 0 ? frame.cpu.intervalMs : frame?.intervalMs ?? store.intervalMs) / 1000).toFixed(1);
   const viewDesc = `${ui.view.tree ? 'tree' : 'list'}, by ${SORT_LABEL[ui.view.sort]}${ui.view.invert ? ' (inverted)' : ''}` +
     (ui.view.filter ? `, filter "${safe(ui.view.filter)}"` : '');
   const title = server
