@@ -152,7 +152,8 @@ export function restoreBpfState(before: BpfState): void {
   if (!before.pinDirExisted && pinDirs().length === 0) spawnSync('rmdir', [BPF_PIN_DIR]);
   if (!before.mounted && bpffsMounted()) {
     try {
-      if (readdirSync(BPFFS).length === 0) spawnSync('umount', [BPFFS]);
+      // the kernel's own preloaded iterators (maps.debug, progs.debug) do not count
+      if (readdirSync(BPFFS).every((n) => n.endsWith('.debug'))) spawnSync('umount', [BPFFS]);
     } catch {
       /* leave it */
     }

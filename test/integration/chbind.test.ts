@@ -69,7 +69,8 @@ function leakedLocks(before: Set<bigint>): bigint[] {
   return [...lockKeys()].filter((k) => !before.has(k) && !live.has(k));
 }
 
-let bpfBefore: BpfState;
+// taken before anything here runs chbind (which pins the programs)
+const bpfBefore: BpfState = bpfState();
 let preexisting = new Set<string>();
 /** bind-* cgroups made since the tests began */
 const ours = (): string[] => bindCgroups().filter((d) => !preexisting.has(d));
@@ -79,7 +80,6 @@ if (skip) console.log(`# chbind tests skipped: ${skip}`);
 
 describe('chbind / ipv4root', { skip }, () => {
   before(() => {
-    bpfBefore = bpfState();
     assert.ok(existsSync(CHBIND), `${CHBIND} is not built (make -C kernel)`);
     preexisting = new Set(bindCgroups());
     if (preexisting.size) console.log(`# bind-* cgroups that were there before (left alone): ${[...preexisting].join(' ')}`);
