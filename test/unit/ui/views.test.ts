@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildContextTrees } from '../../../src/views/tree.js';
+import { decodeCaps, detailLines } from '../../../src/views/vtop-detail.js';
+import { buildProcRows, DEFAULT_PROC_VIEW, formatProcLine, procColumns } from '../../../src/views/vtop-procs.js';
+import { buildServerRows, formatServerLine, runawayKeys, serverColumns } from '../../../src/views/vtop-servers.js';
+import { computeLayout } from '../../../src/views/vtop-layout.js';
+import { demoFeed } from './harness.js';
+
+test('server rows: host first, running by XID, stopped configured servers, disk … while unknown', async () => {
+  const f = (await demoFeed(2)).getFrame()!;
+  const rows = buildServerRows(f, runawayKeys(f));
+  assert.deepEqual(rows.map((r) => r.key), ['x:0', 'x:2', 'x:3', 'x:49152', 'n:backup', 'n:mail']);
+  assert.equal(rows[0]!.label, 'root server');
+  assert.equal(rows[3]!.label, '(ctx 49152)');
+  const cols = serverColumns(80);
+  for (const r of rows) assert.equal([...formatServerLine(r, cols)].length, cols.reduce((s, c) => s + c.at + 1, -1));
+  assert.match(formatServerLine(rows[5]!, cols), /mail\s+stopped.*…$/);
+  assert.equal(Math.round(rows[1]!.cpu!), 100, 'web: % of one core from the cgroup counter');
+});
+
+test('process rows: tree order, sorts, filter keeps ancestors', async () => {
+  const f = (await demoFeed(2)).getFrame()!;
+  const roots = buildContextTrees(f.snapshot).get(2)!;
+  const inp = { roots, cpu: f.cpu, users: f.users, runaways: new Set<string>(), clockTicks: 100 };
+  const tree = buildProcRows(inp, DEFAULT_PROC_VIEW);
+  assert.deepEqual(tree.map((r) => r.pid), [2301, 2310, 2311, 2345, 2400]);
+  assert.equal(tree[2]!.branch, '│  └─ ');
+  const byCpu = buildProcRows(inp, { ...DEFAULT_PROC_VIEW, tree: false, sort: 'cpu' });
+  assert.equal(byCpu[0]!.pid, 2345);
+  const byMem = buildProcRows(inp, { ...DEFAULT_PROC_VIEW, tree: false, sort: 'mem' });
+  assert.equal(byMem[0]!.pid, 2310);
+  const byName = buildProcRows(inp, { ...DEFAULT_PROC_VIEW, tree: false, sort: 'name' });
+  assert.deepEqual(byName.map((r) => r.comm), ['burn', 'cronjob', 'httpd', 'httpd', 'init']);
+  const inv = buildProcRows(inp, { ...DEFAULT_PROC_VIEW, tree: false, sort: 'pid', invert: true });
+  assert.equal(inv[0]!.pid, 2400);
+  const filtered = buildProcRows(inp, { ...DEFAULT_PROC_VIEW, filter: 'www' });
+  assert.deepEqual(filtered.map((r) => [r.pid, r.context]), [[2301, true], [2310, false], [2311, false]]);
+  const cols = procColumns(80);
+  for (const r of tree) assert.ok([...formatProcLine(r, cols)].length <= 80);
+});
+
+test('capabilities decode by name, kept vs dropped; detail lines fit the width', async () => {
+  const caps = decodeCaps('0x' + ((1n << 41n) - 1n).toString(16));
+  assert.equal(caps.kept.length, 41);
+  assert.equal(caps.dropped.length, 0);
+  const web = decodeCaps('0x200005fb');
+  assert.ok(web.kept.includes('CHOWN') && web.kept.includes('AUDIT_WRITE'));
+  assert.ok(web.dropped.includes('SYS_ADMIN') && web.dropped.includes('NET_RAW'));
+  const f = (await demoFeed(2)).getFrame()!;
+  const db = buildServerRows(f, new Set()).find((r) => r.name === 'db')!;
+  const lines = detailLines(db, 60, '/etc/vservers');
+  for (const l of lines) assert.ok([...l.text].length <= 60, l.text);
+  const text = lines.map((l) => l.text).join('\n');
+  assert.match(text, /memory +470M of 512M \(92%\).*OOM kills 1/);
+  assert.match(text, /pids +4 of 5 \(80%\).*forks refused 3/);
+  assert.match(text, /IP lock +10\.0\.0\.3/);
+  assert.match(text, /caps kept \(12\).*IPC_LOCK/s);
+  assert.match(text, /config +\/etc\/vservers\/db\.conf/);
+});
+
+test('layout never uses more rows than the terminal minus one', () => {
+  for (const [r, c, n] of [[24, 80, 6], [24, 80, 60], [10, 40, 3], [50, 200, 2], [12, 80, 30]] as const) {
+    const l = computeLayout(r, c, n);
+    assert.equal(l.tooSmall, false);
+    assert.equal(l.header + l.servers + 1 + l.procs + 2 + 1, r - 1, `${r}x${c}`);
+  }
+  assert.equal(computeLayout(8, 30, 3).tooSmall, true);
+});
