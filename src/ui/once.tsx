@@ -68,7 +68,8 @@ export function renderOnce(frame: VtopFrame, o: OnceOptions = {}): string {
       </Box>
     </ThemeContext.Provider>
   );
-  return renderToString(tree, { columns: width });
+  // no trailing blanks in text meant for pipes and files
+  return renderToString(tree, { columns: width }).replace(/ +(\x1b\[[0-9;]*m)?$/gm, '$1');
 }
 
 /** the frame as the JSON document `vtop --once --json` prints */

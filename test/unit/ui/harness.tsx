@@ -95,7 +95,7 @@ export interface Rendered {
   unmount(): void;
 }
 
-export const KEY = { up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', enter: '\r', esc: '\x1b', tab: '\t', backspace: '\x7f' };
+export const KEY = { up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', enter: '\r', esc: '\x1b', tab: '\t', backspace: '\x7f', home: '\x1b[H', end: '\x1b[F' };
 
 export async function renderVtop(o: {
   columns?: number; rows?: number; readonly?: boolean; overrides?: KeyOverrides; colorMode?: ColorMode;

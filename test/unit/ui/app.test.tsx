@@ -1,0 +1,224 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import chalk from 'chalk';
+import { buildKeymap, DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
+import { EscapeCoalescingStdin } from '../../../src/ui/escape-coalescing-stdin.js';
+import { renderOnce, onceJson } from '../../../src/ui/once.js';
+import { demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
+
+chalk.level = 1; // as on a 16-colour terminal, so colour (or its absence) is visible in frames
+
+const SGR = /\x1b\[[0-9;]*m/g;
+const COLOUR_SGR = /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|38|48)(?:;[0-9;]*)?m/;
+
+test('80x24: every view fits (no line wider than 80, at most 23 lines)', async () => {
+  const r = await renderVtop({ columns: 80, rows: 24 });
+  const check = (what: string) => {
+    const lines = r.lines();
+    assert.ok(lines.length <= 23, `${what}: ${lines.length} lines`);
+    for (const l of lines) assert.ok([...l].length <= 80, `${what}: ${l.length} > 80: ${l}`);
+  };
+  check('main');
+  assert.match(r.text(), /vhost1 +Linux 6\.18\.0-vctx/);
+  assert.match(r.text(), /CPU% = % of one core over 2\.0s/);
+  await r.press(KEY.down, 'd');
+  check('detail');
+  assert.match(r.text(), /caps kept \(11\)/);
+  await r.press('d', '?');
+  check('help');
+  await r.press('x', 'k');
+  check('confirm');
+  r.unmount();
+});
+
+test('resize: adapts from 120x40 to 80x24 and 40x10', async () => {
+  const r = await renderVtop({ columns: 120, rows: 40 });
+  assert.match(r.text(), /VSZ/);
+  for (const [c, rows] of [[80, 24], [40, 10]] as const) {
+    r.stdout.resize(c, rows);
+    await tick(30);
+    const lines = r.lines();
+    assert.ok(lines.length <= rows - 1, `${c}x${rows}: ${lines.length} lines`);
+    for (const l of lines) assert.ok([...l].length <= c, `${c}x${rows}: ${l}`);
+  }
+  r.unmount();
+});
+
+test('help overlay is generated from the key table', async () => {
+  const r = await renderVtop({ columns: 160, rows: 50 });
+  await r.press('?');
+  const t = r.text();
+  for (const b of DEFAULT_BINDINGS) assert.ok(t.includes(b.help), `help lists '${b.help}'`);
+  await r.press('q');
+  assert.doesNotMatch(r.text(), /this help/, 'any key closes help (q does not quit from it)');
+  r.unmount();
+});
+
+test('readonly: no action in help, and action keys do nothing', async () => {
+  const r = await renderVtop({ readonly: true, columns: 160, rows: 50 });
+  await r.press('?');
+  for (const b of DEFAULT_BINDINGS.filter((x) => x.changes)) assert.ok(!r.text().includes(b.help), b.help);
+  await r.press('x', KEY.down, KEY.tab, 'k', 'K', 'y', 's', 'S', 'r', 'e', 'x', 'X', 'y', KEY.enter);
+  assert.equal(r.actions.calls.length, 0);
+  assert.match(r.text(), /\[read-only\]/);
+  r.unmount();
+});
+
+test('sorting: P puts the spinning process first, N back to PID order', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, KEY.tab, 'P', 't');
+  const rows = () => r.lines().filter((l) => /^\s*!?\s+\d+ +(\d+|-) /.test(l) && !/running|stopped|host/.test(l));
+  assert.match(rows()[0]!, /2345 .*while :; do :; done/);
+  await r.press('N');
+  assert.match(rows()[0]!, /2301 /);
+  await r.press('M');
+  assert.match(rows()[0]!, /2310 /);
+  r.unmount();
+});
+
+test('filtering: / narrows the tree, Esc clears', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, '/', 'h', 't', 't', 'p', 'd', KEY.enter);
+  const t = r.text();
+  assert.match(t, /filter "httpd"/);
+  assert.match(t, /2310 /);
+  assert.doesNotMatch(t, /while :; do/);
+  await r.press(KEY.esc);
+  await tick(150);
+  assert.match(r.text(), /while :; do/);
+  r.unmount();
+});
+
+test('confirm dialog defaults to Cancel; kill sends exactly {pid, startTime}', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, KEY.tab, KEY.down, KEY.down, KEY.down, 'k');
+  assert.match(r.text(), /Send SIGTERM to process 2345\?/);
+  await r.press(KEY.enter);
+  assert.equal(r.actions.calls.length, 0, 'Enter on the default button cancels');
+  assert.match(r.text(), /cancelled/);
+  await r.press('k', KEY.esc);
+  await tick(150);
+  assert.equal(r.actions.calls.length, 0, 'Esc cancels');
+  await r.press('K', KEY.right, KEY.enter);
+  assert.deepEqual(r.actions.calls, [{ type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGKILL' }]);
+  await r.press('k', 'y');
+  assert.deepEqual(r.actions.calls[1], { type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGTERM' });
+  r.unmount();
+});
+
+test('server actions: stop/restart/start confirm, host is never mass-killed, backspace/esc/ctrl-b do nothing', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press('x');
+  assert.match(r.text(), /refusing to signal every process of the host/);
+  await r.press(KEY.backspace, KEY.esc, '\x02', '\x01', '\x0b');
+  await tick(150);
+  await r.press(KEY.down, 'S', 'y', 'r', 'y', 'X', 'y', 'e');
+  await r.press(KEY.end, 's', 'y');
+  assert.deepEqual(r.actions.calls, [
+    { type: 'stop', name: 'web' }, { type: 'restart', name: 'web' }, { type: 'killContext', xid: 2, signal: 'SIGKILL' },
+    { type: 'enter', name: 'web' }, { type: 'start', name: 'mail' },
+  ]);
+  r.unmount();
+});
+
+test('runaway: highlighted only after N hot intervals; n jumps to it', async () => {
+  const snaps = demoSnapshots();
+  const feed = await demoFeed(2, listSource(snaps));
+  const r = await renderVtop({ feed, columns: 100, rows: 30 });
+  assert.doesNotMatch(r.text(), /^!/m, 'one hot interval is not a runaway');
+  await feed.refresh();
+  await feed.refresh(); // three hot intervals
+  await tick(30);
+  assert.match(r.text(), /^!\s+2 web/m, 'the server row is marked');
+  await r.press('n');
+  assert.match(r.text(), /runaway: PID 2345 burn in web/);
+  assert.match(r.text(), /^!\s+2345 /m);
+  assert.match(r.raw(), /\x1b\[7m!\s+2345/, 'selected (inverse)');
+  r.unmount();
+});
+
+test('NO_COLOR mode has no colour escape; the 16-colour mode has colours', async () => {
+  const mono = await renderVtop({ colorMode: 'none' });
+  await mono.press(KEY.down, 'd');
+  assert.doesNotMatch(mono.raw(), COLOUR_SGR);
+  mono.unmount();
+  const col = await renderVtop({ colorMode: '16' });
+  assert.match(col.raw(), COLOUR_SGR);
+  const codes = [...col.raw().matchAll(/\x1b\[([0-9;]*)m/g)].map((m) => m[1]!);
+  assert.ok(codes.every((c) => !/38;|48;/.test(c)), '16 colours only');
+  col.unmount();
+});
+
+test('control characters in process names never reach the terminal raw', async () => {
+  const snaps = demoSnapshots().slice(0, 2).map((s) => ({
+    ...s, processes: s.processes.map((p) => (p.pid === 3050 ? { ...p, comm: 'x\x1b[2J\x07', cmdline: 'evil \x1b]0;pwn\x07 \x9b31m \r\n' } : p)),
+  }));
+  const feed = await demoFeed(2, listSource(snaps));
+  const r = await renderVtop({ feed, columns: 120, rows: 30 });
+  await r.press(KEY.down, KEY.down, KEY.tab);
+  const raw = r.raw().replace(SGR, '');
+  assert.doesNotMatch(raw, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'only newlines and colour codes');
+  assert.match(r.text(), /evil \\x1b\]0;pwn\\x07 \\u\{9b\}31m \\x0d\\x0a/);
+  // the recorded fixture's already-escaped text stays as the scanner wrote it
+  const once = renderOnce((await demoFeed(2)).getFrame()!, { width: 120 }).replace(SGR, '');
+  assert.ok(once.includes('printf \\x1b]0;pwned\\x07\\x1b[2J \\x9b31m'));
+  assert.doesNotMatch(once, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  r.unmount();
+});
+
+test('+/- change the interval (minimum 0.5 s); q quits', async () => {
+  let quit = false;
+  const r = await renderVtop({ props: { onQuit: () => { quit = true; } } });
+  await r.press('-');
+  assert.equal(r.feed.intervalMs, 3000);
+  for (let i = 0; i < 6; i++) await r.press('+');
+  assert.equal(r.feed.intervalMs, 500);
+  await r.press('q');
+  assert.equal(quit, true);
+  r.unmount();
+});
+
+test('once: text shares the dashboard views; JSON carries the same figures', async () => {
+  const f = (await demoFeed(2)).getFrame()!;
+  const text = renderOnce(f, { width: 80 }).replace(SGR, '');
+  for (const l of text.split('\n')) assert.ok([...l].length <= 80, l);
+  assert.match(text, /XID NAME +STATE/);
+  assert.match(text, /web \(xid 2\): 5 processes; CPU% = % of one core over 2\.0s/);
+  const j = onceJson(f);
+  assert.equal(j.cpuPercentOf, 'one core');
+  const web = j.servers.find((s) => s.name === 'web')!;
+  assert.equal(web.processList.find((p) => p.pid === 2345)!.cpuPercent, 99);
+  assert.equal(j.servers.find((s) => s.name === 'mail')!.diskBytes, null);
+});
+
+test('escape sequences split over a slow link are reassembled; a lone Esc still arrives', async () => {
+  const chunks: string[] = [];
+  const inner = Object.assign(new (await import('node:events')).EventEmitter(), { isTTY: true, setRawMode() {}, ref() {}, unref() {} });
+  const s = new EscapeCoalescingStdin(inner, 40);
+  s.on('readable', () => { let c; while ((c = s.read()) !== null) chunks.push(c); });
+  s.setRawMode(true);
+  inner.emit('data', Buffer.from('\x1b'));
+  await tick(20);
+  inner.emit('data', Buffer.from('['));
+  await tick(20);
+  inner.emit('data', Buffer.from('Bk'));
+  assert.deepEqual(chunks, ['\x1b[Bk']);
+  inner.emit('data', Buffer.from('\x1b'));
+  await tick(60);
+  assert.deepEqual(chunks, ['\x1b[Bk', '\x1b']);
+  s.setRawMode(false);
+});
+
+test('key overrides drive dispatch and help', async () => {
+  buildKeymap({ overrides: { kill: 'z' } });
+  const r = await renderVtop({ overrides: { kill: 'z' }, columns: 100, rows: 30 });
+  await r.press(KEY.down, KEY.tab, 'k');
+  assert.doesNotMatch(r.text(), /Send SIGTERM/);
+  await r.press('z');
+  assert.match(r.text(), /Send SIGTERM to process 2301\?/);
+  await r.press(KEY.esc);
+  await tick(150);
+  await r.press('?');
+  assert.match(r.text(), /z +SIGTERM the selected pro/);
+  r.unmount();
+});
