@@ -2,7 +2,7 @@
 // sums, names, JSON.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
 import type { Snapshot } from '../../../src/kernel-bridge/types.js';
@@ -149,4 +149,27 @@ test('--json carries the cgroup figures, names raw', () => {
   assert.equal(doc.contexts.find((c) => c.xid === 4)!.name, 'tab\tname');
   assert.equal(doc.contexts.find((c) => c.xid === 49152)!.cgroup!.memorySource, 'cgroup1');
   assert.deepEqual(Object.keys(web), ['xid', 'name', 'processes', 'vszBytes', 'rssBytes', 'userMs', 'sysMs', 'uptimeMs', 'cgroup']);
+});
+
+test('recorded real hosts (test/fixtures/snapshots): every row at the fixed columns', () => {
+  const snapDir = join(dir, '..', 'snapshots');
+  let files: string[] = [];
+  try {
+    files = readdirSync(snapDir).filter((f) => f.endsWith('.json'));
+  } catch {
+    /* none recorded yet */
+  }
+  for (const f of files) {
+    const src = new FixtureSnapshotSource(join(snapDir, f));
+    for (let i = 0; i < src.length; i++) {
+      const s = src.snapshot();
+      const rows = computeStatRows(s, contextNames(s));
+      const seen = new Set(s.processes.map((p) => p.xid));
+      const summed = rows.filter((r) => seen.has(r.xid)).reduce((n, r) => n + r.processes, 0);
+      assert.equal(summed, s.processes.length, f);
+      for (const line of formatStatTable(rows).split('\n').filter(Boolean).slice(1)) {
+        assert.match(line.slice(0, 55), /^\d+ +\d+ +\S+ +\S+ +\S+ +\S+ +\S+ $/, `${f}: ${line}`);
+      }
+    }
+  }
 });
