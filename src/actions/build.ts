@@ -15,7 +15,7 @@
  * from one server's files to another's.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   checkServerInit, checkServerRoot, configPath, ConfigError, DEFAULT_PATHS, formatIssue,
@@ -119,6 +119,21 @@ export async function mountsBelow(dir: string): Promise<string[]> {
   return out.sort((a, b) => b.length - a.length);
 }
 
+/**
+ * Processes whose root directory is at or below dir, as far as the host can
+ * tell from /proc/PID/root (a running server seen from the host).
+ */
+export async function processesRootedIn(dir: string): Promise<number[]> {
+  const base = resolve(dir);
+  const pids: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const r = await readlink(`/proc/${e}/root`).catch(() => null);
+    if (r && (r === base || r.startsWith(base + '/'))) pids.push(Number(e));
+  }
+  return pids;
+}
+
 /** S_FLAGS and S_INIT of the rendered configuration set to what the template needs */
 function applyTemplateToConfig(text: string, result: TemplateResult): string {
   const flagsLine = /^S_FLAGS="([^"]*)"$/m.exec(text);
@@ -196,6 +211,10 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
     const mounted = await mountsBelow(root);
     if (mounted.length) {
       throw new BuildError('failed', 'exists', `${mounted[mounted.length - 1]} is mounted (is server '${name}' running? stop it first); not replacing ${root}`);
+    }
+    const users = await processesRootedIn(root);
+    if (users.length) {
+      throw new BuildError('failed', 'exists', `process ${users.join(', ')} runs inside ${root} (is server '${name}' running? stop it first); not replacing it`);
     }
   }
 

@@ -7,6 +7,7 @@
  * private minimal /dev when the server starts.
  */
 import { execFile } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
 import { chmod, copyFile, lstat, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import * as files from './busybox-files.js';
@@ -78,14 +79,14 @@ export async function buildBusybox(ctx: TemplateContext, opts: BusyboxOptions = 
   await copyFile(busybox, bin);
   await chmod(bin, 0o755);
   const applets = await appletPaths(busybox);
-  await Promise.all(applets.map(async (a) => {
-    const link = inRoot(root, '/' + a);
+  // some 400 links in our own fresh tree: synchronous calls are several times faster here
+  for (const a of applets) {
     try {
-      await symlink('/bin/busybox', link);
+      symlinkSync('/bin/busybox', inRoot(root, '/' + a));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-  }));
+  }
 
   ctx.progress({ step: 'busybox', detail: 'writing /etc' });
   await writeRootFile(root, '/etc/passwd', files.passwd);
