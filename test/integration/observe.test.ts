@@ -408,6 +408,9 @@ describe('vdu on a tree with hard links, symbolic links and a mount', { skip: sk
         `${join(t, 'a', 'to-outside')}\t0K\n`,
     );
     assert.ok(want >= 340, `${want}`);
+    const j = cli('vdu', ['--json', t, join(t, 'a', 'to-outside')]);
+    assert.equal(j.status, 0, j.stderr);
+    assert.deepEqual(JSON.parse(j.stdout), { paths: [{ path: t, kib: want }, { path: join(t, 'a', 'to-outside'), kib: 0 }] });
     if (mounted) spawnSync('umount', [mounted]), (mounted = '');
   });
 
