@@ -80,4 +80,5 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace vctxb
 
-NODE_API_MODULE(vctx, vctxb::Init)
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return vctxb::Init(env, exports); }
+NODE_API_MODULE(vctx, InitModule)

@@ -150,6 +150,8 @@ struct vctx_spec {
 	const char *console;	/* file for the init's stdin/out/err, NULL = inherit */
 	const char *reboot_socket; /* host path bound into the root as /dev/reboot */
 	const char *workdir;	/* cwd for CMD inside, default / (or kept) */
+	int accounting;		/* make memory/pids/cpuacct cgroups even
+				   without limits, for per-context figures */
 };
 
 void vctx_spec_init(struct vctx_spec *spec);

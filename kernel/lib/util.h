@@ -22,3 +22,6 @@ int vctx_mkdir_p(const char *path, mode_t mode);
 /* strip trailing newline/space */
 void vctx_chomp(char *s);
 #endif
+
+/* "lock private" -> flags */
+unsigned vctx_flags_parse(const char *s);

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cgroups: layout detection (pure cgroup2, or the hybrid of a cgroup2
+ * mount beside v1 controllers), the context's cgroup named by XID, and
+ * its limits.  Contexts live under <cgroup2>/vctx; where a controller
+ * sits on v1, a directory with the same relative path is made there.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include "internal.h"
+
+static const char *const ctl_names[VCTX_CTL__COUNT] = {
+	[VCTX_CTL_PIDS] = "pids", [VCTX_CTL_MEMORY] = "memory", [VCTX_CTL_CPU] = "cpu",
+	[VCTX_CTL_CPUACCT] = "cpuacct", [VCTX_CTL_FREEZER] = "freezer",
+};
+
+static struct vctx_cgroup_layout layout;
+static int layout_done;
+
+static int has_word(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)); p += wl) {
+		int start = p == list || p[-1] == ',' || p[-1] == ' ';
+		int end = p[wl] == 0 || p[wl] == ',' || p[wl] == ' ' || p[wl] == '\n';
+		if (start && end)
+			return 1;
+	}
+	return 0;
+}
+
+/**
+ * vctx_cgroup_layout - detect where cgroup2 and each controller live.
+ * Cached after the first successful call.
+ */
+VCTX_API const struct vctx_cgroup_layout *vctx_cgroup_layout(vctx_error *err)
+{
+	FILE *f;
+	char line[4096], ctls[512] = "";
+
+	if (layout_done)
+		return &layout;
+	memset(&layout, 0, sizeof(layout));
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		vctx_set_error(err, errno, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
+		char root[256], mnt[256], *dash = strstr(line, " - ");
+		char fstype[64], source[256], super[1024];
+		if (!dash || sscanf(line, "%*d %*d %*s %255s %255s", root, mnt) != 2)
+			continue;
+		if (sscanf(dash + 3, "%63s %255s %1023s", fstype, source, super) < 2)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0 && !layout.v2[0] && strcmp(root, "/") == 0)
+			snprintf(layout.v2, sizeof(layout.v2), "%s", mnt);
+		else if (strcmp(fstype, "cgroup") == 0 && strcmp(root, "/") == 0) {
+			for (int c = 0; c < VCTX_CTL__COUNT; c++)
+				if (has_word(super, ctl_names[c]) && !layout.v1path[c][0])
+					snprintf(layout.v1path[c], sizeof(layout.v1path[c]), "%s", mnt);
+		}
+	}
+	fclose(f);
+	if (!layout.v2[0]) {
+		vctx_set_error(err, ENOENT, "no cgroup2 mount found: vctx needs the unified hierarchy (Linux 4.5+, mounted e.g. at /sys/fs/cgroup or /sys/fs/cgroup/unified)");
+		return NULL;
+	}
+	{
+		int fd = open(layout.v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			vctx_read_file_at(fd, "cgroup.controllers", ctls, sizeof(ctls));
+			close(fd);
+		}
+	}
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		if (c == VCTX_CTL_CPUACCT)
+			layout.where[c] = 2;	/* cpu.stat is core in cgroup2 */
+		else if (c == VCTX_CTL_FREEZER)
+			layout.where[c] = 0;	/* decided below */
+		else if (has_word(ctls, ctl_names[c]))
+			layout.where[c] = 2;
+		else if (layout.v1path[c][0])
+			layout.where[c] = 1;
+		if (layout.where[c] == 1)
+			layout.hybrid = 1;
+	}
+	/* cgroup.kill (5.14) and cgroup.freeze (5.2) exist in non-root cgroup2 dirs only:
+	   probe with the kernel version instead of a scratch cgroup */
+	{
+		int maj = 0, min = 0;
+		char rel[128];
+		if (vctx_read_file_at(AT_FDCWD, "/proc/sys/kernel/osrelease", rel, sizeof(rel)) > 0)
+			sscanf(rel, "%d.%d", &maj, &min);
+		layout.has_kill = maj > 5 || (maj == 5 && min >= 14);
+		layout.has_freeze = maj > 5 || (maj == 5 && min >= 2);
+	}
+	if (layout.has_freeze)
+		layout.where[VCTX_CTL_FREEZER] = 2;
+	else if (layout.v1path[VCTX_CTL_FREEZER][0])
+		layout.where[VCTX_CTL_FREEZER] = 1;
+	layout_done = 1;
+	return &layout;
+}
+
+static int is_xid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* find the cgroup2 dir (relative path) of context @xid below vctx/ */
+static int find_rec(int dirfd, const char *rel, uint32_t xid, char *out, size_t len, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	if (depth > 16)
+		return 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (!found && (e = readdir(d))) {
+		char sub[512];
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name) >= (int)sizeof(sub))
+			continue;
+		if (is_xid_name(e->d_name) && strtoul(e->d_name, NULL, 10) == xid) {
+			snprintf(out, len, "%s", sub);
+			found = 1;
+			break;
+		}
+		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd >= 0) {
+			found = find_rec(sfd, sub, xid, out, len, depth + 1);
+			close(sfd);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int vctx_cg_find(uint32_t xid, char *rel, size_t len)
+{
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(NULL);
+	char root[300];
+	int fd, found;
+
+	if (!l)
+		return 0;
+	snprintf(root, sizeof(root), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	found = find_rec(fd, VCTX_CGROUP_ROOT, xid, rel, len, 0);
+	close(fd);
+	return found;
+}
+
+static uint32_t read_xid_file(void)
+{
+	char buf[32];
+	if (vctx_read_file_at(AT_FDCWD, VCTX_XID_FILE, buf, sizeof(buf)) <= 0)
+		return 0;
+	return (uint32_t)strtoul(buf, NULL, 10);
+}
+
+/**
+ * vctx_cg_own_rel - the caller's cgroup2 directory relative to the mount.
+ * Inside a context (own cgroup namespace) /proc/self/cgroup is relative to
+ * the context's cgroup, so it is resolved through the context's XID.
+ */
+int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err)
+{
+	char buf[4096], *p, *path = NULL;
+	uint32_t xid;
+
+	if (vctx_read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf)) < 0)
+		return vctx_set_error(err, errno, "cannot read /proc/self/cgroup: %s", strerror(errno));
+	for (p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
+		if (strncmp(p, "0::", 3) == 0)
+			path = p + 3;
+	if (!path)
+		return vctx_set_error(err, ENOENT, "this process has no cgroup2 membership");
+	xid = read_xid_file();
+	if (xid > VCTX_XID_SPECTATOR && strncmp(path, "/" VCTX_CGROUP_ROOT "/", 6) != 0) {
+		char base[480];
+		if (!vctx_cg_find(xid, base, sizeof(base)))
+			return vctx_set_error(err, ENOENT, "cannot find the cgroup of context %u", xid);
+		snprintf(rel, len, "%s%s", base, strcmp(path, "/") == 0 ? "" : path);
+		return 0;
+	}
+	snprintf(rel, len, "%s", path[0] == '/' ? path + 1 : path);
+	return 0;
+}
+
+static int write_at(int dirfd, const char *file, const char *val, vctx_error *err, const char *what)
+{
+	if (vctx_write_file_at(dirfd, file, val) < 0)
+		return vctx_set_error(err, errno, "cannot set %s (%s = %s): %s", what, file, val, strerror(errno));
+	return 0;
+}
+
+static int v1_dirfd(int c, const char *rel)
+{
+	char p[800];
+	snprintf(p, sizeof(p), "%s/%s", layout.v1path[c], rel);
+	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* on cgroup2, enable the controllers we need in vctx/ (pure v2 hosts) */
+static void enable_v2_controllers(const char *rel_parent)
+{
+	char p[800], want[128] = "";
+	for (int c = 0; c < VCTX_CTL__COUNT; c++)
+		if (layout.where[c] == 2 && (c == VCTX_CTL_PIDS || c == VCTX_CTL_MEMORY || c == VCTX_CTL_CPU)) {
+			strcat(want, want[0] ? " +" : "+");
+			strcat(want, ctl_names[c]);
+		}
+	if (!want[0])
+		return;
+	/* enable from the mount root down to the parent, best effort */
+	snprintf(p, sizeof(p), "%s", layout.v2);
+	char tmp[480];
+	snprintf(tmp, sizeof(tmp), "%s", rel_parent);
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, "/", &save); ; t = strtok_r(NULL, "/", &save)) {
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			vctx_write_file_at(fd, "cgroup.subtree_control", want);
+			close(fd);
+		}
+		if (!t)
+			break;
+		strncat(p, "/", sizeof(p) - strlen(p) - 1);
+		strncat(p, t, sizeof(p) - strlen(p) - 1);
+	}
+}
+
+static int used_xid(uint32_t xid)
+{
+	char rel[480];
+	return vctx_cg_find(xid, rel, sizeof(rel));
+}
+
+static int apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
+{
+	char val[64];
+	int need[VCTX_CTL__COUNT] = { 0 };
+
+	need[VCTX_CTL_PIDS] = spec->pids_max > 0 || spec->accounting;
+	need[VCTX_CTL_MEMORY] = spec->memory_max > 0 || spec->accounting;
+	need[VCTX_CTL_CPU] = spec->cpu_weight > 0 || spec->cpu_max_pct > 0 || (spec->flags & VCTX_F_SCHED);
+	need[VCTX_CTL_CPUACCT] = spec->accounting;
+	need[VCTX_CTL_FREEZER] = !layout.has_kill;
+
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		int fd;
+		if (!need[c] || layout.where[c] != 1)
+			continue;
+		char p[800];
+		snprintf(p, sizeof(p), "%s/%s", layout.v1path[c], cg->rel);
+		if (vctx_mkdir_p(p, 0755) < 0)
+			return vctx_set_error(err, errno, "cannot create cgroup %s: %s", p, strerror(errno));
+		cg->v1made[c] = 1;
+		fd = v1_dirfd(c, cg->rel);
+		if (fd < 0)
+			return vctx_set_error(err, errno, "cannot open cgroup %s: %s", p, strerror(errno));
+		int rc = 0;
+		if (c == VCTX_CTL_PIDS && spec->pids_max > 0) {
+			snprintf(val, sizeof(val), "%lld", (long long)spec->pids_max);
+			rc = write_at(fd, "pids.max", val, err, "the process limit");
+		} else if (c == VCTX_CTL_MEMORY && spec->memory_max > 0) {
+			snprintf(val, sizeof(val), "%lld", (long long)spec->memory_max);
+			rc = write_at(fd, "memory.limit_in_bytes", val, err, "the memory limit");
+		} else if (c == VCTX_CTL_CPU) {
+			if (spec->cpu_weight > 0) {
+				snprintf(val, sizeof(val), "%d", spec->cpu_weight * 1024 / 100 < 2 ? 2 : spec->cpu_weight * 1024 / 100);
+				rc = write_at(fd, "cpu.shares", val, err, "the CPU weight");
+			}
+			if (!rc && spec->cpu_max_pct > 0) {
+				rc = write_at(fd, "cpu.cfs_period_us", "100000", err, "the CPU period");
+				snprintf(val, sizeof(val), "%d", spec->cpu_max_pct * 1000);
+				if (!rc)
+					rc = write_at(fd, "cpu.cfs_quota_us", val, err, "the CPU limit");
+			}
+		}
+		close(fd);
+		if (rc)
+			return -1;
+	}
+	/* cgroup2 controllers */
+	if (layout.where[VCTX_CTL_PIDS] == 2 && spec->pids_max > 0) {
+		snprintf(val, sizeof(val), "%lld", (long long)spec->pids_max);
+		if (write_at(cg->v2fd, "pids.max", val, err, "the process limit"))
+			return -1;
+	}
+	if (layout.where[VCTX_CTL_MEMORY] == 2 && spec->memory_max > 0) {
+		snprintf(val, sizeof(val), "%lld", (long long)spec->memory_max);
+		if (write_at(cg->v2fd, "memory.max", val, err, "the memory limit"))
+			return -1;
+	}
+	if (layout.where[VCTX_CTL_CPU] == 2) {
+		if (spec->cpu_weight > 0) {
+			snprintf(val, sizeof(val), "%d", spec->cpu_weight);
+			if (write_at(cg->v2fd, "cpu.weight", val, err, "the CPU weight"))
+				return -1;
+		}
+		if (spec->cpu_max_pct > 0) {
+			snprintf(val, sizeof(val), "%d 100000", spec->cpu_max_pct * 1000);
+			if (write_at(cg->v2fd, "cpu.max", val, err, "the CPU limit"))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/**
+ * vctx_cg_create - allocate the XID and create the context's cgroups with
+ * their limits.  Allocation is serialised by flock on the vctx/ directory.
+ */
+int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
+{
+	char parent[480], p[800];
+	int lockfd = -1, rc = -1;
+	uint32_t xid = spec->xid;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2fd = -1;
+	if (!vctx_cgroup_layout(err))
+		return -1;
+	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, layout.v2);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
+	lockfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		vctx_set_error(err, errno, "cannot lock %s: %s", p, strerror(errno));
+		goto out;
+	}
+	if (vctx_cg_own_rel(parent, sizeof(parent), err) < 0)
+		goto out;
+	/* a context made inside a context is a child of it; otherwise under vctx/ */
+	if (strncmp(parent, VCTX_CGROUP_ROOT "/", 5) != 0)
+		snprintf(parent, sizeof(parent), "%s", VCTX_CGROUP_ROOT);
+	else {
+		/* strip non-context components (chbind's bind-N) */
+		char *last;
+		while ((last = strrchr(parent, '/')) && !is_xid_name(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
+			*last = 0;
+	}
+	if (xid) {
+		if (used_xid(xid)) {
+			vctx_set_error(err, EBUSY, "context %u is already in use", xid);
+			goto out;
+		}
+	} else {
+		/* dynamic: start at a time-derived point so quick reuse is unlikely */
+		uint32_t span = VCTX_XID_DYN_MAX - VCTX_XID_DYN_MIN + 1;
+		uint32_t start = (uint32_t)(time(NULL) ^ getpid()) % span;
+		for (uint32_t i = 0; i < span; i++) {
+			uint32_t cand = VCTX_XID_DYN_MIN + (start + i) % span;
+			if (!used_xid(cand)) {
+				xid = cand;
+				break;
+			}
+		}
+		if (!xid) {
+			vctx_set_error(err, EAGAIN, "no free dynamic context number (%u..%u all in use)",
+				       VCTX_XID_DYN_MIN, VCTX_XID_DYN_MAX);
+			goto out;
+		}
+	}
+	cg->xid = xid;
+	snprintf(cg->rel, sizeof(cg->rel), "%s/%u", parent, xid);
+	enable_v2_controllers(parent);
+	snprintf(p, sizeof(p), "%s/%s", layout.v2, cg->rel);
+	if (mkdir(p, 0755) < 0) {
+		if (errno == EEXIST)
+			vctx_set_error(err, EBUSY, "context %u is already in use", xid);
+		else
+			vctx_set_error(err, errno, "cannot create cgroup %s: %s", p, strerror(errno));
+		cg->rel[0] = 0;
+		goto out;
+	}
+	cg->v2fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->v2fd < 0) {
+		vctx_set_error(err, errno, "cannot open cgroup %s: %s", p, strerror(errno));
+		goto out;
+	}
+	if (apply_limits(spec, cg, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (lockfd >= 0)
+		close(lockfd);	/* releases the flock */
+	if (rc < 0)
+		vctx_cg_destroy(cg);
+	return rc;
+}
+
+int vctx_cg_add_pid_v1(const struct vctx_cg *cg, pid_t pid, vctx_error *err)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%d", pid);
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		if (!cg->v1made[c])
+			continue;
+		int fd = v1_dirfd(c, cg->rel);
+		if (fd < 0 || vctx_write_file_at(fd, "cgroup.procs", val) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return vctx_set_error(err, e, "cannot move %d into the %s cgroup %s: %s", pid,
+					      ctl_names[c], cg->rel, strerror(e));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* join every cgroup (v2 + v1) of the context */
+int vctx_cg_join(const struct vctx_cg *cg, pid_t pid, vctx_error *err)
+{
+	char val[32];
+	snprintf(val, sizeof(val), "%d", pid);
+	if (vctx_write_file_at(cg->v2fd, "cgroup.procs", val) < 0)
+		return vctx_set_error(err, errno, "cannot join cgroup %s: %s", cg->rel, strerror(errno));
+	return vctx_cg_add_pid_v1(cg, pid, err);
+}
+
+static void rmdir_tree(const char *base, const char *rel)
+{
+	char p[800];
+	snprintf(p, sizeof(p), "%s/%s", base, rel);
+	/* remove child cgroups first (chbind's bind-N, nested leftovers) */
+	DIR *d = opendir(p);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+				char sub[600];
+				snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
+				rmdir_tree(base, sub);
+			}
+		closedir(d);
+	}
+	rmdir(p);
+}
+
+void vctx_cg_destroy(struct vctx_cg *cg)
+{
+	if (cg->v2fd >= 0) {
+		close(cg->v2fd);
+		cg->v2fd = -1;
+	}
+	if (!cg->rel[0])
+		return;
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		/* v1 dirs: made by us, or found to exist (release after a crash) */
+		if (layout.v1path[c][0])
+			rmdir_tree(layout.v1path[c], cg->rel);
+	}
+	rmdir_tree(layout.v2, cg->rel);
+}
+
+int vctx_cg_open(uint32_t xid, struct vctx_cg *cg, vctx_error *err)
+{
+	char p[800];
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2fd = -1;
+	if (!vctx_cgroup_layout(err))
+		return -1;
+	if (!vctx_cg_find(xid, cg->rel, sizeof(cg->rel)))
+		return vctx_set_error(err, ESRCH, "context %u is not running", xid);
+	cg->xid = xid;
+	snprintf(p, sizeof(p), "%s/%s", layout.v2, cg->rel);
+	cg->v2fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->v2fd < 0)
+		return vctx_set_error(err, errno, "cannot open cgroup %s: %s", p, strerror(errno));
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		if (layout.where[c] != 1)
+			continue;
+		int fd = v1_dirfd(c, cg->rel);
+		if (fd >= 0) {
+			cg->v1made[c] = 1;
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+/* wait until cgroup.events says populated 0; 0 on empty, -1 on timeout */
+int vctx_cg_wait_empty(int v2fd, int timeout_ms)
+{
+	char buf[256];
+	int fd = openat(v2fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	struct timespec start, now;
+
+	if (fd < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n >= 0) {
+			buf[n] = 0;
+			if (strstr(buf, "populated 0")) {
+				close(fd);
+				return 0;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long el = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (timeout_ms >= 0 && el >= timeout_ms)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		poll(&pfd, 1, timeout_ms < 0 ? 1000 : (int)(timeout_ms - el < 200 ? timeout_ms - el : 200));
+	}
+	close(fd);
+	return -1;
+}
+
+void vctx_cg_getattr(int v2fd, const char *name, char *buf, size_t len)
+{
+	char p[64];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", v2fd);
+	n = getxattr(p, name, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+int vctx_cg_setattr(int v2fd, const char *name, const char *value, vctx_error *err)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", v2fd);
+	if (setxattr(p, name, value, strlen(value), 0) < 0)
+		return vctx_set_error(err, errno, "cannot record %s on the context's cgroup: %s", name, strerror(errno));
+	return 0;
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Confinement that needs no capability to keep: Landlock scoping (signals
+ * and abstract unix sockets stay inside the context) and seccomp filters
+ * (no user namespaces: they would reset the capability ceiling; with the
+ * `lock` flag no namespaces at all).  Both are installed while the setup
+ * process still holds CAP_SYS_ADMIN, so no NO_NEW_PRIVS is needed and
+ * setuid programs inside keep working.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <seccomp.h>
+#include "internal.h"
+
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444
+#define __NR_landlock_restrict_self 446
+#endif
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+/**
+ * vctx_landlock_scope - put the calling thread in a new Landlock domain
+ * scoped for signals and abstract unix sockets (ABI 6, Linux 6.12).
+ */
+int vctx_landlock_scope(vctx_error *err)
+{
+	struct ll_ruleset_attr attr = {
+		.scoped = LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX_SOCKET,
+	};
+	long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+	int fd;
+
+	if (abi < 0)
+		return vctx_set_error(err, errno == ENOSYS || errno == EOPNOTSUPP ? ENOSYS : errno,
+				      "Landlock is not available (%s): signal scoping needs Linux 6.12 with Landlock enabled",
+				      strerror(errno));
+	if (abi < 6)
+		return vctx_set_error(err, ENOSYS, "Landlock ABI %ld lacks signal scoping: it needs ABI 6 (Linux 6.12)", abi);
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return vctx_set_error(err, errno, "cannot create the Landlock ruleset: %s", strerror(errno));
+	if (syscall(__NR_landlock_restrict_self, fd, 0) < 0) {
+		int e = errno;
+		close(fd);
+		return vctx_set_error(err, e, "cannot enter the Landlock domain: %s", strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
+		  CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | 0x80 /* CLONE_NEWTIME */)
+
+static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned cnt,
+		struct scmp_arg_cmp a, vctx_error *err)
+{
+	int rc = cnt ? seccomp_rule_add(ctx, action, nr, cnt, a) : seccomp_rule_add(ctx, action, nr, 0);
+	if (rc < 0)
+		return vctx_set_error(err, -rc, "cannot add a seccomp rule: %s", strerror(-rc));
+	return 0;
+}
+
+/**
+ * vctx_seccomp_install - the context's seccomp filter: refuse user
+ * namespaces (and, with VCTX_F_LOCK, every new namespace and setns); with
+ * @secure also the kernel keyring, which is not namespaced.
+ */
+int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	uint64_t mask = (flags & VCTX_F_LOCK) ? NS_FLAGS : CLONE_NEWUSER;
+	uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+	int rc = -1;
+
+	if (!ctx)
+		return vctx_set_error(err, ENOMEM, "cannot create the seccomp filter");
+	/* no NO_NEW_PRIVS: setuid programs (su) must keep working; we hold
+	   CAP_SYS_ADMIN, which is what the kernel asks for instead */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) {
+		seccomp_release(ctx);
+		return vctx_set_error(err, EINVAL, "cannot configure the seccomp filter");
+	}
+	/* clone3 passes flags in memory the filter cannot read: ENOSYS makes
+	   libc fall back to clone(), whose flags are checked */
+	if (rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+		goto out;
+	for (int bit = 0; bit < 32; bit++) {
+		uint64_t f = 1ULL << bit;
+		if (!(mask & f))
+			continue;
+		/* CLONE_NEWTIME (0x80) overlaps the exit-signal byte of clone(): check it on unshare only */
+		if (f != 0x80 && rule(ctx, eperm, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f), err))
+			goto out;
+		if (rule(ctx, eperm, SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f), err))
+			goto out;
+	}
+	if ((flags & VCTX_F_LOCK) && rule(ctx, eperm, SCMP_SYS(setns), 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+		goto out;
+	if (secure) {
+		int nrs[] = { SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key) };
+		for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+			if (rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nrs[i], 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+				goto out;
+	}
+	rc = seccomp_load(ctx);
+	if (rc < 0) {
+		vctx_set_error(err, -rc, "cannot load the seccomp filter: %s", strerror(-rc));
+		rc = -1;
+	}
+out:
+	seccomp_release(ctx);
+	return rc;
+}
+
+/**
+ * vctx_seccomp_spectator - forbid signalling or tracing any other process
+ * (context 1).  @tsync applies the filter to every thread of the caller.
+ */
+int vctx_seccomp_spectator(int tsync, vctx_error *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+	pid_t self = getpid();
+	int rc = -1;
+
+	if (!ctx)
+		return vctx_set_error(err, ENOMEM, "cannot create the seccomp filter");
+	if (tsync && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)
+		goto fail;
+	/* keep NO_NEW_PRIVS off when we can (root); others need it to load a filter */
+	if (geteuid() == 0 && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0)
+		goto fail;
+	/* kill() and tgkill() only to ourselves */
+	if (rule(ctx, eperm, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_NE, (uint64_t)self), err) ||
+	    rule(ctx, eperm, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, (uint64_t)self), err) ||
+	    rule(ctx, eperm, SCMP_SYS(rt_sigqueueinfo), 1, SCMP_A0(SCMP_CMP_NE, (uint64_t)self), err) ||
+	    rule(ctx, eperm, SCMP_SYS(rt_tgsigqueueinfo), 1, SCMP_A0(SCMP_CMP_NE, (uint64_t)self), err))
+		goto out;
+	int deny[] = { SCMP_SYS(tkill), SCMP_SYS(pidfd_send_signal), SCMP_SYS(ptrace),
+		       SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
+		       SCMP_SYS(process_madvise), SCMP_SYS(kcmp) };
+	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
+		if (rule(ctx, eperm, deny[i], 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+			goto out;
+	rc = seccomp_load(ctx);
+	if (rc < 0) {
+		vctx_set_error(err, -rc, "cannot load the spectator's seccomp filter: %s", strerror(-rc));
+		rc = -1;
+	}
+	goto out;
+fail:
+	vctx_set_error(err, EINVAL, "cannot set up the spectator's seccomp filter");
+out:
+	seccomp_release(ctx);
+	return rc;
+}

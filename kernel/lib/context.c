@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * new_s_context on a stock kernel: a context is new PID, IPC, UTS, mount,
+ * cgroup and time namespaces, its own cgroup named by XID (with limits and
+ * the eBPF IPv4 lock attached before its first process runs), its own
+ * /proc and /dev, a root it cannot leave, a capability ceiling, rlimits,
+ * seccomp and Landlock confinement.  The creating process is the monitor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <linux/sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include "internal.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct setup_report {
+	int err;
+	char msg[sizeof(((vctx_error *)0)->msg)];
+};
+
+VCTX_API void vctx_spec_init(struct vctx_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->keep_caps = 1;
+}
+
+static void report(int fd, const vctx_error *e)
+{
+	struct setup_report r = { .err = e->err ? e->err : EIO };
+	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
+	if (write(fd, &r, sizeof(r)) < 0) {
+		/* nobody to tell */
+	}
+}
+
+static void __attribute__((noreturn)) die_report(int fd, const vctx_error *e)
+{
+	report(fd, e);
+	_exit(127);
+}
+
+/* close every descriptor from 3 up except those in keep[] */
+static void close_except(const int *keep, int nkeep)
+{
+	int lo = 3;
+	int sorted[8], n = 0;
+	for (int i = 0; i < nkeep && n < 8; i++)
+		if (keep[i] >= 3)
+			sorted[n++] = keep[i];
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (sorted[j] < sorted[i]) {
+				int t = sorted[i];
+				sorted[i] = sorted[j];
+				sorted[j] = t;
+			}
+	for (int i = 0; i < n; i++) {
+		if (sorted[i] > lo)
+			syscall(SYS_close_range, lo, sorted[i] - 1, 0);
+		lo = sorted[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+static void __attribute__((noreturn)) exec_cmd(int repfd, char *const argv[], char *const envp[])
+{
+	vctx_error e = { 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvpe(argv[0], argv, envp ? envp : environ);
+	vctx_set_error(&e, errno, "cannot execute %s: %s", argv[0], strerror(errno));
+	die_report(repfd, &e);
+}
+
+/*
+ * The context's first process, PID 1 of the new PID namespace.  Sets the
+ * context up, then becomes the reaper (CMD is its child) or, with
+ * fakeinit, execs CMD as PID 1 beside a forked guard.
+ */
+static void __attribute__((noreturn))
+context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], char *const envp[],
+	      int gofd, int repfd, int lfd)
+{
+	vctx_error e = { 0 };
+	char go;
+	int console = -1;
+
+	/* wait until the monitor has put us in every cgroup */
+	if (read(gofd, &go, 1) != 1)
+		_exit(127);
+	close(gofd);
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		vctx_set_error(&e, errno, "cannot create the cgroup namespace: %s", strerror(errno));
+		die_report(repfd, &e);
+	}
+	if (spec->console) {
+		console = open(spec->console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		if (console < 0) {
+			vctx_set_error(&e, errno, "cannot open the console log %s: %s", spec->console, strerror(errno));
+			die_report(repfd, &e);
+		}
+	}
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
+		vctx_set_error(&e, errno, "cannot set hostname %s: %s", spec->hostname, strerror(errno));
+		die_report(repfd, &e);
+	}
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0) {
+		vctx_set_error(&e, errno, "cannot set domainname %s: %s", spec->domainname, strerror(errno));
+		die_report(repfd, &e);
+	}
+	if (vctx_setup_mounts(spec, xid, &e) < 0)
+		die_report(repfd, &e);
+	if (spec->workdir && chdir(spec->workdir) < 0) {
+		vctx_set_error(&e, errno, "cannot change to %s: %s", spec->workdir, strerror(errno));
+		die_report(repfd, &e);
+	}
+	if (vctx_apply_rlimits(spec, &e) < 0)
+		die_report(repfd, &e);
+	/* while CAP_SYS_ADMIN is still ours: Landlock, then seccomp */
+	if (spec->secure && vctx_landlock_scope(&e) < 0)
+		die_report(repfd, &e);
+	if ((spec->secure || (spec->flags & VCTX_F_LOCK)) &&
+	    vctx_seccomp_install(spec->flags, spec->secure, &e) < 0)
+		die_report(repfd, &e);
+	if (!spec->keep_caps && vctx_caps_reduce(spec->caps, &e) < 0)
+		die_report(repfd, &e);
+	if (console >= 0) {
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(console, 1);
+		dup2(console, 2);
+	}
+	/* nothing of the host's leaks in: only 0-2, the report pipe and the guard */
+	{
+		int keep[2] = { repfd, lfd };
+		close_except(keep, 2);
+	}
+
+	if (spec->flags & VCTX_F_FAKEINIT) {
+		pid_t g = fork();
+		if (g < 0) {
+			vctx_set_error(&e, errno, "cannot fork the guard: %s", strerror(errno));
+			die_report(repfd, &e);
+		}
+		if (g == 0) {
+			close(repfd);
+			prctl(PR_SET_NAME, "vctx-guard");
+			vctx_guard_loop(lfd);
+		}
+		close(lfd);
+		exec_cmd(repfd, argv, envp);
+	}
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		vctx_set_error(&e, errno, "cannot fork the command: %s", strerror(errno));
+		die_report(repfd, &e);
+	}
+	if (cmd == 0) {
+		close(lfd);
+		exec_cmd(repfd, argv, envp);
+	}
+	close(repfd);
+	prctl(PR_SET_NAME, "vctx-init");
+	vctx_reaper_loop(lfd, cmd, spec->persist);
+}
+
+static int set_time_offsets(vctx_error *err)
+{
+	struct timespec mono, boot;
+	char buf[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	/* the context's clocks start at (about) zero: uptime counts from its start */
+	snprintf(buf, sizeof(buf), "monotonic %ld 0\nboottime %ld 0\n", -(long)mono.tv_sec, -(long)boot.tv_sec);
+	if (vctx_write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf) < 0)
+		return vctx_set_error(err, errno, "cannot set the time namespace offsets: %s", strerror(errno));
+	return 0;
+}
+
+static int validate(const struct vctx_spec *spec, vctx_error *err)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return vctx_set_error(err, EPERM, "creating a context needs root");
+	if (spec->xid == VCTX_XID_HOST || spec->xid == VCTX_XID_SPECTATOR) {
+		if (spec->xid == VCTX_XID_SPECTATOR)
+			return vctx_set_error(err, EINVAL, "context 1 is the spectator: join it, it cannot be created");
+	} else if (spec->xid > VCTX_XID_DYN_MAX)
+		return vctx_set_error(err, ERANGE, "context number %u out of range (2..%u)", spec->xid, VCTX_XID_DYN_MAX);
+	if (spec->root) {
+		if (lstat(spec->root, &st) < 0)
+			return vctx_set_error(err, errno, "root directory %s: %s", spec->root, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return vctx_set_error(err, ENOTDIR, "root directory %s is not a directory", spec->root);
+		if (spec->root[0] != '/')
+			return vctx_set_error(err, EINVAL, "root directory %s must be an absolute path", spec->root);
+	}
+	if (spec->hostname && strlen(spec->hostname) > 64)
+		return vctx_set_error(err, EINVAL, "hostname %s is longer than 64 characters", spec->hostname);
+	if (spec->has_nice && (spec->nice < -20 || spec->nice > 19))
+		return vctx_set_error(err, ERANGE, "nice %d out of range (-20..19)", spec->nice);
+	return 0;
+}
+
+static int record_metadata(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
+{
+	char v[64], flags[128];
+	struct in_addr a;
+
+	vctx_flags_format(spec->flags, flags, sizeof(flags));
+	if (spec->name && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err))
+		return -1;
+	if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_FLAGS, flags, err))
+		return -1;
+	if (spec->root && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_ROOT, spec->root, err))
+		return -1;
+	if (spec->ipv4) {
+		a.s_addr = spec->ipv4;
+		if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_IP, inet_ntop(AF_INET, &a, v, sizeof(v)), err))
+			return -1;
+	}
+	if (spec->loopback) {
+		a.s_addr = spec->loopback;
+		if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_LOOPBACK, inet_ntop(AF_INET, &a, v, sizeof(v)), err))
+			return -1;
+	}
+	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
+	if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_CREATED, v, err))
+		return -1;
+	snprintf(v, sizeof(v), "%d", getpid());
+	return vctx_cg_setattr(cg->v2fd, VCTX_XATTR_MONITOR, v, err);
+}
+
+/**
+ * vctx_create - start CMD in a new security context (see vctx.h).
+ */
+VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char *const envp[],
+			 struct vctx_handle *out, vctx_error *err)
+{
+	struct vctx_cg cg = { .v2fd = -1 };
+	int go[2] = { -1, -1 }, rep[2] = { -1, -1 }, lfd = -1, timefd = -1, pidfd = -1;
+	char guard[108] = "", v[64];
+	pid_t pid = -1;
+	struct setup_report r;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->pidfd = -1;
+	if (!argv || !argv[0])
+		return vctx_set_error(err, EINVAL, "no command given");
+	if (validate(spec, err) < 0)
+		return -1;
+	if (!spec->secure && !spec->root && vctx_host_xid_file(err) < 0)
+		return -1;
+	if (vctx_cg_create(spec, &cg, err) < 0)
+		return -1;
+	if (record_metadata(spec, &cg, err) < 0)
+		goto fail;
+	if (spec->ipv4 && vctx_ipv4root_attach(cg.v2fd, spec->ipv4, spec->loopback, err) < 0)
+		goto fail;
+	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
+	if (lfd < 0)
+		goto fail;
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+		vctx_set_error(err, errno, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* a time namespace for our children, with offsets set before anyone is in it */
+	timefd = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (timefd < 0 || unshare(CLONE_NEWTIME) < 0) {
+		vctx_set_error(err, errno, "cannot create the time namespace: %s (Linux 5.6+)", strerror(errno));
+		goto fail;
+	}
+	if (set_time_offsets(err) < 0)
+		goto fail_time;
+
+	struct clone_args ca = {
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+			 CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cg.v2fd,
+	};
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		vctx_set_error(err, errno, "cannot create the context's namespaces: %s", strerror(errno));
+		goto fail_time;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(rep[0]);
+		context_child(spec, cg.xid, argv, envp, go[0], rep[1], lfd);
+	}
+	/* back to our own time namespace for anything we fork later */
+	setns(timefd, CLONE_NEWTIME);
+	close(timefd);
+	timefd = -1;
+	close(go[0]);
+	close(rep[1]);
+	go[0] = rep[1] = -1;
+	close(lfd);
+	lfd = -1;
+	if (vctx_cg_add_pid_v1(&cg, pid, err) < 0)
+		goto fail_child;
+	snprintf(v, sizeof(v), "%d", pid);
+	if (vctx_cg_setattr(cg.v2fd, VCTX_XATTR_PID1, v, err) < 0)
+		goto fail_child;
+	if (!spec->keep_caps) {
+		snprintf(v, sizeof(v), "0x%016llx", (unsigned long long)spec->caps);
+		if (vctx_cg_setattr(cg.v2fd, VCTX_XATTR_CAPS, v, err) < 0)
+			goto fail_child;
+	}
+	if (write(go[1], "g", 1) != 1) {
+		vctx_set_error(err, errno, "cannot start the context: %s", strerror(errno));
+		goto fail_child;
+	}
+	close(go[1]);
+	go[1] = -1;
+	/* EOF: CMD was executed; a report: setup failed at the step it names */
+	do
+		n = read(rep[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	rep[0] = -1;
+	if (n == (ssize_t)sizeof(r)) {
+		r.msg[sizeof(r.msg) - 1] = 0;
+		vctx_set_error(err, r.err, "%s", r.msg);
+		goto fail_child;
+	}
+	out->xid = cg.xid;
+	out->pid1 = pid;
+	out->pidfd = pidfd;
+	out->cmd_pid = (spec->flags & VCTX_F_FAKEINIT) ? pid : 0;
+	snprintf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg.rel);
+	close(cg.v2fd);
+	return 0;
+
+fail_child:
+	if (pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	else
+		kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (cg.v2fd >= 0)
+		vctx_cg_wait_empty(cg.v2fd, 2000);
+	goto fail;
+fail_time:
+	if (timefd >= 0)
+		setns(timefd, CLONE_NEWTIME);
+fail:
+	{
+		int e = err ? err->err : errno;
+		char msg[sizeof(err->msg)];
+		if (err)
+			memcpy(msg, err->msg, sizeof(msg));
+		if (go[0] >= 0) close(go[0]);
+		if (go[1] >= 0) close(go[1]);
+		if (rep[0] >= 0) close(rep[0]);
+		if (rep[1] >= 0) close(rep[1]);
+		if (lfd >= 0) close(lfd);
+		if (timefd >= 0) close(timefd);
+		if (pidfd >= 0) close(pidfd);
+		if (guard[0])
+			unlink(guard);
+		if (cg.v2fd >= 0) {
+			uint64_t id = vctx_cgroup_id(cg.v2fd);
+			if (spec->ipv4)
+				vctx_ipv4root_forget(id, NULL);
+		}
+		vctx_cg_destroy(&cg);
+		if (err) {
+			err->err = e;
+			memcpy(err->msg, msg, sizeof(msg));
+		}
+		errno = e;
+	}
+	return -1;
+}
+
+/**
+ * vctx_wait - reap PID 1, wait for the cgroup to empty, release it.
+ */
+VCTX_API int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err)
+{
+	siginfo_t si;
+	int st = 0;
+
+	memset(&si, 0, sizeof(si));
+	for (;;) {
+		if (waitid(P_PIDFD, (id_t)h->pidfd, &si, WEXITED) == 0)
+			break;
+		if (errno != EINTR)
+			return vctx_set_error(err, errno, "cannot wait for context %u: %s", h->xid, strerror(errno));
+	}
+	if (si.si_code == CLD_EXITED)
+		st = (si.si_status & 0xff) << 8;
+	else
+		st = si.si_status & 0x7f;
+	if (status)
+		*status = st;
+	close(h->pidfd);
+	h->pidfd = -1;
+	return vctx_release(h->xid, err);
+}
+
+/**
+ * vctx_release - remove an empty context's cgroups, eBPF state and guard
+ * socket.  Waits up to 5 s for the last processes to be reaped.
+ */
+VCTX_API int vctx_release(uint32_t xid, vctx_error *err)
+{
+	struct vctx_cg cg;
+	char guard[108], ip[32];
+
+	if (vctx_cg_open(xid, &cg, err) < 0)
+		return -1;
+	if (vctx_cg_wait_empty(cg.v2fd, 5000) < 0) {
+		close(cg.v2fd);
+		return vctx_set_error(err, EBUSY, "context %u still has processes", xid);
+	}
+	vctx_cg_getattr(cg.v2fd, VCTX_XATTR_IP, ip, sizeof(ip));
+	if (ip[0])
+		vctx_ipv4root_forget(vctx_cgroup_id(cg.v2fd), NULL);
+	vctx_guard_path(xid, guard, sizeof(guard));
+	unlink(guard);
+	vctx_cg_destroy(&cg);
+	if (vctx_cg_find(xid, guard, sizeof(guard)))
+		return vctx_set_error(err, EBUSY, "cannot remove the cgroup of context %u", xid);
+	return 0;
+}
+
+/**
+ * vctx_spectate - become a member of context 1 (see vctx.h).
+ */
+VCTX_API int vctx_spectate(int tsync, vctx_error *err)
+{
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
+	char p[400], val[32];
+
+	if (!l)
+		return -1;
+	/* membership: the permanent cgroup vctx/1 */
+	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT "/1", l->v2);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
+	snprintf(val, sizeof(val), "%d", getpid());
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || vctx_write_file_at(fd, "cgroup.procs", val) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return vctx_set_error(err, e, "cannot join context 1 (%s): %s", p, strerror(e));
+	}
+	vctx_cg_setattr(fd, VCTX_XATTR_NAME, "monitoring server", NULL);
+	close(fd);
+	if (!tsync && vctx_landlock_scope(err) < 0)
+		return -1;
+	return vctx_seccomp_spectator(tsync, err);
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Information about contexts: the XID of a process, one context, the list
+ * of running contexts, and garbage collection of contexts whose monitor
+ * died (a crashed tool leaves nothing the next command cannot repair).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include "internal.h"
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* the last all-digit component of a path below /vctx/ (0 when none) */
+static uint32_t xid_from_cgpath(const char *path)
+{
+	uint32_t xid = 0;
+	char tmp[1024], *save = NULL;
+
+	if (strncmp(path, "/" VCTX_CGROUP_ROOT "/", 6) != 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s", path + 6);
+	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		if (all_digits(t))
+			xid = (uint32_t)strtoul(t, NULL, 10);
+	return xid;
+}
+
+/**
+ * vctx_xid_of_pid - context number of @pid (0 = the caller).
+ */
+VCTX_API int vctx_xid_of_pid(pid_t pid, uint32_t *xid, vctx_error *err)
+{
+	char path[64], buf[4096], *line, *save = NULL, *cg = NULL;
+
+	if (pid == 0 || pid == getpid()) {
+		/* inside a context, the host provides the XID read-only */
+		if (vctx_read_file_at(AT_FDCWD, VCTX_XID_FILE, buf, sizeof(buf)) > 0 &&
+		    strtoul(buf, NULL, 10) > 0) {
+			*xid = (uint32_t)strtoul(buf, NULL, 10);
+			return 0;
+		}
+		snprintf(path, sizeof(path), "/proc/self/cgroup");
+	} else
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (vctx_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+		return vctx_set_error(err, errno == ENOENT ? ESRCH : errno, "process %d: %s", pid,
+				      errno == ENOENT ? "no such process" : strerror(errno));
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "0::", 3) == 0)
+			cg = line + 3;
+	*xid = cg ? xid_from_cgpath(cg) : 0;
+	return 0;
+}
+
+static int count_procs(int dirfd, int depth)
+{
+	char buf[65536];
+	int n = 0;
+	ssize_t len;
+	DIR *d;
+	struct dirent *e;
+
+	len = vctx_read_file_at(dirfd, "cgroup.procs", buf, sizeof(buf));
+	for (ssize_t i = 0; i < len; i++)
+		if (buf[i] == '\n')
+			n++;
+	if (depth > 16)
+		return n;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return n;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd >= 0) {
+			n += count_procs(sfd, depth + 1);
+			close(sfd);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static const char *const ns_names[7] = { "pid", "mnt", "ipc", "uts", "cgroup", "time", "net" };
+
+static void fill_info(int v2fd, const char *rel, uint32_t xid, uint32_t parent, struct vctx_info *out)
+{
+	char v[512];
+
+	memset(out, 0, sizeof(*out));
+	out->xid = xid;
+	out->parent_xid = parent;
+	snprintf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, rel);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_NAME, out->name, sizeof(out->name));
+	vctx_cg_getattr(v2fd, VCTX_XATTR_ROOT, out->root, sizeof(out->root));
+	vctx_cg_getattr(v2fd, VCTX_XATTR_PID1, v, sizeof(v));
+	out->pid1 = (pid_t)atoi(v);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_IP, v, sizeof(v));
+	if (v[0])
+		inet_pton(AF_INET, v, &out->ipv4);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_LOOPBACK, v, sizeof(v));
+	if (v[0])
+		inet_pton(AF_INET, v, &out->loopback);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_FLAGS, v, sizeof(v));
+	out->flags = vctx_flags_parse(v);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_CREATED, v, sizeof(v));
+	out->created = atoll(v);
+	out->nprocs = count_procs(v2fd, 0);
+	/* the bounding set and namespaces of PID 1, if it is still the same process */
+	if (out->pid1 > 0) {
+		struct vctx_capsets cs;
+		char want[32];
+		uint32_t got = 0;
+		vctx_xid_of_pid(out->pid1, &got, NULL);
+		snprintf(want, sizeof(want), "%u", xid);
+		if (got == xid) {
+			if (vctx_caps_of_pid(out->pid1, &cs, NULL) == 0)
+				out->caps = cs.bnd;
+			for (int i = 0; i < 7; i++) {
+				char p[64];
+				struct stat st;
+				snprintf(p, sizeof(p), "/proc/%d/ns/%s", out->pid1, ns_names[i]);
+				if (stat(p, &st) == 0)
+					out->ns[i] = st.st_ino;
+			}
+		} else
+			out->pid1 = 0;
+	}
+	if (!out->caps) {
+		vctx_cg_getattr(v2fd, VCTX_XATTR_CAPS, v, sizeof(v));
+		out->caps = v[0] ? strtoull(v, NULL, 16) : 0;
+	}
+}
+
+VCTX_API int vctx_info_get(uint32_t xid, struct vctx_info *out, vctx_error *err)
+{
+	struct vctx_cg cg;
+	uint32_t parent;
+
+	if (vctx_cg_open(xid, &cg, err) < 0)
+		return -1;
+	char tmp[480];
+	snprintf(tmp, sizeof(tmp), "/%s", cg.rel);
+	char *slash = strrchr(tmp, '/');
+	*slash = 0;
+	parent = xid_from_cgpath(tmp);
+	fill_info(cg.v2fd, cg.rel, xid, parent, out);
+	close(cg.v2fd);
+	return 0;
+}
+
+struct list_acc {
+	struct vctx_info *v;
+	size_t n, cap;
+};
+
+static void walk(int dirfd, const char *rel, uint32_t parent, struct list_acc *acc, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (depth > 16)
+		return;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char sub[480];
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
+		uint32_t me = parent;
+		if (all_digits(e->d_name)) {
+			me = (uint32_t)strtoul(e->d_name, NULL, 10);
+			if (acc->n == acc->cap) {
+				size_t nc = acc->cap ? acc->cap * 2 : 16;
+				void *nv = realloc(acc->v, nc * sizeof(*acc->v));
+				if (!nv) {
+					close(sfd);
+					break;
+				}
+				acc->v = nv;
+				acc->cap = nc;
+			}
+			fill_info(sfd, sub, me, parent, &acc->v[acc->n++]);
+		}
+		walk(sfd, sub, me, acc, depth + 1);
+		close(sfd);
+	}
+	closedir(d);
+}
+
+/**
+ * vctx_list - every context with a cgroup (the spectator's included).
+ */
+VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
+{
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
+	struct list_acc acc = { 0 };
+	char p[300];
+
+	*out = NULL;
+	*n = 0;
+	if (!l)
+		return -1;
+	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : vctx_set_error(err, errno, "cannot open %s: %s", p, strerror(errno));
+	walk(fd, VCTX_CGROUP_ROOT, 0, &acc, 0);
+	close(fd);
+	*out = acc.v;
+	*n = acc.n;
+	return 0;
+}
+
+static int alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/**
+ * vctx_gc - release contexts that are empty and whose monitor is gone.
+ */
+VCTX_API int vctx_gc(vctx_error *err)
+{
+	struct vctx_info *v;
+	size_t n;
+	int released = 0;
+
+	if (vctx_list(&v, &n, err) < 0)
+		return -1;
+	/* children first: the list is in walk order (parents before children) */
+	for (size_t i = n; i-- > 0;) {
+		struct vctx_cg cg;
+		char mon[32];
+		if (v[i].xid == VCTX_XID_SPECTATOR || v[i].nprocs > 0)
+			continue;
+		if (vctx_cg_open(v[i].xid, &cg, NULL) < 0)
+			continue;
+		vctx_cg_getattr(cg.v2fd, VCTX_XATTR_MONITOR, mon, sizeof(mon));
+		close(cg.v2fd);
+		/* a live monitor is about to start it or is releasing it itself */
+		if (mon[0] && alive(atoi(mon)))
+			continue;
+		if (vctx_release(v[i].xid, NULL) == 0)
+			released++;
+	}
+	free(v);
+	return released;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libvctx internals shared between the lib/ files (not part of the API). */
+#ifndef VCTX_INTERNAL_H
+#define VCTX_INTERNAL_H
+#include "vctx.h"
+#include "util.h"
+
+/* a context's cgroups: cgroup2 dir + the v1 controller dirs we made */
+struct vctx_cg {
+	uint32_t xid;
+	char rel[480];			/* relative to the cgroup2 mount: "vctx/N" */
+	int v2fd;			/* O_PATH|O_DIRECTORY of the cgroup2 dir */
+	int v1made[VCTX_CTL__COUNT];	/* v1 dirs created (same rel path) */
+};
+
+/* cgroup.c */
+int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err);
+int vctx_cg_find(uint32_t xid, char *rel, size_t len);
+int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
+int vctx_cg_add_pid_v1(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
+void vctx_cg_destroy(struct vctx_cg *cg);
+int vctx_cg_open(uint32_t xid, struct vctx_cg *cg, vctx_error *err);
+int vctx_cg_wait_empty(int v2fd, int timeout_ms);
+int vctx_cg_join(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
+/* read an xattr of the cgroup2 dir as a string; "" when absent */
+void vctx_cg_getattr(int v2fd, const char *name, char *buf, size_t len);
+int vctx_cg_setattr(int v2fd, const char *name, const char *value, vctx_error *err);
+
+/* dev.c / mounts */
+int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *err);
+int vctx_host_xid_file(vctx_error *err);
+
+/* confine.c */
+int vctx_landlock_scope(vctx_error *err);
+int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err);
+int vctx_seccomp_spectator(int tsync, vctx_error *err);
+
+/* guard.c: the in-context service that forks entered processes */
+int vctx_guard_listen(uint32_t xid, char *path, size_t len, vctx_error *err);
+void vctx_guard_path(uint32_t xid, char *path, size_t len);
+/* handle one readable event on the guard listen fd / connection; the
+   reaper calls these from its loop */
+int vctx_guard_accept(int lfd);
+int vctx_guard_serve(int conn);
+void vctx_guard_child_exited(pid_t pid, int status);
+void vctx_guard_loop(int lfd) __attribute__((noreturn));
+void vctx_reaper_loop(int lfd, pid_t cmd, int persist) __attribute__((noreturn));
+void vctx_guard_forget_conn(int conn);
+
+/* limits.c */
+int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err);
+#endif

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* rlimits from ULIMIT and the nice floor from S_NICE. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "internal.h"
+
+/**
+ * vctx_apply_rlimits - set the spec's rlimits on the calling process, and
+ * with has_nice, its nice value and an RLIMIT_NICE that keeps every
+ * process of the context at that level or nicer (root inside included:
+ * CAP_SYS_NICE is never granted).
+ */
+int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err)
+{
+	for (int i = 0; i < spec->n_rlimits; i++) {
+		const struct vctx_rlimit *r = &spec->rlimits[i];
+		struct rlimit cur;
+		if (getrlimit(r->resource, &cur) < 0)
+			return vctx_set_error(err, errno, "getrlimit(%d): %s", r->resource, strerror(errno));
+		if (r->set_hard)
+			cur.rlim_max = r->hard;
+		if (r->set_soft)
+			cur.rlim_cur = r->soft;
+		if (cur.rlim_cur > cur.rlim_max)
+			cur.rlim_cur = cur.rlim_max;
+		if (setrlimit(r->resource, &cur) < 0)
+			return vctx_set_error(err, errno, "cannot set rlimit %d to %llu/%llu: %s", r->resource,
+					      (unsigned long long)cur.rlim_cur, (unsigned long long)cur.rlim_max,
+					      strerror(errno));
+	}
+	if (spec->has_nice) {
+		struct rlimit rn = { .rlim_cur = (rlim_t)(20 - spec->nice), .rlim_max = (rlim_t)(20 - spec->nice) };
+		if (setpriority(PRIO_PROCESS, 0, spec->nice) < 0)
+			return vctx_set_error(err, errno, "cannot set nice %d: %s", spec->nice, strerror(errno));
+		if (setrlimit(RLIMIT_NICE, &rn) < 0)
+			return vctx_set_error(err, errno, "cannot set the nice floor %d: %s", spec->nice, strerror(errno));
+	}
+	return 0;
+}

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * chcontext - run a command in a new security context, or in an existing
+ * one (root in context 0), or as the spectator (context 1).
+ *
+ * Besides the seed's options it takes the options `vserver NAME start`
+ * needs (root directory, IPv4 lock, limits, console, reboot socket,
+ * --daemon), listed in --help under "server options".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <arpa/inet.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <ifaddrs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "vctx.h"
+
+static const char *prog = "chcontext";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: chcontext [--ctx N] [--secure] [--cap CAP]... [--hostname H] [--domainname D]\n"
+"                 [--flag F]... [--silent] [--] CMD [ARG...]\n"
+"Runs CMD in a security context: its own PID, IPC, UTS, mount, cgroup and time\n"
+"namespaces and cgroup.  Processes inside see only their context; the host\n"
+"(context 0) sees every context.\n"
+"\n"
+"  --ctx N         enter running context N (root in context 0), or create it with\n"
+"                  that number; --ctx 1 is the spectator: CMD sees every process\n"
+"                  and can signal none outside itself\n"
+"  --secure        a server's capability set and its full containment (read-only\n"
+"                  /proc/sys and /sys, private /dev, no user namespaces, Landlock)\n"
+"  --cap CAP       keep CAP (CAP_X or X) on top of the --secure set; !CAP drops one\n"
+"  --hostname H    --domainname D   the context's UTS names\n"
+"  --flag F        lock sched nproc private fakeinit\n"
+"  --silent        do not print \"New security context is N\"\n"
+"  --help          this text\n"
+"\n"
+"Server options (used by vserver NAME start):\n"
+"  --root DIR      pivot into DIR (the old root is detached)\n"
+"  --ip IP         lock the context to IP (see chbind)    --loopback IP  map 127/8 to IP\n"
+"  --name NAME     server name recorded with the context\n"
+"  --memory BYTES  --pids N  --cpu-weight N  --cpu-max PCT   cgroup limits\n"
+"  --nice N        nice floor        --rlimit RES=SOFT:HARD   (e.g. nproc=1000:1000)\n"
+"  --persist       PID 1 stays while the context has processes (sysv-rc servers)\n"
+"  --accounting    memory/pids/cpu cgroups even without limits\n"
+"  --console FILE  the init's stdin/out/err (and /dev/console)\n"
+"  --reboot-socket PATH --on-reboot CMD --on-halt CMD\n"
+"                  serve vreboot/vhalt: PATH is bound as /dev/reboot inside and a\n"
+"                  request runs the host command given (sh -c)\n"
+"  --daemon        run the monitor in the background; print \"XID PID1\" on stdout\n"
+"  --pty           with --ctx N: run CMD on a new pseudo-terminal of the context\n"
+"  --workdir DIR   working directory of CMD inside\n"
+"\n"
+"Exit status: CMD's status; 1 when the context cannot be made or entered; 2 on a\n"
+"usage error.  Runs as root.\n");
+}
+
+static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	exit(2);
+}
+
+static void __attribute__((noreturn)) fail(const vctx_error *e)
+{
+	fprintf(stderr, "%s: %s\n", prog, e->msg);
+	exit(1);
+}
+
+static long parse_num(const char *s, const char *what, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi) {
+		char buf[128];
+		snprintf(buf, sizeof(buf), "invalid %s '%%s' (%ld..%ld)", what, lo, hi);
+		usage_error(buf, s);
+	}
+	return v;
+}
+
+static uint32_t parse_ip(const char *s, const char *flag)
+{
+	struct in_addr a;
+	struct ifaddrs *ifa, *i;
+
+	if (inet_pton(AF_INET, s, &a) == 1)
+		return a.s_addr;
+	/* an interface name: its first IPv4 address (chbind --ip eth0) */
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i; i = i->ifa_next)
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, s) == 0) {
+				uint32_t ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+				freeifaddrs(ifa);
+				return ip;
+			}
+		freeifaddrs(ifa);
+	}
+	char buf[96];
+	snprintf(buf, sizeof(buf), "%s: '%%s' is neither an IPv4 address nor an interface with one", flag);
+	usage_error(buf, s);
+}
+
+static const struct { const char *name; int res; } rlimit_names[] = {
+	{ "core", RLIMIT_CORE }, { "data", RLIMIT_DATA }, { "nice", RLIMIT_NICE },
+	{ "fsize", RLIMIT_FSIZE }, { "sigpending", RLIMIT_SIGPENDING }, { "memlock", RLIMIT_MEMLOCK },
+	{ "rss", RLIMIT_RSS }, { "nofile", RLIMIT_NOFILE }, { "msgqueue", RLIMIT_MSGQUEUE },
+	{ "rtprio", RLIMIT_RTPRIO }, { "stack", RLIMIT_STACK }, { "cpu", RLIMIT_CPU },
+	{ "nproc", RLIMIT_NPROC }, { "as", RLIMIT_AS }, { "locks", RLIMIT_LOCKS },
+};
+
+static rlim_t parse_rlim(const char *s, int *set, const char *arg)
+{
+	if (!*s || strcmp(s, "-") == 0) {
+		*set = 0;
+		return 0;
+	}
+	*set = 1;
+	if (strcmp(s, "unlimited") == 0)
+		return RLIM_INFINITY;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		usage_error("--rlimit: invalid value in '%s' (a number, unlimited or -)", arg);
+	return (rlim_t)v;
+}
+
+static void add_rlimit(struct vctx_spec *spec, const char *arg)
+{
+	char name[32];
+	const char *eq = strchr(arg, '='), *colon;
+	if (!eq || eq - arg >= (long)sizeof(name))
+		usage_error("--rlimit: expected RESOURCE=SOFT:HARD, got '%s'", arg);
+	memcpy(name, arg, eq - arg);
+	name[eq - arg] = 0;
+	if (spec->n_rlimits >= VCTX_MAX_RLIMITS)
+		usage_error("--rlimit: too many limits at '%s'", arg);
+	struct vctx_rlimit *r = &spec->rlimits[spec->n_rlimits];
+	r->resource = -1;
+	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++)
+		if (strcmp(rlimit_names[i].name, name) == 0)
+			r->resource = rlimit_names[i].res;
+	if (r->resource < 0)
+		usage_error("--rlimit: unknown resource in '%s'", arg);
+	char soft[64] = "", hard[64] = "";
+	colon = strchr(eq + 1, ':');
+	if (colon) {
+		snprintf(soft, sizeof(soft), "%.*s", (int)(colon - eq - 1), eq + 1);
+		snprintf(hard, sizeof(hard), "%s", colon + 1);
+	} else {
+		snprintf(soft, sizeof(soft), "%s", eq + 1);
+		snprintf(hard, sizeof(hard), "%s", eq + 1);
+	}
+	r->soft = parse_rlim(soft, &r->set_soft, arg);
+	r->hard = parse_rlim(hard, &r->set_hard, arg);
+	spec->n_rlimits++;
+}
+
+/* ------------------------------------------------------------ enter */
+
+static struct termios saved_tio;
+static int tio_saved;
+
+static void restore_tty(void)
+{
+	if (tio_saved)
+		tcsetattr(0, TCSAFLUSH, &saved_tio);
+}
+
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* relay between our terminal and the context's pty until the shell exits */
+static int relay_pty(int master, int conn)
+{
+	sigset_t set;
+	int sfd;
+	char buf[8192];
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
+		struct termios raw = saved_tio;
+		cfmakeraw(&raw);
+		tio_saved = 1;
+		atexit(restore_tty);
+		tcsetattr(0, TCSAFLUSH, &raw);
+	}
+	copy_winsize(master);
+	int in_open = 1;
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{ .fd = in_open ? 0 : -1, .events = POLLIN },
+			{ .fd = master, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = conn, .events = POLLIN },
+		};
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[2].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) > 0)
+				copy_winsize(master);
+		}
+		if (pfd[0].revents) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0)
+				in_open = 0;
+			else if (write(master, buf, (size_t)n) < 0)
+				break;
+		}
+		if (pfd[1].revents) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n <= 0)
+				break;	/* EIO: every slave descriptor is closed */
+			if (write(1, buf, (size_t)n) < 0)
+				break;
+		}
+		if (pfd[3].revents && !pfd[1].revents) {
+			/* the process exited: drain what is left on the pty, then stop */
+			for (;;) {
+				struct pollfd m = { .fd = master, .events = POLLIN };
+				if (poll(&m, 1, 50) <= 0)
+					break;
+				ssize_t n = read(master, buf, sizeof(buf));
+				if (n <= 0 || write(1, buf, (size_t)n) < 0)
+					break;
+			}
+			break;
+		}
+	}
+	restore_tty();
+	tio_saved = 0;
+	return 0;
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+static int do_enter(uint32_t xid, char **argv, int pty, const char *workdir)
+{
+	vctx_error e = { 0 };
+	struct vctx_exec ex = { .argv = argv, .envp = NULL, .cwd = workdir, .fds = { 0, 1, 2 }, .pty = pty };
+	pid_t pid;
+	int conn, master = -1, st = 0;
+	char *envp[8];
+	int k = 0;
+	const char *term = getenv("TERM");
+	static char termvar[128];
+
+	/* a clean environment: only TERM comes from the caller */
+	if (term) {
+		snprintf(termvar, sizeof(termvar), "TERM=%s", term);
+		envp[k++] = termvar;
+	}
+	envp[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[k++] = "HOME=/root";
+	envp[k++] = "USER=root";
+	envp[k++] = "LOGNAME=root";
+	envp[k++] = "SHELL=/bin/sh";
+	envp[k] = NULL;
+	ex.envp = envp;
+	if (vctx_enter(xid, &ex, &pid, &conn, &master, &e) < 0)
+		fail(&e);
+	if (pty && master >= 0) {
+		relay_pty(master, conn);
+		close(master);
+	} else {
+		/* the process has our stdio; ignore terminal signals meant for it */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+	}
+	if (vctx_enter_wait(conn, &st, &e) < 0)
+		fail(&e);
+	return status_code(st);
+}
+
+/* ------------------------------------------------------------ reboot manager */
+
+static int reboot_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 4) < 0) {
+		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* run a host command detached (it may stop us: we don't wait for it) */
+static void run_detached(const char *cmd)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		setsid();
+		if (fork() == 0) {
+			int nul = open("/dev/null", O_RDWR);
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+}
+
+/*
+ * One request at a time, answered at once; a request within 10 s of the
+ * last accepted one is refused, so a flood from a server cannot make the
+ * host restart it in a loop or stall anything.
+ */
+static void reboot_serve(int lfd, const char *on_reboot, const char *on_halt, time_t *last)
+{
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	char buf[32] = "";
+	const char *reply;
+
+	if (c < 0)
+		return;
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = recv(c, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	time_t now = time(NULL);
+	const char *cmd = NULL;
+	if (strcmp(buf, "reboot\n") == 0 || strcmp(buf, "reboot") == 0)
+		cmd = on_reboot;
+	else if (strcmp(buf, "halt\n") == 0 || strcmp(buf, "halt") == 0)
+		cmd = on_halt;
+	if (!cmd)
+		reply = n > 0 && (strncmp(buf, "reboot", 6) == 0 || strncmp(buf, "halt", 4) == 0)
+				? "error: this server has no reboot manager\n"
+				: "error: unknown request (reboot or halt)\n";
+	else if (*last && now - *last < 10)
+		reply = "error: a request is already being carried out\n";
+	else {
+		*last = now;
+		run_detached(cmd);
+		reply = "ok\n";
+	}
+	send(c, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(c);
+}
+
+/* ------------------------------------------------------------ main */
+
+enum {
+	O_CTX = 256, O_SECURE, O_CAP, O_HOST, O_DOMAIN, O_FLAG, O_SILENT, O_HELP, O_ROOT, O_IP,
+	O_LOOP, O_NAME, O_MEM, O_PIDS, O_CPUW, O_CPUMAX, O_NICE, O_RLIM, O_PERSIST, O_ACCT,
+	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR,
+};
+
+static const struct option opts[] = {
+	{ "ctx", required_argument, 0, O_CTX }, { "secure", no_argument, 0, O_SECURE },
+	{ "cap", required_argument, 0, O_CAP }, { "hostname", required_argument, 0, O_HOST },
+	{ "domainname", required_argument, 0, O_DOMAIN }, { "flag", required_argument, 0, O_FLAG },
+	{ "silent", no_argument, 0, O_SILENT }, { "help", no_argument, 0, O_HELP },
+	{ "root", required_argument, 0, O_ROOT }, { "ip", required_argument, 0, O_IP },
+	{ "loopback", required_argument, 0, O_LOOP }, { "name", required_argument, 0, O_NAME },
+	{ "memory", required_argument, 0, O_MEM }, { "pids", required_argument, 0, O_PIDS },
+	{ "cpu-weight", required_argument, 0, O_CPUW }, { "cpu-max", required_argument, 0, O_CPUMAX },
+	{ "nice", required_argument, 0, O_NICE }, { "rlimit", required_argument, 0, O_RLIM },
+	{ "persist", no_argument, 0, O_PERSIST }, { "accounting", no_argument, 0, O_ACCT },
+	{ "console", required_argument, 0, O_CONSOLE }, { "reboot-socket", required_argument, 0, O_REBOOT },
+	{ "on-reboot", required_argument, 0, O_ONREBOOT }, { "on-halt", required_argument, 0, O_ONHALT },
+	{ "daemon", no_argument, 0, O_DAEMON }, { "pty", no_argument, 0, O_PTY },
+	{ "workdir", required_argument, 0, O_WORKDIR },
+	{ 0, 0, 0, 0 },
+};
+
+int main(int argc, char **argv)
+{
+	struct vctx_spec spec;
+	vctx_error e = { 0 };
+	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, c;
+	uint64_t add = 0, drop = 0;
+	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL;
+	long ctx = 0;
+
+	vctx_spec_init(&spec);
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_CTX:
+			ctx = parse_num(optarg, "context number", 0, VCTX_XID_DYN_MAX);
+			have_ctx = 1;
+			break;
+		case O_SECURE:
+			spec.secure = 1;
+			break;
+		case O_CAP: {
+			const char *n = optarg;
+			int neg = n[0] == '!';
+			int cap = vctx_cap_from_name(n + neg);
+			if (cap < 0 || cap >= vctx_cap_count())
+				usage_error("--cap: unknown capability '%s'", n + neg);
+			if (neg)
+				drop |= 1ULL << cap;
+			else
+				add |= 1ULL << cap;
+			break;
+		}
+		case O_HOST:
+			spec.hostname = optarg;
+			break;
+		case O_DOMAIN:
+			spec.domainname = optarg;
+			break;
+		case O_FLAG: {
+			char tmp[128], *save = NULL;
+			snprintf(tmp, sizeof(tmp), "%s", optarg);
+			for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+				unsigned f = vctx_flag_from_name(t);
+				if (!f)
+					usage_error("--flag: unknown flag '%s' (lock sched nproc private fakeinit)", t);
+				spec.flags |= f;
+			}
+			break;
+		}
+		case O_SILENT:
+			silent = 1;
+			break;
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		case O_ROOT:
+			spec.root = optarg;
+			break;
+		case O_IP:
+			spec.ipv4 = parse_ip(optarg, "--ip");
+			break;
+		case O_LOOP:
+			spec.loopback = parse_ip(optarg, "--loopback");
+			break;
+		case O_NAME:
+			spec.name = optarg;
+			break;
+		case O_MEM:
+			spec.memory_max = parse_num(optarg, "memory limit", 1, 0x7fffffffffffffffL);
+			break;
+		case O_PIDS:
+			spec.pids_max = parse_num(optarg, "process limit", 1, 4194304);
+			break;
+		case O_CPUW:
+			spec.cpu_weight = (int)parse_num(optarg, "CPU weight", 1, 10000);
+			break;
+		case O_CPUMAX:
+			spec.cpu_max_pct = (int)parse_num(optarg, "CPU limit (percent of one CPU)", 1, 100000);
+			break;
+		case O_NICE:
+			spec.nice = (int)parse_num(optarg, "nice", -20, 19);
+			spec.has_nice = 1;
+			break;
+		case O_RLIM:
+			add_rlimit(&spec, optarg);
+			break;
+		case O_PERSIST:
+			spec.persist = 1;
+			break;
+		case O_ACCT:
+			spec.accounting = 1;
+			break;
+		case O_CONSOLE:
+			spec.console = optarg;
+			break;
+		case O_REBOOT:
+			reboot_sock = optarg;
+			break;
+		case O_ONREBOOT:
+			on_reboot = optarg;
+			break;
+		case O_ONHALT:
+			on_halt = optarg;
+			break;
+		case O_DAEMON:
+			daemon = 1;
+			break;
+		case O_PTY:
+			pty = 1;
+			break;
+		case O_WORKDIR:
+			spec.workdir = optarg;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return 2;
+		}
+	}
+	if (optind >= argc)
+		usage_error("%s", "no command given");
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: must be run as root\n", prog);
+		return 1;
+	}
+	char **cmd = argv + optind;
+
+	/* the spectator: see everything, signal nothing outside */
+	if (have_ctx && ctx == VCTX_XID_SPECTATOR) {
+		if (vctx_spectate(0, &e) < 0)
+			fail(&e);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "%s: cannot execute %s: %s\n", prog, cmd[0], strerror(errno));
+		return 127;
+	}
+	if (have_ctx && ctx == VCTX_XID_HOST)
+		usage_error("--ctx %s: context 0 is the host; run the command directly", "0");
+	/* an existing context: enter it */
+	if (have_ctx) {
+		struct vctx_info info;
+		uint32_t me = 0;
+		if (vctx_info_get((uint32_t)ctx, &info, &e) == 0) {
+			vctx_xid_of_pid(0, &me, NULL);
+			if (me != VCTX_XID_HOST) {
+				fprintf(stderr, "%s: only root in context 0 may enter context %ld\n", prog, ctx);
+				return 1;
+			}
+			return do_enter((uint32_t)ctx, cmd, pty, spec.workdir);
+		}
+		if (ctx < VCTX_XID_STATIC_MIN)
+			usage_error("--ctx %s: out of range", argv[optind - 1]);
+		spec.xid = (uint32_t)ctx;
+	}
+	if (pty)
+		usage_error("%s", "--pty needs --ctx N of a running context");
+	if (spec.secure || add || drop) {
+		spec.keep_caps = 0;
+		spec.caps = (spec.secure ? vctx_caps_server_default() : ~0ULL) | add;
+		spec.caps &= ~drop;
+	}
+	if (spec.ipv4 && !spec.loopback && spec.root)
+		spec.loopback = 0; /* set by the caller: vserver passes --loopback */
+
+	int lfd = -1;
+	if (reboot_sock) {
+		lfd = reboot_listen(reboot_sock);
+		spec.reboot_socket = reboot_sock;
+	}
+	int report[2] = { -1, -1 };
+	if (daemon) {
+		/* the monitor goes to the background; we report XID and PID 1 */
+		if (pipe2(report, O_CLOEXEC) < 0) {
+			perror("pipe");
+			return 1;
+		}
+		pid_t p = fork();
+		if (p < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (p > 0) {
+			char buf[600];
+			close(report[1]);
+			ssize_t n = read(report[0], buf, sizeof(buf) - 1);
+			buf[n > 0 ? n : 0] = 0;
+			waitpid(p, NULL, WNOHANG);
+			if (n <= 0) {
+				fprintf(stderr, "%s: the context monitor died while starting\n", prog);
+				return 1;
+			}
+			if (buf[0] == 'E') {
+				fprintf(stderr, "%s: %s", prog, buf + 2);
+				return 1;
+			}
+			fputs(buf + 2, stdout);
+			return 0;
+		}
+		close(report[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		/* the monitor and the context keep none of the caller's stdio */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		close(nul);
+	}
+	struct vctx_handle h;
+	signal(SIGPIPE, SIG_IGN);
+	if (vctx_create(&spec, cmd, NULL, &h, &e) < 0) {
+		if (lfd >= 0)
+			unlink(reboot_sock);
+		if (daemon) {
+			dprintf(report[1], "E %s\n", e.msg);
+			_exit(1);
+		}
+		fail(&e);
+	}
+	if (daemon) {
+		dprintf(report[1], "O %u %d\n", h.xid, h.pid1);
+		close(report[1]);
+	} else if (!silent)
+		fprintf(stderr, "New security context is %u\n", h.xid);
+
+	/* the monitor: forward termination signals, serve vreboot, reap */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (!daemon) {
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGQUIT);
+	}
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	time_t last = 0;
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = h.pidfd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = lfd, .events = POLLIN },
+		};
+		if (poll(pfd, 3, -1) < 0)
+			continue;
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT)
+				syscall(SYS_pidfd_send_signal, h.pidfd, si.ssi_signo, NULL, 0);
+		}
+		if (lfd >= 0 && pfd[2].revents)
+			reboot_serve(lfd, on_reboot, on_halt, &last);
+	}
+	int st = 0;
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(reboot_sock);
+	}
+	if (vctx_wait(&h, &st, &e) < 0 && !daemon)
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+	return status_code(st);
+}
