@@ -257,6 +257,40 @@ static void enable_v2_controllers(const char *rel_parent)
 	}
 }
 
+/* is a context with this server name running? (walks vctx/, reads xattrs) */
+static int name_used_rec(int dirfd, const char *name, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	if (depth > 16)
+		return 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (!found && (e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		if (is_xid_name(e->d_name)) {
+			char v[128];
+			vctx_cg_getattr(sfd, VCTX_XATTR_NAME, v, sizeof(v));
+			found = strcmp(v, name) == 0;
+		}
+		if (!found)
+			found = name_used_rec(sfd, name, depth + 1);
+		close(sfd);
+	}
+	closedir(d);
+	return found;
+}
+
 static int used_xid(uint32_t xid)
 {
 	char rel[480];
@@ -368,6 +402,10 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 		while ((last = strrchr(parent, '/')) && !is_xid_name(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
 			*last = 0;
 	}
+	if (spec->name && spec->name[0] && name_used_rec(lockfd, spec->name, 0)) {
+		vctx_set_error(err, EEXIST, "server %s is already running", spec->name);
+		goto out;
+	}
 	if (xid) {
 		if (used_xid(xid)) {
 			vctx_set_error(err, EBUSY, "context %u is already in use", xid);
@@ -407,6 +445,9 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 		vctx_set_error(err, errno, "cannot open cgroup %s: %s", p, strerror(errno));
 		goto out;
 	}
+	/* the name is claimed under the lock, so two starts cannot both win */
+	if (spec->name && spec->name[0] && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err) < 0)
+		goto out;
 	if (apply_limits(spec, cg, err) < 0)
 		goto out;
 	rc = 0;
