@@ -137,7 +137,7 @@ export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
 export function sysvInittab(name: string): string {
   return `# /etc/inittab of the virtual server ${name}.
 # Used only when the server's S_INIT is 'init' (sysvinit as its PID 1); with
-# S_INIT=sysv:2 the host runs /etc/init.d/rc 2 and rc 0 itself.
+# S_INIT=sysv:2 vctx runs /etc/init.d/rc 2 in the server at start, rc 0 at stop.
 # No getty: the console is the server's log, \`vserver ${name} enter\` gives a shell.
 id:2:initdefault:
 si::sysinit:/etc/init.d/rcS
