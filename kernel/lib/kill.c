@@ -173,7 +173,7 @@ VCTX_API int vctx_kill_pid(pid_t pid, uint64_t starttime, int sig, vctx_error *e
 		return vctx_set_error(err, ESRCH, "process %d: no such process", pid);
 	if (starttime && now != starttime)
 		return vctx_set_error(err, ESRCH,
-				      "process %d: no such process (that PID now belongs to a process started later)",
+				      "process %d: no such process (that PID now names a process with a different start time)",
 				      pid);
 	if (priv)
 		return vctx_set_error(err, EPERM,

@@ -296,8 +296,11 @@ static int do_enter(uint32_t xid, char **argv, int pty, const char *workdir)
 	envp[k++] = "SHELL=/bin/sh";
 	envp[k] = NULL;
 	ex.envp = envp;
-	if (vctx_enter(xid, &ex, &pid, &conn, &master, &e) < 0)
-		fail(&e);
+	if (vctx_enter(xid, &ex, &pid, &conn, &master, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		/* the command could not be executed inside: the shell's 127 */
+		return strncmp(e.msg, "in context", 10) == 0 ? 127 : 1;
+	}
 	if (pty && master >= 0) {
 		relay_pty(master, conn);
 		close(master);
@@ -306,8 +309,10 @@ static int do_enter(uint32_t xid, char **argv, int pty, const char *workdir)
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
 	}
-	if (vctx_enter_wait(conn, &st, &e) < 0)
-		fail(&e);
+	if (vctx_enter_wait(conn, &st, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		return e.err == EPIPE ? 1 : 127;
+	}
 	return status_code(st);
 }
 

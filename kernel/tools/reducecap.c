@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * reducecap - lower the capability ceiling (bounding set) of a command and
+ * all its children; setuid programs cannot regain what was dropped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "vctx.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: reducecap [--secure] [--cap CAP]... [--] CMD [ARG...]\n"
+"       reducecap --show [--pid PID]\n"
+"Lowers the capability bounding set of CMD and all its children: even setuid\n"
+"programs cannot get back what was dropped.  Ambient and inheritable sets are\n"
+"cleared.  NO_NEW_PRIVS is not set, so setuid programs such as su still work,\n"
+"within the ceiling.\n"
+"\n"
+"  --secure     keep only a server's set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL\n"
+"               SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE\n"
+"  --cap CAP    with --secure: keep CAP too; without: drop CAP (CAP_X or X);\n"
+"               !CAP always drops CAP\n"
+"  --show       print the capability table of PID (default: this process)\n"
+"  --help       this text\n"
+"Exit status: CMD's; 1 when the ceiling cannot be lowered; 2 on a usage error.\n");
+}
+
+static void __attribute__((noreturn)) usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "reducecap: ");
+	fprintf(stderr, msg, arg);
+	fprintf(stderr, "\nTry 'reducecap --help' for more information.\n");
+	exit(2);
+}
+
+static int show(pid_t pid)
+{
+	struct vctx_capsets cs;
+	vctx_error e = { 0 };
+
+	if (vctx_caps_of_pid(pid, &cs, &e) < 0) {
+		fprintf(stderr, "reducecap: %s\n", e.msg);
+		return 1;
+	}
+	/* the header of the original tool, then one row per capability */
+	printf("Capability Effective  Permitted  Inheritable  Bounding\n");
+	for (int c = 0; c < vctx_cap_count(); c++) {
+		const char *n = vctx_cap_name(c);
+		char other[32];
+		if (!n) {
+			snprintf(other, sizeof(other), "CAP_%d", c);
+			n = other;
+		}
+		uint64_t b = 1ULL << c;
+		printf("%-22s %-10s %-10s %-12s %s\n", n, cs.eff & b ? "X" : "", cs.prm & b ? "X" : "",
+		       cs.inh & b ? "X" : "", cs.bnd & b ? "X" : "");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "secure", no_argument, 0, 's' }, { "cap", required_argument, 0, 'c' },
+		{ "show", no_argument, 0, 'S' }, { "pid", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	int secure = 0, do_show = 0, c;
+	pid_t pid = 0;
+	uint64_t named = 0, drop = 0;
+	vctx_error e = { 0 };
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			secure = 1;
+			break;
+		case 'c': {
+			int neg = optarg[0] == '!';
+			int cap = vctx_cap_from_name(optarg + neg);
+			if (cap < 0 || cap >= vctx_cap_count())
+				usage_error("--cap: unknown capability '%s'", optarg + neg);
+			if (neg)
+				drop |= 1ULL << cap;
+			else
+				named |= 1ULL << cap;
+			break;
+		}
+		case 'S':
+			do_show = 1;
+			break;
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0)
+				usage_error("--pid: invalid process id '%s'", optarg);
+			pid = (pid_t)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'reducecap --help' for more information.\n");
+			return 2;
+		}
+	}
+	if (do_show)
+		return show(pid);
+	if (optind >= argc)
+		usage_error("%s", "no command given");
+	uint64_t keep;
+	if (secure)
+		keep = (vctx_caps_server_default() | named) & ~drop;
+	else
+		keep = ~(named | drop);
+	if (vctx_caps_reduce(keep, &e) < 0) {
+		fprintf(stderr, "reducecap: %s%s\n", e.msg,
+			e.err == EPERM ? " (lowering the ceiling needs CAP_SETPCAP: run as root)" : "");
+		return 1;
+	}
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "reducecap: cannot execute %s: %s\n", argv[optind], strerror(errno));
+	return 127;
+}

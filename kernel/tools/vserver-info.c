@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vserver-info [PID|-] xid - print the context number of PID (default: self).
+ * Inside a server it reads what the host provides read-only (/dev/vctx/xid).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vctx.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: vserver-info [PID|-] xid\n"
+		     "Prints the security context number of PID ('-' or none: this process).\n"
+		     "0 is the host, 1 the spectator, 2 and up the servers.\n");
+}
+
+int main(int argc, char **argv)
+{
+	pid_t pid = 0;
+	uint32_t xid;
+	vctx_error e = { 0 };
+	int i = 1;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 3) {
+		if (strcmp(argv[1], "-") != 0) {
+			char *end;
+			long v = strtol(argv[1], &end, 10);
+			if (*end || v <= 0) {
+				fprintf(stderr, "vserver-info: invalid process id '%s'\nTry 'vserver-info --help' for more information.\n", argv[1]);
+				return 2;
+			}
+			pid = (pid_t)v;
+		}
+		i = 2;
+	}
+	if (argc != i + 1 || strcmp(argv[i], "xid") != 0) {
+		fprintf(stderr, "vserver-info: expected 'xid'%s%s\nTry 'vserver-info --help' for more information.\n",
+			argc > i ? ", got " : "", argc > i ? argv[i] : "");
+		return 2;
+	}
+	if (vctx_xid_of_pid(pid, &xid, &e) < 0) {
+		fprintf(stderr, "vserver-info: %s\n", e.msg);
+		return 1;
+	}
+	printf("%u\n", xid);
+	return 0;
+}
