@@ -1,0 +1,156 @@
+/**
+ * Race-free signalling against the real kernel (root): killPid refuses a
+ * PID whose start time is not the one seen, and the processes of private
+ * contexts; killContext reaches every process of a context.  Every
+ * process and context made here is killed when the file ends.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { toolsDir } from '../../src/kernel-bridge/addon.js';
+import { KernelError } from '../../src/kernel-bridge/errors.js';
+import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';
+import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+
+const chcontext = join(toolsDir, 'chcontext');
+const contexts: number[] = [];
+const children: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'vctx-kill-test-'));
+const source = new NativeSnapshotSource();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function startContext(args: string[]): number {
+  const outFile = join(tmp, `ctx-${contexts.length}.out`);
+  const fd = openSync(outFile, 'w');
+  const r = spawnSync(chcontext, ['--daemon', '--silent', ...args], {
+    stdio: ['ignore', fd, 'pipe'], timeout: 20_000, encoding: 'utf8',
+  });
+  closeSync(fd);
+  const line = readFileSync(outFile, 'utf8').trim();
+  assert.equal(r.status, 0, `chcontext --daemon failed: ${r.stderr}`);
+  const xid = Number(line.split(/\s+/)[0]);
+  assert.ok(Number.isInteger(xid) && xid >= 2, `chcontext printed '${line}'`);
+  contexts.push(xid);
+  return xid;
+}
+
+function startTimeOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(20)) if (cond()) return true;
+  return cond();
+}
+
+function expectKernelError(fn: () => unknown, code: string, message?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof KernelError, `a KernelError, not ${String(e)}`);
+    assert.equal(e.code, code);
+    if (message) assert.match(e.message, message);
+    return true;
+  });
+}
+
+function hostChild(): ChildProcess {
+  const c = spawn('sleep', ['997'], { stdio: 'ignore' });
+  children.push(c);
+  return c;
+}
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const xid of contexts) {
+    try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  await until(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('killPid', () => {
+  test('a wrong start time is ESRCH and the process lives', async () => {
+    const c = hostChild();
+    await sleep(50);
+    const start = startTimeOf(c.pid!)!;
+    expectKernelError(() => killPid(c.pid!, start + 1, 'SIGKILL'), 'ESRCH', /no such process/);
+    expectKernelError(() => killPid(c.pid!, Math.max(1, start - 1), 9), 'ESRCH');
+    await sleep(100);
+    assert.equal(startTimeOf(c.pid!), start, 'still running');
+    assert.equal(c.exitCode, null);
+  });
+
+  test('the right start time delivers the signal', async () => {
+    const c = hostChild();
+    await sleep(50);
+    const seen = source.snapshot().processes.find((p) => p.pid === c.pid)!;
+    const exited = new Promise<NodeJS.Signals | null>((r) => c.on('exit', (_code, sig) => r(sig)));
+    killPid(seen.pid, seen.startTime, 'TERM');
+    assert.equal(await exited, 'SIGTERM');
+    // now gone: ESRCH
+    expectKernelError(() => killPid(seen.pid, seen.startTime, 0), 'ESRCH');
+  });
+
+  test('bad input is EINVAL', () => {
+    expectKernelError(() => killPid(0, 0, 'TERM'), 'EINVAL');
+    expectKernelError(() => killPid(-5, 0, 'TERM'), 'EINVAL');
+    expectKernelError(() => killPid(1, -1, 'TERM'), 'EINVAL');
+    expectKernelError(() => killPid(1, 0, 'NOPE'), 'EINVAL', /not a signal/);
+    expectKernelError(() => killPid(1, 0, 65), 'EINVAL');
+    assert.equal(parseSignal('hup'), 1);
+    assert.equal(parseSignal('SIGKILL'), 9);
+    assert.equal(parseSignal('15'), 15);
+    assert.equal(parseSignal(' TERM '), 15);
+    assert.equal(parseSignal('SIGFOO'), null);
+    assert.equal(parseSignal(3.5), null);
+  });
+});
+
+describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not built (make -C kernel)` }, () => {
+  test('a process of a private context is refused with EPERM; the context can still be killed whole', async () => {
+    const xid = startContext(['--flag', 'private', 'sleep', '1000']);
+    await sleep(200);
+    const s = source.snapshot();
+    const ctx = s.contexts.find((c) => c.xid === xid)!;
+    assert.deepEqual(ctx.flags, ['private']);
+    const p = s.processes.find((q) => q.xid === xid)!;
+    expectKernelError(() => killPid(p.pid, p.startTime, 'SIGKILL'), 'EPERM', new RegExp(`private context ${xid}`));
+    assert.equal(startTimeOf(p.pid), p.startTime, 'still running');
+    assert.equal(killContext(xid, 'SIGKILL'), ctx.nprocs);
+    assert.ok(await until(() => startTimeOf(p.pid) !== p.startTime), 'killed with its context');
+  });
+
+  test('killContext delivers a signal to every process and SIGKILL empties the context', async () => {
+    const xid = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
+    await sleep(300);
+    const s = source.snapshot();
+    const ctx = s.contexts.find((c) => c.xid === xid)!;
+    const procs = s.processes.filter((p) => p.xid === xid);
+    assert.equal(procs.length, 4);
+    const sleeps = procs.filter((p) => p.comm === 'sleep');
+    assert.equal(sleeps.length, 3);
+    // SIGTERM reaches all four; the sleeps die (the init of a PID namespace ignores it)
+    assert.equal(killContext(xid, 'SIGTERM'), ctx.nprocs);
+    assert.ok(await until(() => sleeps.every((p) => startTimeOf(p.pid) !== p.startTime)), 'the sleeps got SIGTERM');
+    // SIGKILL takes the rest, and the context goes away
+    const left = source.snapshot().contexts.find((c) => c.xid === xid);
+    if (left) {
+      assert.equal(killContext(xid, 9), left.nprocs);
+      assert.ok(await until(() => !source.snapshot().contexts.some((c) => c.xid === xid)), 'the context is gone');
+    }
+    expectKernelError(() => killContext(xid, 'SIGKILL'), 'ESRCH', /no such context/);
+  });
+
+  test('context 0 as a whole is refused', () => {
+    expectKernelError(() => killContext(0, 'SIGTERM'), 'EINVAL', /context 0/);
+    expectKernelError(() => killContext(65000, 'SIGTERM'), 'ESRCH');
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The native host snapshot against the real kernel (root): contexts made
+ * with kernel/out/chcontext, processes spawned here, all of them killed by
+ * PID or by context when a test ends, even when it fails.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { toolsDir } from '../../src/kernel-bridge/addon.js';
+import { killContext } from '../../src/kernel-bridge/kill.js';
+import { NativeSnapshotSource, terminalEscape } from '../../src/kernel-bridge/snapshot.js';
+import type { ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
+
+const chcontext = join(toolsDir, 'chcontext');
+const contexts: number[] = [];
+const children: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'vctx-snapshot-test-'));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** a new context running `cmd` (chcontext --daemon); returns its XID */
+function startContext(args: string[]): number {
+  const outFile = join(tmp, `ctx-${contexts.length}.out`);
+  const fd = openSync(outFile, 'w');
+  const r = spawnSync(chcontext, ['--daemon', '--silent', ...args], {
+    stdio: ['ignore', fd, 'pipe'], timeout: 20_000, encoding: 'utf8',
+  });
+  closeSync(fd);
+  const line = readFileSync(outFile, 'utf8').trim();
+  assert.equal(r.status, 0, `chcontext --daemon failed: ${r.stderr}`);
+  const xid = Number(line.split(/\s+/)[0]);
+  assert.ok(Number.isInteger(xid) && xid >= 2, `chcontext printed '${line}'`);
+  contexts.push(xid);
+  return xid;
+}
+
+/** what a context sees with its own ps: PIDs and comms, the ps itself left out */
+function psInside(xid: number): { pid: number; comm: string }[] {
+  const r = spawnSync(chcontext, ['--ctx', String(xid), 'ps', '-e', '-o', 'pid=,comm='], {
+    encoding: 'utf8', timeout: 20_000,
+  });
+  assert.equal(r.status, 0, `ps inside context ${xid}: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(l)!;
+    return { pid: Number(m[1]), comm: m[2]! };
+  }).filter((p) => p.comm !== 'ps');
+}
+
+function cgroupGone(xid: number): boolean {
+  const snap = new NativeSnapshotSource().snapshot();
+  return !snap.contexts.some((c) => c.xid === xid);
+}
+
+after(async () => {
+  for (const c of children) if (c.pid && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const xid of contexts) {
+    try { killContext(xid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (let i = 0; i < 50 && !contexts.every(cgroupGone); i++) await sleep(100);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function byPid(s: Snapshot, pid: number): ProcessInfo | undefined {
+  return s.processes.find((p) => p.pid === pid);
+}
+
+describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is not built (make -C kernel)` }, () => {
+  const source = new NativeSnapshotSource();
+
+  test('matches the shape of Snapshot and sees this process', () => {
+    const s = source.snapshot();
+    assert.equal(source.live, true);
+    assert.ok(s.clockTicks > 0 && s.pageSize >= 4096 && s.bootTime > 1e9 && s.uptime > 0);
+    const me = byPid(s, process.pid)!;
+    assert.ok(me, 'this test process is in the snapshot');
+    assert.equal(me.xid, 0);
+    assert.equal(me.innerPid, null);
+    assert.equal(me.ppid, process.ppid);
+    assert.equal(me.comm, 'node');
+    assert.match(me.cmdline, /node/);
+    assert.ok(me.threads >= 1 && me.rss > 0 && me.vsz > me.rss);
+    // start time as /proc says it (field 22)
+    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    assert.equal(me.startTime, Number(fields[19]));
+    // sorted by pid, no duplicates
+    for (let i = 1; i < s.processes.length; i++) assert.ok(s.processes[i - 1]!.pid < s.processes[i]!.pid);
+    const kthread = byPid(s, 2);
+    assert.equal(kthread?.cmdline, '');
+  });
+
+  test('counts per context match what each context sees with its own ps', async () => {
+    const a = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
+    const b = startContext(['sleep', '1000']);
+    await sleep(300);
+    const s = source.snapshot();
+    for (const xid of [a, b]) {
+      const ctx = s.contexts.find((c) => c.xid === xid);
+      assert.ok(ctx, `context ${xid} is in the snapshot`);
+      const seen = psInside(xid);
+      const mine = s.processes.filter((p) => p.xid === xid);
+      assert.equal(ctx.nprocs, seen.length, `context ${xid}: snapshot ${ctx.nprocs}, its ps ${JSON.stringify(seen)}`);
+      assert.equal(mine.length, seen.length);
+      // the PIDs inside are the ones its ps shows
+      assert.deepEqual(mine.map((p) => p.innerPid).sort((x, y) => x! - y!), seen.map((p) => p.pid).sort((x, y) => x - y));
+      assert.equal(ctx.parentXid, 0);
+      assert.match(ctx.cgroup, new RegExp(`/vctx/${xid}$`));
+      assert.ok(ctx.pid1 > 0 && byPid(s, ctx.pid1)?.innerPid === 1, 'pid1 is the process with inner PID 1');
+      assert.ok(ctx.namespaces.pid! > 0 && ctx.namespaces.mnt! > 0);
+      assert.ok(['cgroup2', 'cgroup1', 'sum'].includes(ctx.cpuSource));
+      assert.ok(['cgroup2', 'cgroup1', 'sum'].includes(ctx.memorySource));
+      assert.ok(ctx.memoryBytes > 0);
+      assert.match(ctx.capBounding, /^0x[0-9a-f]+$/);
+    }
+    assert.equal(s.contexts.find((c) => c.xid === a)!.nprocs, 4, 'init + three sleeps');
+  });
+
+  test('a process started inside appears in the next snapshot with its XID and inner PID', async () => {
+    const xid = startContext(['sleep', '1000']);
+    const child = spawn(chcontext, ['--ctx', String(xid), 'sh', '-c', 'echo $$; exec sleep 999'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const inner = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\n')) resolve(Number(buf.trim()));
+      });
+      child.on('exit', (code) => reject(new Error(`chcontext --ctx exited (${code})`)));
+    });
+    await sleep(200);   // the exec of sleep
+    const s = source.snapshot();
+    const p = s.processes.find((q) => q.xid === xid && q.innerPid === inner);
+    assert.ok(p, `inner PID ${inner} of context ${xid} is in the snapshot`);
+    assert.equal(p.comm, 'sleep');
+    assert.equal(p.cmdline, 'sleep 999');
+    assert.notEqual(p.pid, inner);
+    killContext(xid, 'SIGKILL');
+  });
+
+  test('5,000 processes appearing and vanishing never make a snapshot fail', async () => {
+    const xid = startContext(['sleep', '1000']);
+    // each forker makes 2,500 children that live 0..1.5 s, at most ~600 at a time,
+    // and stops by itself; one on the host, one inside the context
+    const forker = 'use POSIX (); $SIG{CHLD} = "IGNORE"; my $live = 0;' +
+      'for my $i (1..2500) { my $p = fork; die "fork: $!" unless defined $p;' +
+      ' if (!$p) { select(undef, undef, undef, rand(1.5)); POSIX::_exit(0) }' +
+      ' select(undef, undef, undef, 0.002) if $i % 5 == 0 }' +
+      ' select(undef, undef, undef, 1.6);';
+    const host = spawn('perl', ['-e', forker], { stdio: 'inherit' });
+    const inside = spawn(chcontext, ['--ctx', String(xid), 'perl', '-e', forker], { stdio: 'inherit' });
+    children.push(host, inside);
+    const done = Promise.all([host, inside].map((c) => new Promise((r) => c.on('exit', r))));
+    let finished = false;
+    void done.then(() => { finished = true; });
+    let snaps = 0, maxProcs = 0, maxInside = 0;
+    const t0 = Date.now();
+    while (!finished && Date.now() - t0 < 60_000) {
+      const s = source.snapshot();   // must never throw
+      snaps++;
+      maxProcs = Math.max(maxProcs, s.processes.length);
+      maxInside = Math.max(maxInside, s.contexts.find((c) => c.xid === xid)?.nprocs ?? 0);
+      for (const p of s.processes) assert.ok(p.pid > 0 && p.state.length === 1);
+      await sleep(1);
+    }
+    await done;
+    assert.ok(snaps >= 5, `only ${snaps} snapshots during the churn`);
+    assert.ok(maxInside > 10, `the context held at most ${maxInside} processes`);
+    console.log(`# ${snaps} snapshots during the churn, up to ${maxProcs} processes, ${maxInside} in context ${xid}`);
+    killContext(xid, 'SIGKILL');
+  });
+
+  test('process names with escape sequences come back escaped', async () => {
+    // comm and argv from bytes: ESC sequences, BEL, newline, invalid UTF-8, valid UTF-8
+    const name = join(tmp, '\x1b[2J\x07x');
+    symlinkSync('/bin/sleep', name);
+    const bySymlink = spawn(name, ['998'], { argv0: '\x1b]0;pwned\x07', stdio: 'ignore' });
+    const byPrctl = spawn('perl', ['-e', '$0 = "\\x1b[31m\\xff\\n\\xc3\\xa9"; sleep 998'], { stdio: 'ignore' });
+    children.push(bySymlink, byPrctl);
+    await sleep(300);
+    const s = source.snapshot();
+    const a = byPid(s, bySymlink.pid!)!;
+    assert.equal(a.comm, '\\x1b[2J\\x07x');
+    assert.equal(a.cmdline, '\\x1b]0;pwned\\x07 998');
+    const b = byPid(s, byPrctl.pid!)!;
+    assert.equal(b.comm, '\\x1b[31m\\xff\\né');
+    assert.equal(b.cmdline, '\\x1b[31m\\xff\\né');
+    for (const p of s.processes) {
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(p.comm + p.cmdline, /[\x00-\x1f\x7f\u0080-\u009f]/, `pid ${p.pid}`);
+    }
+    bySymlink.kill('SIGKILL');
+    byPrctl.kill('SIGKILL');
+  });
+
+  test('terminalEscape escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
+    assert.equal(terminalEscape('plain é 世界'), 'plain é 世界');
+    assert.equal(terminalEscape('a\x1b[2Jb'), 'a\\x1b[2Jb');
+    assert.equal(terminalEscape('t\tn\nr\r\\'), 't\\tn\\nr\\r\\\\');
+    assert.equal(terminalEscape('\x7f\u0085\u009b'), '\\x7f\\xc2\\x85\\xc2\\x9b');
+    assert.equal(terminalEscape('\u202eevil'), '\\xe2\\x80\\xaeevil');
+    assert.equal(terminalEscape(Uint8Array.from([0x61, 0xff, 0xc3, 0xa9, 0xe2, 0x80])), 'a\\xffé\\xe2\\x80');
+    assert.equal(terminalEscape(Uint8Array.from([0xc0, 0xaf, 0xed, 0xa0, 0x80])), '\\xc0\\xaf\\xed\\xa0\\x80');
+  });
+});
