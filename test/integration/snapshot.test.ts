@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { toolsDir } from '../../src/kernel-bridge/addon.js';
-import { killContext } from '../../src/kernel-bridge/kill.js';
+import { killContext, killPid } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource, terminalEscape } from '../../src/kernel-bridge/snapshot.js';
 import type { ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
 
@@ -195,6 +197,67 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
     }
     bySymlink.kill('SIGKILL');
     byPrctl.kill('SIGKILL');
+  });
+
+  test('nested context directories and non-numeric ones (bind-PID) are attributed to the nearest context', async (t) => {
+    // cgroups made here by hand, with the xattrs the lead's context code writes
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+    const v2 = mounts.map((l) => l.split(' - ')).find((p) => p[1]?.startsWith('cgroup2 '))?.[0]?.split(' ')[4];
+    if (!v2) return t.skip('no cgroup2 mount');
+    if (spawnSync('python3', ['-c', 'import os; os.setxattr']).status !== 0) return t.skip('python3 (for setxattr) is missing');
+    const top = join(v2, 'vctx', '65001');
+    const dirs = [top, join(top, '65002'), join(top, 'bind-123'), join(v2, 'vctx', 'bind-test')];
+    if (dirs.some((d) => existsSync(d))) return t.skip(`${top} is in use`);
+    const procs = dirs.map(() => spawn('sleep', ['996'], { stdio: 'ignore' }));
+    children.push(...procs);
+    try {
+      mkdirSync(join(v2, 'vctx'), { recursive: true });
+      for (const d of dirs) mkdirSync(d);
+      const set = (dir: string, name: string, value: string) => {
+        const r = spawnSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())', dir, name, value]);
+        assert.equal(r.status, 0, String(r.stderr));
+      };
+      set(top, 'trusted.vctx.name', 'nest\x1bed');
+      set(top, 'trusted.vctx.flags', 'lock private');
+      set(top, 'trusted.vctx.ip', '127.0.0.42');
+      set(top, 'trusted.vctx.created', '1700000000');
+      set(top, 'trusted.vctx.caps', '0x200405fb');
+      await sleep(50);
+      procs.forEach((p, i) => writeFileSync(join(dirs[i]!, 'cgroup.procs'), String(p.pid)));
+      const s = source.snapshot();
+      const xids = procs.map((p) => byPid(s, p.pid!)?.xid);
+      assert.deepEqual(xids, [65001, 65002, 65001, 0]);
+      const outer = s.contexts.find((c) => c.xid === 65001)!;
+      const inner = s.contexts.find((c) => c.xid === 65002)!;
+      assert.equal(outer.nprocs, 3, 'its own, the nested context\'s and the bind-123 one');
+      assert.equal(inner.nprocs, 1);
+      assert.equal(inner.parentXid, 65001);
+      assert.equal(outer.parentXid, 0);
+      assert.equal(inner.cgroup, join(top, '65002'));
+      assert.equal(outer.name, 'nest\\x1bed');
+      assert.deepEqual(outer.flags, ['lock', 'private']);
+      assert.equal(outer.ip, '127.0.0.42');
+      assert.equal(outer.loopback, null);
+      assert.equal(outer.created, 1700000000);
+      assert.equal(outer.capBounding, '0x200405fb');
+      assert.ok(!s.contexts.some((c) => c.cgroup.endsWith('bind-123') || c.cgroup.endsWith('bind-test')));
+      if (outer.memorySource === 'sum') {
+        const rss = procs.slice(0, 3).reduce((a, p) => a + byPid(s, p.pid!)!.rss, 0);
+        assert.equal(outer.memoryBytes, rss);
+      }
+      // a process of a private context cannot be signalled alone
+      const p0 = byPid(s, procs[0]!.pid!)!;
+      assert.throws(() => killPid(p0.pid, p0.startTime, 'SIGKILL'), /private context 65001/);
+    } finally {
+      const exits = procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.on('exit', r))));
+      for (const p of procs) p.kill('SIGKILL');
+      await Promise.all(exits);
+      for (const d of [...dirs].reverse()) {
+        for (let i = 0; i < 50 && existsSync(d); i++) {
+          try { rmdirSync(d); } catch { await sleep(20); }
+        }
+      }
+    }
   });
 
   test('terminalEscape escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
