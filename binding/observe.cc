@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <csignal>
+#include <mutex>
+#include <unordered_map>
 extern "C" {
 #include "vctx-scan.h"
 }
@@ -14,7 +16,37 @@ extern "C" {
 namespace vctxb {
 namespace {
 
-struct vctx_scanner *scanner = nullptr;
+// Per Node environment (the main thread and each worker load the addon
+// on their own): the scanner with its caches, and the JS side of them.
+struct State {
+  struct vctx_scanner *scanner = nullptr;
+  napi_ref assembler = nullptr;
+  uint64_t delivered_gen = 0;  // every gen up to this one is in the assembler's cache
+};
+std::mutex states_lock;
+std::unordered_map<napi_env, State *> states;
+
+void FreeState(void *arg) {
+  auto *st = static_cast<std::pair<napi_env, State *> *>(arg);
+  {
+    std::lock_guard<std::mutex> g(states_lock);
+    states.erase(st->first);
+  }
+  vctx_scanner_free(st->second->scanner);
+  // the reference dies with the environment
+  delete st->second;
+  delete st;
+}
+
+State *StateOf(napi_env env) {
+  std::lock_guard<std::mutex> g(states_lock);
+  auto it = states.find(env);
+  if (it != states.end()) return it->second;
+  State *st = new State();
+  states[env] = st;
+  napi_add_env_cleanup_hook(env, FreeState, new std::pair<napi_env, State *>(env, st));
+  return st;
+}
 
 enum CtxKey {
   CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_CAPS,
@@ -79,27 +111,24 @@ const char *const assembler_src =
     "  };\n"
     "})()";
 
-napi_ref assembler_ref = nullptr;
-uint64_t delivered_gen = 0;  // every gen up to this one is in the assembler's cache
-
-napi_value Assembler(napi_env env) {
+napi_value Assembler(napi_env env, State *st) {
   napi_value fn = nullptr;
-  if (assembler_ref) {
-    napi_get_reference_value(env, assembler_ref, &fn);
+  if (st->assembler) {
+    napi_get_reference_value(env, st->assembler, &fn);
     return fn;
   }
   napi_value src;
   napi_create_string_utf8(env, assembler_src, NAPI_AUTO_LENGTH, &src);
   if (napi_run_script(env, src, &fn) != napi_ok) return nullptr;
-  napi_create_reference(env, fn, 1, &assembler_ref);
+  napi_create_reference(env, fn, 1, &st->assembler);
   return fn;
 }
 
-napi_value ProcArray(napi_env env, const vctx_snapshot *snap, bool all_strings) {
+napi_value ProcArray(napi_env env, State *st, const vctx_snapshot *snap, bool all_strings) {
   size_t n = snap->nprocs;
   napi_value ab, num, strs, states, fn, result, global;
   void *data = nullptr;
-  uint64_t max_gen = delivered_gen;
+  uint64_t max_gen = st->delivered_gen;
   napi_create_arraybuffer(env, n * NUMCOLS * sizeof(double) + 8, &data, &ab);
   napi_create_typedarray(env, napi_float64_array, n * NUMCOLS, ab, 0, &num);
   double *d = static_cast<double *>(data);
@@ -114,7 +143,7 @@ napi_value ProcArray(napi_env env, const vctx_snapshot *snap, bool all_strings) 
     r[8] = (double)p.cutime; r[9] = (double)p.cstime; r[10] = (double)p.vsz; r[11] = (double)p.rss;
     r[12] = p.uid; r[13] = p.nice; r[14] = (double)p.gen;
     if (p.gen > max_gen) max_gen = p.gen;
-    if (all_strings || p.gen > delivered_gen) {
+    if (all_strings || p.gen > st->delivered_gen) {
       napi_handle_scope scope;
       napi_open_handle_scope(env, &scope);
       napi_set_element(env, strs, (uint32_t)(2 * i), Str(env, p.comm));
@@ -128,7 +157,7 @@ napi_value ProcArray(napi_env env, const vctx_snapshot *snap, bool all_strings) 
     }
     napi_set_element(env, states, (uint32_t)i, letters[c]);
   }
-  fn = Assembler(env);
+  fn = Assembler(env, st);
   if (!fn) return nullptr;
   napi_get_global(env, &global);
   napi_value nv = Num(env, (double)n);
@@ -138,9 +167,9 @@ napi_value ProcArray(napi_env env, const vctx_snapshot *snap, bool all_strings) 
   napi_typeof(env, result, &t);
   if (t == napi_null) {
     if (all_strings) return nullptr;
-    return ProcArray(env, snap, true);
+    return ProcArray(env, st, snap, true);
   }
-  delivered_gen = max_gen;
+  st->delivered_gen = max_gen;
   return result;
 }
 
@@ -178,14 +207,15 @@ Napi::Value Snapshot(const Napi::CallbackInfo &info) {
   vctx_error err = {};
   const vctx_snapshot *snap = nullptr;
 
-  if (!scanner) {
-    scanner = vctx_scanner_new(&err);
-    if (!scanner) {
+  State *st = StateOf(env);
+  if (!st->scanner) {
+    st->scanner = vctx_scanner_new(&err);
+    if (!st->scanner) {
       ThrowKernelError(info.Env(), err);
       return info.Env().Undefined();
     }
   }
-  if (vctx_scan(scanner, &snap, &err) < 0) {
+  if (vctx_scan(st->scanner, &snap, &err) < 0) {
     ThrowKernelError(info.Env(), err);
     return info.Env().Undefined();
   }
@@ -193,7 +223,7 @@ Napi::Value Snapshot(const Napi::CallbackInfo &info) {
   napi_value ckeys[CK__COUNT];
   for (int i = 0; i < CK__COUNT; i++) ckeys[i] = Str(env, ctx_keys[i]);
 
-  napi_value procs = ProcArray(env, snap, false), ctxs;
+  napi_value procs = ProcArray(env, st, snap, false), ctxs;
   if (!procs) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
