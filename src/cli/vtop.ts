@@ -5,8 +5,12 @@
  * This file is the seam where the world is wired in: it builds the
  * SnapshotSource (recorded fixtures with --fixture, else the native one),
  * the host probe, disk-use cache and user names, and the Actions port the
- * UI dispatches to.  The privileged helper / spectator confinement plugs in
- * here later by replacing `liveActions` and the source.
+ * UI dispatches to.  Live and as root, it first forks the privileged helper
+ * (src/actions/vtop-helper.ts: context 0, a fixed set of re-validated
+ * requests over an IPC socketpair) and then confines itself as the
+ * spectator (context 1: sees every process, can signal none), so the code
+ * that parses and draws what servers put in their process names can change
+ * nothing by itself.  Other users get no helper: read-only.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -65,14 +69,32 @@ async function nativeSource(): Promise<SnapshotSource> {
   }
 }
 
-/** the live Actions (src/actions), or null when that module is not there yet */
-async function liveActions(paths: VctxPaths): Promise<import('../ui/actions-port.js').Actions | null> {
-  const spec = '../actions/vtop-actions.js';
+/**
+ * The live Actions: the privileged helper (src/actions/vtop-helper.ts),
+ * started while this process is still in context 0.  Null (read-only, with
+ * the reason in `note`) when it cannot start.
+ */
+async function liveActions(paths: VctxPaths, note: (s: string) => void): Promise<import('../actions/vtop-actions.js').HelperActions | null> {
   try {
-    const mod = (await import(spec)) as { createActions(paths: VctxPaths): import('../ui/actions-port.js').Actions };
-    return mod.createActions(paths);
-  } catch {
+    const { startHelper } = await import('../actions/vtop-actions.js');
+    return await startHelper(paths);
+  } catch (e) {
+    note(`no actions (${(e instanceof Error ? e.message : String(e)).split('\n')[0]}): read-only`);
     return null;
+  }
+}
+
+/**
+ * Confine this process as the spectator (context 1): it keeps seeing every
+ * process but can signal or trace none but itself, from here on.  Only root
+ * can; a failure ends vtop rather than drawing unconfined.
+ */
+async function confine(): Promise<void> {
+  try {
+    const { spectate } = await import('../kernel-bridge/context.js');
+    spectate();
+  } catch (e) {
+    fail(`cannot confine vtop to the spectator context 1: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, EXIT_FAIL);
   }
 }
 
@@ -191,8 +213,9 @@ runMain('vtop', async (argv) => {
       host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
       diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
     };
-    actions = isRoot && !args.opts.has('readonly') ? await liveActions(paths) : null;
-    if (isRoot && !args.opts.has('readonly') && !actions) note = 'actions are not available in this build: read-only';
+    // the helper is forked while we are still in context 0; then we confine ourselves
+    actions = isRoot && !once && !args.opts.has('readonly') ? await liveActions(paths, (s) => { note = s; }) : null;
+    if (isRoot) await confine();
   }
   const readonly = args.opts.has('readonly') || !isRoot || actions === null;
   const feed = new VtopFeed({ ...feedOpts, source, intervalMs, confdir: paths.confdir, rootdir: paths.rootdir });
@@ -216,7 +239,11 @@ runMain('vtop', async (argv) => {
 
   if (!process.stdin.isTTY) fail('stdin is not a terminal: vtop needs one to read keys (use --once to print a snapshot)', EXIT_FAIL);
   const keymap = buildKeymap({ ...keymapArgs, readonly });
-  await interactive({ feed, actions: actions ?? new RecordingActions(), keymap, colorMode, stepInterval, note });
+  try {
+    await interactive({ feed, actions: actions ?? new RecordingActions(), keymap, colorMode, stepInterval, note });
+  } finally {
+    if (actions && 'close' in actions && typeof actions.close === 'function') actions.close();
+  }
   return 0;
 });
 
