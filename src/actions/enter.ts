@@ -1,0 +1,43 @@
+/**
+ * `vserver NAME enter` and `vserver NAME exec CMD...`: the chcontext
+ * command lines that run inside a running server.  The caller spawns them
+ * (the CLI with its own terminal and stdio; vtop hands over its terminal).
+ * `private` servers are never entered.
+ */
+import type { VctxPaths } from '../config/paths.js';
+import { CHCONTEXT } from './chcontext-args.js';
+import { checkName } from './config-load.js';
+import { LifecycleError } from './errors.js';
+import { findContext, readState } from './runtime.js';
+
+/** the running context of @name for entering, or a LifecycleError */
+export async function contextToEnter(name: string, paths: VctxPaths): Promise<number> {
+  checkName(name);
+  const c = await findContext(paths, name);
+  if (!c || c.empty) throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
+  if (c.flags.includes('private')) {
+    throw new LifecycleError('failed', 'private', `server '${name}' is private (S_FLAGS private): nobody may enter it; it can still be stopped and restarted`);
+  }
+  return c.xid;
+}
+
+/** argv of an interactive login shell on a new pseudo-terminal inside context @xid */
+export function enterArgvFor(xid: number): string[] {
+  return [CHCONTEXT, '--ctx', String(xid), '--pty', '--', '/bin/sh', '-l'];
+}
+
+/** argv that runs @cmd inside context @xid with the caller's stdio */
+export function execArgvFor(xid: number, cmd: string[]): string[] {
+  return [CHCONTEXT, '--ctx', String(xid), '--', ...cmd];
+}
+
+/**
+ * The enter command of a running server, synchronously from its state file
+ * (what vtop needs to hand its terminal over); null when the state file does
+ * not show it running or it is private — then use contextToEnter().
+ */
+export function enterArgvFromState(name: string, paths: VctxPaths): string[] | null {
+  const st = readState(paths, name);
+  if (!st || st.xid === null || st.flags?.includes('private')) return null;
+  return enterArgvFor(st.xid);
+}

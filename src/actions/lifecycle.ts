@@ -1,0 +1,109 @@
+/**
+ * The lifecycle verbs of a virtual server, for the vserver CLI and for
+ * vtop's privileged helper alike.  Every changing action is written to the
+ * system log (who, what, which server, result).  Errors are
+ * LifecycleErrors carrying the CONTRACT exit code; nothing here formats
+ * text for people beyond one-line messages.
+ */
+import type { VctxPaths } from '../config/paths.js';
+import { LifecycleError, errText } from './errors.js';
+import { enterArgvFor } from './enter.js';
+import { ensureRunDir, contextCgroup, dirIno, readState } from './runtime.js';
+import { start, LOCK_WAIT_SEC, type StartResult } from './start.js';
+import { stop, DEFAULT_STOP_TIMEOUT_SEC, type StopResult } from './stop.js';
+import { audit } from './syslog.js';
+import { acquireLock } from './lock.js';
+
+export { LifecycleError } from './errors.js';
+export { serverStatus, isRunning, listServerStates, type ServerStatus, type ServerListEntry } from './status.js';
+export { DEFAULT_STOP_TIMEOUT_SEC } from './stop.js';
+
+async function logged<T>(action: string, name: string, fn: () => Promise<T>, ok: (r: T) => string): Promise<T> {
+  try {
+    const r = await fn();
+    await audit(action, name, ok(r));
+    return r;
+  } catch (e) {
+    await audit(action, name, `failed: ${errText(e).split('\n')[0]}`);
+    throw e;
+  }
+}
+
+/** starts @name; resolves to its context number and PID 1 */
+export async function startServer(name: string, paths: VctxPaths): Promise<StartResult> {
+  return logged('start', name, () => start(name, paths), (r) => `ok, context ${r.xid}, init PID ${r.pid1}`);
+}
+
+/** stops @name (timeoutSec for its own shutdown, default 10) */
+export async function stopServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number } = {}): Promise<StopResult> {
+  return logged('stop', name, () => stop(name, paths, opts), (r) => `ok, context ${r.xid} ${r.how === 'shutdown' ? 'shut down' : r.how === 'term' ? 'ended by SIGTERM' : 'killed'}`);
+}
+
+export interface RestartOptions {
+  timeoutSec?: number;
+  /** only when running (vreboot requests): a stopped server stays stopped */
+  ifRunning?: boolean;
+}
+
+export interface RestartResult {
+  stopped: StopResult | null;
+  started: StartResult | null;
+}
+
+/** stop (when running) and start, under one hold of the server's lock */
+export async function restartServer(name: string, paths: VctxPaths, opts: RestartOptions = {}): Promise<RestartResult> {
+  return logged('restart', name, async () => {
+    const files = await ensureRunDir(paths, name);
+    const lock = await acquireLock(files.lock, LOCK_WAIT_SEC).catch((e) => {
+      throw new LifecycleError('failed', 'lock', `cannot restart '${name}': ${errText(e)}`);
+    });
+    try {
+      let stopped: StopResult | null = null;
+      try {
+        stopped = await stop(name, paths, { timeoutSec: opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC, lockHeld: true });
+      } catch (e) {
+        if (!(e instanceof LifecycleError && e.kind === 'not-running')) throw e;
+        if (opts.ifRunning) return { stopped: null, started: null };
+      }
+      return { stopped, started: await start(name, paths, { lockHeld: true }) };
+    } finally {
+      await lock.release();
+    }
+  }, (r) => (r.started ? `ok, context ${r.started.xid}` : 'not running, nothing done'));
+}
+
+/** stop requested from inside (vhalt): only when running */
+export async function haltServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number } = {}): Promise<StopResult | null> {
+  try {
+    return await stopServer(name, paths, opts);
+  } catch (e) {
+    if (e instanceof LifecycleError && e.kind === 'not-running') return null;
+    throw e;
+  }
+}
+
+/**
+ * The argv of the chcontext command that enters @name (an interactive login
+ * shell on a new pseudo-terminal), for a caller that hands it the terminal.
+ * Synchronous: it trusts the server's state file only after checking it
+ * against the kernel (the cgroup's inode).
+ * @throws LifecycleError not-running, or failed for a private server
+ */
+export function enterArgv(name: string, paths: VctxPaths): string[] {
+  const st = readState(paths, name);
+  const dir = st?.xid != null ? contextCgroup(st.xid) : null;
+  if (!st || st.xid === null || !dir || dirIno(dir) !== st.cgroupIno) {
+    throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
+  }
+  if (st.flags?.includes('private')) {
+    throw new LifecycleError('failed', 'private', `server '${name}' is private (S_FLAGS private): nobody may enter it`);
+  }
+  return enterArgvFor(st.xid);
+}
+
+/** writes an enter/exec to the system log (the CLI runs the command itself) */
+export function auditEnter(action: 'enter' | 'exec', name: string, result: string): Promise<void> {
+  return audit(action, name, result);
+}
+
+export { audit };

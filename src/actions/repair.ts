@@ -1,0 +1,71 @@
+/**
+ * Recovery after a crash: what a killed tool (or a killed monitor) left
+ * behind is found from the kernel and state.json, and removed by the next
+ * start, stop or status of the server.
+ *  - a context whose cgroup is empty and whose monitor is dead: released
+ *    (cgroups, guard socket), as libvctx's vctx_gc;
+ *  - a state file whose context is gone: the IP alias it records is
+ *    removed, then the file and a leftover reboot socket.
+ * The per-server lock taken by start/stop keeps this from racing a start.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { VctxPaths } from '../config/paths.js';
+import { removeAlias } from './alias.js';
+import {
+  cgroupPids, cgroupPopulated, contextCgroup, dirIno, findContext, processAlive, readState, releaseContext,
+  removeState, runFiles,
+} from './runtime.js';
+
+export interface RepairReport {
+  /** the context released, if any */
+  released: number | null;
+  /** the alias removed, if any */
+  aliasRemoved: string | null;
+  /** problems met (repair never throws) */
+  problems: string[];
+}
+
+/** repairs server @name's runtime state; a running server is left alone */
+export async function repair(paths: VctxPaths, name: string): Promise<RepairReport> {
+  const rep: RepairReport = { released: null, aliasRemoved: null, problems: [] };
+  const st = readState(paths, name);
+  if (!st) return rep;
+  if (st.xid !== null && st.cgroupIno !== null) {
+    const dir = contextCgroup(st.xid);
+    if (dir && dirIno(dir) === st.cgroupIno) {
+      const empty = cgroupPids(dir).length === 0 && !cgroupPopulated(dir);
+      if (!empty || processAlive(st.monitor)) return rep; // running, or its monitor is releasing it
+      if (await releaseContext(st.xid).catch(() => false)) rep.released = st.xid;
+      else {
+        rep.problems.push(`context ${st.xid} of '${name}' could not be released`);
+        return rep;
+      }
+    }
+  } else if (processAlive(st.monitor)) {
+    return rep;
+  }
+  if (st.alias) {
+    try {
+      await removeAlias(st.alias);
+      rep.aliasRemoved = `${st.alias.ip}/${st.alias.prefix} on ${st.alias.dev}`;
+    } catch (e) {
+      rep.problems.push((e as Error).message);
+      return rep; // keep the record: the next command tries again
+    }
+  }
+  const f = runFiles(paths, name);
+  if (existsSync(f.rebootSocket)) await rm(f.rebootSocket, { force: true }).catch(() => {});
+  await removeState(paths, name).catch(() => {});
+  return rep;
+}
+
+/**
+ * A context named @name found in the kernel (no state file) that is empty
+ * and has no monitor is released.  Returns true when one was.
+ */
+export async function releaseStale(paths: VctxPaths, name: string): Promise<boolean> {
+  const c = await findContext(paths, name, { scan: true }).catch(() => null);
+  if (!c || !c.empty || c.monitorAlive) return false;
+  return releaseContext(c.xid).catch(() => false);
+}

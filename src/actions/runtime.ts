@@ -1,0 +1,357 @@
+/**
+ * Runtime state of the servers: what the kernel says (a context's cgroup)
+ * and the little the tool records under the runtime directory.
+ *
+ * RUNDIR/NAME/ holds, per server:
+ *   console.log   the init's console output (`vserver NAME log`)
+ *   reboot.sock   the host end of the server's /dev/reboot (the monitor's)
+ *   lock          the per-server lock (lock.ts)
+ *   state.json    what a start did that the kernel does not record: the
+ *                 context's XID and cgroup inode, the monitor's PID, and an
+ *                 IP alias added on IPROOTDEV (written *before* it is added)
+ *
+ * The kernel is the truth: a state file is believed only while the cgroup
+ * it names exists with the same inode (cgroup2 inodes are not reused), and
+ * otherwise the context is looked up by name in the kernel's contexts (the
+ * `trusted.vctx.name` attribute, through the snapshot).  A state file whose
+ * context is gone is a crash's leftover: repair() removes what it records.
+ */
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VctxPaths } from '../config/paths.js';
+
+/** the files of one server under the runtime directory */
+export interface ServerRunFiles {
+  dir: string;
+  console: string;
+  rebootSocket: string;
+  lock: string;
+  state: string;
+}
+
+export function runFiles(paths: VctxPaths, name: string): ServerRunFiles {
+  const dir = join(paths.rundir, name);
+  return {
+    dir,
+    console: join(dir, 'console.log'),
+    rebootSocket: join(dir, 'reboot.sock'),
+    lock: join(dir, 'lock'),
+    state: join(dir, 'state.json'),
+  };
+}
+
+/** an IP alias added to a host device at start */
+export interface AliasRecord {
+  ip: string;
+  prefix: number;
+  dev: string;
+  broadcast: string | null;
+  label: string | null;
+}
+
+/** state.json */
+export interface ServerState {
+  name: string;
+  /** set once the context exists */
+  xid: number | null;
+  /** inode of the context's cgroup2 directory */
+  cgroupIno: string | null;
+  pid1: number | null;
+  /** the context's monitor (chcontext --daemon) */
+  monitor: number | null;
+  /** unix ms when the context was created */
+  startedAt: number | null;
+  /** the context's flags (S_FLAGS) */
+  flags: string[];
+  /** the alias this start added (and stop removes); null when none */
+  alias: AliasRecord | null;
+}
+
+export async function ensureRunDir(paths: VctxPaths, name: string): Promise<ServerRunFiles> {
+  const f = runFiles(paths, name);
+  await mkdir(paths.rundir, { recursive: true, mode: 0o755 });
+  await mkdir(f.dir, { recursive: true, mode: 0o700 });
+  return f;
+}
+
+export function readState(paths: VctxPaths, name: string): ServerState | null {
+  try {
+    const s = JSON.parse(readFileSync(runFiles(paths, name).state, 'utf8')) as ServerState;
+    return s && s.name === name ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/** writes state.json atomically (a crash leaves the old or the new one) */
+export async function writeState(paths: VctxPaths, st: ServerState): Promise<void> {
+  const f = runFiles(paths, st.name);
+  const tmp = `${f.state}.${process.pid}`;
+  await writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
+  await rename(tmp, f.state);
+}
+
+export async function removeState(paths: VctxPaths, name: string): Promise<void> {
+  await rm(runFiles(paths, name).state, { force: true });
+}
+
+// ------------------------------------------------------------ cgroups
+
+let cgroupMounts: { v2: string | null; v1: string[] } | null = null;
+
+/** the cgroup2 mount and the v1 hierarchies (from /proc/self/mountinfo) */
+export function cgroupLayout(): { v2: string | null; v1: string[] } {
+  if (cgroupMounts) return cgroupMounts;
+  let v2: string | null = null;
+  const v1: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    const mp = (left[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (right[0] === 'cgroup2' && v2 === null) v2 = mp;
+    else if (right[0] === 'cgroup') v1.push(mp);
+  }
+  cgroupMounts = { v2, v1 };
+  return cgroupMounts;
+}
+
+/** <cgroup2>/vctx/<xid> (top-level contexts: servers are never nested) */
+export function contextCgroup(xid: number): string | null {
+  const v2 = cgroupLayout().v2;
+  return v2 ? join(v2, 'vctx', String(xid)) : null;
+}
+
+/** inode of a directory as a decimal string, or null when it is gone */
+export function dirIno(dir: string): string | null {
+  try {
+    return statSync(dir, { bigint: true }).ino.toString();
+  } catch {
+    return null;
+  }
+}
+
+/** every PID in the cgroup subtree at @dir (nested contexts included) */
+export function cgroupPids(dir: string): number[] {
+  const out: number[] = [];
+  const walk = (d: string, depth: number): void => {
+    try {
+      for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l) out.push(Number(l));
+    } catch {
+      return;
+    }
+    if (depth > 16) return;
+    let ents;
+    try {
+      ents = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) if (e.isDirectory()) walk(join(d, e.name), depth + 1);
+  };
+  walk(dir, 0);
+  return out;
+}
+
+/** true while the cgroup subtree has processes (cgroup.events populated) */
+export function cgroupPopulated(dir: string): boolean {
+  try {
+    return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+// ------------------------------------------------------------ processes
+
+/** fields of /proc/PID/stat: state, ppid, start time (ticks) */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  startTime: number;
+}
+
+export function procStat(pid: number): ProcStat | null {
+  let s: string;
+  try {
+    s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const close = s.lastIndexOf(')');
+  const comm = s.slice(s.indexOf('(') + 1, close);
+  const f = s.slice(close + 2).split(' ');
+  return { pid, comm, state: f[0] ?? '?', ppid: Number(f[1]), startTime: Number(f[19]) };
+}
+
+/** a live process (a zombie is dead: it only waits to be reaped) */
+export function processAlive(pid: number | null): boolean {
+  if (!pid || pid <= 0) return false;
+  const st = procStat(pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X';
+}
+
+// ------------------------------------------------------------ contexts
+
+/** a running server's context, as the kernel has it */
+export interface RunningContext {
+  xid: number;
+  pid1: number;
+  /** the cgroup2 directory */
+  cgroup: string;
+  /** processes in the context */
+  nprocs: number;
+  /** unix ms when the context was created */
+  startedAt: number;
+  flags: string[];
+  /** the context's cgroup exists but has no process left */
+  empty: boolean;
+  /** the monitor (chcontext --daemon) is alive */
+  monitorAlive: boolean;
+  /** its PID, when known */
+  monitor: number | null;
+}
+
+interface SnapshotContext {
+  xid: number;
+  name: string;
+  parentXid: number;
+  cgroup: string;
+  pid1: number;
+  flags: string[];
+  created: number;
+  nprocs: number;
+}
+
+/**
+ * The kernel's contexts named @name, through the native snapshot (the name
+ * is a trusted.* attribute Node cannot read itself).  Costs a /proc scan.
+ */
+async function contextsNamed(name: string): Promise<SnapshotContext[]> {
+  const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
+  const snap = new NativeSnapshotSource().snapshot();
+  return (snap.contexts as unknown as SnapshotContext[]).filter((c) => c.name === name && c.parentXid === 0);
+}
+
+/** the monitor of a context: the parent of its PID 1 while that runs */
+function monitorOf(pid1: number): number | null {
+  const st = procStat(pid1);
+  if (!st || st.ppid <= 1) return null;
+  const parent = procStat(st.ppid);
+  return parent && /chcontext/.test(parent.comm) ? parent.pid : null;
+}
+
+/**
+ * Is server @name running, and where?  The state file is a fast hint that
+ * is verified against the kernel (same cgroup inode); without a valid hint
+ * the kernel's contexts are searched by name (unless @trustState says a
+ * missing state file means "not started by us": start, where the kernel's
+ * name claim arbitrates anyway).
+ */
+export async function findContext(paths: VctxPaths, name: string, opts: { scan?: boolean } = {}): Promise<RunningContext | null> {
+  const st = readState(paths, name);
+  if (st && st.xid !== null && st.cgroupIno !== null) {
+    const dir = contextCgroup(st.xid);
+    if (dir && dirIno(dir) === st.cgroupIno) {
+      const pids = cgroupPids(dir);
+      return {
+        xid: st.xid,
+        pid1: st.pid1 ?? 0,
+        cgroup: dir,
+        nprocs: pids.length,
+        startedAt: st.startedAt ?? Date.now(),
+        flags: st.flags ?? [],
+        empty: pids.length === 0 && !cgroupPopulated(dir),
+        monitorAlive: processAlive(st.monitor),
+        monitor: st.monitor,
+      };
+    }
+    if (opts.scan === false) return null;
+  } else if (opts.scan === false) {
+    return null;
+  }
+  const found = await contextsNamed(name);
+  const c = found[0];
+  if (!c) return null;
+  const monitor = (c.pid1 ? monitorOf(c.pid1) : null) ?? monitorByCmdline(name);
+  return {
+    xid: c.xid,
+    pid1: c.pid1,
+    cgroup: c.cgroup,
+    nprocs: c.nprocs,
+    startedAt: c.created * 1000,
+    flags: c.flags,
+    empty: c.nprocs === 0 && !cgroupPopulated(c.cgroup),
+    monitorAlive: monitor !== null,
+    monitor,
+  };
+}
+
+/** a live `chcontext ... --name NAME ...` monitor, by its command line */
+export function monitorByCmdline(name: string): number | null {
+  let ents: string[];
+  try {
+    ents = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const e of ents) {
+    if (!/^\d+$/.test(e)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (!cmd.includes('chcontext\0') && !cmd.startsWith('chcontext')) continue;
+    const args = cmd.split('\0');
+    const i = args.indexOf('--name');
+    if (i >= 0 && args[i + 1] === name && args.includes('--daemon') && processAlive(Number(e))) return Number(e);
+  }
+  return null;
+}
+
+/**
+ * Releases the cgroups of an empty context whose monitor is gone (what
+ * libvctx's vctx_gc does): the addon's gc() when it has one, else the
+ * cgroup2 directory (children first), the v1 directories and the guard
+ * socket.  Returns false when the context still has processes.
+ */
+export async function releaseContext(xid: number): Promise<boolean> {
+  const { loadAddon } = await import('../kernel-bridge/addon.js');
+  const addon = loadAddon();
+  if (addon && typeof addon.gc === 'function') {
+    (addon.gc as () => number)();
+    const d = contextCgroup(xid);
+    return !d || !existsSync(d);
+  }
+  const dir = contextCgroup(xid);
+  if (!dir) return true;
+  if (cgroupPids(dir).length) return false;
+  const rmTree = (d: string): void => {
+    let ents;
+    try {
+      ents = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) if (e.isDirectory()) rmTree(join(d, e.name));
+    try {
+      rmdirSync(d);
+    } catch {
+      /* gone, or busy: checked below */
+    }
+  };
+  rmTree(dir);
+  for (const m of cgroupLayout().v1) rmTree(join(m, 'vctx', String(xid)));
+  try {
+    unlinkSync(`/run/vctx/guard/${xid}.sock`);
+  } catch {
+    /* none */
+  }
+  return !existsSync(dir);
+}

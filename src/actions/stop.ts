@@ -1,0 +1,250 @@
+/**
+ * `vserver NAME stop [--timeout S]`: pre-stop hook; the init's own
+ * shutdown (busybox init: SIGUSR2, poweroff; sysvinit: `init 0`; sysv rc
+ * style: `rc 0`; a command with fakeinit: SIGTERM to PID 1), waiting up to
+ * S seconds for the context to empty; then SIGTERM to every process, 5 s,
+ * then SIGKILL of the whole cgroup.  Returns when the context's cgroup is
+ * gone (the monitor removes it; a dead monitor's is released here); then
+ * the alias is removed and the post-stop hook runs.  Processes that would
+ * not die make it fail, listing them with their state.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { resolveInRoot, type ServerConfig } from '../config/index.js';
+import type { VctxPaths } from '../config/paths.js';
+import { killContext } from '../kernel-bridge/kill.js';
+import { removeAlias } from './alias.js';
+import { CHCONTEXT } from './chcontext-args.js';
+import { checkName, loadConfigFor } from './config-load.js';
+import { LifecycleError, errText } from './errors.js';
+import { runHook } from './hooks.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import { repair } from './repair.js';
+import {
+  cgroupPids, cgroupPopulated, dirIno, ensureRunDir, findContext, procStat, processAlive, readState,
+  releaseContext, removeState, runFiles, type RunningContext,
+} from './runtime.js';
+import { LOCK_WAIT_SEC } from './start.js';
+
+export const DEFAULT_STOP_TIMEOUT_SEC = 10;
+/** between SIGTERM and SIGKILL (the kill sequence "15 5 9") */
+export const TERM_GRACE_SEC = 5;
+/** after SIGKILL: what is still there is stuck (D state) */
+const KILL_WAIT_SEC = 5;
+
+export interface StopOptions {
+  /** seconds for the init's own shutdown. @default 10 */
+  timeoutSec?: number;
+  /** the caller holds the lock (restart) */
+  lockHeld?: boolean;
+}
+
+export interface StuckProcess {
+  pid: number;
+  comm: string;
+  /** /proc state letter: D (uninterruptible), Z, ... */
+  state: string;
+  /** kernel function it sleeps in, when readable */
+  wchan: string;
+}
+
+export interface StopResult {
+  xid: number;
+  /** how the server went: its own shutdown, SIGTERM, or SIGKILL */
+  how: 'shutdown' | 'term' | 'kill' | 'already-gone';
+  warnings: string[];
+}
+
+/** @throws LifecycleError 'failed' with .stuck set when processes stay */
+export class StopTimeout extends LifecycleError {
+  constructor(readonly xid: number, readonly stuck: StuckProcess[], message: string) {
+    super('failed', 'stop', message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** true once the context's cgroup is gone (releasing it when its monitor died) */
+async function gone(c: RunningContext, ino: string | null): Promise<boolean> {
+  if (dirIno(c.cgroup) !== ino) return true;
+  if (cgroupPids(c.cgroup).length || cgroupPopulated(c.cgroup)) return false;
+  if (processAlive(c.monitor)) return false; // the monitor is releasing it
+  await releaseContext(c.xid).catch(() => false);
+  return dirIno(c.cgroup) !== ino;
+}
+
+async function waitGone(c: RunningContext, ino: string | null, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    if (await gone(c, ino)) return true;
+    if (Date.now() >= end) return false;
+    await sleep(Math.min(delay, Math.max(1, end - Date.now())));
+  }
+}
+
+/** runs CMD inside the context (output to the console log); killed after @ms */
+function execInside(xid: number, argv: string[], consoleFile: string, ms: number): Promise<number> {
+  return new Promise((resolve) => {
+    let fd = -1;
+    try {
+      fd = openSync(consoleFile, 'a', 0o600);
+    } catch {
+      /* no log: output goes nowhere */
+    }
+    const child = spawn(CHCONTEXT, ['--ctx', String(xid), '--', ...argv], {
+      stdio: ['ignore', fd >= 0 ? fd : 'ignore', fd >= 0 ? fd : 'ignore'],
+    });
+    if (fd >= 0) closeSync(fd);
+    const t = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('error', () => {
+      clearTimeout(t);
+      resolve(127);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/** signals PID 1 after checking it is still the context's */
+function signalPid1(c: RunningContext, sig: NodeJS.Signals): boolean {
+  if (!c.pid1 || !cgroupPids(c.cgroup).includes(c.pid1)) return false;
+  try {
+    process.kill(c.pid1, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The init's own shutdown; resolves when it was asked (not when it is
+ * done).  Private servers cannot be entered, so rc-style ones go straight
+ * to the signals.
+ */
+async function askShutdown(c: RunningContext, config: ServerConfig | null, root: string, consoleFile: string, ms: number): Promise<'signal' | 'ran' | 'none'> {
+  const priv = c.flags.includes('private');
+  const init = config?.init ?? { style: 'init' as const };
+  if (init.style === 'init') {
+    const r = await resolveInRoot(root, '/sbin/init').catch(() => null);
+    const isBusybox = r !== null && basename(r.inner) === 'busybox';
+    if (isBusybox || priv || !r?.exists) return signalPid1(c, isBusybox ? 'SIGUSR2' : 'SIGTERM') ? 'signal' : 'none';
+    await execInside(c.xid, ['/sbin/init', '0'], consoleFile, ms);
+    return 'ran';
+  }
+  if (init.style === 'sysv') {
+    if (priv) return 'none';
+    const rc = (await resolveInRoot(root, '/etc/init.d/rc').catch(() => null))?.exists ? '/etc/init.d/rc' : '/etc/rc.d/rc';
+    await execInside(c.xid, [rc, '0'], consoleFile, ms);
+    return 'ran';
+  }
+  // a command: with fakeinit it is PID 1 and gets SIGTERM; under the reaper nothing of its own
+  if (c.flags.includes('fakeinit')) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
+  return 'none';
+}
+
+function stuckList(c: RunningContext): StuckProcess[] {
+  return cgroupPids(c.cgroup).map((pid) => {
+    const st = procStat(pid);
+    let wchan = '';
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    } catch {
+      /* gone */
+    }
+    return { pid, comm: st?.comm ?? '?', state: st?.state ?? '?', wchan: wchan === '0' ? '' : wchan };
+  });
+}
+
+/**
+ * Stops server @name.
+ * @throws LifecycleError (not-running: exit 3), StopTimeout
+ */
+export async function stop(name: string, paths: VctxPaths, opts: StopOptions = {}): Promise<StopResult> {
+  checkName(name);
+  const timeoutSec = opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC;
+  let config: ServerConfig | null = null;
+  try {
+    config = (await loadConfigFor(paths.confdir, name)).config;
+  } catch (e) {
+    // a running server whose configuration went away can still be stopped
+    if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
+  }
+  const files = await ensureRunDir(paths, name);
+  let lock: HeldLock | null = null;
+  if (!opts.lockHeld) {
+    try {
+      lock = await acquireLock(files.lock, LOCK_WAIT_SEC);
+    } catch (e) {
+      throw new LifecycleError('failed', 'lock', `cannot stop '${name}': ${errText(e)}`);
+    }
+  }
+  try {
+    await repair(paths, name);
+    const c = await findContext(paths, name);
+    if (!c) {
+      if (!config) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${join(paths.confdir, `${name}.conf`)})`);
+      throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
+    }
+    return await stopLocked(name, c, config, paths, timeoutSec);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function stopLocked(name: string, c: RunningContext, config: ServerConfig | null, paths: VctxPaths, timeoutSec: number): Promise<StopResult> {
+  const warnings: string[] = [];
+  const root = join(paths.rootdir, name);
+  const files = runFiles(paths, name);
+  const st = readState(paths, name);
+  const hookEnv = { name, root, ip: config?.ip ?? null, xid: c.xid };
+  const ino = dirIno(c.cgroup);
+
+  const pre = await runHook(paths.confdir, 'pre-stop', hookEnv);
+  if (!pre.ok) warnings.push(`pre-stop hook: ${pre.error}`);
+
+  let how: StopResult['how'] = 'shutdown';
+  const t0 = Date.now();
+  await askShutdown(c, config, root, files.console, timeoutSec * 1000);
+  let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)));
+  if (!done) {
+    how = 'term';
+    try {
+      killContext(c.xid, 'SIGTERM');
+    } catch (e) {
+      if (dirIno(c.cgroup) === ino) warnings.push(`SIGTERM: ${errText(e)}`);
+    }
+    done = await waitGone(c, ino, TERM_GRACE_SEC * 1000);
+  }
+  if (!done) {
+    how = 'kill';
+    try {
+      killContext(c.xid, 'SIGKILL');
+    } catch (e) {
+      if (dirIno(c.cgroup) === ino) warnings.push(`SIGKILL: ${errText(e)}`);
+    }
+    done = await waitGone(c, ino, KILL_WAIT_SEC * 1000);
+  }
+  if (!done) {
+    const stuck = stuckList(c);
+    const list = stuck.map((p) => `${p.pid} (${p.comm}, state ${p.state}${p.wchan ? `, in ${p.wchan}` : ''})`).join(', ');
+    throw new StopTimeout(c.xid, stuck,
+      `server '${name}' did not stop: ${stuck.length ? `process${stuck.length > 1 ? 'es' : ''} ${list} would not die` : 'its context could not be released'} ` +
+      `(SIGKILL sent ${KILL_WAIT_SEC} s ago); its address stays until they are gone`);
+  }
+
+  if (st?.alias) {
+    try {
+      await removeAlias(st.alias);
+    } catch (e) {
+      warnings.push(`removing the address: ${errText(e)} (the next command retries)`);
+      return { xid: c.xid, how, warnings };
+    }
+  }
+  await removeState(paths, name).catch(() => {});
+  const post = await runHook(paths.confdir, 'post-stop', { ...hookEnv, xid: null });
+  if (!post.ok) warnings.push(`post-stop hook: ${post.error}`);
+  return { xid: c.xid, how, warnings };
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+/**
+ * vserver [OPTIONS] NAME COMMAND [ARGS]: build, start, stop, restart,
+ * enter, exec, status, running, delete and log of one virtual server.
+ * The verbs live in src/actions; this file parses, prints and maps errors
+ * to the CONTRACT exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { createInterface } from 'node:readline';
+import { build, BuildError } from '../actions/build.js';
+import { deletePlan, deleteServer } from '../actions/delete.js';
+import { contextToEnter, enterArgvFor, execArgvFor } from '../actions/enter.js';
+import { LifecycleError } from '../actions/errors.js';
+import {
+  auditEnter, haltServer, restartServer, serverStatus, isRunning, startServer, stopServer,
+} from '../actions/lifecycle.js';
+import { consoleLog } from '../actions/log.js';
+import { StopTimeout } from '../actions/stop.js';
+import {
+  CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS,
+  requireRoot, resolvePaths, runMain, usageError, warn, writeOut, type OptionSpec, type ParsedArgs,
+} from './common.js';
+
+const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]
+Manage the virtual server NAME (configured in CONFDIR/NAME.conf, root in ROOTDIR/NAME).
+
+Commands:
+  build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--hostname H] [--ctx N] [--force]
+                  write NAME.conf and populate the server's root
+  start           start the server (pre-start hook, IP alias, context, init, post-start hook)
+  stop [--timeout S]
+                  the init's own shutdown (up to S seconds, default 10), then
+                  SIGTERM, 5 s, SIGKILL; exits 1 listing processes that would not die
+  restart [--timeout S]
+                  stop (when running) and start
+  enter           an interactive login shell inside, on a new pseudo-terminal
+  exec CMD [ARG...]
+                  run CMD inside with this stdin/stdout/stderr; exits with CMD's code
+  status          "Vserver 'NAME' is running at context 'N'" (exit 0) or
+                  "Vserver 'NAME' is stopped" (exit 3)
+  running         exit 0 when running, 1 when not (prints nothing)
+  delete [--force]
+                  remove a stopped server (root, NAME.conf, NAME.sh); asks unless --force
+  log [-f]        the server's console output (-f: keep following it)
+
+Options:
+  --confdir DIR   configuration (default $VSERVER_CONFDIR or /etc/vservers)
+  --rootdir DIR   server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR    runtime state and logs (default $VSERVER_RUNDIR or /run/vservers)
+  --help          this text
+
+Hooks: an executable CONFDIR/NAME.sh runs as root with pre-start|post-start|
+pre-stop|post-stop NAME (60 s each); a failing pre-start aborts the start.
+Inside a server, vreboot and vhalt restart or stop it.
+
+Exit status: 0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not running.`;
+
+const osSignals = osConstants.signals as unknown as Record<string, number>;
+
+const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
+  build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'hostname', value: true },
+    { long: 'ctx', value: true }, { long: 'force' }],
+  start: [],
+  stop: [{ long: 'timeout', value: true }, { long: 'if-running' }],
+  restart: [{ long: 'timeout', value: true }, { long: 'if-running' }],
+  enter: [],
+  status: [{ long: 'json' }],
+  running: [],
+  delete: [{ long: 'force' }],
+  log: [{ long: 'follow', short: 'f' }],
+};
+
+function timeoutOpt(p: ParsedArgs): number | undefined {
+  const t = optString(p, 'timeout');
+  if (t === undefined) return undefined;
+  const n = parseUint(t);
+  if (n === null || n > 86400) usageError(`--timeout: '${t}' is not a number of seconds (0 to 86400)`);
+  return n;
+}
+
+/** 3725 -> '1h 02m 05s' */
+export function formatUptime(sec: number): string {
+  const d = Math.floor(sec / 86400);
+  const h = Math.floor((sec % 86400) / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = sec % 60;
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  if (d) return `${d}d ${p2(h)}h ${p2(m)}m`;
+  if (h) return `${h}h ${p2(m)}m ${p2(s)}s`;
+  if (m) return `${m}m ${p2(s)}s`;
+  return `${s}s`;
+}
+
+function printWarnings(ws: readonly string[]): void {
+  for (const w of ws) for (const line of w.split('\n')) warn(`warning: ${line}`);
+}
+
+/** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
+function runForeground(argv: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+    const ignore = () => {};
+    // the terminal's signals are the command's business
+    for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.on(s, ignore);
+    child.once('error', (e) => {
+      warn(`cannot run ${argv[0]}: ${e.message}`);
+      resolve(127);
+    });
+    child.once('exit', (code, sig) => {
+      for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.off(s, ignore);
+      resolve(code ?? 128 + (sig ? (osSignals[sig] ?? 0) : 0));
+    });
+  });
+}
+
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+async function followLog(path: string): Promise<never> {
+  let pos = 0;
+  let fh = await open(path, 'r').catch(() => null);
+  while (!fh) {
+    await new Promise((r) => setTimeout(r, 250));
+    fh = await open(path, 'r').catch(() => null);
+  }
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead > 0) {
+      pos += bytesRead;
+      await writeOut(buf.subarray(0, bytesRead).toString('utf8'));
+      continue;
+    }
+    // a new boot replaces the file: start over from its beginning
+    try {
+      if (statSync(path).size < pos) pos = 0;
+    } catch {
+      /* between boots */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const head = parseArgs(argv, PATH_OPTIONS, { stopAtPositional: true });
+  if (handleHelp(head, HELP)) return 0;
+  const [name, command, ...rest] = head.positionals;
+  if (name === undefined) usageError('no server name given');
+  if (command === undefined) usageError(`no command given for server '${name}'`);
+  if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {
+    usageError(`unknown command '${command}' (build start stop restart enter exec status running delete log)`);
+  }
+  let p: ParsedArgs = { opts: new Map(), positionals: [] };
+  if (command !== 'exec') {
+    p = parseArgs(rest, [...COMMAND_OPTIONS[command]!, ...PATH_OPTIONS]);
+    if (handleHelp(p, HELP)) return 0;
+    if (p.positionals.length) usageError(`'${command}' takes no argument '${p.positionals[0]}'`);
+  } else if (rest[0] === '--') {
+    rest.shift();
+  }
+  for (const [k, v] of p.opts) head.opts.set(k, v);
+  const paths = resolvePaths(head);
+  requireRoot();
+
+  switch (command) {
+    case 'build': {
+      const ctxArg = optString(p, 'ctx');
+      let ctx: number | undefined;
+      if (ctxArg !== undefined) {
+        const n = parseUint(ctxArg);
+        if (n === null || n < 2 || n > 49151) usageError(`--ctx: '${ctxArg}' is not a static context number (2 to 49151)`);
+        ctx = n;
+      }
+      const r = await build(name, {
+        template: optString(p, 'template'), ip: optString(p, 'ip'), hostname: optString(p, 'hostname'), ctx,
+        force: p.opts.has('force'),
+        onProgress: (ev) => process.stderr.write(`${ev.step}: ${ev.detail}\n`),
+      }, paths);
+      printWarnings(r.warnings);
+      await writeOut(`Server '${r.name}' built in ${r.root} (${r.template}, ${(r.elapsedMs / 1000).toFixed(1)} s); configuration ${r.conf}\n`);
+      return 0;
+    }
+    case 'start': {
+      const r = await startServer(name, paths);
+      printWarnings(r.warnings);
+      return 0;
+    }
+    case 'stop': {
+      const timeoutSec = timeoutOpt(p);
+      const r = p.opts.has('if-running') ? await haltServer(name, paths, { timeoutSec }) : await stopServer(name, paths, { timeoutSec });
+      if (r) printWarnings(r.warnings);
+      return 0;
+    }
+    case 'restart': {
+      const r = await restartServer(name, paths, { timeoutSec: timeoutOpt(p), ifRunning: p.opts.has('if-running') });
+      printWarnings([...(r.stopped?.warnings ?? []), ...(r.started?.warnings ?? [])]);
+      return 0;
+    }
+    case 'status': {
+      const s = await serverStatus(name, paths);
+      if (p.opts.has('json')) {
+        await writeOut(JSON.stringify(s) + '\n');
+        return s.running ? 0 : EXIT_UNKNOWN;
+      }
+      if (!s.running) {
+        await writeOut(`Vserver '${name}' is stopped\n`);
+        return EXIT_UNKNOWN;
+      }
+      await writeOut(`Vserver '${name}' is running at context '${s.xid}'\nNumber of processes: ${s.nprocs}\nUptime: ${formatUptime(s.uptimeSec ?? 0)}\n`);
+      return 0;
+    }
+    case 'running':
+      return (await isRunning(name, paths)) ? 0 : EXIT_FAIL;
+    case 'enter': {
+      const xid = await contextToEnter(name, paths);
+      if (!process.stdin.isTTY) fail(`enter needs a terminal on stdin; to run a command inside use: vserver ${name} exec CMD`);
+      const code = await runForeground(enterArgvFor(xid));
+      await auditEnter('enter', name, `context ${xid}, shell exited with status ${code}`);
+      return code;
+    }
+    case 'exec': {
+      if (!rest.length) usageError(`exec needs a command: vserver ${name} exec CMD [ARG...]`);
+      const xid = await contextToEnter(name, paths);
+      const code = await runForeground(execArgvFor(xid, rest));
+      await auditEnter('exec', name, `context ${xid}, ${JSON.stringify(rest.join(' ').slice(0, 200))} exited with status ${code}`);
+      return code;
+    }
+    case 'delete': {
+      const plan = deletePlan(name, paths);
+      if (!p.opts.has('force')) {
+        if (!process.stdin.isTTY) fail(`not deleting '${name}' without a terminal to confirm on; use --force`);
+        const ok = await confirm(`Delete server '${name}': ${plan.paths.join(', ')}? [y/N] `);
+        if (!ok) fail('not deleted');
+      }
+      const removed = await deleteServer(name, paths);
+      await writeOut(`Server '${name}' deleted (${removed.join(', ')})\n`);
+      return 0;
+    }
+    case 'log': {
+      const l = consoleLog(name, paths);
+      const path = l.path ?? l.previous;
+      if (!path) {
+        if (!p.opts.has('follow')) return 0;
+      } else if (!p.opts.has('follow')) {
+        await new Promise<void>((resolve, reject) => {
+          const s = createReadStream(path);
+          s.on('error', reject);
+          s.on('end', () => resolve());
+          s.pipe(process.stdout, { end: false });
+        });
+        return 0;
+      }
+      return followLog(l.path ?? `${paths.rundir}/${name}/console.log`);
+    }
+  }
+  return EXIT_USAGE;
+}
+
+runMain('vserver', async (argv) => {
+  try {
+    return await main(argv);
+  } catch (e) {
+    if (e instanceof StopTimeout) throw new CliError(e.message, EXIT_FAIL);
+    if (e instanceof LifecycleError) throw new CliError(e.message, e.exitCode);
+    if (e instanceof BuildError) throw new CliError(e.message, e.exitCode);
+    throw e;
+  }
+});
