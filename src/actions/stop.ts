@@ -9,7 +9,7 @@
  * not die make it fail, listing them with their state.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveInRoot, type ServerConfig } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
@@ -74,10 +74,11 @@ async function gone(c: RunningContext, ino: string | null): Promise<boolean> {
   return dirIno(c.cgroup) !== ino;
 }
 
-async function waitGone(c: RunningContext, ino: string | null, ms: number): Promise<boolean> {
+async function waitGone(c: RunningContext, ino: string | null, ms: number, check?: () => void): Promise<boolean> {
   const end = Date.now() + ms;
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     if (await gone(c, ino)) return true;
+    check?.();
     if (Date.now() >= end) return false;
     await sleep(Math.min(delay, Math.max(1, end - Date.now())));
   }
@@ -124,13 +125,14 @@ function signalPid1(c: RunningContext, sig: NodeJS.Signals): boolean {
  * done).  Private servers cannot be entered, so rc-style ones go straight
  * to the signals.
  */
-async function askShutdown(c: RunningContext, config: ServerConfig | null, root: string, consoleFile: string, ms: number): Promise<'signal' | 'ran' | 'none'> {
+async function askShutdown(c: RunningContext, config: ServerConfig | null, root: string, consoleFile: string, ms: number): Promise<'busybox' | 'signal' | 'ran' | 'none'> {
   const priv = c.flags.includes('private');
   const init = config?.init ?? { style: 'init' as const };
   if (init.style === 'init') {
     const r = await resolveInRoot(root, '/sbin/init').catch(() => null);
     const isBusybox = r !== null && basename(r.inner) === 'busybox';
-    if (isBusybox || priv || !r?.exists) return signalPid1(c, isBusybox ? 'SIGUSR2' : 'SIGTERM') ? 'signal' : 'none';
+    if (isBusybox) return signalPid1(c, 'SIGUSR2') ? 'busybox' : 'none';
+    if (priv || !r?.exists) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
     await execInside(c.xid, ['/sbin/init', '0'], consoleFile, ms);
     return 'ran';
   }
@@ -143,6 +145,29 @@ async function askShutdown(c: RunningContext, config: ServerConfig | null, root:
   // a command: with fakeinit it is PID 1 and gets SIGTERM; under the reaper nothing of its own
   if (c.flags.includes('fakeinit')) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
   return 'none';
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** what the console log got since offset @from (at most 64 KiB) */
+function consoleSince(path: string, from: number): string {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, from);
+    return buf.subarray(0, n).toString('latin1');
+  } catch {
+    return '';
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }
 
 function stuckList(c: RunningContext): StuckProcess[] {
@@ -207,8 +232,24 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
 
   let how: StopResult['how'] = 'shutdown';
   const t0 = Date.now();
-  await askShutdown(c, config, root, files.console, timeoutSec * 1000);
-  let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)));
+  const logStart = fileSize(files.console);
+  const asked = await askShutdown(c, config, root, files.console, timeoutSec * 1000);
+  // busybox init's shutdown is done once it has signalled everything (its
+  // "Sent SIGTERM to all processes") and nothing but itself and the guard
+  // is left: what follows are pauses for a serial console (about 2 s)
+  let finished = false;
+  const busyboxDone = asked !== 'busybox' ? undefined : () => {
+    if (finished || !consoleSince(files.console, logStart).includes('Sent SIGTERM to all processes')) return;
+    const left = cgroupPids(c.cgroup).filter((pid) => pid !== c.pid1 && procStat(pid)?.comm !== 'vctx-guard');
+    if (left.length) return;
+    finished = true;
+    try {
+      killContext(c.xid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  };
+  let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)), busyboxDone);
   if (!done) {
     how = 'term';
     try {

@@ -19,6 +19,7 @@ import {
 } from '../actions/lifecycle.js';
 import { consoleLog } from '../actions/log.js';
 import { StopTimeout } from '../actions/stop.js';
+import { formatUptime } from './vserver-format.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS,
   requireRoot, resolvePaths, runMain, usageError, warn, writeOut, type OptionSpec, type ParsedArgs,
@@ -79,19 +80,6 @@ function timeoutOpt(p: ParsedArgs): number | undefined {
   const n = parseUint(t);
   if (n === null || n > 86400) usageError(`--timeout: '${t}' is not a number of seconds (0 to 86400)`);
   return n;
-}
-
-/** 3725 -> '1h 02m 05s' */
-export function formatUptime(sec: number): string {
-  const d = Math.floor(sec / 86400);
-  const h = Math.floor((sec % 86400) / 3600);
-  const m = Math.floor((sec % 3600) / 60);
-  const s = sec % 60;
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  if (d) return `${d}d ${p2(h)}h ${p2(m)}m`;
-  if (h) return `${h}h ${p2(m)}m ${p2(s)}s`;
-  if (m) return `${m}m ${p2(s)}s`;
-  return `${s}s`;
 }
 
 function printWarnings(ws: readonly string[]): void {

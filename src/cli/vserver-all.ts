@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * vserver-all start|stop|status: start the servers with ONBOOT=yes by
+ * PRIORITY (lower first), stop every running server in reverse order, or
+ * list them all.  Used by scripts/vservers.service at boot and shutdown.
+ */
+import { allStates, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
+import {
+  EXIT_FAIL, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, requireRoot, resolvePaths, runMain,
+  usageError, writeOut,
+} from './common.js';
+import { formatUptime } from './vserver-format.js';
+
+const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] start|stop|status [--timeout S] [--json]
+  start    start every server with ONBOOT=yes, by PRIORITY (lower first, then by name)
+  stop     stop every running server, in the reverse order (--timeout S for each, default 10)
+  status   one line per configured server: NAME, state, context, ONBOOT, PRIORITY (--json: an array)
+Exit status: 0 when every server did what was asked, 1 when one failed, 2 usage error.`;
+
+function line(o: AllOutcome): string {
+  switch (o.result) {
+    case 'started': return `${o.name}: started at context ${o.xid}`;
+    case 'stopped': return `${o.name}: stopped`;
+    case 'already-running': return `${o.name}: already running`;
+    case 'not-running': return `${o.name}: not running`;
+    default: return `${o.name}: FAILED: ${(o.error ?? '').split('\n').join('; ')}`;
+  }
+}
+
+runMain('vserver-all', async (argv) => {
+  const p = parseArgs(argv, [...PATH_OPTIONS, { long: 'timeout', value: true }, { long: 'json' }]);
+  if (handleHelp(p, HELP)) return 0;
+  const [cmd, extra] = p.positionals;
+  if (cmd === undefined) usageError('no command given (start, stop or status)');
+  if (extra !== undefined) usageError(`unexpected argument '${extra}'`);
+  if (!['start', 'stop', 'status'].includes(cmd)) usageError(`unknown command '${cmd}' (start, stop or status)`);
+  let timeoutSec: number | undefined;
+  const t = optString(p, 'timeout');
+  if (t !== undefined) {
+    const n = parseUint(t);
+    if (n === null) usageError(`--timeout: '${t}' is not a number of seconds`);
+    timeoutSec = n;
+  }
+  const paths = resolvePaths(p);
+  requireRoot();
+  if (cmd === 'status') {
+    const all = await allStates(paths);
+    if (p.opts.has('json')) {
+      await writeOut(JSON.stringify(all) + '\n');
+      return 0;
+    }
+    const rows = all.map((s) => [s.name, s.configError ? 'invalid config' : s.running ? 'running' : 'stopped',
+      s.running ? String(s.xid) : '-', s.running ? formatUptime(s.uptimeSec ?? 0) : '-', s.onBoot ? 'yes' : 'no', String(s.priority)]);
+    const head = ['NAME', 'STATE', 'CTX', 'UPTIME', 'ONBOOT', 'PRIORITY'];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n';
+    await writeOut(fmt(head) + rows.map(fmt).join(''));
+    return 0;
+  }
+  const print = (o: AllOutcome) => process.stdout.write(line(o) + '\n');
+  const out = cmd === 'start' ? await startAll(paths, print) : await stopAll(paths, { timeoutSec }, print);
+  return out.some((o) => o.result === 'failed') ? EXIT_FAIL : 0;
+});
