@@ -451,3 +451,21 @@ export async function newLeftovers(before: HostState): Promise<string[]> {
   }
   return left;
 }
+
+/**
+ * Copy a host program (a kernel/out tool by name, or an absolute path) into
+ * a server root's /bin with the shared libraries ldd lists, so it runs
+ * inside.  Returns its path inside the root ("/bin/NAME").
+ */
+export function installInRoot(root: string, program: string): string {
+  const src = program.startsWith('/') ? program : tool(program);
+  const name = src.split('/').pop()!;
+  run('cp', ['-f', src, join(root, 'bin', name)]);
+  const ldd = run('ldd', [src]).stdout;
+  for (const m of ldd.matchAll(/(\/[^\s]+\.so[^\s]*)/g)) {
+    const lib = m[1]!;
+    run('mkdir', ['-p', join(root, dirname(lib))]);
+    if (!existsSync(join(root, lib))) run('cp', ['-fL', lib, join(root, lib)]);
+  }
+  return `/bin/${name}`;
+}
