@@ -16,6 +16,7 @@
  *   abstract NAME             connect to the abstract unix socket \0NAME
  *   signal PID SIG            kill(PID, SIG): "ok" or "error ENAME"
  *   fds                       the open descriptors: "fds 0 1 2 ..."
+ *   as UID GID PROG [ARG...]  drop to UID/GID (no groups) and exec PROG
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,6 +33,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <stddef.h>
+#include <grp.h>
 #include <unistd.h>
 
 static const char *ename(int e)
@@ -222,6 +224,14 @@ int main(int argc, char **argv)
 			if (e->d_name[0] != '.' && atoi(e->d_name) != own)
 				printf(" %s", e->d_name);
 		printf("\n");
+	} else if (!strcmp(m, "as") && argc >= 5) {
+		if (setgroups(0, NULL) < 0 || setgid((gid_t)atoi(argv[3])) < 0 || setuid((uid_t)atoi(argv[2])) < 0) {
+			printf("error %s\n", ename(errno));
+			return 1;
+		}
+		execv(argv[4], argv + 4);
+		fprintf(stderr, "vctx-probe: cannot execute %s: %s\n", argv[4], strerror(errno));
+		return 126;
 	} else {
 		fprintf(stderr, "vctx-probe: unknown mode %s\n", m);
 		return 2;
