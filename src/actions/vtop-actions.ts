@@ -90,9 +90,9 @@ export function validateRequest(raw: unknown, paths: VctxPaths): Validated {
 /** what a request does and to which server, as the system log names them */
 function logWhat(req: ActionRequest, xid: number | null): { action: string; server: string } {
   switch (req.type) {
-    case 'kill': return { action: `vtop kill ${req.signal} pid ${req.pid} (start time ${req.startTime}) in`, server: `context ${xid ?? '?'}` };
-    case 'killContext': return { action: `vtop kill ${req.signal} every process of`, server: `context ${req.xid}` };
-    default: return { action: `vtop ${req.type}`, server: req.name };
+    case 'kill': return { action: `kill ${req.signal} pid ${req.pid} (start time ${req.startTime}) in`, server: `context ${xid ?? '?'}` };
+    case 'killContext': return { action: `kill ${req.signal} every process of`, server: `context ${req.xid}` };
+    default: return { action: req.type, server: req.name };
   }
 }
 
@@ -101,15 +101,8 @@ function errText(e: unknown): { code: string; message: string } {
   return { code: '', message: String(e) };
 }
 
-/** the lifecycle verbs vtop uses (src/actions/lifecycle.ts, the CLI's own) */
-interface Lifecycle {
-  startServer(name: string, paths: VctxPaths): Promise<{ xid: number; pid1: number }>;
-  stopServer(name: string, paths: VctxPaths, opts: { timeoutSec: number }): Promise<unknown>;
-  restartServer(name: string, paths: VctxPaths): Promise<{ xid: number }>;
-  enterArgv(name: string, paths: VctxPaths): string[];
-}
-/** loaded on first use: a helper that only kills never loads them */
-const lifecycle = (): Promise<Lifecycle> => import('./lifecycle.js' as string) as Promise<Lifecycle>;
+/** the lifecycle verbs (the CLI's own), loaded on first use: a helper that only kills never loads them */
+const lifecycle = (): Promise<typeof import('./lifecycle.js')> => import('./lifecycle.js');
 
 /** the XID of a process right now, or null */
 function xidOf(pid: number): number | null {
@@ -125,10 +118,7 @@ function runOnTerminal(argv: readonly string[]): Promise<{ code: number; lastErr
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['inherit', 'inherit', 'pipe'] });
     let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err = (err + d).slice(-2000);
-      process.stderr.write(d);
-    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-2000); });
     child.on('error', (e) => resolve({ code: 127, lastError: e.message }));
     child.on('close', (code, signal) => resolve({
       code: code ?? 128 + (signal ? 1 : 0), lastError: err.trim().split('\n').pop() ?? '',
@@ -153,6 +143,14 @@ export function createActions(paths: VctxPaths): Actions {
     const { action, server } = logWhat(req, xid);
     await audit(action, server, `${result.ok ? 'ok' : 'failed'}: ${result.message}`);
     return result;
+  };
+
+  const lifecycleAct = async (run: (l: Awaited<ReturnType<typeof lifecycle>>) => Promise<string>): Promise<ActionResult> => {
+    try {
+      return { ok: true, message: await run(await lifecycle()) };
+    } catch (e) {
+      return { ok: false, message: errText(e).message };
+    }
   };
 
   return {
@@ -186,27 +184,38 @@ export function createActions(paths: VctxPaths): Actions {
       }
     }),
 
-    start: (r: ServerRequest) => act({ type: 'start', ...r }, async () => {
-      const { xid } = await (await lifecycle()).startServer(r.name, paths);
-      return { ok: true, message: `started ${r.name} at context ${xid}` };
+    // start, stop and restart write the system log themselves (lifecycle.ts), as for the CLI
+    start: (r: ServerRequest) => lifecycleAct(async (l) => {
+      const st = await l.startServer(r.name, paths);
+      return `started ${r.name} at context ${st.xid}${st.warnings.length ? ` (${st.warnings[0]})` : ''}`;
     }),
 
-    stop: (r: ServerRequest) => act({ type: 'stop', ...r }, async () => {
-      await (await lifecycle()).stopServer(r.name, paths, { timeoutSec: STOP_TIMEOUT_SEC });
-      return { ok: true, message: `stopped ${r.name}` };
+    stop: (r: ServerRequest) => lifecycleAct(async (l) => {
+      const st = await l.stopServer(r.name, paths, { timeoutSec: STOP_TIMEOUT_SEC });
+      const how = st.how === 'shutdown' ? 'shut down' : st.how === 'term' ? 'ended by SIGTERM' : st.how === 'kill' ? 'killed' : 'already gone';
+      return `stopped ${r.name} (context ${st.xid} ${how})`;
     }),
 
-    restart: (r: ServerRequest) => act({ type: 'restart', ...r }, async () => {
-      const { xid } = await (await lifecycle()).restartServer(r.name, paths);
-      return { ok: true, message: `restarted ${r.name} at context ${xid}` };
+    restart: (r: ServerRequest) => lifecycleAct(async (l) => {
+      const st = await l.restartServer(r.name, paths, { timeoutSec: STOP_TIMEOUT_SEC });
+      return st.started ? `restarted ${r.name} at context ${st.started.xid}` : `${r.name} was not running: nothing done`;
     }),
 
-    enter: (r: ServerRequest) => act({ type: 'enter', ...r }, async () => {
-      const argv = (await lifecycle()).enterArgv(r.name, paths);
+    enter: async (r: ServerRequest) => {
+      const l = await lifecycle();
+      let argv: string[];
+      try {
+        argv = l.enterArgv(r.name, paths);
+      } catch (e) {
+        const message = errText(e).message;
+        await l.auditEnter('enter', r.name, `failed: ${message}`);
+        return { ok: false, message };
+      }
       const { code, lastError } = await runOnTerminal(argv);
+      await l.auditEnter('enter', r.name, code === 0 ? 'ok' : `exit ${code}${lastError ? `: ${lastError}` : ''}`);
       if (code === 0) return { ok: true, message: `back from ${r.name}` };
       return { ok: false, message: lastError ? `enter ${r.name}: ${lastError}` : `back from ${r.name} (the shell exited with ${code})` };
-    }),
+    },
   };
 }
 

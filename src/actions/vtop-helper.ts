@@ -10,6 +10,7 @@
  */
 import { resolvePaths } from '../config/paths.js';
 import type { ActionRequest, ActionResult, Actions } from '../ui/actions-port.js';
+import { audit, whoAmI } from './syslog.js';
 import { createActions, validateRequest, type HelperReply, type HelperRequest } from './vtop-actions.js';
 
 if (typeof process.send !== 'function') {
@@ -23,6 +24,8 @@ if (process.getuid?.() !== 0) {
 
 // the paths come from vtop through the environment (flag > env > default was resolved there)
 const paths = resolvePaths({});
+// the system log names who ran vtop, and that it went through vtop
+process.env['VSERVER_REQUESTED_BY'] = `${whoAmI()} via vtop`;
 const actions: Actions = createActions(paths);
 const send = (m: HelperReply) => {
   if (process.connected) process.send!(m);
@@ -45,7 +48,8 @@ process.on('message', (m: unknown) => {
   const id = msg.id!;
   const v = validateRequest(msg.req, paths);
   if (!v.ok) {
-    send({ id, result: { ok: false, message: v.message } });
+    // a refused request is worth a line too: the drawing side asked for something it may not have
+    void audit('request', 'from vtop', v.message).finally(() => send({ id, result: { ok: false, message: v.message } }));
     return;
   }
   perform(v.req).then(

@@ -1,0 +1,299 @@
+/**
+ * vtop end to end, as a user runs it: in tmux (120x40 and 80x24), as root,
+ * against real servers this file builds (busybox template) and starts in
+ * temporary VSERVER_CONFDIR / VSERVER_ROOTDIR / VSERVER_RUNDIR.
+ *
+ * - a process spinning the CPU inside a server is found and killed with one
+ *   key (k / K, then confirm): gone from the kernel and from the screen;
+ * - start (s) and stop (S) a server from the UI;
+ * - enter (e) a server, run hostname, exit: the dashboard is back;
+ * - --once and --once --json list the server with its XID and IP;
+ * - as nobody, vtop is read-only;
+ * - vtop itself runs in context 1 under a seccomp filter; its helper in
+ *   context 0 without one, and goes away with vtop;
+ * - every change is in the system log (a stand-in `logger` on PATH records
+ *   the lines; this host may have no syslog daemon).
+ *
+ * Everything made here (tmux sessions on a private tmux server, contexts,
+ * processes, directories) is removed at the end, also on failure.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { build } from '../../src/actions/build.js';
+import { startServer, stopServer } from '../../src/actions/lifecycle.js';
+import { projectRoot, toolsDir } from '../../src/kernel-bridge/addon.js';
+import { killContext } from '../../src/kernel-bridge/kill.js';
+import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import { removeRoot } from '../helpers/busybox-root.js';
+import { Tmux, type Session } from './tmux.js';
+
+const isRoot = process.getuid?.() === 0;
+const chcontext = join(toolsDir, 'chcontext');
+const skipAll = !isRoot ? 'needs root (real contexts)' : !existsSync(chcontext) ? `${chcontext} is not built (make -C kernel)` : false;
+if (skipAll) console.log(`# vtop e2e skipped: ${skipAll}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tag = (process.pid % 1000).toString().padStart(3, '0');
+const octet = 100 + (process.pid % 100);
+const RUNNING = `e2e${tag}web`;
+const STOPPED = `e2e${tag}off`;
+
+const base = mkdtempSync(join(tmpdir(), 'vctx-vtop-e2e-'));
+const paths = { confdir: join(base, 'etc'), rootdir: join(base, 'vservers'), rundir: join(base, 'run') };
+const logFile = join(base, 'syslog.txt');
+const fakeBin = join(base, 'bin');
+const tmux = new Tmux();
+const contexts = new Set<number>();
+const children: ChildProcess[] = [];
+const source = isRoot ? new NativeSnapshotSource() : null;
+let server = { xid: 0, pid1: 0 };
+
+const vtopArgv = (...args: string[]) => [process.execPath, '--import', 'tsx', join(projectRoot, 'src', 'cli', 'vtop.ts'), ...args];
+const vtopEnv = () => ({
+  VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
+  PATH: `${fakeBin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, TERM: 'xterm-256color', LANG: 'C.UTF-8', HOME: '/root',
+});
+
+/** `yes > /dev/null` inside context xid; resolves with its PID and start time once it runs */
+async function spinner(xid: number): Promise<{ pid: number; startTime: number }> {
+  const c = spawn(chcontext, ['--ctx', String(xid), '--', 'sh', '-c', 'yes > /dev/null'], { stdio: 'ignore' });
+  children.push(c);
+  for (let i = 0; i < 100; i++) {
+    const p = source!.snapshot().processes.find((q) => q.xid === xid && /\byes\b/.test(q.cmdline) && q.state === 'R');
+    if (p) return { pid: p.pid, startTime: p.startTime };
+    await sleep(100);
+  }
+  throw new Error(`no spinning yes in context ${xid}`);
+}
+
+function startTimeOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(50)) if (cond()) return true;
+  return cond();
+}
+
+/** the PIDs of vtop's children (its helper) */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? '';
+const seccompOf = (pid: number) => /^Seccomp:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+/** vtop in a fresh tmux session; resolves when the dashboard is drawn */
+async function openVtop(name: string, cols: number, rows: number, args: string[] = ['--interval', '1']): Promise<Session> {
+  const s = tmux.start({ name, cols, rows, argv: vtopArgv(...args), env: vtopEnv(), cwd: projectRoot });
+  await s.waitFor(/root server/, 30_000, 'the server list');
+  return s;
+}
+
+/** the title line of the process pane names the selected server */
+const selectedServer = (screen: string) => /^(\S+)(?: \(xid (\d+)\))?: \d+ process/m.exec(screen);
+
+/** moves the server selection down until `name` is selected */
+async function selectServer(s: Session, name: string): Promise<void> {
+  await s.keys('Left', 'Home');
+  for (let i = 0; i < 60; i++) {
+    const m = selectedServer(s.capture());
+    if (m?.[1] === name) return;
+    await s.keys('Down');
+    await sleep(120);
+  }
+  throw new Error(`could not select ${name}:\n${s.capture()}`);
+}
+
+/** the system log lines written so far */
+const logLines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
+
+before(async () => {
+  if (skipAll) return;
+  for (const d of Object.values(paths)) mkdirSync(d, { recursive: true });
+  mkdirSync(fakeBin);
+  writeFileSync(join(fakeBin, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${logFile}\n`);
+  chmodSync(join(fakeBin, 'logger'), 0o755);
+  await build(RUNNING, { template: 'busybox', ip: `127.0.77.${octet}`, hostname: `${RUNNING}.e2e` }, paths);
+  await build(STOPPED, { template: 'busybox', ip: `127.0.78.${octet}`, hostname: `${STOPPED}.e2e` }, paths);
+  // started as `vserver NAME start` does
+  const st = await startServer(RUNNING, paths);
+  server = { xid: st.xid, pid1: st.pid1 };
+  contexts.add(st.xid);
+});
+
+after(async () => {
+  tmux.close();
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const n of [RUNNING, STOPPED]) await stopServer(n, paths, { timeoutSec: 2 }).catch(() => {});
+  // whatever is left (servers started from the UI are found by name)
+  if (source) {
+    for (const c of source.snapshot().contexts) if (c.name === RUNNING || c.name === STOPPED) contexts.add(c.xid);
+  }
+  for (const xid of contexts) {
+    try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  if (source) await until(() => !source.snapshot().contexts.some((c) => contexts.has(c.xid)), 10_000);
+  for (const n of [RUNNING, STOPPED]) {
+    if (existsSync(join(paths.rootdir, n))) await removeRoot(join(paths.rootdir, n)).catch(() => {});
+  }
+  rmSync(base, { recursive: true, force: true });
+});
+
+describe('vtop against real servers', { skip: skipAll }, () => {
+  for (const [cols, rows, key, signal] of [[120, 40, 'k', 'SIGTERM'], [80, 24, 'K', 'SIGKILL']] as const) {
+    test(`${cols}x${rows}: a spinning process is killed with one key (${key}) and is gone from the kernel and the screen`, async () => {
+      const spin = await spinner(server.xid);
+      const s = await openVtop(`vtop-kill-${tag}-${cols}`, cols, rows);
+      await selectServer(s, RUNNING);
+      // the processes of the server, as a flat list by CPU: the spinner on top
+      await s.keys('Right', 't', 'P');
+      const top = await s.waitFor((scr) => {
+        const lines = scr.split('\n');
+        const h = lines.findIndex((l) => /^\s+PID\s+INNER/.test(l));
+        return h >= 0 && new RegExp(`^\\S?\\s*${spin.pid}\\s`).test(lines[h + 1] ?? '');
+      }, 15_000, `PID ${spin.pid} on top of the CPU-sorted list`);
+      assert.match(top, /list, by CPU%/);
+      await s.keys(key);
+      const dialog = await s.waitFor(new RegExp(`Send ${signal} to process ${spin.pid}\\?`), 5000, 'the confirm dialog');
+      assert.match(dialog, /Cancel/, 'the dialog offers Cancel (the default)');
+      assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was sent before the confirmation');
+      await s.keys('y');
+      assert.ok(await until(() => startTimeOf(spin.pid) !== spin.startTime, 5000), `PID ${spin.pid} is gone from the kernel`);
+      const after = await s.waitFor(new RegExp(`sent ${signal} to PID ${spin.pid} \\(context ${server.xid}\\)`), 5000, 'the status line');
+      await s.waitFor((scr) => !new RegExp(`^\\S?\\s*${spin.pid}\\s`, 'm').test(scr), 5000, `PID ${spin.pid} gone from the screen`);
+      assert.match(after.split('\n')[0]!, /Linux/, 'the frame fits the terminal: the header is still on the first line');
+      assert.ok(logLines().some((l) => l.includes(`via vtop: kill ${signal} pid ${spin.pid}`) && l.includes(`context ${server.xid}`) && l.includes(': ok')),
+        `the system log has the kill: ${logLines().join(' | ')}`);
+      await s.keys('q');
+      tmux.kill(s.name);
+    });
+  }
+
+  test('vtop runs in context 1 under seccomp, its helper in context 0; the helper goes when vtop quits', async () => {
+    const s = await openVtop(`vtop-conf-${tag}`, 120, 40);
+    const pid = s.pid();
+    assert.equal(cgroupOf(pid), '/vctx/1', 'vtop is in the spectator context');
+    assert.equal(seccompOf(pid), '2', 'vtop has a seccomp filter');
+    const helpers = childrenOf(pid).filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('vtop-helper'));
+    assert.equal(helpers.length, 1, 'one privileged helper');
+    const helper = helpers[0]!;
+    assert.notEqual(cgroupOf(helper), '/vctx/1', 'the helper stays in context 0');
+    assert.equal(seccompOf(helper), '0', 'the helper has no filter');
+    // the spectator cannot signal: a kill(2) from inside vtop's filter fails; seen from outside as Seccomp 2 above,
+    // and from inside: a child of vtop inherits the filter and cannot signal the helper
+    await s.keys('q');
+    assert.ok(await until(() => s.dead(), 10_000), 'vtop quit');
+    assert.ok(await until(() => !existsSync(`/proc/${helper}`), 5000), 'the helper exited with vtop');
+    tmux.kill(s.name);
+  });
+
+  test('a process of the spectator context cannot signal anything outside itself', () => {
+    // what vtop's filter means, through the same tool: chcontext --ctx 1 runs CMD as a spectator
+    const victim = spawn('sleep', ['300'], { stdio: 'ignore' });
+    children.push(victim);
+    const r = spawnSync(chcontext, ['--ctx', '1', '--', 'kill', '-TERM', String(victim.pid)], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, 'kill from context 1 fails');
+    assert.equal(startTimeOf(victim.pid!) !== null, true, 'the victim lives');
+    victim.kill('SIGKILL');
+  });
+
+  test('e enters the server: hostname inside, exit, and the dashboard is back', async () => {
+    const s = await openVtop(`vtop-enter-${tag}`, 120, 40);
+    await selectServer(s, RUNNING);
+    await s.keys('e');
+    await s.waitFor((scr) => !/XID NAME/.test(scr) && /[#$] ?$/m.test(scr), 15_000, 'a shell prompt');
+    s.type('hostname; echo marker-$((6*7))\n');
+    const inside = await s.waitFor(/marker-42/, 10_000, 'the shell output');
+    assert.match(inside, new RegExp(`^${RUNNING}\\.e2e\\s*$`, 'm'), 'hostname inside is the server\'s');
+    s.type('exit\n');
+    const back = await s.waitFor(/root server/, 15_000, 'the dashboard again');
+    assert.doesNotMatch(back, /marker-42/, 'the shell output is gone');
+    const sel = selectedServer(back);
+    assert.equal(sel?.[1], RUNNING, 'the selection is restored');
+    assert.ok(logLines().some((l) => l.includes(`via vtop: enter ${RUNNING}: ok`)), 'the system log has the enter');
+    await s.keys('q');
+    tmux.kill(s.name);
+  });
+
+  test('s starts and S stops a server from the UI', async () => {
+    const s = await openVtop(`vtop-life-${tag}`, 120, 40);
+    await selectServer(s, STOPPED);
+    await s.keys('s');
+    await s.waitFor(new RegExp(`Start server ${STOPPED}\\?`), 5000, 'the start dialog');
+    await s.keys('y');
+    const started = await s.waitFor(new RegExp(`started ${STOPPED} at context (\\d+)`), 60_000, 'started');
+    const xid = Number(new RegExp(`started ${STOPPED} at context (\\d+)`).exec(started)![1]);
+    contexts.add(xid);
+    assert.ok(source!.snapshot().contexts.some((c) => c.xid === xid && c.name === STOPPED), 'the kernel has the context');
+    await s.waitFor((scr) => selectedServer(scr)?.[2] === String(xid), 10_000, 'the row running');
+    await s.keys('S');
+    await s.waitFor(new RegExp(`Stop server ${STOPPED} \\(xid ${xid}\\)\\?`), 5000, 'the stop dialog');
+    await s.keys('y');
+    await s.waitFor(new RegExp(`stopped ${STOPPED}`), 60_000, 'stopped');
+    assert.ok(await until(() => !source!.snapshot().contexts.some((c) => c.xid === xid), 10_000), 'the context is gone');
+    const log = logLines();
+    assert.ok(log.some((l) => l.includes(`via vtop: start ${STOPPED}: ok`)), 'start logged');
+    assert.ok(log.some((l) => l.includes(`via vtop: stop ${STOPPED}: ok`)), 'stop logged');
+    await s.keys('q');
+    tmux.kill(s.name);
+  });
+
+  test('--once and --once --json list the server with its XID and IP', () => {
+    const env = { ...process.env, ...vtopEnv(), COLUMNS: '160' };
+    const text = spawnSync(vtopArgv('--once')[0]!, vtopArgv('--once').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^\\S?\\s*${server.xid} ${RUNNING}\\s.*\\s127\\.0\\.77\\.${octet}\\b`, 'm'));
+    const js = spawnSync(vtopArgv('--once', '--json')[0]!, vtopArgv('--once', '--json').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    assert.equal(js.status, 0, js.stderr);
+    const data = JSON.parse(js.stdout) as { live: boolean; servers: { xid: number | null; name: string; ip: string | null; state: string; processes: number }[] };
+    assert.equal(data.live, true);
+    const row = data.servers.find((x) => x.name === RUNNING);
+    assert.ok(row, `${RUNNING} in the JSON`);
+    assert.equal(row.xid, server.xid);
+    assert.equal(row.ip, `127.0.77.${octet}`);
+    assert.equal(row.state, 'running');
+    assert.ok(row.processes >= 2);
+    const off = data.servers.find((x) => x.name === STOPPED);
+    assert.equal(off?.state, 'stopped', 'a configured, stopped server is listed too');
+  });
+
+  test('as nobody, vtop is read-only', async () => {
+    const s = tmux.start({
+      name: `vtop-nobody-${tag}`, cols: 120, rows: 40, cwd: projectRoot, env: vtopEnv(),
+      argv: ['runuser', '-u', 'nobody', '--', 'env', `PATH=${vtopEnv().PATH}`, ...vtopArgv('--interval', '1')],
+    });
+    const scr = await s.waitFor(/root server/, 30_000, 'the server list');
+    assert.match(scr, /\[read-only\]/);
+    assert.doesNotMatch(scr, /k\/K kill/, 'no kill keys in the status line');
+    const spin = await spinner(server.xid);
+    await s.keys('Right', 'k', 'K', 'x', 's', 'S', 'r');
+    await sleep(500);
+    assert.doesNotMatch(s.capture(), /Send SIG|Start server|Stop server|Restart server/, 'no changing key opens a dialog');
+    const vtop = childrenOf(s.pid()); // runuser's child
+    assert.equal(vtop.length, 1);
+    assert.deepEqual(childrenOf(vtop[0]!).filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('vtop-helper')), [], 'no helper');
+    assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was signalled');
+    await s.keys('q');
+    tmux.kill(s.name);
+  });
+});
