@@ -14,7 +14,7 @@ import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { acquireLock } from './lock.js';
 import { repair } from './repair.js';
-import { ensureRunDir, findContext, runFiles } from './runtime.js';
+import { ensureRunDir, findContext } from './runtime.js';
 import { LOCK_WAIT_SEC } from './start.js';
 
 export interface DeletePlan {
@@ -39,6 +39,7 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
   const lock = await acquireLock(files.lock, LOCK_WAIT_SEC).catch((e) => {
     throw new LifecycleError('failed', 'lock', `cannot delete '${name}': ${errText(e)}`);
   });
+  let deleted = false;
   try {
     await repair(paths, name);
     if (await findContext(paths, name)) {
@@ -61,11 +62,11 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
         throw new LifecycleError('failed', 'remove', `deleting '${name}': ${errText(e)}${removed.length ? `; already removed: ${removed.join(', ')}` : ''}`);
       }
     }
-    await rm(runFiles(paths, name).console, { force: true });
-    await rm(`${runFiles(paths, name).console}.1`, { force: true });
+    deleted = true;
     return removed;
   } finally {
     await lock.release();
-    await rm(files.dir, { recursive: true, force: true }).catch(() => {});
+    // the runtime directory (console logs, lock) goes with a deleted server only
+    if (deleted) await rm(files.dir, { recursive: true, force: true }).catch(() => {});
   }
 }
