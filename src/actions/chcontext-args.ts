@@ -68,7 +68,7 @@ export function rlimitArg(r: Rlimit, inheritedSoft: ReadonlyMap<number, RlimitVa
   let soft: RlimitValue | null = r.soft;
   if (soft === null && r.hard !== null) {
     const inh = inheritedSoft.get(r.number);
-    soft = inh === undefined ? null : lower(inh, r.hard);
+    soft = inh === undefined ? r.hard : lower(inh, r.hard);
   }
   const v = (x: RlimitValue | null) => (x === null ? '-' : String(x));
   return `${rlimitName(r)}=${v(soft)}:${v(r.hard)}`;
