@@ -64,6 +64,8 @@ export interface ServerState {
   startedAt: number | null;
   /** the context's flags (S_FLAGS) */
   flags: string[];
+  /** where the server's 127.0.0.0/8 is mapped */
+  loopback?: string | null;
   /** the alias this start added (and stop removes); null when none */
   alias: AliasRecord | null;
 }
@@ -90,6 +92,27 @@ export async function writeState(paths: VctxPaths, st: ServerState): Promise<voi
   const tmp = `${f.state}.${process.pid}`;
   await writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
   await rename(tmp, f.state);
+}
+
+/**
+ * The loopback addresses of the servers of this runtime directory that
+ * run (their state file's cgroup exists with the same inode).
+ */
+export function loopbacksInUse(paths: VctxPaths): Set<string> {
+  const used = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(paths.rundir);
+  } catch {
+    return used;
+  }
+  for (const n of names) {
+    const st = readState(paths, n);
+    if (!st?.loopback || st.xid === null || st.cgroupIno === null) continue;
+    const dir = contextCgroup(st.xid);
+    if (dir && dirIno(dir) === st.cgroupIno) used.add(st.loopback);
+  }
+  return used;
 }
 
 export async function removeState(paths: VctxPaths, name: string): Promise<void> {

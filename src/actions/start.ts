@@ -23,7 +23,7 @@ import { hookProblem, runHook } from './hooks.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
 import {
-  contextCgroup, dirIno, ensureRunDir, findContext, procStat, readState, removeState, runFiles, writeState,
+  contextCgroup, dirIno, ensureRunDir, findContext, loopbacksInUse, procStat, readState, removeState, runFiles, writeState,
   type AliasRecord, type ServerState,
 } from './runtime.js';
 
@@ -79,13 +79,13 @@ function runChcontext(args: string[]): Promise<{ code: number; stdout: string; s
 /**
  * The loopback of the server: 127.128.hi.lo of a static XID; for a dynamic
  * one the first address of its name's sequence in 127.129.0.0/16 that no
- * running context has (the caller holds the allocation lock).
+ * running server of this runtime directory has (the caller holds the
+ * allocation lock, so two starts cannot pick the same one).  The two
+ * ranges are disjoint, so static and dynamic servers never meet.
  */
-async function chooseLoopback(config: ServerConfig): Promise<string> {
+function chooseLoopback(config: ServerConfig, paths: VctxPaths): string {
   if (config.context !== null) return loopbackForXid(config.context);
-  const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
-  const used = new Set<string>();
-  for (const c of new NativeSnapshotSource().snapshot().contexts) if (c.loopback) used.add(c.loopback);
+  const used = loopbacksInUse(paths);
   for (const lb of loopbackCandidates(config.name)) if (!used.has(lb)) return lb;
   throw new Error('no free loopback address in 127.129.0.0/16');
 }
@@ -162,35 +162,39 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     }
     const { argv, persist } = await initArgv(config, root);
     const alloc = config.context === null ? await acquireLock(join(paths.rundir, '.loopback.lock'), 30) : null;
-    let out;
+    let xid: number;
     try {
+      const loopback = chooseLoopback(config, paths);
       const plan: StartPlan = {
-        root, loopback: await chooseLoopback(config), console: files.console, rebootSocket: files.rebootSocket,
+        root, loopback, console: files.console, rebootSocket: files.rebootSocket,
         onReboot: rebootCommand(name, paths, 'restart', 'vreboot'),
         onHalt: rebootCommand(name, paths, 'stop', 'vhalt'),
         init: argv, persist, inheritedSoft: inheritedSoftLimits(),
       };
-      out = await runChcontext(startArgs(config, plan));
+      const out = await runChcontext(startArgs(config, plan));
+      if (out.code !== 0) {
+        const msg = out.stderr.trim().replace(/^chcontext: /, '') || `chcontext exited with status ${out.code}`;
+        if (/already running/.test(msg)) throw new LifecycleError('already-running', 'context', `server '${name}' is already running`);
+        throw new Error(msg);
+      }
+      const m = /^(\d+) (\d+)/.exec(out.stdout.trim());
+      if (!m) throw new Error(`chcontext printed ${JSON.stringify(out.stdout.trim())} instead of "XID PID1"`);
+      xid = Number(m[1]);
+      const pid1 = Number(m[2]);
+      const cg = contextCgroup(xid);
+      state.xid = xid;
+      state.pid1 = pid1;
+      state.cgroupIno = cg ? dirIno(cg) : null;
+      state.monitor = procStat(pid1)?.ppid ?? null;
+      state.startedAt = Date.now();
+      state.loopback = loopback;
+      // recorded before the allocation lock goes: the next start sees the loopback taken
+      await writeState(paths, state);
     } finally {
       await alloc?.release();
     }
-    if (out.code !== 0) {
-      const msg = out.stderr.trim().replace(/^chcontext: /, '') || `chcontext exited with status ${out.code}`;
-      if (/already running/.test(msg)) throw new LifecycleError('already-running', 'context', `server '${name}' is already running`);
-      throw new Error(msg);
-    }
-    const m = /^(\d+) (\d+)/.exec(out.stdout.trim());
-    if (!m) throw new Error(`chcontext printed ${JSON.stringify(out.stdout.trim())} instead of "XID PID1"`);
-    const xid = Number(m[1]);
-    const pid1 = Number(m[2]);
-    const cg = contextCgroup(xid);
-    const ino = cg ? dirIno(cg) : null;
-    state.xid = xid;
-    state.pid1 = pid1;
-    state.cgroupIno = ino;
-    state.monitor = procStat(pid1)?.ppid ?? null;
-    state.startedAt = Date.now();
-    await writeState(paths, state);
+    const pid1 = state.pid1!;
+    const ino = state.cgroupIno;
     hookEnv.xid = xid;
 
     step = 'post-start';

@@ -114,24 +114,35 @@ async function confirm(question: string): Promise<boolean> {
 
 async function followLog(path: string): Promise<never> {
   let pos = 0;
-  let fh = await open(path, 'r').catch(() => null);
-  while (!fh) {
-    await new Promise((r) => setTimeout(r, 250));
-    fh = await open(path, 'r').catch(() => null);
-  }
+  let ino = -1;
+  let fh: Awaited<ReturnType<typeof open>> | null = null;
   const buf = Buffer.alloc(65536);
   for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-    if (bytesRead > 0) {
-      pos += bytesRead;
-      await writeOut(buf.subarray(0, bytesRead).toString('utf8'));
-      continue;
-    }
-    // a new boot replaces the file: start over from its beginning
+    // a new boot moves the log to console.log.1 and starts a new file
+    let now = -1;
     try {
-      if (statSync(path).size < pos) pos = 0;
+      now = statSync(path).ino;
     } catch {
       /* between boots */
+    }
+    if (now !== ino && now !== -1) {
+      if (fh) {
+        // what the old file got before the switch
+        for (let n = 1; n > 0; pos += n) {
+          n = (await fh.read(buf, 0, buf.length, pos)).bytesRead;
+          if (n) await writeOut(buf.subarray(0, n).toString('utf8'));
+        }
+        await fh.close();
+      }
+      fh = await open(path, 'r').catch(() => null);
+      ino = fh ? now : -1;
+      pos = 0;
+    }
+    const n = fh ? (await fh.read(buf, 0, buf.length, pos)).bytesRead : 0;
+    if (n > 0) {
+      pos += n;
+      await writeOut(buf.subarray(0, n).toString('utf8'));
+      continue;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
