@@ -64,9 +64,11 @@ VCTX_API const struct vctx_cgroup_layout *vctx_cgroup_layout(vctx_error *err)
 			continue;
 		if (sscanf(dash + 3, "%63s %255s %1023s", fstype, source, super) < 2)
 			continue;
-		if (strcmp(fstype, "cgroup2") == 0 && !layout.v2[0] && strcmp(root, "/") == 0)
+		/* inside a cgroup namespace the host's mounts show a root such as
+		   "/../.."; they still show the whole hierarchy */
+		if (strcmp(fstype, "cgroup2") == 0 && !layout.v2[0])
 			snprintf(layout.v2, sizeof(layout.v2), "%s", mnt);
-		else if (strcmp(fstype, "cgroup") == 0 && strcmp(root, "/") == 0) {
+		else if (strcmp(fstype, "cgroup") == 0) {
 			for (int c = 0; c < VCTX_CTL__COUNT; c++)
 				if (has_word(super, ctl_names[c]) && !layout.v1path[c][0])
 					snprintf(layout.v1path[c], sizeof(layout.v1path[c]), "%s", mnt);

@@ -174,6 +174,13 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		close(lfd);
 		exec_cmd(repfd, argv, envp);
 	}
+	/* block signals before CMD exists: a CMD that exits at once must not
+	   leave its SIGCHLD to the default (discarded) disposition */
+	{
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	}
 	pid_t cmd = fork();
 	if (cmd < 0) {
 		vctx_set_error(&e, errno, "cannot fork the command: %s", strerror(errno));

@@ -412,12 +412,13 @@ void __attribute__((noreturn)) vctx_reaper_loop(int lfd, pid_t cmd, int persist)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	set_title("vctx-init");
-	for (;;) {
-		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (int first = 1;; first = 0) {
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN, .revents = 0 };
 		int n = lfd >= 0 ? guard_pollfds(lfd, pfd, 1) : 1;
-		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+		/* the first round reaps without waiting: CMD may be gone already */
+		if (!first && poll(pfd, n, -1) < 0 && errno != EINTR)
 			continue;
-		if (pfd[0].revents) {
+		if (first || pfd[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
@@ -447,7 +448,7 @@ void __attribute__((noreturn)) vctx_reaper_loop(int lfd, pid_t cmd, int persist)
 				vctx_guard_child_exited(p, st);
 			}
 		}
-		if (lfd >= 0)
+		if (lfd >= 0 && !first)
 			guard_events(lfd, pfd, 1, n);
 	}
 }
