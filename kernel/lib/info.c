@@ -245,8 +245,45 @@ static int alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* chbind's bind-<pid> cgroups whose chbind died (SIGKILL): empty, pid gone */
+static int sweep_bind_dirs(int dirfd, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if (depth > 16)
+		return 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		n += sweep_bind_dirs(sfd, depth + 1);
+		if (strncmp(e->d_name, "bind-", 5) == 0 && !alive(atoi(e->d_name + 5))) {
+			char ev[128];
+			if (vctx_read_file_at(sfd, "cgroup.events", ev, sizeof(ev)) > 0 && strstr(ev, "populated 0")) {
+				vctx_ipv4root_forget(vctx_cgroup_id(sfd), NULL);
+				if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0)
+					n++;
+			}
+		}
+		close(sfd);
+	}
+	closedir(d);
+	return n;
+}
+
 /**
- * vctx_gc - release contexts that are empty and whose monitor is gone.
+ * vctx_gc - release contexts that are empty and whose monitor is gone,
+ * and chbind cgroups whose chbind was killed.
  */
 VCTX_API int vctx_gc(vctx_error *err)
 {
@@ -273,5 +310,14 @@ VCTX_API int vctx_gc(vctx_error *err)
 			released++;
 	}
 	free(v);
+	{
+		char p[300];
+		snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, vctx_cgroup_layout(NULL)->v2);
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			released += sweep_bind_dirs(fd, 0);
+			close(fd);
+		}
+	}
 	return released;
 }
