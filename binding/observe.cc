@@ -215,6 +215,13 @@ Napi::Value Snapshot(const Napi::CallbackInfo &info) {
       return info.Env().Undefined();
     }
   }
+  // snapshot({ lite: true }): stat only (no inner PID, uid, command line)
+  bool lite = false;
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Value l = info[0].As<Napi::Object>().Get("lite");
+    lite = l.IsBoolean() && l.As<Napi::Boolean>().Value();
+  }
+  vctx_scanner_set_lite(st->scanner, lite);
   if (vctx_scan(st->scanner, &snap, &err) < 0) {
     ThrowKernelError(info.Env(), err);
     return info.Env().Undefined();

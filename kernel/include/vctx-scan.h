@@ -112,6 +112,8 @@ struct vctx_scanner;
 /* a new scanner (opens /proc, detects the cgroup layout); NULL on failure */
 struct vctx_scanner *vctx_scanner_new(vctx_error *err);
 void vctx_scanner_free(struct vctx_scanner *s);
+/* stat-only scans for one-shot summaries: innerPid unknown, uid 0, cmdline "" */
+void vctx_scanner_set_lite(struct vctx_scanner *s, int on);
 
 /*
  * vctx_scan - refresh the snapshot held by @s and point *@out at it.

@@ -240,9 +240,18 @@ VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
 	return 0;
 }
 
+/* a process that exists and is not a zombie (a dead monitor whose parent
+   has not reaped it yet must count as dead) */
 static int alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char p[64], buf[512], *rp;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	if (vctx_read_file_at(AT_FDCWD, p, buf, sizeof(buf)) <= 0 || !(rp = strrchr(buf, ')')))
+		return 0;
+	return rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
 /* chbind's bind-<pid> cgroups whose chbind died (SIGKILL): empty, pid gone */

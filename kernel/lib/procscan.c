@@ -320,6 +320,7 @@ struct pent {
 	char *str;		/* escaped comm NUL escaped cmdline NUL */
 	size_t cap;
 	size_t cmd_off;
+	int lite;		/* filled without status/cmdline */
 };
 
 /* a pid found in a context's cgroup.procs */
@@ -359,6 +360,7 @@ struct vctx_scanner {
 	char scratch[ESC_MAX(VCTX_CMDLINE_MAX) + ESC_MAX(COMM_RAW_MAX) + 64];
 
 	uint64_t gen;			/* fills so far */
+	int lite;			/* stat only: no inner PID, uid, cmdline */
 	struct vctx_snapshot snap;
 };
 
@@ -558,6 +560,15 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	/* uid and PID inside: /proc/PID/status */
 	e->inner_pid = -1;
 	e->uid = 0;
+	e->lite = s->lite;
+	if (s->lite) {
+		/* one-shot summaries (vserver-stat) need none of it */
+		cl = vctx_escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
+				 esc, ESC_MAX(COMM_RAW_MAX));
+		ml = 0;
+		esc[cl + 1] = 0;
+		goto store;
+	}
 	memcpy(tail, "/status", 8);
 	n = read_grow(s->procfd, path, &s->big, &s->big_cap);
 	if (n <= 0)
@@ -612,6 +623,7 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 			raw[i] = ' ';
 	ml = vctx_escape(raw, (size_t)n, esc + cl + 1, ESC_MAX(VCTX_CMDLINE_MAX));
 
+store:;
 	size_t need = cl + 1 + ml + 1;
 	if (e->cap < need) {
 		/* reuse a spare buffer that fits, else allocate */
@@ -701,7 +713,8 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 			*e = *o;
 			o->str = NULL;
 			known = e->starttime == st.starttime && e->comm_sig == sig &&
-				e->startcode == st.startcode && e->endcode == st.endcode;
+				e->startcode == st.startcode && e->endcode == st.endcode &&
+				!(e->lite && !s->lite);
 		} else {
 			memset(e, 0, sizeof(*e));
 		}
@@ -1183,4 +1196,13 @@ int vctx__ctx_dir(uint32_t xid, char *buf, size_t len, vctx_error *err)
 		return vctx_set_error(err, ESRCH, "context %u: no such context is running", xid);
 	snprintf(buf, len, "%s/%s", l->v2, rel);
 	return 0;
+}
+
+/**
+ * vctx_scanner_set_lite - stat-only scans: no inner PID, uid or command
+ * line (one /proc/PID/stat read per process, nothing else).
+ */
+VCTX_API void vctx_scanner_set_lite(struct vctx_scanner *s, int on)
+{
+	s->lite = on ? 1 : 0;
 }

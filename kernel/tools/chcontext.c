@@ -553,8 +553,14 @@ int main(int argc, char **argv)
 	}
 	if (have_ctx && ctx == VCTX_XID_HOST)
 		usage_error("--ctx %s: context 0 is the host; run the command directly", "0");
+	/* options that only make sense for a new context: --ctx N then means
+	   "create N", and a running N is an error, never entered */
+	int creating = spec.root || spec.name || daemon || spec.ipv4 || spec.memory_max || spec.pids_max ||
+		       spec.cpu_weight || spec.cpu_max_pct || spec.console || reboot_sock || spec.persist ||
+		       spec.accounting || spec.flags || spec.secure || spec.hostname || spec.domainname ||
+		       spec.has_nice || spec.n_rlimits || add || drop;
 	/* an existing context: enter it */
-	if (have_ctx) {
+	if (have_ctx && !creating) {
 		struct vctx_info info;
 		uint32_t me = 0;
 		if (vctx_info_get((uint32_t)ctx, &info, &e) == 0) {
@@ -567,6 +573,10 @@ int main(int argc, char **argv)
 		}
 		if (ctx < VCTX_XID_STATIC_MIN)
 			usage_error("--ctx %s: out of range", argv[optind - 1]);
+	}
+	if (have_ctx) {
+		if (ctx < VCTX_XID_STATIC_MIN)
+			usage_error("--ctx %s: out of range for a new context (2..65535)", argv[optind - 1]);
 		spec.xid = (uint32_t)ctx;
 	}
 	if (pty)

@@ -6,10 +6,14 @@
 import type { Snapshot } from '../kernel-bridge/types.js';
 import { EXIT_FAIL, fail } from './common.js';
 
-export async function liveSnapshot(): Promise<Snapshot> {
+/**
+ * @param opts.lite stat-only (no inner PIDs, uids or command lines): what
+ *   summaries such as vserver-stat and vps need (@default false)
+ */
+export async function liveSnapshot(opts: { lite?: boolean } = {}): Promise<Snapshot> {
   try {
     const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
-    return new NativeSnapshotSource().snapshot();
+    return new NativeSnapshotSource(opts).snapshot();
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e), EXIT_FAIL);
   }

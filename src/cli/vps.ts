@@ -96,7 +96,7 @@ runMain('vps', async (argv) => {
   }
   if (run.stdout === '') return run.code;
 
-  const snapshot = await liveSnapshot();
+  const snapshot = await liveSnapshot({ lite: true });
   const xids = new Map<number, number>();
   for (const p of snapshot.processes) xids.set(p.pid, p.xid);
   if (run.psPid !== null && !xids.has(run.psPid)) xids.set(run.psPid, run.psXid);

@@ -47,7 +47,7 @@ runMain('vserver-stat', async (argv) => {
   requireRoot();
   const { confdir } = resolvePaths(args);
 
-  const snapshot = await liveSnapshot();
+  const snapshot = await liveSnapshot({ lite: true });
   const { computeStatRows, formatStatTable, statJson } = await import('../views/vserver-stat.js');
   const rows = computeStatRows(snapshot, namesForSnapshot(snapshot, confdir), { excludePid: process.pid });
   if (args.opts.has('json')) await writeOut(JSON.stringify(statJson(rows), null, 2) + '\n');

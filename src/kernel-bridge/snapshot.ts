@@ -9,7 +9,7 @@ import type { Snapshot, SnapshotSource } from './types.js';
 
 /** the raw binding functions this module uses (binding/observe.cc) */
 interface ObserveBinding {
-  snapshot(): Snapshot;
+  snapshot(opts?: { lite?: boolean }): Snapshot;
   escape(text: string | Uint8Array): string;
 }
 
@@ -25,10 +25,16 @@ function binding(): ObserveBinding {
 export class NativeSnapshotSource implements SnapshotSource {
   readonly live = true;
   private readonly raw: ObserveBinding;
+  private readonly lite: boolean;
 
-  /** @throws Error when the native addon is not built */
-  constructor() {
+  /**
+   * @param opts.lite stat-only snapshots for one-shot summaries: innerPid
+   *   null, uid 0 and cmdline '' for processes first seen (@default false)
+   * @throws Error when the native addon is not built
+   */
+  constructor(opts: { lite?: boolean } = {}) {
     this.raw = binding();
+    this.lite = opts.lite ?? false;
   }
 
   /**
@@ -37,7 +43,7 @@ export class NativeSnapshotSource implements SnapshotSource {
    * @throws KernelError when /proc itself cannot be read
    */
   snapshot(): Snapshot {
-    return this.raw.snapshot();
+    return this.raw.snapshot({ lite: this.lite });
   }
 }
 
