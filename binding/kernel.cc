@@ -3,6 +3,8 @@
 // waitEmpty() - a long wait run on its own thread, answered through a
 // ThreadSafeFunction so the event loop and the libuv pool stay free.
 #include "common.h"
+#include <arpa/inet.h>
+#include <cstdlib>
 #include <thread>
 
 namespace vctxb {
@@ -36,6 +38,45 @@ Napi::Value Gc(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), n);
+}
+
+// listContexts() -> [{xid, parentXid, name, cgroup, root, pid1, ip, loopback,
+// capBounding, flags, created, nprocs}]: a walk of the cgroup tree and its
+// xattrs only, no /proc scan - cheap enough for every name lookup
+Napi::Value ListContexts(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  vctx_error err{};
+  struct vctx_info *v = nullptr;
+  size_t n = 0;
+  if (vctx_list(&v, &n, &err) < 0) {
+    ThrowKernelError(env, err);
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    const vctx_info &c = v[i];
+    Napi::Object o = Napi::Object::New(env);
+    char ip[INET_ADDRSTRLEN] = "", lb[INET_ADDRSTRLEN] = "", caps[24], flags[128];
+    if (c.ipv4) inet_ntop(AF_INET, &c.ipv4, ip, sizeof(ip));
+    if (c.loopback) inet_ntop(AF_INET, &c.loopback, lb, sizeof(lb));
+    snprintf(caps, sizeof(caps), "0x%llx", static_cast<unsigned long long>(c.caps));
+    vctx_flags_format(c.flags, flags, sizeof(flags));
+    o.Set("xid", c.xid);
+    o.Set("parentXid", c.parent_xid);
+    o.Set("name", c.name);
+    o.Set("cgroup", c.cgroup);
+    o.Set("root", c.root);
+    o.Set("pid1", static_cast<double>(c.pid1));
+    o.Set("ip", ip[0] ? Napi::Value(Napi::String::New(env, ip)) : env.Null());
+    o.Set("loopback", lb[0] ? Napi::Value(Napi::String::New(env, lb)) : env.Null());
+    o.Set("capBounding", caps);
+    o.Set("flags", flags);
+    o.Set("created", static_cast<double>(c.created));
+    o.Set("nprocs", c.nprocs);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  free(v);
+  return out;
 }
 
 struct WaitResult {
@@ -76,6 +117,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xidOfPid", Napi::Function::New(env, XidOfPid, "xidOfPid"));
   exports.Set("spectate", Napi::Function::New(env, Spectate, "spectate"));
   exports.Set("gc", Napi::Function::New(env, Gc, "gc"));
+  exports.Set("listContexts", Napi::Function::New(env, ListContexts, "listContexts"));
   exports.Set("waitEmpty", Napi::Function::New(env, WaitEmpty, "waitEmpty"));
 }
 

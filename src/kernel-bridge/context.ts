@@ -5,7 +5,26 @@
  */
 import { requireAddon } from './addon.js';
 
+/** a running context as the cgroup tree records it (no /proc scan) */
+export interface ContextRecord {
+  xid: number;
+  parentXid: number;
+  name: string;
+  cgroup: string;
+  root: string;
+  /** host PID of PID 1, 0 when unknown or no longer that process */
+  pid1: number;
+  ip: string | null;
+  loopback: string | null;
+  capBounding: string;
+  /** space-separated flag names */
+  flags: string;
+  created: number;
+  nprocs: number;
+}
+
 interface RawKernel {
+  listContexts(): ContextRecord[];
   xidOfPid(pid: number): number;
   spectate(): void;
   gc(): number;
@@ -36,4 +55,9 @@ export function gcContexts(): number {
 /** resolves when context xid has no process left; rejects with ETIMEDOUT */
 export function waitEmpty(xid: number, timeoutMs: number): Promise<void> {
   return raw().waitEmpty(xid, timeoutMs);
+}
+
+/** every running context (the spectator's included), from the cgroup tree */
+export function listContexts(): ContextRecord[] {
+  return raw().listContexts();
 }
