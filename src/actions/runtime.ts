@@ -251,13 +251,14 @@ interface SnapshotContext {
 }
 
 /**
- * The kernel's contexts named @name, through the native snapshot (the name
- * is a trusted.* attribute Node cannot read itself).  Costs a /proc scan.
+ * The kernel's contexts named @name (the name is a trusted.* attribute Node
+ * cannot read itself): a walk of the cgroup tree through the addon.
  */
 async function contextsNamed(name: string): Promise<SnapshotContext[]> {
-  const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
-  const snap = new NativeSnapshotSource().snapshot();
-  return (snap.contexts as unknown as SnapshotContext[]).filter((c) => c.name === name && c.parentXid === 0);
+  const { listContexts } = await import('../kernel-bridge/context.js');
+  return listContexts()
+    .filter((c) => c.name === name && c.parentXid === 0)
+    .map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
 }
 
 /** the monitor of a context: the parent of its PID 1 while that runs */
