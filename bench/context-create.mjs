@@ -16,9 +16,9 @@
 //
 // A second hyperfine run breaks vctx down by option (bare, --root, --secure,
 // --ip) to show which step costs what.  A watchdog wakes a vctx-init that
-// sits on an unreaped CMD for over 300 ms (the SIGCHLD race reported to the
-// lead: CMD exits before the reaper blocks SIGCHLD): it sends SIGCHLD and
-// counts it, so a run cannot hang the benchmark; the median is unaffected.
+// sits on an unreaped CMD for over 300 ms (the SIGCHLD race fixed in a1853a4:
+// CMD exited before the reaper blocked SIGCHLD): it sends SIGCHLD and counts
+// it, so a regression cannot hang the benchmark; the count is in the report.
 //
 // Needs root, hyperfine, bwrap, lxc-execute and kernel/out built (make -C kernel).
 import { spawn, spawnSync } from 'node:child_process';

@@ -65,7 +65,7 @@ describe('kill', { skip }, () => {
   test('killPid: a wrong start time is ESRCH and the process survives; the right one kills', async () => {
     const ctx = await startContext([], ['sh', '-c', 'sleep 3306 & exec sleep 3307'], 3);
     try {
-      const pid = findByCmdline(procsOf(ctx.xid), 'sleep 3306')[0]!;
+      const pid = await waitFor(() => findByCmdline(procsOf(ctx.xid), 'sleep 3306')[0] ?? 0);
       const start = startTimeOf(pid);
       assert.ok(pid && start);
       const wrong = bridge(
@@ -99,7 +99,7 @@ describe('info', { skip }, () => {
   test('vserver-info PID xid from the host; 0 for a host process', async () => {
     const ctx = await startContext([], ['sleep', '3308']);
     try {
-      const pid = findByCmdline(procsOf(ctx.xid), 'sleep 3308')[0]!;
+      const pid = await waitFor(() => findByCmdline(procsOf(ctx.xid), 'sleep 3308')[0] ?? 0);
       assert.equal(ok(runTool('vserver-info', [String(pid), 'xid'])), `${ctx.xid}\n`);
       assert.equal(ok(runTool('vserver-info', [String(ctx.pid1), 'xid'])), `${ctx.xid}\n`);
       assert.equal(ok(runTool('vserver-info', [String(process.pid), 'xid'])), '0\n');
