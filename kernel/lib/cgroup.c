@@ -126,12 +126,19 @@ static int is_xid_name(const char *s)
 	return 1;
 }
 
-/* find the cgroup2 dir (relative path) of context @xid below vctx/ */
-static int find_rec(int dirfd, const char *rel, uint32_t xid, char *out, size_t len, int depth)
+/**
+ * vctx_cg_walk - visit every cgroup directory below @dirfd (relative path
+ * @rel), parents before children, at most 16 levels deep.  @w->pre gets
+ * the child's fd, name and relative path, its XID (the nearest all-digit
+ * component, itself included) and its parent context's XID; it returns
+ * VCTX_WALK_GO, VCTX_WALK_SKIP or VCTX_WALK_STOP.  @w->post, when set,
+ * runs after a child's subtree (for removals).  Returns 1 when stopped.
+ */
+static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_walk *w, int depth)
 {
 	DIR *d;
 	struct dirent *e;
-	int found = 0;
+	int stop = 0;
 
 	if (depth > 16)
 		return 0;
@@ -141,32 +148,40 @@ static int find_rec(int dirfd, const char *rel, uint32_t xid, char *out, size_t 
 			close(fd);
 		return 0;
 	}
-	while (!found && (e = readdir(d))) {
+	while (!stop && (e = readdir(d))) {
 		char sub[512];
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
 		if (snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name) >= (int)sizeof(sub))
 			continue;
-		if (is_xid_name(e->d_name) && strtoul(e->d_name, NULL, 10) == xid) {
-			snprintf(out, len, "%s", sub);
-			found = 1;
-			break;
-		}
 		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd >= 0) {
-			found = find_rec(sfd, sub, xid, out, len, depth + 1);
-			close(sfd);
-		}
+		if (sfd < 0)
+			continue;
+		uint32_t me = is_xid_name(e->d_name) ? (uint32_t)strtoul(e->d_name, NULL, 10) : xid;
+		int r = w->pre ? w->pre(sfd, e->d_name, sub, me, xid, w->arg) : VCTX_WALK_GO;
+		if (r == VCTX_WALK_STOP)
+			stop = 1;
+		else if (r == VCTX_WALK_GO)
+			stop = walk_rec(sfd, sub, me, w, depth + 1);
+		if (!stop && w->post)
+			w->post(dirfd, sfd, e->d_name, w->arg);
+		close(sfd);
 	}
 	closedir(d);
-	return found;
+	return stop;
 }
 
-int vctx_cg_find(uint32_t xid, char *rel, size_t len)
+int vctx_cg_walk(int dirfd, const char *rel, uint32_t xid, const struct vctx_walk *w)
+{
+	return walk_rec(dirfd, rel, xid, w, 0);
+}
+
+/* walk everything below <cgroup2>/vctx; 0 when there is no such directory */
+int vctx_cg_walk_all(const struct vctx_walk *w)
 {
 	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(NULL);
 	char root[300];
-	int fd, found;
+	int fd, r;
 
 	if (!l)
 		return 0;
@@ -174,9 +189,32 @@ int vctx_cg_find(uint32_t xid, char *rel, size_t len)
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	found = find_rec(fd, VCTX_CGROUP_ROOT, xid, rel, len, 0);
+	r = vctx_cg_walk(fd, VCTX_CGROUP_ROOT, 0, w);
 	close(fd);
-	return found;
+	return r;
+}
+
+struct find_arg {
+	uint32_t xid;
+	char *out;
+	size_t len;
+};
+
+static int find_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
+{
+	struct find_arg *a = arg;
+	if (is_xid_name(name) && xid == a->xid) {
+		snprintf(a->out, a->len, "%s", rel);
+		return VCTX_WALK_STOP;
+	}
+	return VCTX_WALK_GO;
+}
+
+int vctx_cg_find(uint32_t xid, char *rel, size_t len)
+{
+	struct find_arg a = { .xid = xid, .out = rel, .len = len };
+	struct vctx_walk w = { .pre = find_pre, .arg = &a };
+	return vctx_cg_walk_all(&w);
 }
 
 static uint32_t read_xid_file(void)
@@ -260,37 +298,19 @@ static void enable_v2_controllers(const char *rel_parent)
 }
 
 /* is a context with this server name running? (walks vctx/, reads xattrs) */
-static int name_used_rec(int dirfd, const char *name, int depth)
+static int name_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
 {
-	DIR *d;
-	struct dirent *e;
-	int found = 0;
+	char v[128];
+	if (!is_xid_name(name))
+		return VCTX_WALK_GO;
+	vctx_cg_getattr(fd, VCTX_XATTR_NAME, v, sizeof(v));
+	return strcmp(v, (const char *)arg) == 0 ? VCTX_WALK_STOP : VCTX_WALK_GO;
+}
 
-	if (depth > 16)
-		return 0;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while (!found && (e = readdir(d))) {
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0)
-			continue;
-		if (is_xid_name(e->d_name)) {
-			char v[128];
-			vctx_cg_getattr(sfd, VCTX_XATTR_NAME, v, sizeof(v));
-			found = strcmp(v, name) == 0;
-		}
-		if (!found)
-			found = name_used_rec(sfd, name, depth + 1);
-		close(sfd);
-	}
-	closedir(d);
-	return found;
+static int name_used(int vctx_dirfd, const char *name)
+{
+	struct vctx_walk w = { .pre = name_pre, .arg = (void *)name };
+	return vctx_cg_walk(vctx_dirfd, VCTX_CGROUP_ROOT, 0, &w);
 }
 
 static int used_xid(uint32_t xid)
@@ -404,7 +424,7 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 		while ((last = strrchr(parent, '/')) && !is_xid_name(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
 			*last = 0;
 	}
-	if (spec->name && spec->name[0] && name_used_rec(lockfd, spec->name, 0)) {
+	if (spec->name && spec->name[0] && name_used(lockfd, spec->name)) {
 		vctx_set_error(err, EEXIST, "server %s is already running", spec->name);
 		goto out;
 	}

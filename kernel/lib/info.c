@@ -68,36 +68,29 @@ VCTX_API int vctx_xid_of_pid(pid_t pid, uint32_t *xid, vctx_error *err)
 	return 0;
 }
 
-static int count_procs(int dirfd, int depth)
+static int procs_in(int fd)
 {
 	char buf[65536];
 	int n = 0;
-	ssize_t len;
-	DIR *d;
-	struct dirent *e;
-
-	len = vctx_read_file_at(dirfd, "cgroup.procs", buf, sizeof(buf));
+	ssize_t len = vctx_read_file_at(fd, "cgroup.procs", buf, sizeof(buf));
 	for (ssize_t i = 0; i < len; i++)
 		if (buf[i] == '\n')
 			n++;
-	if (depth > 16)
-		return n;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return n;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd >= 0) {
-			n += count_procs(sfd, depth + 1);
-			close(sfd);
-		}
-	}
-	closedir(d);
+	return n;
+}
+
+static int count_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
+{
+	*(int *)arg += procs_in(fd);
+	return VCTX_WALK_GO;
+}
+
+/* processes in the cgroup and every cgroup below it */
+static int count_procs(int dirfd)
+{
+	int n = procs_in(dirfd);
+	struct vctx_walk w = { .pre = count_pre, .arg = &n };
+	vctx_cg_walk(dirfd, "", 0, &w);
 	return n;
 }
 
@@ -125,7 +118,7 @@ static void fill_info(int v2fd, const char *rel, uint32_t xid, uint32_t parent, 
 	out->flags = vctx_flags_parse(v);
 	vctx_cg_getattr(v2fd, VCTX_XATTR_CREATED, v, sizeof(v));
 	out->created = atoll(v);
-	out->nprocs = count_procs(v2fd, 0);
+	out->nprocs = count_procs(v2fd);
 	/* the bounding set and namespaces of PID 1, if it is still the same process */
 	if (out->pid1 > 0) {
 		struct vctx_capsets cs;
@@ -174,46 +167,22 @@ struct list_acc {
 	size_t n, cap;
 };
 
-static void walk(int dirfd, const char *rel, uint32_t parent, struct list_acc *acc, int depth)
+static int list_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
 {
-	DIR *d;
-	struct dirent *e;
+	struct list_acc *acc = arg;
 
-	if (depth > 16)
-		return;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
+	if (!all_digits(name))
+		return VCTX_WALK_GO;
+	if (acc->n == acc->cap) {
+		size_t nc = acc->cap ? acc->cap * 2 : 16;
+		void *nv = realloc(acc->v, nc * sizeof(*acc->v));
+		if (!nv)
+			return VCTX_WALK_STOP;
+		acc->v = nv;
+		acc->cap = nc;
 	}
-	while ((e = readdir(d))) {
-		char sub[480];
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
-		uint32_t me = parent;
-		if (all_digits(e->d_name)) {
-			me = (uint32_t)strtoul(e->d_name, NULL, 10);
-			if (acc->n == acc->cap) {
-				size_t nc = acc->cap ? acc->cap * 2 : 16;
-				void *nv = realloc(acc->v, nc * sizeof(*acc->v));
-				if (!nv) {
-					close(sfd);
-					break;
-				}
-				acc->v = nv;
-				acc->cap = nc;
-			}
-			fill_info(sfd, sub, me, parent, &acc->v[acc->n++]);
-		}
-		walk(sfd, sub, me, acc, depth + 1);
-		close(sfd);
-	}
-	closedir(d);
+	fill_info(fd, rel, xid, parent, &acc->v[acc->n++]);
+	return VCTX_WALK_GO;
 }
 
 /**
@@ -221,20 +190,14 @@ static void walk(int dirfd, const char *rel, uint32_t parent, struct list_acc *a
  */
 VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
 {
-	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
 	struct list_acc acc = { 0 };
-	char p[300];
+	struct vctx_walk w = { .pre = list_pre, .arg = &acc };
 
 	*out = NULL;
 	*n = 0;
-	if (!l)
+	if (!vctx_cgroup_layout(err))
 		return -1;
-	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : vctx_set_error(err, errno, "cannot open %s: %s", p, strerror(errno));
-	walk(fd, VCTX_CGROUP_ROOT, 0, &acc, 0);
-	close(fd);
+	vctx_cg_walk_all(&w);
 	*out = acc.v;
 	*n = acc.n;
 	return 0;
@@ -254,40 +217,18 @@ static int alive(pid_t pid)
 	return rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
-/* chbind's bind-<pid> cgroups whose chbind died (SIGKILL): empty, pid gone */
-static int sweep_bind_dirs(int dirfd, int depth)
+/* after its subtree: chbind's bind-<pid> cgroup whose chbind died (SIGKILL) */
+static void sweep_post(int dirfd, int fd, const char *name, void *arg)
 {
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
+	char ev[128];
 
-	if (depth > 16)
-		return 0;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
+	if (strncmp(name, "bind-", 5) != 0 || alive(atoi(name + 5)))
+		return;
+	if (vctx_read_file_at(fd, "cgroup.events", ev, sizeof(ev)) > 0 && strstr(ev, "populated 0")) {
+		vctx_ipv4root_forget(vctx_cgroup_id(fd), NULL);
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+			++*(int *)arg;
 	}
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0)
-			continue;
-		n += sweep_bind_dirs(sfd, depth + 1);
-		if (strncmp(e->d_name, "bind-", 5) == 0 && !alive(atoi(e->d_name + 5))) {
-			char ev[128];
-			if (vctx_read_file_at(sfd, "cgroup.events", ev, sizeof(ev)) > 0 && strstr(ev, "populated 0")) {
-				vctx_ipv4root_forget(vctx_cgroup_id(sfd), NULL);
-				if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0)
-					n++;
-			}
-		}
-		close(sfd);
-	}
-	closedir(d);
-	return n;
 }
 
 /**
@@ -320,13 +261,8 @@ VCTX_API int vctx_gc(vctx_error *err)
 	}
 	free(v);
 	{
-		char p[300];
-		snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, vctx_cgroup_layout(NULL)->v2);
-		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			released += sweep_bind_dirs(fd, 0);
-			close(fd);
-		}
+		struct vctx_walk w = { .post = sweep_post, .arg = &released };
+		vctx_cg_walk_all(&w);
 	}
 	return released;
 }

@@ -14,6 +14,14 @@ struct vctx_cg {
 };
 
 /* cgroup.c */
+enum { VCTX_WALK_GO, VCTX_WALK_SKIP, VCTX_WALK_STOP };
+struct vctx_walk {
+	int (*pre)(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent_xid, void *arg);
+	void (*post)(int dirfd, int fd, const char *name, void *arg);
+	void *arg;
+};
+int vctx_cg_walk(int dirfd, const char *rel, uint32_t xid, const struct vctx_walk *w);
+int vctx_cg_walk_all(const struct vctx_walk *w);
 int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err);
 int vctx_cg_find(uint32_t xid, char *rel, size_t len);
 int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
