@@ -15,8 +15,6 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { VctxPaths } from '../config/paths.js';
-import { configPath } from '../config/load.js';
-import { serverNameProblem } from '../config/validate.js';
 import { xidOfPid } from '../kernel-bridge/context.js';
 import { killContext, killPid } from '../kernel-bridge/kill.js';
 import type { ActionRequest, ActionResult, Actions, KillSignal, ServerRequest } from '../ui/actions-port.js';
@@ -54,7 +52,7 @@ const isInt = (v: unknown, min: number, max: number): v is number =>
  * (0 would skip the reused-PID check), a name is a valid server name with a
  * configuration in `paths.confdir`.
  */
-export function validateRequest(raw: unknown, paths: VctxPaths): Validated {
+export async function validateRequest(raw: unknown, paths: VctxPaths): Promise<Validated> {
   const no = (message: string): Validated => ({ ok: false, message: `refused: ${message}` });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return no('not a request');
   const r = raw as Record<string, unknown>;
@@ -79,6 +77,8 @@ export function validateRequest(raw: unknown, paths: VctxPaths): Validated {
     default: {
       const name = r['name'];
       if (typeof name !== 'string') return no('no server name');
+      // the configuration code is loaded on the first request that names a server (the helper starts lighter)
+      const [{ serverNameProblem }, { configPath }] = await Promise.all([import('../config/validate.js'), import('../config/load.js')]);
       const problem = serverNameProblem(name);
       if (problem) return no(problem);
       if (!existsSync(configPath(paths.confdir, name))) return no(`no server '${name}' in ${paths.confdir}`);
@@ -247,24 +247,38 @@ export class HelperActions implements Actions {
   private readonly waiting = new Map<number, (r: ActionResult) => void>();
   private gone: string | null = null;
   private stderrTail = '';
+  /** settles when the helper listens (true) or could not start (false) */
+  readonly ready: Promise<boolean>;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(private readonly child: ChildProcess, readyTimeoutMs = 10_000) {
+    let settle: (ok: boolean) => void = () => {};
+    this.ready = new Promise((r) => { settle = r; });
+    const timer = setTimeout(() => lost(`did not start within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    timer.unref();
     child.on('message', (m: HelperReply) => {
-      if (!('id' in m)) return;
+      if ('ready' in m) {
+        clearTimeout(timer);
+        settle(true);
+        return;
+      }
       const done = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       done?.(m.result);
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { this.stderrTail = (this.stderrTail + d).slice(-1000); });
     const lost = (why: string) => {
+      clearTimeout(timer);
+      settle(false);
       if (this.gone) return;
       const last = this.stderrTail.trim().split('\n').pop();
       this.gone = `the privileged helper ${why}${last ? `: ${last}` : ''}; actions are unavailable`;
       for (const done of this.waiting.values()) done({ ok: false, message: this.gone });
       this.waiting.clear();
+      if (child.exitCode === null && child.signalCode === null && child.connected) child.disconnect();
     };
     child.on('exit', (code, signal) => lost(signal ? `was killed by ${signal}` : `exited with ${code}`));
     child.on('disconnect', () => lost('disconnected'));
+    child.on('error', (e) => lost(`failed: ${e.message}`));
   }
 
   /** the helper's PID (tests, benchmarks) */
@@ -272,8 +286,8 @@ export class HelperActions implements Actions {
     return this.child.pid;
   }
 
-  private send(req: ActionRequest): Promise<ActionResult> {
-    if (this.gone) return Promise.resolve({ ok: false, message: this.gone });
+  private async send(req: ActionRequest): Promise<ActionResult> {
+    if (!(await this.ready) || this.gone) return { ok: false, message: this.gone ?? 'the privileged helper is not running' };
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
@@ -298,44 +312,23 @@ export class HelperActions implements Actions {
 }
 
 /**
- * Start the privileged helper (it must happen BEFORE this process confines
- * itself): a child in this process's context with the same terminal (for
- * `enter`) and an IPC socketpair.  Resolves when it listens.
+ * Start the privileged helper; this must happen BEFORE this process
+ * confines itself, and it is all that must: the child exists (in this
+ * process's context, with the same terminal for `enter`, joined by an IPC
+ * socketpair) when this returns, and requests wait until it listens, so
+ * the caller confines itself and draws meanwhile.  The helper runs with a
+ * small young generation and without the optimizing compilers: it idles,
+ * and it should weigh little.
  */
-export function startHelper(paths: VctxPaths, timeoutMs = 10_000): Promise<HelperActions> {
+export function startHelper(paths: VctxPaths): HelperActions {
   const child = fork(helperPath(), [], {
     stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    execArgv: [...process.execArgv, '--max-semi-space-size=1', '--lite-mode'],
     env: {
       ...process.env,
       VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
     },
     serialization: 'json',
   });
-  const actions = new HelperActions(child);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: string) => { err = (err + d).slice(-1000); });
-    const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const last = err.trim().split('\n').pop();
-      reject(new Error(`the privileged helper ${why}${last ? `: ${last}` : ''}`));
-    };
-    const onMessage = (m: HelperReply) => {
-      if ('ready' in m) {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        child.off('error', onError);
-        resolve(actions);
-      }
-    };
-    const onExit = (code: number | null) => fail(`exited with ${code}`);
-    const onError = (e: Error) => fail(e.message);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.once('error', onError);
-  });
+  return new HelperActions(child);
 }

@@ -46,13 +46,12 @@ process.on('message', (m: unknown) => {
   const msg = m as Partial<HelperRequest> | null;
   if (typeof msg !== 'object' || msg === null || !Number.isSafeInteger(msg.id)) return;
   const id = msg.id!;
-  const v = validateRequest(msg.req, paths);
-  if (!v.ok) {
+  validateRequest(msg.req, paths).then(async (v) => {
+    if (v.ok) return perform(v.req);
     // a refused request is worth a line too: the drawing side asked for something it may not have
-    void audit('request', 'from vtop', v.message).finally(() => send({ id, result: { ok: false, message: v.message } }));
-    return;
-  }
-  perform(v.req).then(
+    await audit('request', 'from vtop', v.message);
+    return { ok: false, message: v.message };
+  }).then(
     (result) => send({ id, result }),
     (e: unknown) => send({ id, result: { ok: false, message: e instanceof Error ? e.message : String(e) } }),
   );

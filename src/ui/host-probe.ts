@@ -1,24 +1,45 @@
 /**
  * Host figures for vtop's header.  The live probe reads the kernel through
- * node:os and systeminformation (CPU busy since the last call, available
- * memory); the static one replays what a recording says.  Not components.
+ * node:os, /proc/stat and /proc/meminfo (CPU busy since the last call,
+ * available memory); the static one replays what a recording says.  Not
+ * components.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { HostInfo } from '../views/vtop-model.js';
 import type { HostProbe } from './vtop-feed.js';
 
-/** the live host: hostname, kernel release, CPUs, load, CPU busy % and memory */
+/** busy and total jiffies of all CPUs from /proc/stat's first line */
+function cpuTimes(stat: string): { busy: number; total: number } | null {
+  const m = /^cpu\s+(.*)$/m.exec(stat);
+  if (!m) return null;
+  const f = m[1]!.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
+  const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * The live host: hostname, kernel release, CPUs, load, CPU busy % and
+ * memory, from /proc/stat and /proc/meminfo (two small reads per refresh:
+ * the dashboard forks nothing to sample the host).
+ */
 export function liveHostProbe(): HostProbe {
-  let si: typeof import('systeminformation') | null = null;
+  let last: { busy: number; total: number } | null = null;
   return {
-    async sample(): Promise<HostInfo> {
-      si ??= (await import('systeminformation')).default;
-      const [load, mem] = await Promise.all([si.currentLoad(), si.mem()]);
+    sample(): HostInfo {
+      const now = cpuTimes(readFileSync('/proc/stat', 'utf8'));
+      let cpuPercent: number | undefined;
+      if (now && last && now.total > last.total) cpuPercent = (100 * (now.busy - last.busy)) / (now.total - last.total);
+      last = now;
+      const mem = readFileSync('/proc/meminfo', 'utf8');
+      const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(mem)?.[1] ?? 0) * 1024;
       const [l1, l5, l15] = os.loadavg() as [number, number, number];
       return {
         hostname: os.hostname(), kernel: os.release(), cpus: os.availableParallelism(),
-        cpuPercent: Math.max(0, Math.min(100, load.currentLoad)),
-        memTotal: mem.total, memAvailable: mem.available, load: [l1, l5, l15],
+        cpuPercent: cpuPercent === undefined ? undefined : Math.max(0, Math.min(100, cpuPercent)),
+        memTotal: kib('MemTotal'), memAvailable: kib('MemAvailable'), load: [l1, l5, l15],
       };
     },
   };

@@ -112,14 +112,15 @@ async function openVtop(name: string, cols: number, rows: number, args: string[]
 /** the title line of the process pane names the selected server */
 const selectedServer = (screen: string) => /^(\S+)(?: \(xid (\d+)\))?: \d+ process/m.exec(screen);
 
-/** moves the server selection down until `name` is selected */
+/** moves the server selection down until `name` is selected (each step waits for the screen to follow) */
 async function selectServer(s: Session, name: string): Promise<void> {
   await s.keys('Left', 'Home');
+  await sleep(200);
   for (let i = 0; i < 60; i++) {
-    const m = selectedServer(s.capture());
-    if (m?.[1] === name) return;
+    const before = selectedServer(s.capture());
+    if (before?.[1] === name) return;
     await s.keys('Down');
-    await sleep(120);
+    for (let t = 0; t < 30 && selectedServer(s.capture())?.[0] === before?.[0]; t++) await sleep(50);
   }
   throw new Error(`could not select ${name}:\n${s.capture()}`);
 }

@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// vtop against htop and top, side by side in one run, on the same host.
+//
+// 5,000 sleeping processes in 4 contexts (kernel/out/chcontext --name
+// benchN, perl fork farms); then vtop --interval 1, htop -d 10 and top -d 1
+// run at the same time, each in its own tmux session of 200x50, for 60 s.
+// For each: CPU time (utime+stime of /proc/PID/stat, for vtop its
+// privileged helper included) over the window as % of one core, and RSS
+// (VmRSS at the end and the largest seen, sampled every second).  Also:
+// vtop's first full frame (from launch until the server list shows the 4
+// contexts), and the kill latency: from the confirm key sent to tmux until
+// the victim (a perl inside a context, started for each try) runs its
+// SIGTERM handler, median of 5.  Writes bench/results/vtop.md.
+//
+//   node bench/vtop.mjs [--procs 5000] [--seconds 60] [--vtop dist|tsx]
+//
+// Needs root, tmux, htop, top, perl and the build (npm run build; --vtop dist
+// runs dist/src/cli/vtop.js, tsx runs the TypeScript sources).  Every
+// context, process and tmux session it makes is removed before it exits.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    procs: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '60' },
+    vtop: { type: 'string', default: 'dist' },
+    tries: { type: 'string', default: '5' },
+  },
+});
+const N = Number(values.procs);
+const SECONDS = Number(values.seconds);
+const TRIES = Number(values.tries);
+if (!(N >= 4 && N <= 20000) || !(SECONDS >= 5) || !['dist', 'tsx'].includes(values.vtop) || !(TRIES >= 1)) {
+  console.error('usage: vtop.mjs [--procs N] [--seconds S] [--vtop dist|tsx] [--tries N]');
+  process.exit(2);
+}
+if (process.getuid?.() !== 0) {
+  console.error('bench/vtop.mjs: run as root (vtop confines itself as root; the contexts need root)');
+  process.exit(1);
+}
+for (const tool of ['tmux', 'htop', 'top', 'perl']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`bench/vtop.mjs: ${tool} is missing`);
+    process.exit(1);
+  }
+}
+const vtopJs = join(root, 'dist', 'src', 'cli', 'vtop.js');
+const vtopArgv = values.vtop === 'dist' ? [process.execPath, vtopJs] : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', 'vtop.ts')];
+if (values.vtop === 'dist' && !existsSync(vtopJs)) {
+  console.error(`bench/vtop.mjs: ${vtopJs} is missing: npm run build (or --vtop tsx)`);
+  process.exit(1);
+}
+
+const addon = createRequire(import.meta.url)(join(root, 'build', 'Release', 'vctx.node'));
+const chcontext = join(root, 'kernel', 'out', 'chcontext');
+const tmp = mkdtempSync(join(tmpdir(), 'vctx-bench-vtop-'));
+const sock = `vctx-bench-${process.pid}`;
+const sessions = [];
+const contexts = [];
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+function tmux(...args) {
+  const r = spawnSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function cleanup() {
+  for (const s of sessions.splice(0)) spawnSync('tmux', ['-L', sock, 'kill-session', '-t', s], { stdio: 'ignore' });
+  spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
+  rmSync(join(process.env.TMUX_TMPDIR || '/tmp', 'tmux-0', sock), { force: true });
+  for (const xid of contexts.splice(0)) {
+    try { addon.killContext(xid, 9); } catch { /* gone */ }
+  }
+}
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
+process.on('exit', () => { cleanup(); rmSync(tmp, { recursive: true, force: true }); });
+
+/** a context named `name` whose perl forks `count` sleeping children; returns its XID */
+function farmContext(name, count) {
+  const out = join(tmp, `${name}.out`);
+  const fd = openSync(out, 'w');
+  const perl = `$0 = "sleeper"; for (1..${count}) { my $p = fork; die "fork: $!" unless defined $p;` +
+    ` if (!$p) { sleep 100000; exit 0 } } sleep 100000`;
+  const r = spawnSync(chcontext, ['--daemon', '--silent', '--name', name, 'perl', '-e', perl], {
+    stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 60_000,
+  });
+  closeSync(fd);
+  const xid = Number(readFileSync(out, 'utf8').trim().split(/\s+/)[0]);
+  if (r.status !== 0 || !(xid > 1)) throw new Error(`chcontext failed: ${r.stderr}`);
+  contexts.push(xid);
+  return xid;
+}
+
+function stat(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+function rssKiB(pid) {
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid) {
+  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+function start(name, argv, env = {}) {
+  const envs = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', '200', '-y', '50',
+    'sh', '-c', `cd ${root} && exec env TERM=xterm-256color ${envs} ${argv.map((a) => `'${a}'`).join(' ')}`);
+  sessions.push(name);
+  return Number(tmux('display-message', '-p', '-t', name, '#{pane_pid}').trim());
+}
+
+const capture = (name) => tmux('capture-pane', '-p', '-t', name);
+async function waitFor(name, test, ms, what) {
+  for (const t0 = now(); now() - t0 < ms; await sleep(10)) {
+    const s = capture(name);
+    if (test(s)) return s;
+  }
+  throw new Error(`${name}: timed out waiting for ${what}:\n${capture(name)}`);
+}
+async function keys(name, ...ks) {
+  for (const k of ks) {
+    tmux('send-keys', '-t', name, k);
+    await sleep(80);
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// ---------------------------------------------------------------- the farm
+const names = ['bench1', 'bench2', 'bench3', 'bench4'];
+const per = Math.floor(N / 4);
+const xids = names.map((n, i) => farmContext(n, i < 3 ? per : N - 3 * per));
+for (const t0 = Date.now(); ; await sleep(200)) {
+  const snap = addon.snapshot();
+  const inside = snap.contexts.filter((c) => xids.includes(c.xid)).reduce((s, c) => s + c.nprocs, 0);
+  if (inside >= N + 8) break;
+  if (Date.now() - t0 > 90_000) throw new Error(`only ${inside} of ${N + 8} processes came up`);
+}
+await sleep(1000);
+const total = addon.snapshot().processes.length;
+console.log(`${N} sleepers in contexts ${xids.join(', ')}; ${total} processes on the host`);
+
+// ---------------------------------------------------------------- the three, side by side
+const htopHome = join(tmp, 'htop-home');
+mkdirSync(htopHome);
+const t0 = now();
+const vtopPid = start('vtop', [...vtopArgv, '--interval', '1']);
+const first = await waitFor('vtop', (s) => names.every((n) => new RegExp(`\\b${n}\\b`).test(s)) && /root server/.test(s), 30_000, 'the first full frame');
+const firstFrameMs = now() - t0;
+const helperPid = childrenOf(vtopPid)[0];
+const htopPid = start('htop', ['htop', '-d', '10'], { HOME: htopHome });
+const topPid = start('top', ['top', '-d', '1'], { HOME: htopHome });
+console.log(`vtop first full frame ${firstFrameMs.toFixed(0)} ms; vtop ${vtopPid} (helper ${helperPid}), htop ${htopPid}, top ${topPid}`);
+if (!/XID NAME/.test(first)) throw new Error('vtop did not draw its server list');
+await sleep(3000); // everyone past start-up
+
+const who = { vtop: [vtopPid, helperPid].filter(Boolean), htop: [htopPid], top: [topPid] };
+const ticks = (pids) => pids.reduce((s, p) => s + (stat(p)?.ticks ?? 0), 0);
+const before = Object.fromEntries(Object.entries(who).map(([k, p]) => [k, ticks(p)]));
+const maxRss = { vtop: 0, htop: 0, top: 0 };
+const w0 = now();
+while (now() - w0 < SECONDS * 1000) {
+  for (const [k, p] of Object.entries(who)) maxRss[k] = Math.max(maxRss[k], p.reduce((s, x) => s + rssKiB(x), 0));
+  await sleep(1000);
+}
+const windowS = (now() - w0) / 1000;
+const res = {};
+for (const [k, p] of Object.entries(who)) {
+  const cpuS = (ticks(p) - before[k]) / CLK_TCK;
+  res[k] = { cpuS, pct: (cpuS / windowS) * 100, rss: p.reduce((s, x) => s + rssKiB(x), 0), maxRss: maxRss[k] };
+  console.log(`${k}: ${res[k].pct.toFixed(1)} % of one core (${cpuS.toFixed(2)} s in ${windowS.toFixed(1)} s), RSS ${(res[k].rss / 1024).toFixed(1)} MiB (max ${(maxRss[k] / 1024).toFixed(1)})`);
+}
+const vtopOnly = { rss: rssKiB(vtopPid), helperRss: helperPid ? rssKiB(helperPid) : 0 };
+for (const s of ['htop', 'top']) {
+  spawnSync('tmux', ['-L', sock, 'kill-session', '-t', s], { stdio: 'ignore' });
+  sessions.splice(sessions.indexOf(s), 1);
+}
+
+// ---------------------------------------------------------------- kill latency
+// select bench1, filter the victim, k, then time the confirm key against the victim's handler
+const victimXid = xids[0];
+const title = () => /^(\S+)(?: \(xid (\d+)\))?: \d+ process/m.exec(capture('vtop'))?.[1];
+await keys('vtop', 'Left', 'Home');
+await sleep(300);
+for (let i = 0; i < 80 && title() !== 'bench1'; i++) {
+  const before = title();
+  await keys('vtop', 'Down');
+  for (let t = 0; t < 40 && title() === before; t++) await sleep(50);
+}
+if (title() !== 'bench1') throw new Error(`could not select bench1:\n${capture('vtop')}`);
+const latencies = [];
+for (let i = 0; i < TRIES; i++) {
+  const mark = join(tmp, `victim-${i}.t`);
+  const perl = `use Time::HiRes qw(time); $0 = "victim-${i}"; $SIG{TERM} = sub { my $t = time;` +
+    ` open(my $f, ">", "${mark}") or die; print $f $t; close $f; exit 0 }; sleep 1 while 1`;
+  spawnSync('sh', ['-c', `${chcontext} --ctx ${victimXid} -- perl -e '${perl}' </dev/null >/dev/null 2>&1 &`]);
+  let pid = null;
+  for (let j = 0; j < 100 && !pid; j++) {
+    pid = addon.snapshot().processes.find((p) => p.xid === victimXid && p.cmdline.startsWith(`victim-${i}`))?.pid ?? null;
+    if (!pid) await sleep(50);
+  }
+  if (!pid) throw new Error(`victim-${i} did not start`);
+  if (i === 0) await keys('vtop', 't'); // a flat list: the filter leaves the victim alone
+  await keys('vtop', '/');
+  tmux('send-keys', '-l', '-t', 'vtop', `victim-${i}`);
+  await sleep(100);
+  await keys('vtop', 'Enter', 'Right');
+  await waitFor('vtop', (s) => new RegExp(`^\\S?\\s*${pid}\\s`, 'm').test(s), 10_000, `victim-${i} on screen`);
+  await keys('vtop', 'k');
+  await waitFor('vtop', (s) => s.includes(`Send SIGTERM to process ${pid}?`), 5000, 'the confirm dialog');
+  const sent = now();
+  tmux('send-keys', '-t', 'vtop', 'y');
+  for (let j = 0; j < 200 && !existsSync(mark); j++) await sleep(5);
+  await sleep(20);
+  const got = Number(readFileSync(mark, 'utf8')) * 1000;
+  latencies.push(got - sent);
+  console.log(`kill ${i + 1}: ${(got - sent).toFixed(1)} ms`);
+  await waitFor('vtop', (s) => s.includes(`sent SIGTERM to PID ${pid}`), 5000, 'the status line');
+  await keys('vtop', 'Escape');
+  await sleep(300);
+}
+const killMs = median(latencies);
+
+// ---------------------------------------------------------------- the table
+const f1 = (x) => x.toFixed(1);
+const mib = (k) => f1(k / 1024);
+const pass = (ok) => (ok ? 'yes' : '**no**');
+const targets = [
+  ['vtop CPU ≤ ½ of htop', `${f1(res.vtop.pct)} % vs ${f1(res.htop.pct / 2)} %`, res.vtop.pct <= res.htop.pct / 2],
+  ['vtop CPU ≤ top', `${f1(res.vtop.pct)} % vs ${f1(res.top.pct)} %`, res.vtop.pct <= res.top.pct],
+  ['vtop RSS < 100 MiB', `${mib(res.vtop.maxRss)} MiB (vtop ${mib(vtopOnly.rss)} + helper ${mib(vtopOnly.helperRss)})`, res.vtop.maxRss < 100 * 1024],
+  [`first full frame < 1 s with ${N} processes`, `${firstFrameMs.toFixed(0)} ms`, firstFrameMs < 1000],
+  ['kill key → signal delivered < 50 ms', `${f1(killMs)} ms (median of ${TRIES}; ${latencies.map((x) => f1(x)).join(', ')})`, killMs < 50],
+];
+const md = [
+  '# vtop vs htop and top',
+  '',
+  `Measured by \`node bench/vtop.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} CPUs ` +
+  `(${cpus()[0]?.model ?? 'unknown'}), Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ` +
+  `Node ${process.version}, vtop from ${values.vtop === 'dist' ? 'the build (dist/)' : 'the sources (tsx)'}.`,
+  '',
+  `${N} sleeping processes in 4 contexts (${total} processes on the host), the three tools running at the`,
+  `same time, each in a tmux session of 200x50, refreshing every second (\`vtop --interval 1\`, \`htop -d 10\`,`,
+  `\`top -d 1\`), for ${f1(windowS)} s after start-up.  CPU is utime+stime from /proc/PID/stat over the`,
+  'window, as % of one core; for vtop it includes its privileged helper.  RSS is VmRSS at the end and the',
+  'largest seen (sampled every second); vtop\'s is vtop plus its helper.',
+  '',
+  '| tool | CPU % of one core | CPU s | RSS MiB (end) | RSS MiB (max) |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  ...['vtop', 'htop', 'top'].map((k) => `| ${k === 'vtop' ? 'vtop --interval 1' : k === 'htop' ? 'htop -d 10' : 'top -d 1'} | ${f1(res[k].pct)} | ${res[k].cpuS.toFixed(2)} | ${mib(res[k].rss)} | ${mib(res[k].maxRss)} |`),
+  '',
+  '| target | measured | met |',
+  '| --- | --- | :---: |',
+  ...targets.map(([t, m, ok]) => `| ${t} | ${m} | ${pass(ok)} |`),
+  '',
+  'First full frame: from launching vtop in tmux until the screen shows the host and the 4 contexts (Node',
+  'start-up included).  Kill latency: from the confirm key handed to tmux (`send-keys y`) until the victim,',
+  'a perl inside a context, runs its SIGTERM handler (both clocks are the same wall clock); it covers tmux,',
+  'vtop\'s key handling, the IPC request, the helper\'s re-validation and the pidfd + start-time check.',
+  '',
+];
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results', 'vtop.md'), md.join('\n'));
+console.log(md.join('\n'));
+console.log('wrote bench/results/vtop.md');
