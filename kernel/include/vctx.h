@@ -309,6 +309,12 @@ uint32_t vctx_loopback_for_xid(uint32_t xid);
 
 /* ------------------------------------------------------------- util */
 
+/*
+ * The caller's cgroup2 directory (full path).  Inside a context, whose
+ * cgroup namespace hides the path, it is resolved through the context's XID.
+ */
+int vctx_cgroup_self(char *path, size_t len, vctx_error *err);
+
 /* cgroup id (inode number) of a cgroup2 directory fd */
 uint64_t vctx_cgroup_id(int cgfd);
 

@@ -164,7 +164,7 @@ static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_
 		else if (r == VCTX_WALK_GO)
 			stop = walk_rec(sfd, sub, me, w, depth + 1);
 		if (!stop && w->post)
-			w->post(dirfd, sfd, e->d_name, w->arg);
+			w->post(dirfd, sfd, e->d_name, xid, w->arg);
 		close(sfd);
 	}
 	closedir(d);
@@ -621,5 +621,15 @@ int vctx_cg_setattr(int v2fd, const char *name, const char *value, vctx_error *e
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", v2fd);
 	if (setxattr(p, name, value, strlen(value), 0) < 0)
 		return vctx_set_error(err, errno, "cannot record %s on the context's cgroup: %s", name, strerror(errno));
+	return 0;
+}
+
+VCTX_API int vctx_cgroup_self(char *path, size_t len, vctx_error *err)
+{
+	char rel[480];
+
+	if (!vctx_cgroup_layout(err) || vctx_cg_own_rel(rel, sizeof(rel), err) < 0)
+		return -1;
+	snprintf(path, len, "%s%s%s", layout.v2, rel[0] ? "/" : "", rel);
 	return 0;
 }

@@ -442,15 +442,32 @@ void __attribute__((noreturn)) vctx_reaper_loop(int lfd, pid_t cmd, int persist)
 				if (p == cmd) {
 					cmd_done = 1;
 					cmd_status = st;
-					if (!persist)
-						_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-				}
-				vctx_guard_child_exited(p, st);
+				} else
+					vctx_guard_child_exited(p, st);
 			}
 		}
 		if (lfd >= 0 && !first)
 			guard_events(lfd, pfd, 1, n);
+		if (cmd_done && !persist)
+			break;
 	}
+	/* CMD is gone: the context ends with it.  Entered processes that are
+	   ending too (the one that killed CMD, say) get a moment to be reaped
+	   and reported, so their callers see their status, not a broken pipe. */
+	for (int i = 0; i < 30 && nslots > 0; i++) {
+		int st;
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			vctx_guard_child_exited(p, st);
+		if (nslots > 0) {
+			struct pollfd w = { .fd = sfd, .events = POLLIN };
+			poll(&w, 1, 10);
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+		}
+	}
+	_exit(WIFEXITED(cmd_status) ? WEXITSTATUS(cmd_status) : 128 + WTERMSIG(cmd_status));
 }
 
 /**

@@ -217,12 +217,16 @@ static int alive(pid_t pid)
 	return rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
-/* after its subtree: chbind's bind-<pid> cgroup whose chbind died (SIGKILL) */
-static void sweep_post(int dirfd, int fd, const char *name, void *arg)
+/*
+ * After its subtree: a host chbind's bind-<pid> cgroup whose chbind died
+ * (SIGKILL).  Those inside a context are named by PIDs of its namespace and
+ * go with the context.
+ */
+static void sweep_post(int dirfd, int fd, const char *name, uint32_t parent_xid, void *arg)
 {
 	char ev[128];
 
-	if (strncmp(name, "bind-", 5) != 0 || alive(atoi(name + 5)))
+	if (parent_xid || strncmp(name, "bind-", 5) != 0 || alive(atoi(name + 5)))
 		return;
 	if (vctx_read_file_at(fd, "cgroup.events", ev, sizeof(ev)) > 0 && strstr(ev, "populated 0")) {
 		vctx_ipv4root_forget(vctx_cgroup_id(fd), NULL);

@@ -17,7 +17,7 @@ struct vctx_cg {
 enum { VCTX_WALK_GO, VCTX_WALK_SKIP, VCTX_WALK_STOP };
 struct vctx_walk {
 	int (*pre)(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent_xid, void *arg);
-	void (*post)(int dirfd, int fd, const char *name, void *arg);
+	void (*post)(int dirfd, int fd, const char *name, uint32_t parent_xid, void *arg);
 	void *arg;
 };
 int vctx_cg_walk(int dirfd, const char *rel, uint32_t xid, const struct vctx_walk *w);

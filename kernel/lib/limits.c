@@ -31,9 +31,19 @@ int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err)
 					      strerror(errno));
 	}
 	if (spec->has_nice) {
-		struct rlimit rn = { .rlim_cur = (rlim_t)(20 - spec->nice), .rlim_max = (rlim_t)(20 - spec->nice) };
+		/* RLIMIT_NICE allows nice values down to 20 - limit: lower the limit
+		   to 20 - nice, never raise it (raising needs CAP_SYS_RESOURCE, and a
+		   lower limit only makes the floor stricter) */
+		struct rlimit rn;
+		rlim_t want = (rlim_t)(20 - spec->nice);
 		if (setpriority(PRIO_PROCESS, 0, spec->nice) < 0)
 			return vctx_set_error(err, errno, "cannot set nice %d: %s", spec->nice, strerror(errno));
+		if (getrlimit(RLIMIT_NICE, &rn) < 0)
+			return vctx_set_error(err, errno, "getrlimit(RLIMIT_NICE): %s", strerror(errno));
+		if (rn.rlim_max == RLIM_INFINITY || rn.rlim_max > want)
+			rn.rlim_max = want;
+		if (rn.rlim_cur == RLIM_INFINITY || rn.rlim_cur > rn.rlim_max)
+			rn.rlim_cur = rn.rlim_max;
 		if (setrlimit(RLIMIT_NICE, &rn) < 0)
 			return vctx_set_error(err, errno, "cannot set the nice floor %d: %s", spec->nice, strerror(errno));
 	}

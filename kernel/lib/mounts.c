@@ -175,6 +175,10 @@ int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *er
 	if (spec->secure) {
 		path_in(p, sizeof(p), root, "/sys");
 		mkdir(p, 0555);
+		/* without a root of its own the context sees the host's /sys (and
+		   its submounts): detach it, a new sysfs cannot stack on the same one */
+		if (!spec->root && umount2("/sys", MNT_DETACH) < 0 && errno != EINVAL)
+			return vctx_set_error(err, errno, "cannot detach the host's /sys: %s", strerror(errno));
 		if (mnt("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err))
 			return -1;
 		path_in(p, sizeof(p), root, "/sys/fs/cgroup");

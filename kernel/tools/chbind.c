@@ -194,26 +194,6 @@ static int cgroup2_mount(char *out, size_t len)
 	return found ? 0 : -1;
 }
 
-/* the caller's cgroup2 path ("/..." relative to the mount) */
-static int own_cgroup(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[4096];
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		snprintf(out, len, "%s", line + 3);
-		found = 1;
-	}
-	fclose(f);
-	return found ? 0 : -1;
-}
-
 /* "populated 0" in the cgroup's cgroup.events? */
 static int cgroup_empty(int evfd)
 {
@@ -411,19 +391,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* the cgroup: under the caller's when that is a context's, else vctx/ */
+	/* the cgroup: under the caller's when that is a context's (so a lock
+	   inside a locked context is refused and the XID stays), else vctx/ */
 	if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
 		fail("no cgroup2 hierarchy is mounted (see /proc/self/mountinfo)");
 		return 1;
 	}
-	if (own_cgroup(own, sizeof(own)) < 0) {
-		fail("cannot read the cgroup2 path of this process from /proc/self/cgroup");
+	if (vctx_cgroup_self(own, sizeof(own), &err) < 0) {
+		fail("%s", err.msg);
 		return 1;
 	}
-	if (!strncmp(own, "/" VCTX_CGROUP_ROOT "/", strlen(VCTX_CGROUP_ROOT) + 2))
-		snprintf(parent, sizeof(parent), "%s%s", mnt, own);
-	else
-		snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+	{
+		char top[PATH_MAX];
+		snprintf(top, sizeof(top), "%s/" VCTX_CGROUP_ROOT "/", mnt);
+		if (!strncmp(own, top, strlen(top)))
+			snprintf(parent, sizeof(parent), "%s", own);
+		else
+			snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+	}
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
 		fail("cannot create the cgroup %s: %s", parent, strerror(errno));
 		return 1;

@@ -121,6 +121,21 @@ static uint32_t parse_ip(const char *s, const char *flag)
 	usage_error(buf, s);
 }
 
+/* 127/8 or an address of one of our interfaces */
+static int is_local(uint32_t ip)
+{
+	struct ifaddrs *ifa, *i;
+	int found = (ntohl(ip) >> 24) == 127;
+
+	if (found || getifaddrs(&ifa) < 0)
+		return found;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ip;
+	freeifaddrs(ifa);
+	return found;
+}
+
 static const struct { const char *name; int res; } rlimit_names[] = {
 	{ "core", RLIMIT_CORE }, { "data", RLIMIT_DATA }, { "nice", RLIMIT_NICE },
 	{ "fsize", RLIMIT_FSIZE }, { "sigpending", RLIMIT_SIGPENDING }, { "memlock", RLIMIT_MEMLOCK },
@@ -477,9 +492,15 @@ int main(int argc, char **argv)
 			break;
 		case O_IP:
 			spec.ipv4 = parse_ip(optarg, "--ip");
+			if (!is_local(spec.ipv4)) {
+				fprintf(stderr, "%s: --ip %s is not a local address (it is on no interface)\n", prog, optarg);
+				return 1;
+			}
 			break;
 		case O_LOOP:
 			spec.loopback = parse_ip(optarg, "--loopback");
+			if ((ntohl(spec.loopback) >> 24) != 127)
+				usage_error("--loopback %s: must be in 127.0.0.0/8", optarg);
 			break;
 		case O_NAME:
 			spec.name = optarg;
@@ -642,7 +663,11 @@ int main(int argc, char **argv)
 			dprintf(report[1], "E %s\n", e.msg);
 			_exit(1);
 		}
-		fail(&e);
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		/* CMD itself could not be executed: the shell's 127 / 126 */
+		if (strncmp(e.msg, "cannot execute ", 15) == 0)
+			return e.err == ENOENT ? 127 : 126;
+		return 1;
 	}
 	if (daemon) {
 		dprintf(report[1], "O %u %d\n", h.xid, h.pid1);

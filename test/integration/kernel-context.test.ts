@@ -164,9 +164,7 @@ describe('new_s_context', { skip }, () => {
   });
 
   // chbind and `chcontext --ctx N` give the shell's 127; a new context gives 1
-  test('a command that cannot be executed in a new context: 127 like chbind and --ctx N', {
-    todo: 'chcontext.c main: vctx_create exec failure exits 1; map "cannot execute" (ENOENT 127, EACCES 126)',
-  }, () => {
+  test('a command that cannot be executed in a new context: 127 like chbind and --ctx N', () => {
     const r = chcontext(['--', '/nonexistent/cmd']);
     assert.equal(r.status, 127, show(r));
     assert.match(r.stderr, /nonexistent\/cmd/);
@@ -320,12 +318,10 @@ describe('context 1, the spectator (the seed walk-through)', { skip }, () => {
     }
   });
 
-  // the seed: `chcontext --ctx N kill PID` of the context's main process reports success.
-  // Today the reaper exits as soon as CMD is reaped, before it tells the entering
-  // chcontext that `kill` exited: "the context's guard went away before the process ended", 1.
+  // the seed: `chcontext --ctx N kill PID` of the context's main process reports success
+  // (the reaper reports entered processes that end with CMD before the context ends).
   test(
     'chcontext --ctx N kill of the context command exits 0',
-    { todo: 'guard.c vctx_reaper_loop _exits on CMD exit before sending GUARD_EXITED for entered processes' },
     async () => {
       const ctx = await startContext([], ['sleep', '3004']);
       try {

@@ -63,7 +63,6 @@ const cases: Array<{ name: string; tool: string; args: string[]; code: number; n
   { name: 'non-local IP (chbind)', tool: 'chbind', args: ['--ip', '198.51.100.7', '--', 'true'], code: 1, names: /198\.51\.100\.7.*local/ },
   {
     name: 'non-local IP (chcontext)', tool: 'chcontext', args: ['--ip', '198.51.100.7', '--', 'true'], code: 1, names: /198\.51\.100\.7/,
-    todo: 'chcontext.c parse_ip accepts any address; refuse one on no interface (outside 127/8) like chbind',
   },
   { name: 'XID out of range', tool: 'chcontext', args: ['--ctx', '70000', '--', 'sleep', MARK], code: 2, names: /70000/ },
   { name: 'missing root directory', tool: 'chcontext', args: ['--root', '/nonexistent/vctx', '--', 'sleep', MARK], code: 1, names: /\/nonexistent\/vctx/ },

@@ -129,12 +129,11 @@ describe('IPv4 lock of a context', { skip }, () => {
     assert.deepEqual(await newLeftovers(before), []);
   });
 
-  // In a bare context (root keeps its capabilities) chbind makes its cgroup at the top of the
-  // host's cgroup2 tree (vctx/bind-<inner pid>), outside the context: the process leaves the
+  // In a bare context (root keeps its capabilities) chbind makes its cgroup below the
+  // context's own, so the context's lock is an ancestor and the second lock is refused; before
+  // that fix it went to the top of the tree (vctx/bind-<inner pid>): the process left the
   // context's cgroup (its XID becomes 0, /proc/self/cgroup says /../bind-2) and gets a new lock.
-  test('the lock is one-shot: chbind inside a locked bare context refuses', {
-    todo: 'chbind.c: make bind-PID below the caller own cgroup (vctx_cg_own_rel) and refuse when it is locked (vctx_ipv4root_query)',
-  }, async () => {
+  test('the lock is one-shot: chbind inside a locked bare context refuses', async () => {
     const before = hostState();
     const r = chcontext(['--silent', '--ip', '127.0.0.52', '--', tool('chbind'), '--ip', '127.0.0.53', '--', 'true']);
     assert.equal(r.status, 1, show(r));
