@@ -442,6 +442,7 @@ int main(int argc, char **argv)
 	long ctx = 0;
 
 	vctx_spec_init(&spec);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_CTX:
@@ -552,8 +553,8 @@ int main(int argc, char **argv)
 			spec.workdir = optarg;
 			break;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			return 2;
+			/* getopt's own message would name the binary's path */
+			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	uint64_t named = 0, drop = 0;
 	vctx_error e = { 0 };
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -106,8 +107,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'reducecap --help' for more information.\n");
-			return 2;
+			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (do_show)
