@@ -65,7 +65,10 @@ describe('kill', { skip }, () => {
   test('killPid: a wrong start time is ESRCH and the process survives; the right one kills', async () => {
     const ctx = await startContext([], ['sh', '-c', 'sleep 3306 & exec sleep 3307'], 3);
     try {
-      const pid = await waitFor(() => findByCmdline(procsOf(ctx.xid), 'sleep 3306')[0] ?? 0);
+      // wait for the shell's exec: until then its own command line also says "sleep 3306"
+      const exact = (cmd: string) => procsOf(ctx.xid).filter((p) => cmdlineOf(p) === cmd);
+      assert.ok(await waitFor(() => exact('sleep 3307').length === 1, 3000), 'the shell exec\'d sleep 3307');
+      const pid = await waitFor(() => exact('sleep 3306')[0] ?? 0);
       const start = startTimeOf(pid);
       assert.ok(pid && start);
       const wrong = bridge(
@@ -79,12 +82,20 @@ describe('kill', { skip }, () => {
       assert.equal(right.stdout.trim(), 'killed', show(right));
       assert.ok(await waitFor(() => !running(pid), 3000));
       // only that one: the context's command runs on
-      assert.ok(findByCmdline(procsOf(ctx.xid), 'sleep 3307').length === 1);
+      assert.equal(exact('sleep 3307').length, 1);
     } finally {
       await stopContext(ctx);
     }
   });
 });
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
 
 describe('info', { skip }, () => {
   let root = '';

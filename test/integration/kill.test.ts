@@ -130,7 +130,8 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
 
   test('killContext delivers a signal to every process and SIGKILL empties the context', async () => {
     const xid = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
-    await sleep(300);
+    // the reaper and three sleeps, once the shell has forked twice and exec'd
+    assert.ok(await until(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === 3));
     const s = source.snapshot();
     const ctx = s.contexts.find((c) => c.xid === xid)!;
     const procs = s.processes.filter((p) => p.xid === xid);
