@@ -12,11 +12,14 @@
 // the victim (a perl inside a context, started for each try) runs its
 // SIGTERM handler, median of 5.  Writes bench/results/vtop.md.
 //
-//   node bench/vtop.mjs [--procs 5000] [--seconds 60] [--vtop dist|tsx]
+//   node bench/vtop.mjs [--procs 5000] [--seconds 60] [--vtop dist|bundle|tsx]
 //
-// Needs root, tmux, htop, top, perl and the build (npm run build; --vtop dist
-// runs dist/src/cli/vtop.js, tsx runs the TypeScript sources).  Every
-// context, process and tmux session it makes is removed before it exits.
+// Needs root, tmux, htop, top, perl and the build (npm run build).  --vtop
+// dist runs dist/src/cli/vtop.js (tsc's output, as installed); bundle first
+// bundles it with esbuild into dist/vtop.bundle.mjs (one file: no module
+// resolution and CommonJS parsing of Ink's ~100 files at start-up) and runs
+// that; tsx runs the TypeScript sources.  Every context, process and tmux
+// session it makes is removed before it exits.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,8 +40,8 @@ const { values } = parseArgs({
 const N = Number(values.procs);
 const SECONDS = Number(values.seconds);
 const TRIES = Number(values.tries);
-if (!(N >= 4 && N <= 20000) || !(SECONDS >= 5) || !['dist', 'tsx'].includes(values.vtop) || !(TRIES >= 1)) {
-  console.error('usage: vtop.mjs [--procs N] [--seconds S] [--vtop dist|tsx] [--tries N]');
+if (!(N >= 4 && N <= 20000) || !(SECONDS >= 5) || !['dist', 'bundle', 'tsx'].includes(values.vtop) || !(TRIES >= 1)) {
+  console.error('usage: vtop.mjs [--procs N] [--seconds S] [--vtop dist|bundle|tsx] [--tries N]');
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -52,11 +55,26 @@ for (const tool of ['tmux', 'htop', 'top', 'perl']) {
   }
 }
 const vtopJs = join(root, 'dist', 'src', 'cli', 'vtop.js');
-const vtopArgv = values.vtop === 'dist' ? [process.execPath, vtopJs] : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', 'vtop.ts')];
-if (values.vtop === 'dist' && !existsSync(vtopJs)) {
+const bundleJs = join(root, 'dist', 'vtop.bundle.mjs');
+if (values.vtop !== 'tsx' && !existsSync(vtopJs)) {
   console.error(`bench/vtop.mjs: ${vtopJs} is missing: npm run build (or --vtop tsx)`);
   process.exit(1);
 }
+if (values.vtop === 'bundle') {
+  // Ink's optional devtools import is replaced by an empty module; React's production build is chosen at build time
+  const stub = join(root, 'dist', 'vtop.devtools-stub.mjs');
+  writeFileSync(stub, 'export default {};\n');
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'esbuild'), [vtopJs, '--bundle', '--platform=node', '--format=esm', '--minify',
+    `--outfile=${bundleJs}`, '--external:*.node', `--alias:react-devtools-core=${stub}`, '--define:process.env.NODE_ENV="production"',
+    "--banner:js=import { createRequire as __vctxRequire } from 'node:module'; const require = __vctxRequire(import.meta.url);",
+    '--log-level=error'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`bench/vtop.mjs: esbuild failed: ${r.stderr || r.error?.message}`);
+    process.exit(1);
+  }
+}
+const vtopArgv = values.vtop === 'dist' ? [process.execPath, vtopJs] : values.vtop === 'bundle' ? [process.execPath, bundleJs]
+  : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', 'vtop.ts')];
 
 const addon = createRequire(import.meta.url)(join(root, 'build', 'Release', 'vctx.node'));
 const chcontext = join(root, 'kernel', 'out', 'chcontext');
@@ -226,11 +244,18 @@ for (let i = 0; i < TRIES; i++) {
     if (!pid) await sleep(50);
   }
   if (!pid) throw new Error(`victim-${i} did not start`);
-  if (i === 0) await keys('vtop', 't'); // a flat list: the filter leaves the victim alone
+  // each key waits for its effect: keys that reach vtop in one read count as a paste there, and do nothing
+  if (i === 0) {
+    await keys('vtop', 't'); // a flat list: the filter leaves the victim alone
+    await waitFor('vtop', (s) => /processes, list,/.test(s), 10_000, 'the flat list');
+  }
   await keys('vtop', '/');
+  await waitFor('vtop', (s) => s.includes('/ filter:'), 10_000, 'the filter prompt');
   tmux('send-keys', '-l', '-t', 'vtop', `victim-${i}`);
-  await sleep(100);
-  await keys('vtop', 'Enter', 'Right');
+  await waitFor('vtop', (s) => s.includes(`/ filter: victim-${i}`), 10_000, 'the filter text');
+  await keys('vtop', 'Enter');
+  await waitFor('vtop', (s) => s.includes(`filter "victim-${i}"`), 10_000, 'the filter applied');
+  await keys('vtop', 'Right');
   await waitFor('vtop', (s) => new RegExp(`^\\S?\\s*${pid}\\s`, 'm').test(s), 10_000, `victim-${i} on screen`);
   await keys('vtop', 'k');
   await waitFor('vtop', (s) => s.includes(`Send SIGTERM to process ${pid}?`), 5000, 'the confirm dialog');
@@ -263,7 +288,7 @@ const md = [
   '',
   `Measured by \`node bench/vtop.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} CPUs ` +
   `(${cpus()[0]?.model ?? 'unknown'}), Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ` +
-  `Node ${process.version}, vtop from ${values.vtop === 'dist' ? 'the build (dist/)' : 'the sources (tsx)'}.`,
+  `Node ${process.version}, vtop from ${values.vtop === 'dist' ? 'the build (tsc output in dist/, as installed)' : values.vtop === 'bundle' ? 'one esbuild bundle of the build (dist/vtop.bundle.mjs)' : 'the sources (tsx)'}.`,
   '',
   `${N} sleeping processes in 4 contexts (${total} processes on the host), the three tools running at the`,
   `same time, each in a tmux session of 200x50, refreshing every second (\`vtop --interval 1\`, \`htop -d 10\`,`,
@@ -286,6 +311,6 @@ const md = [
   '',
 ];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'vtop.md'), md.join('\n'));
+writeFileSync(join(root, 'bench', 'results', values.vtop === 'dist' ? 'vtop.md' : `vtop-${values.vtop}.md`), md.join('\n'));
 console.log(md.join('\n'));
-console.log('wrote bench/results/vtop.md');
+console.log(`wrote bench/results/${values.vtop === 'dist' ? 'vtop.md' : `vtop-${values.vtop}.md`}`);

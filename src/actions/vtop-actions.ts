@@ -13,8 +13,10 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VctxPaths } from '../config/paths.js';
+import { projectRoot } from '../kernel-bridge/addon.js';
 import { xidOfPid } from '../kernel-bridge/context.js';
 import { killContext, killPid } from '../kernel-bridge/kill.js';
 import type { ActionRequest, ActionResult, Actions, KillSignal, ServerRequest } from '../ui/actions-port.js';
@@ -230,10 +232,15 @@ export interface HelperRequest {
 /** one message the helper sends back: the result of request `id`, or `ready` once it listens */
 export type HelperReply = { id: number; result: ActionResult } | { ready: true };
 
-/** the helper's entry file, beside this one (.ts under tsx, .js when built) */
+/**
+ * The helper's entry file: beside this one (.ts under tsx, .js when built
+ * with tsc), or the built one when this code runs from a bundle.  Never
+ * this process's own entry file.
+ */
 export function helperPath(): string {
   const self = fileURLToPath(import.meta.url);
-  return self.replace(/vtop-actions\.(ts|js)$/, 'vtop-helper.$1');
+  if (/[/\\]vtop-actions\.(ts|js)$/.test(self)) return self.replace(/vtop-actions\.(ts|js)$/, 'vtop-helper.$1');
+  return join(projectRoot, 'dist', 'src', 'actions', 'vtop-helper.js');
 }
 
 /**

@@ -47,16 +47,10 @@ Options:
 Exit status: 0 success, 1 failure (no live source, bad fixture or config),
 2 usage error.`;
 
-/** what the native bridge module is expected to export (src/kernel-bridge/snapshot.ts) */
-interface NativeModule {
-  NativeSnapshotSource: new () => SnapshotSource;
-}
-
 async function nativeSource(): Promise<SnapshotSource> {
-  const spec = '../kernel-bridge/snapshot.js';
-  let mod: NativeModule;
+  let mod: typeof import('../kernel-bridge/snapshot.js');
   try {
-    mod = (await import(spec)) as NativeModule;
+    mod = await import('../kernel-bridge/snapshot.js');
   } catch (e) {
     return fail(`live snapshots are not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); ` +
       'build with npm run build, or replay a recording with --fixture PATH', EXIT_FAIL);

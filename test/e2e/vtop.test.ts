@@ -167,7 +167,10 @@ describe('vtop against real servers', { skip: skipAll }, () => {
       const s = await openVtop(`vtop-kill-${tag}-${cols}`, cols, rows);
       await selectServer(s, RUNNING);
       // the processes of the server, as a flat list by CPU: the spinner on top
-      await s.keys('Right', 't', 'P');
+      // one key at a time, each waiting for its effect (keys that arrive together count as a paste: ignored)
+      await s.keys('Right', 't');
+      await s.waitFor(/processes, list, by PID/, 10_000, 'the flat list');
+      await s.keys('P');
       const top = await s.waitFor((scr) => {
         const lines = scr.split('\n');
         const h = lines.findIndex((l) => /^\s+PID\s+INNER/.test(l));
