@@ -549,14 +549,27 @@ void vctx_cg_destroy(struct vctx_cg *cg)
 
 int vctx_cg_open(uint32_t xid, struct vctx_cg *cg, vctx_error *err)
 {
+	char rel[480];
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2fd = -1;
+	if (!vctx_cgroup_layout(err))
+		return -1;
+	if (!vctx_cg_find(xid, rel, sizeof(rel)))
+		return vctx_set_error(err, ESRCH, "context %u is not running", xid);
+	return vctx_cg_open_rel(xid, rel, cg, err);
+}
+
+/* open the cgroups of context @xid whose cgroup2 path (relative) is known */
+int vctx_cg_open_rel(uint32_t xid, const char *rel, struct vctx_cg *cg, vctx_error *err)
+{
 	char p[800];
 
 	memset(cg, 0, sizeof(*cg));
 	cg->v2fd = -1;
 	if (!vctx_cgroup_layout(err))
 		return -1;
-	if (!vctx_cg_find(xid, cg->rel, sizeof(cg->rel)))
-		return vctx_set_error(err, ESRCH, "context %u is not running", xid);
+	snprintf(cg->rel, sizeof(cg->rel), "%s", rel);
 	cg->xid = xid;
 	snprintf(p, sizeof(p), "%s/%s", layout.v2, cg->rel);
 	cg->v2fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

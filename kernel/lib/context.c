@@ -410,6 +410,8 @@ fail:
 	return -1;
 }
 
+static int release_cg(struct vctx_cg *cg, vctx_error *err);
+
 /**
  * vctx_wait - reap PID 1, wait for the cgroup to empty, release it.
  */
@@ -433,6 +435,13 @@ VCTX_API int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err)
 		*status = st;
 	close(h->pidfd);
 	h->pidfd = -1;
+	/* the handle knows the cgroup: no need to search the tree for it */
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
+	size_t n = l ? strlen(l->v2) : 0;
+	struct vctx_cg cg;
+	if (l && strncmp(h->cgroup, l->v2, n) == 0 && h->cgroup[n] == '/' &&
+	    vctx_cg_open_rel(h->xid, h->cgroup + n + 1, &cg, NULL) == 0)
+		return release_cg(&cg, err);
 	return vctx_release(h->xid, err);
 }
 
@@ -440,26 +449,35 @@ VCTX_API int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err)
  * vctx_release - remove an empty context's cgroups, eBPF state and guard
  * socket.  Waits up to 5 s for the last processes to be reaped.
  */
+static int release_cg(struct vctx_cg *cg, vctx_error *err)
+{
+	char guard[108], ip[32], p[800];
+	uint32_t xid = cg->xid;
+
+	if (vctx_cg_wait_empty(cg->v2fd, 5000) < 0) {
+		close(cg->v2fd);
+		cg->v2fd = -1;
+		return vctx_set_error(err, EBUSY, "context %u still has processes", xid);
+	}
+	vctx_cg_getattr(cg->v2fd, VCTX_XATTR_IP, ip, sizeof(ip));
+	if (ip[0])
+		vctx_ipv4root_forget(vctx_cgroup_id(cg->v2fd), NULL);
+	vctx_guard_path(xid, guard, sizeof(guard));
+	unlink(guard);
+	snprintf(p, sizeof(p), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg->rel);
+	vctx_cg_destroy(cg);
+	if (access(p, F_OK) == 0)
+		return vctx_set_error(err, EBUSY, "cannot remove the cgroup of context %u", xid);
+	return 0;
+}
+
 VCTX_API int vctx_release(uint32_t xid, vctx_error *err)
 {
 	struct vctx_cg cg;
-	char guard[108], ip[32];
 
 	if (vctx_cg_open(xid, &cg, err) < 0)
 		return -1;
-	if (vctx_cg_wait_empty(cg.v2fd, 5000) < 0) {
-		close(cg.v2fd);
-		return vctx_set_error(err, EBUSY, "context %u still has processes", xid);
-	}
-	vctx_cg_getattr(cg.v2fd, VCTX_XATTR_IP, ip, sizeof(ip));
-	if (ip[0])
-		vctx_ipv4root_forget(vctx_cgroup_id(cg.v2fd), NULL);
-	vctx_guard_path(xid, guard, sizeof(guard));
-	unlink(guard);
-	vctx_cg_destroy(&cg);
-	if (vctx_cg_find(xid, guard, sizeof(guard)))
-		return vctx_set_error(err, EBUSY, "cannot remove the cgroup of context %u", xid);
-	return 0;
+	return release_cg(&cg, err);
 }
 
 /**

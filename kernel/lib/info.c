@@ -268,5 +268,20 @@ VCTX_API int vctx_gc(vctx_error *err)
 		struct vctx_walk w = { .post = sweep_post, .arg = &released };
 		vctx_cg_walk_all(&w);
 	}
+	/* guard sockets of contexts that are gone (their monitor was killed) */
+	DIR *d = opendir(VCTX_RUNDIR "/guard");
+	if (d) {
+		struct dirent *e;
+		char rel[480];
+		while ((e = readdir(d))) {
+			char *end;
+			unsigned long x = strtoul(e->d_name, &end, 10);
+			if (end == e->d_name || strcmp(end, ".sock") != 0 || vctx_cg_find((uint32_t)x, rel, sizeof(rel)))
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				released++;
+		}
+		closedir(d);
+	}
 	return released;
 }
