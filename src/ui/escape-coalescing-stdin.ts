@@ -1,7 +1,17 @@
 /**
- * A stdin for Ink that never splits an escape sequence.
+ * A stdin for Ink that hands over one key at a time and never splits an
+ * escape sequence.
  *
- * Ink 6 reassembles a key sequence only when all its bytes arrive before
+ * Ink 6 passes a run of plain characters that arrived in one read to
+ * useInput as one "paste"; a sysadmin typing fast over SSH (or a slow link
+ * delivering "jjk" together) would lose those keys.  This wrapper splits
+ * every read into keys: each character alone, each complete escape
+ * sequence (CSI, SS3, Alt+key, Esc Esc+sequence) as one unit.  Only a
+ * bracketed paste (`ESC[200~ … ESC[201~`) stays one piece: its text,
+ * without control characters, is handed over as one input (which vtop
+ * ignores except in the filter prompt).
+ *
+ * Ink also reassembles a key sequence only when all its bytes arrive before
  * the next turn of the event loop; over a slow SSH link an arrow key's
  * `ESC [ A` often arrives as `ESC` then, milliseconds later, `[A` — which
  * Ink reads as Esc followed by the text "[A".  This wrapper holds back an
@@ -12,26 +22,91 @@
 import { EventEmitter } from 'node:events';
 
 const ESC = '\x1b';
+const PASTE_START = '\x1b[200~';
+const PASTE_END = '\x1b[201~';
+/** a bracketed paste longer than this is dropped (its text is kept only up to here) */
+const MAX_PASTE = 64 * 1024;
 
-/** index where an incomplete escape sequence at the end of `s` starts, or -1 */
-export function incompleteTail(s: string): number {
-  const i = s.lastIndexOf(ESC);
-  if (i < 0) return -1;
-  const start = i > 0 && s[i - 1] === ESC ? i - 1 : i;
-  const rest = s.slice(i + 1);
-  if (rest === '') return start;
-  if (rest[0] === '[') {
-    // CSI: parameters/intermediates 0x20-0x3f, final 0x40-0x7e (ESC [ [ A is a legacy form)
-    for (let j = 1; j < rest.length; j++) {
-      const c = rest.charCodeAt(j);
-      if (j === 1 && rest[j] === '[') continue;
-      if (c >= 0x20 && c <= 0x3f) continue;
-      return -1; // final byte (or garbage): complete as far as we care
-    }
-    return start;
+/** end index of the CSI (`ESC [ …`) or SS3 (`ESC O x`) sequence whose introducer is at `at`; -1 incomplete; 0 not one */
+function controlEnd(s: string, at: number): number {
+  const kind = s[at];
+  if (kind === undefined) return -1;
+  if (kind === 'O') return at + 1 < s.length ? at + 2 : -1;
+  if (kind !== '[') return 0;
+  for (let j = at + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (j === at + 1 && c === 0x5b) continue; // ESC [ [ A: the Linux console's function keys
+    if (c >= 0x20 && c <= 0x3f) continue; // parameters and intermediates
+    return c >= 0x40 && c <= 0x7e ? j + 1 : j; // final byte; garbage ends the sequence before it
   }
-  if (rest[0] === 'O') return rest.length < 2 ? start : -1;
   return -1;
+}
+
+/** what splitKeys found: the keys, and an incomplete tail to wait for */
+export interface SplitInput {
+  /** one entry per key (a bracketed paste's text is one entry) */
+  keys: string[];
+  /** an incomplete escape sequence or bracketed paste at the end ('' when none) */
+  rest: string;
+  /** rest is an unfinished bracketed paste */
+  inPaste: boolean;
+}
+
+/**
+ * Splits terminal input into keys: characters one by one (whole code
+ * points), escape sequences as units, a bracketed paste as its text.
+ */
+export function splitKeys(s: string): SplitInput {
+  const keys: string[] = [];
+  let i = 0;
+  const incomplete = (inPaste = false): SplitInput => ({ keys, rest: s.slice(i), inPaste });
+  while (i < s.length) {
+    if (s[i] !== ESC) {
+      const cp = s.codePointAt(i)!;
+      const n = cp > 0xffff ? 2 : 1;
+      keys.push(s.slice(i, i + n));
+      i += n;
+      continue;
+    }
+    if (s.startsWith(PASTE_START, i)) {
+      const end = s.indexOf(PASTE_END, i + PASTE_START.length);
+      if (end < 0) return incomplete(true);
+      const text = s.slice(i + PASTE_START.length, end).replace(/[\x00-\x1f\x7f-\x9f]/g, '');
+      if (text) keys.push(text.slice(0, MAX_PASTE));
+      i = end + PASTE_END.length;
+      continue;
+    }
+    if (i + 1 >= s.length) return incomplete();
+    let at = i + 1;
+    if (s[at] === ESC) {
+      // Esc Esc [ A (Alt+arrow in some terminals), or two Esc presses
+      if (at + 1 >= s.length) return incomplete();
+      at++;
+    }
+    const end = controlEnd(s, at);
+    if (end < 0) return incomplete();
+    if (end > 0) {
+      keys.push(s.slice(i, end));
+      i = end;
+      continue;
+    }
+    if (at > i + 1) {
+      keys.push(s.slice(i, at)); // Esc Esc
+      i = at;
+      continue;
+    }
+    // Alt+key: Esc and one code point
+    const n = s.codePointAt(at)! > 0xffff ? 2 : 1;
+    keys.push(s.slice(i, at + n));
+    i = at + n;
+  }
+  return { keys, rest: '', inPaste: false };
+}
+
+/** index where an incomplete escape sequence (or bracketed paste) at the end of `s` starts, or -1 */
+export function incompleteTail(s: string): number {
+  const { rest } = splitKeys(s);
+  return rest ? s.length - rest.length : -1;
 }
 
 /** the bits of a tty.ReadStream this wrapper needs */
@@ -66,24 +141,28 @@ export class EscapeCoalescingStdin extends EventEmitter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const s = this.held + chunk;
-    const cut = incompleteTail(s);
-    const ready = cut < 0 ? s : s.slice(0, cut);
-    this.held = cut < 0 ? '' : s.slice(cut);
-    if (ready) this.deliver(ready);
+    const { keys, inPaste, rest: tail } = splitKeys(this.held + chunk);
+    let rest = tail;
+    if (inPaste && rest.length > MAX_PASTE + PASTE_START.length) {
+      // a runaway paste: keep its start and the bytes that may begin its end marker
+      rest = rest.slice(0, MAX_PASTE + PASTE_START.length) + rest.slice(-(PASTE_END.length - 1));
+    }
+    this.held = rest;
+    if (keys.length) this.deliver(keys);
     if (this.held) {
+      // an unfinished paste waits longer than a split escape sequence, then is dropped
       this.timer = setTimeout(() => {
         this.timer = undefined;
         const h = this.held;
         this.held = '';
-        if (h) this.deliver(h);
-      }, this.delayMs);
+        if (h && !inPaste) this.deliver([h]);
+      }, inPaste ? Math.max(this.delayMs, 2000) : this.delayMs);
       this.timer.unref?.();
     }
   }
 
-  private deliver(s: string): void {
-    this.queue.push(s);
+  private deliver(keys: string[]): void {
+    this.queue.push(...keys);
     this.emit('readable');
   }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import chalk from 'chalk';
 import { buildKeymap, DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
-import { EscapeCoalescingStdin } from '../../../src/ui/escape-coalescing-stdin.js';
+import { EscapeCoalescingStdin, splitKeys } from '../../../src/ui/escape-coalescing-stdin.js';
 import { renderOnce, onceJson } from '../../../src/ui/once.js';
 import { demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
 
@@ -202,11 +202,71 @@ test('escape sequences split over a slow link are reassembled; a lone Esc still 
   inner.emit('data', Buffer.from('['));
   await tick(20);
   inner.emit('data', Buffer.from('Bk'));
-  assert.deepEqual(chunks, ['\x1b[Bk']);
+  assert.deepEqual(chunks, ['\x1b[B', 'k']);
   inner.emit('data', Buffer.from('\x1b'));
   await tick(60);
-  assert.deepEqual(chunks, ['\x1b[Bk', '\x1b']);
+  assert.deepEqual(chunks, ['\x1b[B', 'k', '\x1b']);
   s.setRawMode(false);
+});
+
+test('one read is split into keys; only a bracketed paste stays whole', () => {
+  assert.deepEqual(splitKeys('jjk').keys, ['j', 'j', 'k']);
+  assert.deepEqual(splitKeys('\x1b[Bk\x1bOA\x1b[5~\x1bx\x1b\x1b[A€😀\r').keys,
+    ['\x1b[B', 'k', '\x1bOA', '\x1b[5~', '\x1bx', '\x1b\x1b[A', '€', '😀', '\r']);
+  assert.deepEqual(splitKeys('\x1b[[A\x1b[1;5C').keys, ['\x1b[[A', '\x1b[1;5C']);
+  assert.deepEqual(splitKeys('a\x1b[200~kill -9\r\x1b[201~b').keys, ['a', 'kill -9', 'b']);
+  const open = splitKeys('q\x1b[200~kkk');
+  assert.deepEqual([open.keys, open.rest, open.inPaste], [['q'], '\x1b[200~kkk', true]);
+  const tail = splitKeys('j\x1b[1;');
+  assert.deepEqual([tail.keys, tail.rest, tail.inPaste], [['j'], '\x1b[1;', false]);
+});
+
+test('a bracketed paste split over reads is one input, and never keys', async () => {
+  const chunks: string[] = [];
+  const inner = Object.assign(new (await import('node:events')).EventEmitter(), { isTTY: true, setRawMode() {}, ref() {}, unref() {} });
+  const s = new EscapeCoalescingStdin(inner, 40);
+  s.on('readable', () => { let c; while ((c = s.read()) !== null) chunks.push(c); });
+  s.setRawMode(true);
+  inner.emit('data', Buffer.from('j\x1b[200~kk'));
+  await tick(60);
+  assert.deepEqual(chunks, ['j'], 'an open paste waits for its end');
+  inner.emit('data', Buffer.from('y\x1b[20'));
+  inner.emit('data', Buffer.from('1~k'));
+  assert.deepEqual(chunks, ['j', 'kky', 'k']);
+  s.setRawMode(false);
+});
+
+// j/k as vi users bind them (k is kill by default)
+const VI = { down: ['down', 'j'], up: ['up', 'k'], kill: 'z' };
+
+test('keys arriving in one read: "jjk" moves down twice and up once', async () => {
+  const stepped = async (...keys: string[]) => {
+    const one = await renderVtop({ tty: true, overrides: VI, columns: 100, rows: 30 });
+    await one.press(...keys);
+    const t = one.text();
+    one.unmount();
+    return t;
+  };
+  const down1 = await stepped(KEY.down);
+  const down3 = await stepped(KEY.down, KEY.down, KEY.down);
+  assert.notEqual(down1, down3);
+  const r = await renderVtop({ tty: true, overrides: VI, columns: 100, rows: 30 });
+  await r.read('jjk');
+  assert.equal(r.text(), down1, 'down, down, up: one row down');
+  await r.read('jj');
+  assert.equal(r.text(), down3, 'and two more');
+  r.unmount();
+});
+
+test('an arrow sequence and a letter in one read are two keys', async () => {
+  const r = await renderVtop({ tty: true, columns: 100, rows: 30 });
+  await r.read(KEY.down + KEY.tab + KEY.down + KEY.down + KEY.down + 'k');
+  assert.match(r.text(), /Send SIGTERM to process 2345\?/);
+  await r.read(KEY.esc);
+  await tick(80);
+  await r.read(KEY.down + 'd');
+  assert.match(r.text(), /caps kept/);
+  r.unmount();
 });
 
 test('key overrides drive dispatch and help', async () => {

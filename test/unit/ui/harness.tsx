@@ -11,6 +11,7 @@ import type { Snapshot, SnapshotSource } from '../../../src/kernel-bridge/types.
 import { RecordingActions } from '../../../src/ui/actions-port.js';
 import { VtopApp, type VtopAppProps } from '../../../src/ui/app.js';
 import { staticDiskUse } from '../../../src/ui/disk-use-cache.js';
+import { EscapeCoalescingStdin } from '../../../src/ui/escape-coalescing-stdin.js';
 import { staticHostProbe } from '../../../src/ui/host-probe.js';
 import { buildKeymap, type KeyOverrides } from '../../../src/ui/keys.js';
 import { type ColorMode, makeTheme, ThemeContext } from '../../../src/ui/theme.js';
@@ -56,6 +57,15 @@ export class FakeStdin extends EventEmitter {
   unref() {}
 }
 
+/** a raw terminal as vtop's CLI sees it: bytes arrive as 'data' events, one read each */
+export class FakeTty extends EventEmitter {
+  isTTY = true;
+  setRawMode() {}
+  ref() {}
+  unref() {}
+  pause() {}
+}
+
 export const tick = (ms = 15) => new Promise((r) => setTimeout(r, ms));
 
 /** a feed over the demo recording (or any source), refreshed `refreshes` times */
@@ -92,6 +102,8 @@ export interface Rendered {
   text(): string;
   raw(): string;
   press(...keys: string[]): Promise<void>;
+  /** one read of the terminal carrying these bytes (with `tty: true`: through vtop's EscapeCoalescingStdin) */
+  read(bytes: string): Promise<void>;
   unmount(): void;
 }
 
@@ -100,9 +112,13 @@ export const KEY = { up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[
 export async function renderVtop(o: {
   columns?: number; rows?: number; readonly?: boolean; overrides?: KeyOverrides; colorMode?: ColorMode;
   refreshes?: number; feed?: VtopFeed; props?: Partial<VtopAppProps>;
+  /** read keys as the CLI does: a raw terminal behind EscapeCoalescingStdin */
+  tty?: boolean;
 } = {}): Promise<Rendered> {
   const stdout = new FakeStdout(o.columns ?? 80, o.rows ?? 24);
-  const stdin = new FakeStdin();
+  const tty = new FakeTty();
+  const stdin = o.tty ? new EscapeCoalescingStdin(tty, 40) : new FakeStdin();
+  const send = (bytes: string) => (stdin instanceof FakeStdin ? stdin.write(bytes) : void tty.emit('data', Buffer.from(bytes)));
   const actions = new RecordingActions();
   const feed = o.feed ?? (await demoFeed(o.refreshes ?? 2));
   const keymap = buildKeymap({ readonly: o.readonly, overrides: o.overrides });
@@ -116,13 +132,17 @@ export async function renderVtop(o: {
   const raw = () => stdout.lastFrame();
   const text = () => stripVTControlCharacters(raw());
   return {
-    stdout, stdin, actions, feed, raw, text,
+    stdout, stdin: stdin as FakeStdin, actions, feed, raw, text,
     lines: () => text().replace(/\n$/, '').split('\n'),
     press: async (...keys: string[]) => {
       for (const k of keys) {
-        stdin.write(k);
+        send(k);
         await tick(5);
       }
+      await tick();
+    },
+    read: async (bytes: string) => {
+      send(bytes);
       await tick();
     },
     unmount: () => {
