@@ -319,7 +319,7 @@ static int used_xid(uint32_t xid)
 	return vctx_cg_find(xid, rel, sizeof(rel));
 }
 
-static int apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
+int vctx_cg_apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
 {
 	char val[64];
 	int need[VCTX_CTL__COUNT] = { 0 };
@@ -392,8 +392,10 @@ static int apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_e
 }
 
 /**
- * vctx_cg_create - allocate the XID and create the context's cgroups with
- * their limits.  Allocation is serialised by flock on the vctx/ directory.
+ * vctx_cg_create - allocate the XID and create the context's cgroup2
+ * directory (claiming the server name).  Allocation is serialised by
+ * flock on the vctx/ directory.  vctx_cg_apply_limits() makes the v1
+ * directories and sets the limits.
  */
 int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
 {
@@ -469,8 +471,6 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	}
 	/* the name is claimed under the lock, so two starts cannot both win */
 	if (spec->name && spec->name[0] && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err) < 0)
-		goto out;
-	if (apply_limits(spec, cg, err) < 0)
 		goto out;
 	rc = 0;
 out:

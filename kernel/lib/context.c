@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -110,7 +111,6 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 	/* wait until the monitor has put us in every cgroup */
 	if (read(gofd, &go, 1) != 1)
 		_exit(127);
-	close(gofd);
 	prctl(PR_SET_PDEATHSIG, 0);
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vctx_set_error(&e, errno, "cannot create the cgroup namespace: %s", strerror(errno));
@@ -154,11 +154,16 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		dup2(console, 1);
 		dup2(console, 2);
 	}
-	/* nothing of the host's leaks in: only 0-2, the report pipe and the guard */
+	/* nothing of the host's leaks in: only 0-2, the pipes and the guard */
 	{
-		int keep[2] = { repfd, lfd };
-		close_except(keep, 2);
+		int keep[3] = { repfd, lfd, gofd };
+		close_except(keep, 3);
 	}
+	/* the second go: the monitor has attached the IPv4 lock and recorded
+	   the context, so the command never runs without them */
+	if (read(gofd, &go, 1) != 1)
+		_exit(127);
+	close(gofd);
 
 	if (spec->flags & VCTX_F_FAKEINIT) {
 		pid_t g = fork();
@@ -287,14 +292,11 @@ VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char 
 		return -1;
 	if (vctx_cg_create(spec, &cg, err) < 0)
 		return -1;
-	if (record_metadata(spec, &cg, err) < 0)
-		goto fail;
-	if (spec->ipv4 && vctx_ipv4root_attach(cg.v2fd, spec->ipv4, spec->loopback, err) < 0)
-		goto fail;
 	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
 	if (lfd < 0)
 		goto fail;
-	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+	/* go: a socketpair, so a child that died in its setup gives EPIPE, not SIGPIPE */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
 		vctx_set_error(err, errno, "pipe: %s", strerror(errno));
 		goto fail;
 	}
@@ -333,7 +335,18 @@ VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char 
 	go[0] = rep[1] = -1;
 	close(lfd);
 	lfd = -1;
-	if (vctx_cg_add_pid_v1(&cg, pid, err) < 0)
+	/* limits and v1 membership before the child does anything (first go) */
+	if (vctx_cg_apply_limits(spec, &cg, err) < 0 || vctx_cg_add_pid_v1(&cg, pid, err) < 0)
+		goto fail_child;
+	if (send(go[1], "g", 1, MSG_NOSIGNAL) != 1) {
+		vctx_set_error(err, errno, "cannot start the context: %s", strerror(errno));
+		goto fail_child;
+	}
+	/* while the child builds its mounts: metadata and the IPv4 lock; the
+	   second go lets it run the command */
+	if (record_metadata(spec, &cg, err) < 0)
+		goto fail_child;
+	if (spec->ipv4 && vctx_ipv4root_attach(cg.v2fd, spec->ipv4, spec->loopback, err) < 0)
 		goto fail_child;
 	snprintf(v, sizeof(v), "%d", pid);
 	if (vctx_cg_setattr(cg.v2fd, VCTX_XATTR_PID1, v, err) < 0)
@@ -343,10 +356,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char 
 		if (vctx_cg_setattr(cg.v2fd, VCTX_XATTR_CAPS, v, err) < 0)
 			goto fail_child;
 	}
-	if (write(go[1], "g", 1) != 1) {
-		vctx_set_error(err, errno, "cannot start the context: %s", strerror(errno));
-		goto fail_child;
-	}
+	/* a child that failed its setup is gone: its report (read below) says why */
+	int go2_failed = send(go[1], "g", 1, MSG_NOSIGNAL) != 1;
 	close(go[1]);
 	go[1] = -1;
 	/* EOF: CMD was executed; a report: setup failed at the step it names */
@@ -358,6 +369,10 @@ VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char 
 	if (n == (ssize_t)sizeof(r)) {
 		r.msg[sizeof(r.msg) - 1] = 0;
 		vctx_set_error(err, r.err, "%s", r.msg);
+		goto fail_child;
+	}
+	if (go2_failed) {
+		vctx_set_error(err, EPIPE, "the context's first process died while it was being set up");
 		goto fail_child;
 	}
 	out->xid = cg.xid;

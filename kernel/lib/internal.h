@@ -25,6 +25,7 @@ int vctx_cg_walk_all(const struct vctx_walk *w);
 int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err);
 int vctx_cg_find(uint32_t xid, char *rel, size_t len);
 int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
+int vctx_cg_apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
 int vctx_cg_add_pid_v1(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
 void vctx_cg_destroy(struct vctx_cg *cg);
 int vctx_cg_open(uint32_t xid, struct vctx_cg *cg, vctx_error *err);
