@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // One build: libvctx + eBPF objects + C tools (make), the node-addon-api
-// addon (node-gyp) and the TypeScript (tsc).  Run by `npm install`.
+// addon (node-gyp), the TypeScript (tsc) and vtop's bundle (esbuild).  Run by
+// `npm install`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,3 +33,6 @@ const gyp = join(root, 'node_modules', '.bin', 'node-gyp');
 run(existsSync(gyp) ? gyp : 'node-gyp', ['rebuild', '--silent'], 'the node addon');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 if (existsSync(tsc)) run(tsc, ['-p', 'tsconfig.json'], 'the TypeScript build');
+
+// vtop as one file (scripts/bundle-vtop.mjs): it starts in a fraction of the time
+run(process.execPath, [join(root, 'scripts', 'bundle-vtop.mjs')], "vtop's bundle");

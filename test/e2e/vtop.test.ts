@@ -30,6 +30,7 @@ import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { removeRoot } from '../helpers/busybox-root.js';
 import { Tmux, type Session } from './tmux.js';
+import { ensureVtopBundle, vtopBundle } from './vtop-bundle.js';
 
 const isRoot = process.getuid?.() === 0;
 const chcontext = join(toolsDir, 'chcontext');
@@ -52,7 +53,9 @@ const children: ChildProcess[] = [];
 const source = isRoot ? new NativeSnapshotSource() : null;
 let server = { xid: 0, pid1: 0 };
 
-const vtopArgv = (...args: string[]) => [process.execPath, '--import', 'tsx', join(projectRoot, 'src', 'cli', 'vtop.ts'), ...args];
+// vtop as installed: the bundle (rebuilt in before() when a source is newer); the sources under tsx once, for --once --json
+const vtopArgv = (...args: string[]) => [process.execPath, vtopBundle, ...args];
+const vtopSourceArgv = (...args: string[]) => [process.execPath, '--import', 'tsx', join(projectRoot, 'src', 'cli', 'vtop.ts'), ...args];
 const vtopEnv = () => ({
   VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
   PATH: `${fakeBin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, TERM: 'xterm-256color', LANG: 'C.UTF-8', HOME: '/root',
@@ -130,6 +133,7 @@ const logLines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').spli
 
 before(async () => {
   if (skipAll) return;
+  ensureVtopBundle();
   for (const d of Object.values(paths)) mkdirSync(d, { recursive: true });
   mkdirSync(fakeBin);
   writeFileSync(join(fakeBin, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${logFile}\n`);
@@ -262,12 +266,12 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     tmux.kill(s.name);
   });
 
-  test('--once and --once --json list the server with its XID and IP', () => {
+  for (const [how, argv] of [['the bundle', vtopArgv], ['the sources', vtopSourceArgv]] as const) test(`--once and --once --json list the server with its XID and IP (${how})`, () => {
     const env = { ...process.env, ...vtopEnv(), COLUMNS: '160' };
-    const text = spawnSync(vtopArgv('--once')[0]!, vtopArgv('--once').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    const text = spawnSync(argv('--once')[0]!, argv('--once').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^\\S?\\s*${server.xid} ${RUNNING}\\s.*\\s127\\.0\\.77\\.${octet}\\b`, 'm'));
-    const js = spawnSync(vtopArgv('--once', '--json')[0]!, vtopArgv('--once', '--json').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    const js = spawnSync(argv('--once', '--json')[0]!, argv('--once', '--json').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
     assert.equal(js.status, 0, js.stderr);
     const data = JSON.parse(js.stdout) as { live: boolean; servers: { xid: number | null; name: string; ip: string | null; state: string; processes: number }[] };
     assert.equal(data.live, true);
