@@ -14,7 +14,7 @@
 // Needs root (vserver-stat refuses other users), the addon and dist/ built
 // (npm run build).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,9 @@ if (!existsSync(cliPath)) {
   process.exit(1);
 }
 
-const A = { label: 'vserver-stat', file: process.execPath, argv: [cliPath] };
+// run the command as a user does: the file itself, through its shebang
+chmodSync(cliPath, 0o755);
+const A = { label: 'vserver-stat', file: cliPath, argv: [] };
 const B = { label: 'ps -e', file: 'ps', argv: ['-e'] };
 
 /** one whole-process run: wall milliseconds, and its exit status checked */
@@ -134,7 +136,7 @@ for (const n of extras) {
 
 const report = `# vserver-stat vs ps -e
 
-Whole-process wall time of \`vserver-stat\` (compiled: \`node dist/src/cli/vserver-stat.js\`, a fresh
+Whole-process wall time of \`vserver-stat\` (compiled: \`dist/src/cli/vserver-stat.js\` run through its shebang, a fresh
 node each run) and of \`ps -e\`, which reads the same /proc, run in turn (A B A B ...) ${runs} times each
 after 3 warm-up pairs, at each host size. Host: ${cpus().length} CPUs, Linux ${release()}, node ${process.version}.
 Produced by \`node bench/vserver-stat.mjs --extra ${extras.join(',')}\` on ${new Date().toISOString().slice(0, 10)}.

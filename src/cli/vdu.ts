@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vdu PATH...: disk use in KiB of the allocated blocks of the regular
  * files with a single link under each PATH.  The walk is kernel/out/vdu

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vkill [--xid N] [-s SIG] [--] [PID...]: signal processes in whatever
  * context they live.  Each PID is resolved through a snapshot to exactly

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vps [PS-OPTIONS]: runs procps `ps` with the user's options (as the
  * spectator, context 1, when chcontext can put it there) and inserts a

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vpstree [--json] [--ascii|--unicode] [CONTEXT...]: the process trees of
  * every context (or the contexts named), each headed by `XID NAME`.

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vserver-all start|stop|status: start the servers with ONBOOT=yes by
  * PRIORITY (lower first), stop every running server in reverse order, or

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vserver-stat [--json]: one row per running context with util-vserver's
  * sums over its processes; --json adds the cgroup's own figures.

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
  * vserver [OPTIONS] NAME COMMAND [ARGS]: build, start, stop, restart,
  * enter, exec, status, running, delete and log of one virtual server.
