@@ -12,14 +12,18 @@
 // the victim (a perl inside a context, started for each try) runs its
 // SIGTERM handler, median of 5.  Writes bench/results/vtop.md.
 //
-//   node bench/vtop.mjs [--procs 5000] [--seconds 60] [--vtop dist|bundle|tsx]
+//   node bench/vtop.mjs [--procs 5000] [--seconds 60] [--vtop bundle|dist|tsx] [--node-flags '...']
 //
 // Needs root, tmux, htop, top, perl and the build (npm run build).  --vtop
-// dist runs dist/src/cli/vtop.js (tsc's output, as installed); bundle first
-// bundles it with esbuild into dist/vtop.bundle.mjs (one file: no module
-// resolution and CommonJS parsing of Ink's ~100 files at start-up) and runs
-// that; tsx runs the TypeScript sources.  Every context, process and tmux
-// session it makes is removed before it exits.
+// bundle (the default) runs dist/vtop.mjs as installed (the `vtop` command:
+// one esbuild bundle, with the V8 flags of its #! line), rebuilt from tsc's
+// output first (scripts/bundle-vtop.mjs); dist runs dist/src/cli/vtop.js
+// (tsc's output); tsx runs the TypeScript sources.  --node-flags runs the
+// bundle with these node/V8 flags instead of its #! line's (to try some).
+// Also reports PSS (/proc/PID/smaps_rollup): the helper and vtop share
+// Node's binary and libraries, which RSS counts twice.  Writes
+// bench/results/vtop.md (bundle) or vtop-MODE.md.  Every context, process
+// and tmux session it makes is removed before it exits.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +37,8 @@ const { values } = parseArgs({
   options: {
     procs: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '60' },
-    vtop: { type: 'string', default: 'dist' },
+    vtop: { type: 'string', default: 'bundle' },
+    'node-flags': { type: 'string' },
     tries: { type: 'string', default: '5' },
   },
 });
@@ -41,7 +46,7 @@ const N = Number(values.procs);
 const SECONDS = Number(values.seconds);
 const TRIES = Number(values.tries);
 if (!(N >= 4 && N <= 20000) || !(SECONDS >= 5) || !['dist', 'bundle', 'tsx'].includes(values.vtop) || !(TRIES >= 1)) {
-  console.error('usage: vtop.mjs [--procs N] [--seconds S] [--vtop dist|bundle|tsx] [--tries N]');
+  console.error("usage: vtop.mjs [--procs N] [--seconds S] [--vtop bundle|dist|tsx] [--node-flags '...'] [--tries N]");
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
@@ -55,26 +60,23 @@ for (const tool of ['tmux', 'htop', 'top', 'perl']) {
   }
 }
 const vtopJs = join(root, 'dist', 'src', 'cli', 'vtop.js');
-const bundleJs = join(root, 'dist', 'vtop.bundle.mjs');
+const bundleJs = join(root, 'dist', 'vtop.mjs');
 if (values.vtop !== 'tsx' && !existsSync(vtopJs)) {
   console.error(`bench/vtop.mjs: ${vtopJs} is missing: npm run build (or --vtop tsx)`);
   process.exit(1);
 }
 if (values.vtop === 'bundle') {
-  // Ink's optional devtools import is replaced by an empty module; React's production build is chosen at build time
-  const stub = join(root, 'dist', 'vtop.devtools-stub.mjs');
-  writeFileSync(stub, 'export default {};\n');
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'esbuild'), [vtopJs, '--bundle', '--platform=node', '--format=esm', '--minify',
-    `--outfile=${bundleJs}`, '--external:*.node', `--alias:react-devtools-core=${stub}`, '--define:process.env.NODE_ENV="production"',
-    "--banner:js=import { createRequire as __vctxRequire } from 'node:module'; const require = __vctxRequire(import.meta.url);",
-    '--log-level=error'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'bundle-vtop.mjs')], { encoding: 'utf8' });
   if (r.status !== 0) {
-    console.error(`bench/vtop.mjs: esbuild failed: ${r.stderr || r.error?.message}`);
+    console.error(`bench/vtop.mjs: bundling failed: ${r.stderr || r.error?.message}`);
     process.exit(1);
   }
 }
-const vtopArgv = values.vtop === 'dist' ? [process.execPath, vtopJs] : values.vtop === 'bundle' ? [process.execPath, bundleJs]
-  : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', 'vtop.ts')];
+const nodeFlags = values['node-flags'] ? values['node-flags'].split(/\s+/).filter(Boolean) : null;
+const vtopArgv = values.vtop === 'dist' ? [process.execPath, ...(nodeFlags ?? []), vtopJs]
+  : values.vtop === 'bundle' ? (nodeFlags ? [process.execPath, ...nodeFlags, bundleJs] : [bundleJs])
+  : [process.execPath, ...(nodeFlags ?? []), '--import', 'tsx', join(root, 'src', 'cli', 'vtop.ts')];
+const shebang = values.vtop === 'bundle' ? readFileSync(bundleJs, 'utf8').split('\n', 1)[0] : '';
 
 const addon = createRequire(import.meta.url)(join(root, 'build', 'Release', 'vctx.node'));
 const chcontext = join(root, 'kernel', 'out', 'chcontext');
@@ -137,6 +139,14 @@ function rssKiB(pid) {
   }
 }
 
+function pssKiB(pid) {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+}
+
 function childrenOf(pid) {
   const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean).map(Number);
@@ -191,7 +201,7 @@ const t0 = now();
 const vtopPid = start('vtop', [...vtopArgv, '--interval', '1']);
 const first = await waitFor('vtop', (s) => names.every((n) => new RegExp(`\\b${n}\\b`).test(s)) && /root server/.test(s), 30_000, 'the first full frame');
 const firstFrameMs = now() - t0;
-const helperPid = childrenOf(vtopPid)[0];
+const helperPid = childrenOf(vtopPid).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('vtop-helper'));
 const htopPid = start('htop', ['htop', '-d', '10'], { HOME: htopHome });
 const topPid = start('top', ['top', '-d', '1'], { HOME: htopHome });
 console.log(`vtop first full frame ${firstFrameMs.toFixed(0)} ms; vtop ${vtopPid} (helper ${helperPid}), htop ${htopPid}, top ${topPid}`);
@@ -202,19 +212,23 @@ const who = { vtop: [vtopPid, helperPid].filter(Boolean), htop: [htopPid], top: 
 const ticks = (pids) => pids.reduce((s, p) => s + (stat(p)?.ticks ?? 0), 0);
 const before = Object.fromEntries(Object.entries(who).map(([k, p]) => [k, ticks(p)]));
 const maxRss = { vtop: 0, htop: 0, top: 0 };
+const maxPss = { vtop: 0, htop: 0, top: 0 };
 const w0 = now();
 while (now() - w0 < SECONDS * 1000) {
-  for (const [k, p] of Object.entries(who)) maxRss[k] = Math.max(maxRss[k], p.reduce((s, x) => s + rssKiB(x), 0));
+  for (const [k, p] of Object.entries(who)) {
+    maxRss[k] = Math.max(maxRss[k], p.reduce((s, x) => s + rssKiB(x), 0));
+    maxPss[k] = Math.max(maxPss[k], p.reduce((s, x) => s + pssKiB(x), 0));
+  }
   await sleep(1000);
 }
 const windowS = (now() - w0) / 1000;
 const res = {};
 for (const [k, p] of Object.entries(who)) {
   const cpuS = (ticks(p) - before[k]) / CLK_TCK;
-  res[k] = { cpuS, pct: (cpuS / windowS) * 100, rss: p.reduce((s, x) => s + rssKiB(x), 0), maxRss: maxRss[k] };
-  console.log(`${k}: ${res[k].pct.toFixed(1)} % of one core (${cpuS.toFixed(2)} s in ${windowS.toFixed(1)} s), RSS ${(res[k].rss / 1024).toFixed(1)} MiB (max ${(maxRss[k] / 1024).toFixed(1)})`);
+  res[k] = { cpuS, pct: (cpuS / windowS) * 100, rss: p.reduce((s, x) => s + rssKiB(x), 0), maxRss: maxRss[k], maxPss: maxPss[k] };
+  console.log(`${k}: ${res[k].pct.toFixed(1)} % of one core (${cpuS.toFixed(2)} s in ${windowS.toFixed(1)} s), RSS ${(res[k].rss / 1024).toFixed(1)} MiB (max ${(maxRss[k] / 1024).toFixed(1)}, PSS max ${(maxPss[k] / 1024).toFixed(1)})`);
 }
-const vtopOnly = { rss: rssKiB(vtopPid), helperRss: helperPid ? rssKiB(helperPid) : 0 };
+const vtopOnly = { rss: rssKiB(vtopPid), helperRss: helperPid ? rssKiB(helperPid) : 0, pss: pssKiB(vtopPid), helperPss: helperPid ? pssKiB(helperPid) : 0 };
 for (const s of ['htop', 'top']) {
   spawnSync('tmux', ['-L', sock, 'kill-session', '-t', s], { stdio: 'ignore' });
   sessions.splice(sessions.indexOf(s), 1);
@@ -280,6 +294,7 @@ const targets = [
   ['vtop CPU ≤ ½ of htop', `${f1(res.vtop.pct)} % vs ${f1(res.htop.pct / 2)} %`, res.vtop.pct <= res.htop.pct / 2],
   ['vtop CPU ≤ top', `${f1(res.vtop.pct)} % vs ${f1(res.top.pct)} %`, res.vtop.pct <= res.top.pct],
   ['vtop RSS < 100 MiB', `${mib(res.vtop.maxRss)} MiB (vtop ${mib(vtopOnly.rss)} + helper ${mib(vtopOnly.helperRss)})`, res.vtop.maxRss < 100 * 1024],
+  ['vtop PSS < 100 MiB (Node\'s binary counted once)', `${mib(res.vtop.maxPss)} MiB (vtop ${mib(vtopOnly.pss)} + helper ${mib(vtopOnly.helperPss)})`, res.vtop.maxPss < 100 * 1024],
   [`first full frame < 1 s with ${N} processes`, `${firstFrameMs.toFixed(0)} ms`, firstFrameMs < 1000],
   ['kill key → signal delivered < 50 ms', `${f1(killMs)} ms (median of ${TRIES}; ${latencies.map((x) => f1(x)).join(', ')})`, killMs < 50],
 ];
@@ -288,17 +303,19 @@ const md = [
   '',
   `Measured by \`node bench/vtop.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} CPUs ` +
   `(${cpus()[0]?.model ?? 'unknown'}), Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ` +
-  `Node ${process.version}, vtop from ${values.vtop === 'dist' ? 'the build (tsc output in dist/, as installed)' : values.vtop === 'bundle' ? 'one esbuild bundle of the build (dist/vtop.bundle.mjs)' : 'the sources (tsx)'}.`,
+  `Node ${process.version}, vtop ${values.vtop === 'dist' ? 'from tsc\'s output (dist/src/cli/vtop.js)' : values.vtop === 'bundle' ? 'as installed: the bundle dist/vtop.mjs' : 'from the sources (tsx)'}` +
+  `${nodeFlags ? ` run with \`node ${nodeFlags.join(' ')}\`` : shebang ? ` (\`${shebang}\`)` : ''}.`,
   '',
   `${N} sleeping processes in 4 contexts (${total} processes on the host), the three tools running at the`,
   `same time, each in a tmux session of 200x50, refreshing every second (\`vtop --interval 1\`, \`htop -d 10\`,`,
   `\`top -d 1\`), for ${f1(windowS)} s after start-up.  CPU is utime+stime from /proc/PID/stat over the`,
   'window, as % of one core; for vtop it includes its privileged helper.  RSS is VmRSS at the end and the',
-  'largest seen (sampled every second); vtop\'s is vtop plus its helper.',
+  'largest seen (sampled every second); vtop\'s is vtop plus its helper.  PSS (the largest seen) counts a',
+  'page shared by N processes as 1/N: Node\'s binary, mapped by vtop and its helper, counts once.',
   '',
-  '| tool | CPU % of one core | CPU s | RSS MiB (end) | RSS MiB (max) |',
-  '| --- | ---: | ---: | ---: | ---: |',
-  ...['vtop', 'htop', 'top'].map((k) => `| ${k === 'vtop' ? 'vtop --interval 1' : k === 'htop' ? 'htop -d 10' : 'top -d 1'} | ${f1(res[k].pct)} | ${res[k].cpuS.toFixed(2)} | ${mib(res[k].rss)} | ${mib(res[k].maxRss)} |`),
+  '| tool | CPU % of one core | CPU s | RSS MiB (end) | RSS MiB (max) | PSS MiB (max) |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ...['vtop', 'htop', 'top'].map((k) => `| ${k === 'vtop' ? 'vtop --interval 1' : k === 'htop' ? 'htop -d 10' : 'top -d 1'} | ${f1(res[k].pct)} | ${res[k].cpuS.toFixed(2)} | ${mib(res[k].rss)} | ${mib(res[k].maxRss)} | ${mib(res[k].maxPss)} |`),
   '',
   '| target | measured | met |',
   '| --- | --- | :---: |',
@@ -338,6 +355,6 @@ const md = [
   '',
 ];
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', values.vtop === 'dist' ? 'vtop.md' : `vtop-${values.vtop}.md`), md.join('\n'));
+writeFileSync(join(root, 'bench', 'results', values.vtop === 'bundle' && !nodeFlags ? 'vtop.md' : `vtop-${nodeFlags ? 'flags' : values.vtop}.md`), md.join('\n'));
 console.log(md.join('\n'));
-console.log(`wrote bench/results/${values.vtop === 'dist' ? 'vtop.md' : `vtop-${values.vtop}.md`}`);
+console.log(`wrote bench/results/${values.vtop === 'bundle' && !nodeFlags ? 'vtop.md' : `vtop-${nodeFlags ? 'flags' : values.vtop}.md`}`);

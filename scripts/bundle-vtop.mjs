@@ -13,8 +13,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entry = join(root, 'dist', 'src', 'cli', 'vtop.js');
-const outfile = join(root, 'dist', 'vtop.mjs');
+// --entry FILE --outfile FILE bundle something else the same way (profiling)
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+};
+const entry = arg('--entry', join(root, 'dist', 'src', 'cli', 'vtop.js'));
+const outfile = arg('--outfile', join(root, 'dist', 'vtop.mjs'));
 if (!existsSync(entry)) {
   console.error(`bundle-vtop: ${entry} is missing: run tsc first (npm run build)`);
   process.exit(1);
@@ -33,10 +38,59 @@ const noDevtools = {
     b.onLoad({ filter: /.*/, namespace: 'vctx-empty' }, () => ({ contents: 'export default {};', loader: 'js' }));
   },
 };
+// Ink measures and tokenises every line of the screen again on every frame
+// (Output.get: ~40 ms per 200x50 frame); most lines are the same as in the
+// frame before.  Its pure helpers are memoized across frames here (by line
+// text, a bounded cache): widest-line, and ansi-tokenize's tokenize and
+// styledCharsFromTokens (whose results Ink only reads).
+const MEMO = {
+  'widest-line': (real) => `import real from ${JSON.stringify(real)};
+const cache = new Map();
+export default function widestLine(s) {
+  let v = cache.get(s);
+  if (v === undefined) {
+    if (cache.size >= 4096) cache.clear();
+    cache.set(s, (v = real(s)));
+  }
+  return v;
+}`,
+  '@alcalzone/ansi-tokenize': (real) => `import * as real from ${JSON.stringify(real)};
+export * from ${JSON.stringify(real)};
+const tokens = new Map();
+const chars = new WeakMap();
+export function tokenize(s, endChar) {
+  if (endChar !== undefined) return real.tokenize(s, endChar);
+  let v = tokens.get(s);
+  if (v === undefined) {
+    if (tokens.size >= 4096) tokens.clear();
+    tokens.set(s, (v = real.tokenize(s)));
+  }
+  return v;
+}
+export function styledCharsFromTokens(t) {
+  let v = chars.get(t);
+  if (v === undefined) chars.set(t, (v = real.styledCharsFromTokens(t)));
+  return v;
+}`,
+};
+const memoInk = {
+  name: 'memo-ink-helpers',
+  setup(b) {
+    b.onResolve({ filter: /^(widest-line|@alcalzone\/ansi-tokenize)$/ }, async (args) => {
+      if (args.pluginData?.real || !/[/\\]node_modules[/\\]ink[/\\]/.test(args.importer)) return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: { real: true } });
+      if (real.errors.length) return { errors: real.errors };
+      return { path: args.path, namespace: 'vctx-memo', pluginData: { real: real.path } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'vctx-memo' }, (args) => ({
+      contents: MEMO[args.path](args.pluginData.real), loader: 'js', resolveDir: root,
+    }));
+  },
+};
 try {
   await esbuild.build({
     entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools],
+    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk],
     define: { 'process.env.NODE_ENV': '"production"' },
     // bundled CommonJS (React, Ink's dependencies) calls require() for Node's own modules
     banner: { js: "import { createRequire as __vctxCreateRequire } from 'node:module'; const require = __vctxCreateRequire(import.meta.url);" },

@@ -396,7 +396,7 @@ export function VtopApp(props: VtopAppProps) {
   const body = layout.procs + 2;
 
   return (
-    <Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
+    <Box flexDirection="column" width={layout.width} height={layout.height} overflowY="hidden">
       <Header lines={header.slice(0, layout.header)} width={layout.width} />
       {help ? (
         <HelpOverlay keymap={keymap} height={layout.servers + 1 + body} width={layout.width} />

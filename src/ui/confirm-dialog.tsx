@@ -25,7 +25,7 @@ export const ConfirmDialog = memo(function ConfirmDialog({ state, height, width 
   const inner = Math.max(10, width - 4);
   const body = state.lines.slice(0, Math.max(0, height - 5));
   return (
-    <Box flexDirection="column" height={height} overflow="hidden">
+    <Box flexDirection="column" height={height} overflowY="hidden">
       <Box flexDirection="column" borderStyle="single" width={width} paddingX={1}>
         <Line text={clip(state.title, inner)} width={inner} style="danger" />
         {body.map((l, i) => (

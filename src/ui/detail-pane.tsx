@@ -17,7 +17,7 @@ export const DetailPane = memo(function DetailPane({ row, height, width, confdir
   const lines = useMemo(() => (row ? detailLines(row, width, confdir) : [{ text: 'no server selected', tone: 'dim' as const }]), [row, width, confdir]);
   const shown = lines.length > height ? [...lines.slice(0, height - 1), { text: `… ${lines.length - height + 1} more lines (widen or heighten the terminal)`, tone: 'dim' as const }] : lines;
   return (
-    <Box flexDirection="column" height={height} overflow="hidden">
+    <Box flexDirection="column" height={height} overflowY="hidden">
       {shown.map((l, i) => (
         <Line key={i} text={l.text} width={width} style={l.tone} />
       ))}

@@ -10,7 +10,7 @@ export interface HeaderProps {
 
 export const Header = memo(function Header({ lines, width }: HeaderProps) {
   return (
-    <Box flexDirection="column" height={lines.length} overflow="hidden">
+    <Box flexDirection="column" height={lines.length} overflowY="hidden">
       {lines.map((l, i) => (
         <Line key={i} text={l} width={width} style={i === 0 ? 'header' : 'normal'} />
       ))}

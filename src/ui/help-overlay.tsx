@@ -51,7 +51,7 @@ export function helpLines(keymap: Keymap, height: number, width: number): HelpLi
 export const HelpOverlay = memo(function HelpOverlay({ keymap, height, width }: HelpOverlayProps) {
   const lines = useMemo(() => helpLines(keymap, height, width), [keymap, height, width]);
   return (
-    <Box flexDirection="column" height={height} overflow="hidden">
+    <Box flexDirection="column" height={height} overflowY="hidden">
       {lines.map((l, i) => (
         <Line key={i} text={l.text} width={width} style={l.style} />
       ))}

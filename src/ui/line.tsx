@@ -11,16 +11,18 @@ export interface LineProps {
   text: string;
   /** @default 'normal' */
   style?: StyleName;
-  /** pads to this width (so an inverse bar spans the line) */
+  /** pads to this width when the style has a background (so an inverse bar spans the line) */
   width: number;
 }
 
 export const Line = memo(function Line({ text, style = 'normal', width }: LineProps) {
   const theme = useTheme();
-  const len = [...text].length;
+  const look = theme.style(style);
+  // Ink tokenises every cell it is given on every frame: only a bar needs the trailing blanks
+  const len = look.inverse || look.backgroundColor ? [...text].length : width;
   const padded = len < width ? text + ' '.repeat(width - len) : text;
   return (
-    <Text wrap="truncate" {...theme.style(style)}>
+    <Text wrap="truncate" {...look}>
       {padded}
     </Text>
   );

@@ -30,7 +30,7 @@ export const ProcessTable = memo(function ProcessTable(p: ProcessTableProps) {
   const head = useMemo(() => headerLine(cols), [cols]);
   const visible = p.rows.slice(p.offset, p.offset + p.height);
   return (
-    <Box flexDirection="column" height={p.height + 2} overflow="hidden">
+    <Box flexDirection="column" height={p.height + 2} overflowY="hidden">
       <Line text={p.title} width={p.width} style="title" />
       <Line text={head} width={p.width} style="tableHead" />
       {visible.map((r, i) => (

@@ -30,7 +30,7 @@ export const ServerTable = memo(function ServerTable({ rows, selectedKey, offset
   const head = useMemo(() => headerLine(cols), [cols]);
   const visible = rows.slice(offset, offset + height);
   return (
-    <Box flexDirection="column" height={height + 1} overflow="hidden">
+    <Box flexDirection="column" height={height + 1} overflowY="hidden">
       <Line text={head} width={width} style="tableHead" />
       {visible.map((r) => (
         <ServerLine key={r.key} row={r} cols={cols} width={width} style={styleOf(r, r.key === selectedKey, focused)} />
