@@ -211,6 +211,12 @@ runMain('vtop', async (argv) => {
       host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
       diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
     };
+    if (!once) {
+      // the first frame from a stat-only scan (the first full one reads every status and cmdline file)
+      const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
+      const quick = new NativeSnapshotSource({ lite: true });
+      feedOpts.quickFirst = () => quick.snapshot();
+    }
     // the helper is forked while we are still in context 0; then we confine ourselves
     actions = isRoot && !once && !args.opts.has('readonly') ? await liveActions(paths, (s) => { note = s; }) : null;
     if (isRoot) await confine();

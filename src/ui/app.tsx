@@ -139,7 +139,8 @@ export function VtopApp(props: VtopAppProps) {
 
   const procRows = useMemo<ProcRow[]>(() => {
     if (!frame || xid === null) return [];
-    return buildProcRows({ roots: trees.get(xid) ?? [], cpu: frame.cpu, users: frame.users, runaways, clockTicks: frame.snapshot.clockTicks }, ui.view);
+    return buildProcRows({ roots: trees.get(xid) ?? [], cpu: frame.cpu, users: frame.users, runaways, clockTicks: frame.snapshot.clockTicks,
+      partial: frame.partial }, ui.view);
   }, [frame, trees, xid, runaways, ui.view]);
   const procIndex = resolveProcIndex(procRows, ui);
 
@@ -199,7 +200,7 @@ export function VtopApp(props: VtopAppProps) {
     if (L.procRows === null) {
       // the server changed earlier in this same read: build its rows now
       L.procRows = !L.frame || !srv || srv.xid === null ? [] : buildProcRows({ roots: L.trees.get(srv.xid) ?? [], cpu: L.frame.cpu,
-        users: L.frame.users, runaways: L.runaways, clockTicks: L.frame.snapshot.clockTicks }, L.ui.view);
+        users: L.frame.users, runaways: L.runaways, clockTicks: L.frame.snapshot.clockTicks, partial: L.frame.partial }, L.ui.view);
     }
     const rows = L.procRows;
     const pi = rows ? resolveProcIndex(rows, L.ui) : -1;

@@ -5,7 +5,7 @@
  * VtopFrame.  Components subscribe (useSyncExternalStore) and never touch
  * the source themselves.
  */
-import type { SnapshotSource } from '../kernel-bridge/types.js';
+import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
 import { CpuTracker } from '../views/cpu.js';
 import type { DiskUseMap, HostInfo, VtopFrame } from '../views/vtop-model.js';
 
@@ -40,6 +40,12 @@ export interface FeedOptions {
   configuredEveryMs?: number;
   /** errors of the source (the UI shows them in the status line) */
   onError?: (e: Error) => void;
+  /**
+   * a cheaper first snapshot (stat only: at 5,000 processes the first full
+   * scan also reads every status and cmdline file, ~0.3-0.5 s): the first
+   * frame is drawn from it, marked partial, and the full one follows at once
+   */
+  quickFirst?: () => Snapshot;
 }
 
 /** the refresh intervals + and - step through (ms) */
@@ -85,7 +91,8 @@ export class VtopFeed {
 
   /** takes one snapshot now and publishes the frame; returns it */
   async refresh(): Promise<VtopFrame> {
-    const snapshot = this.opts.source.snapshot();
+    const partial = this.seq === 0 && this.opts.quickFirst !== undefined;
+    const snapshot = partial ? this.opts.quickFirst!() : this.opts.source.snapshot();
     const cpu = this.tracker.update(snapshot);
     try {
       const h = this.opts.host.sample();
@@ -110,7 +117,7 @@ export class VtopFeed {
       ? this.opts.diskUse.lookup([...names].sort(), (n) => roots.get(n) ?? `${rootdir}/${n}`)
       : new Map<string, number | null>();
     this.frame = {
-      seq: ++this.seq, snapshot, cpu, host: this.hostInfo, configured: this.configuredNames, diskUse,
+      seq: ++this.seq, ...(partial ? { partial } : {}), snapshot, cpu, host: this.hostInfo, configured: this.configuredNames, diskUse,
       users: this.opts.users ?? new Map(), intervalMs: this.intervalMs, live: this.opts.source.live,
       confdir: this.opts.confdir ?? '/etc/vservers',
     };
@@ -165,7 +172,9 @@ export class VtopFeed {
   private tick(): void {
     this.timer = undefined;
     void this.safeRefresh().then(() => {
-      if (this.running && !this.timer) this.timer = setTimeout(() => this.tick(), this.intervalMs);
+      // after a partial first frame, the full snapshot right away (once the frame is out)
+      const wait = this.frame?.partial ? 0 : this.intervalMs;
+      if (this.running && !this.timer) this.timer = setTimeout(() => this.tick(), wait);
     });
   }
 }

@@ -28,6 +28,11 @@ export type DiskUseMap = ReadonlyMap<string, number | null>;
 export interface VtopFrame {
   /** increases by one per refresh */
   seq: number;
+  /**
+   * the snapshot is stat-only (the first frame, drawn before the slow first
+   * full scan): users, inner PIDs and command lines are not known yet
+   */
+  partial?: boolean;
   snapshot: Snapshot;
   cpu: CpuSample;
   host: HostInfo;

@@ -86,16 +86,18 @@ export interface ProcRowInputs {
   users: ReadonlyMap<number, string>;
   runaways: ReadonlySet<string>;
   clockTicks: number;
+  /** a stat-only snapshot: user and command line not read yet (shown as …) */
+  partial?: boolean;
 }
 
 function toRow(p: ProcessInfo, branch: string, inp: ProcRowInputs, context: boolean): ProcRow {
   const key = procKey(p.pid, p.startTime);
   return {
     key, pid: p.pid, startTime: p.startTime, xid: p.xid, innerPid: p.innerPid,
-    user: safe(inp.users.get(p.uid) ?? String(p.uid)), state: safe(p.state),
+    user: inp.partial ? '…' : safe(inp.users.get(p.uid) ?? String(p.uid)), state: safe(p.state),
     cpu: inp.cpu.proc.get(key), rss: p.rss, vsz: p.vsz,
     timeMs: ticksToMs(p.utime + p.stime, inp.clockTicks), branch,
-    command: safe(p.cmdline !== '' ? p.cmdline : `[${p.comm}]`), comm: safe(p.comm),
+    command: inp.partial ? `${safe(p.comm)} …` : safe(p.cmdline !== '' ? p.cmdline : `[${p.comm}]`), comm: safe(p.comm),
     runaway: inp.runaways.has(key), context,
   };
 }

@@ -4,7 +4,10 @@ import chalk from 'chalk';
 import { buildKeymap, DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
 import { EscapeCoalescingStdin, splitKeys } from '../../../src/ui/escape-coalescing-stdin.js';
 import { renderOnce, onceJson } from '../../../src/ui/once.js';
-import { demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
+import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
+import { staticHostProbe } from '../../../src/ui/host-probe.js';
+import { VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { DEMO, demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
 
 chalk.level = 1; // as on a 16-colour terminal, so colour (or its absence) is visible in frames
 
@@ -281,4 +284,33 @@ test('key overrides drive dispatch and help', async () => {
   await r.press('?');
   assert.match(r.text(), /z +SIGTERM the selected pro/);
   r.unmount();
+});
+
+test('a quick stat-only first snapshot: the first frame is partial (users and commands …), the full one follows at once', async () => {
+  const snaps = demoSnapshots();
+  const lite = { ...snaps[0]!, processes: snaps[0]!.processes.map((p) => ({ ...p, uid: 0, innerPid: null, cmdline: '' })) };
+  const fx = new FixtureSnapshotSource(DEMO);
+  const feed = new VtopFeed({
+    source: listSource(snaps.slice(1)), quickFirst: () => lite, host: staticHostProbe(fx.extras.host),
+    configured: () => fx.extras.configured ?? [], users: new Map([[0, 'root'], [33, 'www-data']]),
+  });
+  const first = await feed.refresh();
+  assert.equal(first.partial, true);
+  const r = await renderVtop({ feed, columns: 120, rows: 30 });
+  await r.press(KEY.down, KEY.tab);
+  assert.match(r.text(), /^\s+2301 +- +… +S .* init …\s*$/m, 'user and command not read yet');
+  assert.doesNotMatch(r.text(), /\/sbin\/init/);
+  await feed.refresh();
+  await tick(30);
+  assert.equal(feed.getFrame()!.partial, undefined);
+  assert.match(r.text(), /^\s+2301 .* root +S .*\/sbin\/init/m);
+  r.unmount();
+  // started, the feed takes the full snapshot right after the partial frame, not an interval later
+  const live = new VtopFeed({ source: listSource(snaps.slice(1)), quickFirst: () => lite, host: staticHostProbe(fx.extras.host),
+    configured: () => [], intervalMs: 30_000 });
+  live.start();
+  await tick(50);
+  live.stop();
+  assert.equal(live.getFrame()!.seq, 2);
+  assert.equal(live.getFrame()!.partial, undefined);
 });
