@@ -96,10 +96,34 @@ const memoInk = {
     }));
   },
 };
+// yoga-layout (Ink's layout engine) loads its WebAssembly from a base64
+// data: URL through fetch(), which loads undici first (~0.1 s and several
+// MiB at start-up); handed the bytes as wasmBinary it instantiates them
+// directly.
+const yogaDirect = {
+  name: 'yoga-wasm-binary',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]yoga-layout[/\\]dist[/\\]src[/\\]index\.js$/ }, (args) => {
+      const dir = dirname(args.path);
+      const binaries = join(dir, '..', 'binaries', 'yoga-wasm-base64-esm.js');
+      const m = /"data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)"/.exec(readFileSync(binaries, 'utf8'));
+      if (!m) throw new Error(`${binaries}: no embedded WebAssembly found (yoga-layout changed?)`);
+      return {
+        loader: 'js', resolveDir: dir,
+        contents: `import loadYoga from '../binaries/yoga-wasm-base64-esm.js';
+import wrapAssembly from './wrapAssembly.js';
+const wasmBinary = Buffer.from(${JSON.stringify(m[1])}, 'base64');
+const Yoga = wrapAssembly(await loadYoga({ wasmBinary }));
+export default Yoga;
+export * from './generated/YGEnums.js';`,
+      };
+    });
+  },
+};
 try {
   await esbuild.build({
     entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk],
+    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk, yogaDirect],
     define: { 'process.env.NODE_ENV': '"production"' },
     // bundled CommonJS (React, Ink's dependencies) calls require() for Node's own modules
     banner: { js: "import { createRequire as __vctxCreateRequire } from 'node:module'; const require = __vctxCreateRequire(import.meta.url);" },
@@ -109,11 +133,13 @@ try {
   console.error(`bundle-vtop: esbuild failed (${String(e.message).split('\n')[0]})`);
   process.exit(1);
 }
-// Installed, vtop runs through this line: a young generation of 1 MiB semi-spaces (V8's default grows them
-// to 16 MiB, held between collections) and an old-space limit whose heap-growing factor is V8's smallest;
-// measured at 5,000 processes: ~50 MiB less RSS for about the same CPU (bench/results/vtop.md).
-// The live heap is ~20 MiB at 5,000 processes, so 256 MiB leaves room for tens of thousands.
-const NODE_FLAGS = '--max-semi-space-size=1 --max-old-space-size=256';
+// Installed, vtop runs through this line: V8 grows the young generation's semi-spaces to 16 MiB (x3) and
+// keeps them; 4 MiB still lets a refresh's garbage (a 5,000-process snapshot is a few MiB) die young.
+// Measured at 5,000 processes (30 s each, noisy): no flag 10.9-12.1 % CPU, PSS max 146-196 MiB;
+// this 10.0 %, 156 MiB; adding --max-old-space-size=512 12.9 %, 117 MiB; =256 with a 1 MiB young
+// generation 14.5-15.2 %, 105-113 MiB.  A capped old space also makes V8 grow the heap by smaller steps
+// (less memory) but collect more often (more CPU), which would miss the CPU targets (bench/results/vtop.md).
+const NODE_FLAGS = '--max-semi-space-size=4';
 const text = readFileSync(outfile, 'utf8');
 writeFileSync(outfile, `#!/usr/bin/env -S node ${NODE_FLAGS}\n${text.startsWith('#!') ? text.slice(text.indexOf('\n') + 1) : text}`);
 chmodSync(outfile, 0o755);
