@@ -44,7 +44,7 @@ const noDevtools = {
 // text, a bounded cache): widest-line, and ansi-tokenize's tokenize and
 // styledCharsFromTokens (whose results Ink only reads).
 // Two generations: a line not used since the last swap is forgotten, so a
-// cache holds about two screens' worth (a styled line is ~100 objects).
+// cache holds the last few screens' lines (a styled line is ~100 objects).
 const LRU = `function memo(cap) {
   let cur = new Map();
   let old = new Map();
@@ -64,14 +64,14 @@ const LRU = `function memo(cap) {
 const MEMO = {
   'widest-line': (real) => `import real from ${JSON.stringify(real)};
 ${LRU}
-const widths = memo(512);
+const widths = memo(256);
 export default function widestLine(s) {
   return widths(s, () => real(s));
 }`,
   '@alcalzone/ansi-tokenize': (real) => `import * as real from ${JSON.stringify(real)};
 export * from ${JSON.stringify(real)};
 ${LRU}
-const tokens = memo(256);
+const tokens = memo(128);
 const chars = new WeakMap();
 export function tokenize(s, endChar) {
   return endChar !== undefined ? real.tokenize(s, endChar) : tokens(s, () => real.tokenize(s));
