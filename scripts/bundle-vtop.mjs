@@ -141,5 +141,8 @@ try {
 // (less memory) but collect more often (more CPU), which would miss the CPU targets (bench/results/vtop.md).
 const NODE_FLAGS = '--max-semi-space-size=4';
 const text = readFileSync(outfile, 'utf8');
-writeFileSync(outfile, `#!/usr/bin/env -S node ${NODE_FLAGS}\n${text.startsWith('#!') ? text.slice(text.indexOf('\n') + 1) : text}`);
+// the entry's own #! line (e.g. `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node`) with the flags added
+const first = text.startsWith('#!') ? text.slice(0, text.indexOf('\n')) : '';
+const node = /^#!\/usr\/bin\/env (?:-S )?(.*\bnode)$/.exec(first)?.[1] ?? 'node';
+writeFileSync(outfile, `#!/usr/bin/env -S ${node} ${NODE_FLAGS}\n${first ? text.slice(first.length + 1) : text}`);
 chmodSync(outfile, 0o755);
