@@ -126,7 +126,9 @@ try {
     minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk, yogaDirect],
     define: { 'process.env.NODE_ENV': '"production"' },
     // bundled CommonJS (React, Ink's dependencies) calls require() for Node's own modules
-    banner: { js: "import { createRequire as __vctxCreateRequire } from 'node:module'; const require = __vctxCreateRequire(import.meta.url);" },
+    // createRequire for the addon; and on a terminal vtop is interactive even when a CI
+    // variable is set (Ink's is-in-ci would otherwise draw nothing until exit)
+    banner: { js: "import { createRequire as __vctxCreateRequire } from 'node:module'; const require = __vctxCreateRequire(import.meta.url);\nif (process.stdout.isTTY) for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) if (k in process.env) process.env[k] = 'false';" },
     logLevel: 'error',
   });
 } catch (e) {
