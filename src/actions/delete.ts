@@ -12,10 +12,9 @@ import { processesRootedIn, removeTree } from './build.js';
 import { checkName } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
-import { acquireLock } from './lock.js';
+import { lockServer } from './lock.js';
 import { repair } from './repair.js';
 import { ensureRunDir, findContext } from './runtime.js';
-import { LOCK_WAIT_SEC } from './start.js';
 
 export interface DeletePlan {
   name: string;
@@ -36,9 +35,7 @@ export function deletePlan(name: string, paths: VctxPaths): DeletePlan {
 export async function deleteServer(name: string, paths: VctxPaths): Promise<string[]> {
   const plan = deletePlan(name, paths);
   const files = await ensureRunDir(paths, name);
-  const lock = await acquireLock(files.lock, LOCK_WAIT_SEC).catch((e) => {
-    throw new LifecycleError('failed', 'lock', `cannot delete '${name}': ${errText(e)}`);
-  });
+  const lock = await lockServer(files.lock, 'delete', name);
   let deleted = false;
   try {
     await repair(paths, name);

@@ -9,10 +9,10 @@ import type { VctxPaths } from '../config/paths.js';
 import { LifecycleError, errText } from './errors.js';
 import { enterArgvFor } from './enter.js';
 import { ensureRunDir, contextCgroup, dirIno, readState } from './runtime.js';
-import { start, LOCK_WAIT_SEC, type StartResult } from './start.js';
+import { start, type StartResult } from './start.js';
 import { stop, DEFAULT_STOP_TIMEOUT_SEC, type StopResult } from './stop.js';
 import { audit } from './syslog.js';
-import { acquireLock } from './lock.js';
+import { lockServer } from './lock.js';
 
 export { LifecycleError } from './errors.js';
 export { serverStatus, isRunning, listServerStates, type ServerStatus, type ServerListEntry } from './status.js';
@@ -54,9 +54,7 @@ export interface RestartResult {
 export async function restartServer(name: string, paths: VctxPaths, opts: RestartOptions = {}): Promise<RestartResult> {
   return logged('restart', name, async () => {
     const files = await ensureRunDir(paths, name);
-    const lock = await acquireLock(files.lock, LOCK_WAIT_SEC).catch((e) => {
-      throw new LifecycleError('failed', 'lock', `cannot restart '${name}': ${errText(e)}`);
-    });
+    const lock = await lockServer(files.lock, 'restart', name);
     try {
       let stopped: StopResult | null = null;
       try {

@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { LifecycleError, errText } from './errors.js';
 
 export class LockTimeout extends Error {
   override name = 'LockTimeout';
@@ -63,5 +64,20 @@ export async function withLock<T>(file: string, waitSec: number, fn: () => Promi
     return await fn();
   } finally {
     await l.release();
+  }
+}
+
+/** how long a command waits for another one working on the same server */
+export const LOCK_WAIT_SEC = 150;
+
+/**
+ * Takes the server lock @file for @verb (start, stop, …) on @name, or fails
+ * with a LifecycleError saying which server could not be locked.
+ */
+export async function lockServer(file: string, verb: string, name: string): Promise<HeldLock> {
+  try {
+    return await acquireLock(file, LOCK_WAIT_SEC);
+  } catch (e) {
+    throw new LifecycleError('failed', 'lock', `cannot ${verb} '${name}': ${errText(e)}`);
   }
 }

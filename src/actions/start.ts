@@ -20,7 +20,7 @@ import {
 import { loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookProblem, runHook } from './hooks.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
 import {
   contextCgroup, dirIno, ensureRunDir, findContext, loopbacksInUse, procStat, readState, removeState, runFiles, writeState,
@@ -28,7 +28,7 @@ import {
 } from './runtime.js';
 
 /** how long a start or stop waits for another command on the same server */
-export const LOCK_WAIT_SEC = 150;
+export { LOCK_WAIT_SEC } from './lock.js';
 
 export interface StartResult {
   xid: number;
@@ -102,14 +102,7 @@ export async function start(name: string, paths: VctxPaths, opts: { lockHeld?: b
   if (problems.length) throw new LifecycleError('invalid', 'checks', problems.join('\n'));
 
   const files = await ensureRunDir(paths, name);
-  let lock: HeldLock | null = null;
-  if (!opts.lockHeld) {
-    try {
-      lock = await acquireLock(files.lock, LOCK_WAIT_SEC);
-    } catch (e) {
-      throw new LifecycleError('failed', 'lock', `cannot start '${name}': ${errText(e)}`);
-    }
-  }
+  const lock: HeldLock | null = opts.lockHeld ? null : await lockServer(files.lock, 'start', name);
   try {
     await repair(paths, name);
     if (await findContext(paths, name, { scan: readState(paths, name) !== null })) {

@@ -19,7 +19,7 @@ import { CHCONTEXT } from './chcontext-args.js';
 import { checkName, loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { runHook } from './hooks.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import { lockServer, type HeldLock } from './lock.js';
 import { repair } from './repair.js';
 import {
   cgroupPids, cgroupPopulated, dirIno, ensureRunDir, findContext, procStat, processAlive, readState,
@@ -198,14 +198,7 @@ export async function stop(name: string, paths: VctxPaths, opts: StopOptions = {
     if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
   }
   const files = await ensureRunDir(paths, name);
-  let lock: HeldLock | null = null;
-  if (!opts.lockHeld) {
-    try {
-      lock = await acquireLock(files.lock, LOCK_WAIT_SEC);
-    } catch (e) {
-      throw new LifecycleError('failed', 'lock', `cannot stop '${name}': ${errText(e)}`);
-    }
-  }
+  const lock: HeldLock | null = opts.lockHeld ? null : await lockServer(files.lock, 'stop', name);
   try {
     await repair(paths, name);
     const c = await findContext(paths, name);
