@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test: unit (no root, recorded fixtures), then integration and
-// e2e (root, real contexts).  `node scripts/test.mjs unit` runs one group.
+// e2e (root, real contexts).  `node scripts/test.mjs unit` runs one group,
+// `node scripts/test.mjs test/integration/chbind.test.ts` one file.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,7 +21,11 @@ function find(dir) {
   return out;
 }
 
-const files = groups.flatMap((g) => find(join(root, 'test', g)));
+// a group (unit, integration, e2e, or a folder below test/) or a test file
+const files = groups.flatMap((g) => {
+  const p = existsSync(g) ? g : join(root, 'test', g);
+  return statSync(p, { throwIfNoEntry: false })?.isFile() ? [p] : find(p);
+});
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
@@ -35,9 +40,15 @@ const pinsBefore = existsSync(pins);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1',
   '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
 
-if (!pinsBefore && existsSync(pins)) {
-  const cg = ['/sys/fs/cgroup/unified/vctx', '/sys/fs/cgroup/vctx'].find((d) => existsSync(d));
-  const contexts = cg ? readdirSync(cg).filter((n) => /^\d+$/.test(n) && n !== '1') : [];
-  if (contexts.length === 0) rmSync(pins, { recursive: true, force: true });
+// Monitors release their contexts a moment after the last test: wait for that,
+// and name any context a test left behind.
+const cg = ['/sys/fs/cgroup/unified/vctx', '/sys/fs/cgroup/vctx'].find((d) => existsSync(d));
+const contextsLeft = () => (cg ? readdirSync(cg).filter((n) => /^\d+$/.test(n) && n !== '1') : []);
+let left = contextsLeft();
+for (let i = 0; i < 50 && left.length; i++) {
+  spawnSync('sleep', ['0.1']);
+  left = contextsLeft();
 }
+if (left.length) console.error(`test run left contexts behind: ${left.join(' ')} (in ${cg})`);
+else if (!pinsBefore && existsSync(pins)) rmSync(pins, { recursive: true, force: true });
 process.exit(r.status ?? 1);
