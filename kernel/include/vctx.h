@@ -315,6 +315,11 @@ uint32_t vctx_loopback_for_xid(uint32_t xid);
  */
 int vctx_cgroup_self(char *path, size_t len, vctx_error *err);
 
+/* the first IPv4 address (nbo) of interface @name: 1 found, 0 none, -1 errno */
+int vctx_ipv4_of_iface(const char *name, uint32_t *ip);
+/* is @ip (nbo) on an interface, or in 127/8?  1 yes, 0 no, -1 errno */
+int vctx_ipv4_is_local(uint32_t ip);
+
 /* cgroup id (inode number) of a cgroup2 directory fd */
 uint64_t vctx_cgroup_id(int cgfd);
 

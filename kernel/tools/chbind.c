@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
@@ -106,7 +105,6 @@ static int in_loopback_net(uint32_t a)
 static uint32_t resolve_ip(const char *opt, const char *s, int allow_iface)
 {
 	struct in_addr a;
-	struct ifaddrs *ifs, *i;
 	uint32_t found = 0;
 
 	if (inet_pton(AF_INET, s, &a) == 1)
@@ -115,83 +113,15 @@ static uint32_t resolve_ip(const char *opt, const char *s, int allow_iface)
 		usage_error("%s: malformed IPv4 address '%s'", opt, s);
 	if (strlen(s) >= IF_NAMESIZE || if_nametoindex(s) == 0)
 		usage_error("%s: '%s' is neither an IPv4 address nor a network interface", opt, s);
-	if (getifaddrs(&ifs) < 0) {
+	switch (vctx_ipv4_of_iface(s, &found)) {
+	case -1:
 		fail("cannot list the addresses of %s: %s", s, strerror(errno));
 		exit(1);
-	}
-	for (i = ifs; i && !found; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, s))
-			found = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-	freeifaddrs(ifs);
-	if (!found) {
+	case 0:
 		fail("interface %s has no IPv4 address", s);
 		exit(1);
 	}
 	return found;
-}
-
-/* is @ip assigned to an interface (or in 127/8, which lo answers)? */
-static int is_local(uint32_t ip)
-{
-	struct ifaddrs *ifs, *i;
-	int found = 0;
-
-	if (in_loopback_net(ip))
-		return 1;
-	if (getifaddrs(&ifs) < 0)
-		return -1;
-	for (i = ifs; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ip;
-	freeifaddrs(ifs);
-	return found;
-}
-
-/* decode the \ooo escapes of a /proc/self/mountinfo field in place */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-}
-
-/* the cgroup2 mount point (a mount of the hierarchy's root preferred) */
-static int cgroup2_mount(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (found < 2 && fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - "), *root, *mnt, *save;
-
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
-			continue;
-		strtok_r(line, " ", &save);		/* mount id */
-		strtok_r(NULL, " ", &save);		/* parent id */
-		strtok_r(NULL, " ", &save);		/* major:minor */
-		root = strtok_r(NULL, " ", &save);
-		mnt = strtok_r(NULL, " ", &save);
-		if (!root || !mnt)
-			continue;
-		if (found && strcmp(root, "/"))
-			continue;
-		unescape(mnt);
-		snprintf(out, len, "%s", mnt);
-		found = strcmp(root, "/") ? 1 : 2;
-	}
-	fclose(f);
-	return found ? 0 : -1;
 }
 
 /* "populated 0" in the cgroup's cgroup.events? */
@@ -382,7 +312,7 @@ int main(int argc, char **argv)
 		fail("needs CAP_SYS_ADMIN or CAP_BPF to set a lock (processes of a virtual server have neither)");
 		return 1;
 	}
-	switch (is_local(ip)) {
+	switch (vctx_ipv4_is_local(ip)) {
 	case -1:
 		fail("cannot list the local addresses: %s", strerror(errno));
 		return 1;
@@ -393,10 +323,12 @@ int main(int argc, char **argv)
 
 	/* the cgroup: under the caller's when that is a context's (so a lock
 	   inside a locked context is refused and the XID stays), else vctx/ */
-	if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
-		fail("no cgroup2 hierarchy is mounted (see /proc/self/mountinfo)");
+	const struct vctx_cgroup_layout *layout = vctx_cgroup_layout(&err);
+	if (!layout) {
+		fail("%s", err.msg);
 		return 1;
 	}
+	snprintf(mnt, sizeof(mnt), "%s", layout->v2);
 	if (vctx_cgroup_self(own, sizeof(own), &err) < 0) {
 		fail("%s", err.msg);
 		return 1;

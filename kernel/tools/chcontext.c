@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <ifaddrs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,38 +101,16 @@ static long parse_num(const char *s, const char *what, long lo, long hi)
 static uint32_t parse_ip(const char *s, const char *flag)
 {
 	struct in_addr a;
-	struct ifaddrs *ifa, *i;
+	uint32_t ip;
 
 	if (inet_pton(AF_INET, s, &a) == 1)
 		return a.s_addr;
 	/* an interface name: its first IPv4 address (chbind --ip eth0) */
-	if (getifaddrs(&ifa) == 0) {
-		for (i = ifa; i; i = i->ifa_next)
-			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, s) == 0) {
-				uint32_t ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-				freeifaddrs(ifa);
-				return ip;
-			}
-		freeifaddrs(ifa);
-	}
+	if (vctx_ipv4_of_iface(s, &ip) == 1)
+		return ip;
 	char buf[96];
 	snprintf(buf, sizeof(buf), "%s: '%%s' is neither an IPv4 address nor an interface with one", flag);
 	usage_error(buf, s);
-}
-
-/* 127/8 or an address of one of our interfaces */
-static int is_local(uint32_t ip)
-{
-	struct ifaddrs *ifa, *i;
-	int found = (ntohl(ip) >> 24) == 127;
-
-	if (found || getifaddrs(&ifa) < 0)
-		return found;
-	for (i = ifa; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ip;
-	freeifaddrs(ifa);
-	return found;
 }
 
 static const struct { const char *name; int res; } rlimit_names[] = {
@@ -493,7 +470,7 @@ int main(int argc, char **argv)
 			break;
 		case O_IP:
 			spec.ipv4 = parse_ip(optarg, "--ip");
-			if (!is_local(spec.ipv4)) {
+			if (vctx_ipv4_is_local(spec.ipv4) != 1) {
 				fprintf(stderr, "%s: --ip %s is not a local address (it is on no interface)\n", prog, optarg);
 				return 1;
 			}
