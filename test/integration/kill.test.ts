@@ -6,37 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { toolsDir } from '../../src/kernel-bridge/addon.js';
 import { KernelError } from '../../src/kernel-bridge/errors.js';
 import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
 
-const chcontext = join(toolsDir, 'chcontext');
 const contexts: number[] = [];
 const children: ChildProcess[] = [];
-const tmp = mkdtempSync(join(tmpdir(), 'vctx-kill-test-'));
 const source = new NativeSnapshotSource();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startContext(args: string[]): number {
-  const outFile = join(tmp, `ctx-${contexts.length}.out`);
-  const fd = openSync(outFile, 'w');
-  const r = spawnSync(chcontext, ['--daemon', '--silent', ...args], {
-    stdio: ['ignore', fd, 'pipe'], timeout: 20_000, encoding: 'utf8',
-  });
-  closeSync(fd);
-  const line = readFileSync(outFile, 'utf8').trim();
-  assert.equal(r.status, 0, `chcontext --daemon failed: ${r.stderr}`);
-  const xid = Number(line.split(/\s+/)[0]);
-  assert.ok(Number.isInteger(xid) && xid >= 2, `chcontext printed '${line}'`);
-  contexts.push(xid);
-  return xid;
-}
+const startContext = (args: string[]) => startDaemonContext(args, contexts);
 
 function startTimeOf(pid: number): number | null {
   try {
@@ -73,7 +57,6 @@ after(async () => {
     try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
   }
   await until(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)));
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('killPid', () => {

@@ -11,33 +11,20 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { toolsDir } from '../../src/kernel-bridge/addon.js';
 import { killContext, killPid } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource, terminalEscape } from '../../src/kernel-bridge/snapshot.js';
 import type { ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
+import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
 
-const chcontext = join(toolsDir, 'chcontext');
 const contexts: number[] = [];
 const children: ChildProcess[] = [];
-const tmp = mkdtempSync(join(tmpdir(), 'vctx-snapshot-test-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const tmp = mkdtempSync(join(tmpdir(), 'vctx-snapshot-test-'));
+
 /** a new context running `cmd` (chcontext --daemon); returns its XID */
-function startContext(args: string[]): number {
-  const outFile = join(tmp, `ctx-${contexts.length}.out`);
-  const fd = openSync(outFile, 'w');
-  const r = spawnSync(chcontext, ['--daemon', '--silent', ...args], {
-    stdio: ['ignore', fd, 'pipe'], timeout: 20_000, encoding: 'utf8',
-  });
-  closeSync(fd);
-  const line = readFileSync(outFile, 'utf8').trim();
-  assert.equal(r.status, 0, `chcontext --daemon failed: ${r.stderr}`);
-  const xid = Number(line.split(/\s+/)[0]);
-  assert.ok(Number.isInteger(xid) && xid >= 2, `chcontext printed '${line}'`);
-  contexts.push(xid);
-  return xid;
-}
+const startContext = (args: string[]) => startDaemonContext(args, contexts);
 
 /** what a context sees with its own ps: PIDs and comms, the ps itself left out */
 function psInside(xid: number): { pid: number; comm: string }[] {
