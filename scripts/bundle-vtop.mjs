@@ -96,6 +96,19 @@ const memoInk = {
     }));
   },
 };
+// Ink composes each frame in a grid of one object per cell and serialises it
+// cell by cell (~10 MiB of garbage per 200x50 frame); src/ui/fast-output.ts
+// gives the same screen from a few spans per row (test/unit/ui/fast-output
+// compares the two).
+const fastOutput = {
+  name: 'fast-ink-output',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/output\.js$/ }, (args) => {
+      if (!/[/\\]node_modules[/\\]ink[/\\]build[/\\]renderer\.js$/.test(args.importer)) return undefined;
+      return { path: join(root, 'dist', 'src', 'ui', 'fast-output.js') };
+    });
+  },
+};
 // yoga-layout (Ink's layout engine) loads its WebAssembly from a base64
 // data: URL through fetch(), which loads undici first (~0.1 s and several
 // MiB at start-up); handed the bytes as wasmBinary it instantiates them
@@ -123,7 +136,7 @@ export * from './generated/YGEnums.js';`,
 try {
   await esbuild.build({
     entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk, yogaDirect],
+    minify: true, legalComments: 'none', external: ['*.node'], plugins: [noDevtools, memoInk, fastOutput, yogaDirect],
     define: { 'process.env.NODE_ENV': '"production"' },
     // bundled CommonJS (React, Ink's dependencies) calls require() for Node's own modules
     // createRequire for the addon; and on a terminal vtop is interactive even when a CI
