@@ -21,6 +21,8 @@ namespace {
 struct State {
   struct vctx_scanner *scanner = nullptr;
   napi_ref assembler = nullptr;
+  napi_ref columns = nullptr;  // the ArrayBuffer of ProcArray's columns
+  size_t columns_len = 0;      // its length in doubles
   uint64_t delivered_gen = 0;  // every gen up to this one is in the assembler's cache
 };
 std::mutex states_lock;
@@ -81,32 +83,51 @@ inline napi_value Str(napi_env env, const char *s, size_t n = NAPI_AUTO_LENGTH) 
 // object literal in JITed code gets its final shape in one allocation,
 // where 17 property sets from native code would reshape it 17 times.
 // comm and cmdline change only when libvctx re-reads them (a new gen):
-// the function keeps the strings of the last snapshot by pid, and native
+// the function keeps, by pid, the object it handed out last, and native
 // code makes strings only for processes whose gen is newer than the last
-// snapshot handed over.  Should the two ever disagree, the function
-// returns null and is called again with every string.
-const int NUMCOLS = 15;  // pid ppid xid innerPid threads startTime utime stime cutime cstime vsz rss uid nice gen
+// snapshot handed over.  A process none of whose figures changed (most of
+// them: sleepers) gets the very object of the last snapshot again: the
+// objects are never changed, and a refresh of 5,000 sleepers allocates
+// almost nothing.  Should the two sides ever disagree about a gen, the
+// function returns null and is called again with every string.
+// The columns live in one buffer kept across snapshots.
+const int NUMCOLS = 16;  // pid ppid xid innerPid threads startTime utime stime cutime cstime vsz rss uid nice gen state
 const char *const assembler_src =
     "(function () {\n"
-    "  let cache = new Map();\n"
-    "  return function (num, str, states, n) {\n"
-    "    const out = new Array(n), next = new Map();\n"
-    "    for (let i = 0, k = 0; i < n; i++, k += 15) {\n"
+    "  const cache = new Map();\n"
+    "  const letters = [];\n"
+    "  let stamp = 0;\n"
+    "  return function (num, str, n) {\n"
+    "    const out = new Array(n);\n"
+    "    stamp = (stamp + 1) % 1e9;\n"
+    "    for (let i = 0, k = 0; i < n; i++, k += 16) {\n"
     "      const pid = num[k], gen = num[k + 14];\n"
-    "      let comm = str[2 * i], cmdline = str[2 * i + 1];\n"
+    "      let e = cache.get(pid), comm = str[2 * i], cmdline = str[2 * i + 1];\n"
     "      if (comm === undefined) {\n"
-    "        const c = cache.get(pid);\n"
-    "        if (c === undefined || c.gen !== gen) return null;\n"
-    "        comm = c.comm; cmdline = c.cmdline;\n"
+    "        if (e === undefined || e.gen !== gen) return null;\n"
+    "        const o = e.obj, inner = num[k + 3];\n"
+    "        if (o.ppid === num[k + 1] && o.xid === num[k + 2] && o.innerPid === (inner > 0 ? inner : null) &&\n"
+    "            o.threads === num[k + 4] && o.startTime === num[k + 5] && o.utime === num[k + 6] &&\n"
+    "            o.stime === num[k + 7] && o.cutime === num[k + 8] && o.cstime === num[k + 9] &&\n"
+    "            o.vsz === num[k + 10] && o.rss === num[k + 11] && o.uid === num[k + 12] &&\n"
+    "            o.nice === num[k + 13] && o.state.charCodeAt(0) === num[k + 15]) {\n"
+    "          e.seen = stamp;\n"
+    "          out[i] = o;\n"
+    "          continue;\n"
+    "        }\n"
+    "        comm = o.comm; cmdline = o.cmdline;\n"
     "      }\n"
-    "      next.set(pid, { gen, comm, cmdline });\n"
-    "      const inner = num[k + 3];\n"
-    "      out[i] = { pid, ppid: num[k + 1], xid: num[k + 2], innerPid: inner > 0 ? inner : null,\n"
-    "        state: states[i], comm, threads: num[k + 4], startTime: num[k + 5],\n"
+    "      const c = num[k + 15], inner = num[k + 3];\n"
+    "      const state = letters[c] ?? (letters[c] = String.fromCharCode(c));\n"
+    "      const o = { pid, ppid: num[k + 1], xid: num[k + 2], innerPid: inner > 0 ? inner : null,\n"
+    "        state, comm, threads: num[k + 4], startTime: num[k + 5],\n"
     "        utime: num[k + 6], stime: num[k + 7], cutime: num[k + 8], cstime: num[k + 9],\n"
     "        vsz: num[k + 10], rss: num[k + 11], uid: num[k + 12], nice: num[k + 13], cmdline };\n"
+    "      if (e === undefined) cache.set(pid, { gen, obj: o, seen: stamp });\n"
+    "      else { e.gen = gen; e.obj = o; e.seen = stamp; }\n"
+    "      out[i] = o;\n"
     "    }\n"
-    "    cache = next;\n"
+    "    if (cache.size > n) for (const [pid, e] of cache) if (e.seen !== stamp) cache.delete(pid);\n"
     "    return out;\n"
     "  };\n"
     "})()";
@@ -124,17 +145,33 @@ napi_value Assembler(napi_env env, State *st) {
   return fn;
 }
 
+// the column buffer, kept across snapshots (grown when the host has more processes)
+double *Columns(napi_env env, State *st, size_t n, napi_value *typed) {
+  size_t want = n * NUMCOLS;
+  napi_value ab = nullptr;
+  void *data = nullptr;
+  if (st->columns && st->columns_len >= want) {
+    napi_get_reference_value(env, st->columns, &ab);
+    napi_get_arraybuffer_info(env, ab, &data, nullptr);
+  } else {
+    if (st->columns) napi_delete_reference(env, st->columns);
+    st->columns = nullptr;
+    size_t len = want + want / 4 + 64 * NUMCOLS;
+    if (napi_create_arraybuffer(env, len * sizeof(double), &data, &ab) != napi_ok) return nullptr;
+    napi_create_reference(env, ab, 1, &st->columns);
+    st->columns_len = len;
+  }
+  if (napi_create_typedarray(env, napi_float64_array, want, ab, 0, typed) != napi_ok) return nullptr;
+  return static_cast<double *>(data);
+}
+
 napi_value ProcArray(napi_env env, State *st, const vctx_snapshot *snap, bool all_strings) {
   size_t n = snap->nprocs;
-  napi_value ab, num, strs, states, fn, result, global;
-  void *data = nullptr;
+  napi_value num, strs, fn, result, global;
   uint64_t max_gen = st->delivered_gen;
-  napi_create_arraybuffer(env, n * NUMCOLS * sizeof(double) + 8, &data, &ab);
-  napi_create_typedarray(env, napi_float64_array, n * NUMCOLS, ab, 0, &num);
-  double *d = static_cast<double *>(data);
+  double *d = Columns(env, st, n, &num);
+  if (!d) return nullptr;
   napi_create_array_with_length(env, n * 2, &strs);
-  napi_create_array_with_length(env, n, &states);
-  napi_value letters[128] = {};
   for (size_t i = 0; i < n; i++) {
     const vctx_proc &p = snap->procs[i];
     double *r = d + i * NUMCOLS;
@@ -142,6 +179,7 @@ napi_value ProcArray(napi_env env, State *st, const vctx_snapshot *snap, bool al
     r[4] = p.threads; r[5] = (double)p.starttime; r[6] = (double)p.utime; r[7] = (double)p.stime;
     r[8] = (double)p.cutime; r[9] = (double)p.cstime; r[10] = (double)p.vsz; r[11] = (double)p.rss;
     r[12] = p.uid; r[13] = p.nice; r[14] = (double)p.gen;
+    r[15] = (unsigned char)p.state < 128 && p.state > ' ' ? (unsigned char)p.state : '?';
     if (p.gen > max_gen) max_gen = p.gen;
     if (all_strings || p.gen > st->delivered_gen) {
       napi_handle_scope scope;
@@ -150,19 +188,13 @@ napi_value ProcArray(napi_env env, State *st, const vctx_snapshot *snap, bool al
       napi_set_element(env, strs, (uint32_t)(2 * i + 1), Str(env, p.cmdline));
       napi_close_handle_scope(env, scope);
     }
-    unsigned char c = (unsigned char)p.state < 128 ? (unsigned char)p.state : '?';
-    if (!letters[c]) {
-      char st[2] = { (char)c, 0 };
-      letters[c] = Str(env, st, 1);
-    }
-    napi_set_element(env, states, (uint32_t)i, letters[c]);
   }
   fn = Assembler(env, st);
   if (!fn) return nullptr;
   napi_get_global(env, &global);
   napi_value nv = Num(env, (double)n);
-  napi_value argv[4] = { num, strs, states, nv };
-  if (napi_call_function(env, global, fn, 4, argv, &result) != napi_ok) return nullptr;
+  napi_value argv[3] = { num, strs, nv };
+  if (napi_call_function(env, global, fn, 3, argv, &result) != napi_ok) return nullptr;
   napi_valuetype t;
   napi_typeof(env, result, &t);
   if (t == napi_null) {
