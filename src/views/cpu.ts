@@ -15,12 +15,36 @@ import type { Snapshot } from '../kernel-bridge/types.js';
 /** the identity of one process across snapshots */
 export const procKey = (pid: number, startTime: number): string => `${pid}:${startTime}`;
 
+/**
+ * % of one core of each process of one snapshot.  Only processes that used
+ * CPU and processes seen for the first time are stored (a refresh of 5,000
+ * sleepers allocates next to nothing); ask only about processes of the
+ * snapshot the sample was made from.
+ */
+export class ProcCpu {
+  constructor(
+    private readonly valid: boolean,
+    private readonly busy: ReadonlyMap<number, { startTime: number; pct: number }>,
+    private readonly fresh: ReadonlyMap<number, number>,
+    /** processes with a figure */
+    readonly size: number,
+  ) {}
+
+  /** % of one core of the process, undefined when it has no figure yet (first seen, or the first sample) */
+  get(pid: number, startTime: number): number | undefined {
+    if (!this.valid) return undefined;
+    const b = this.busy.get(pid);
+    if (b !== undefined) return b.startTime === startTime ? b.pct : undefined;
+    return this.fresh.get(pid) === startTime ? undefined : 0;
+  }
+}
+
 /** what one update of the tracker yields */
 export interface CpuSample {
   /** milliseconds between the two snapshots (0 for the first one) */
   intervalMs: number;
-  /** % of one core by procKey(pid, startTime); absent for a process seen for the first time */
-  proc: Map<string, number>;
+  /** % of one core per process; none for a process seen for the first time */
+  proc: ProcCpu;
   /** % of one core by XID (0 = host processes), absent when unknown */
   context: Map<number, number>;
   /** consecutive intervals each process spent at or above the runaway threshold, by procKey */
@@ -37,8 +61,11 @@ export interface CpuTrackerOptions {
 }
 
 interface ProcPrev {
+  startTime: number;
   ticks: number;
   hot: number;
+  /** the update that last saw it */
+  seen: number;
 }
 
 interface CtxPrev {
@@ -50,7 +77,9 @@ interface CtxPrev {
 export class CpuTracker {
   readonly runawayPercent: number;
   private prevAt: number | null = null;
-  private prevProcs = new Map<string, ProcPrev>();
+  /** by PID, changed in place (a reused PID is told apart by its start time) */
+  private prevProcs = new Map<number, ProcPrev>();
+  private stamp = 0;
   private prevCtx = new Map<number, CtxPrev>();
 
   constructor(options: CpuTrackerOptions = {}) {
@@ -60,7 +89,7 @@ export class CpuTracker {
   /** forgets everything: the next update is a first sample */
   reset(): void {
     this.prevAt = null;
-    this.prevProcs = new Map();
+    this.prevProcs.clear();
     this.prevCtx = new Map();
   }
 
@@ -75,32 +104,46 @@ export class CpuTracker {
     // ticks -> % of one core over the interval
     const scale = valid ? (100 * 1000) / (hz * intervalMs) : 0;
 
-    const proc = new Map<string, number>();
+    const busy = new Map<number, { startTime: number; pct: number }>();
+    const fresh = new Map<number, number>();
     const hot = new Map<string, number>();
     const ctxTicks = new Map<number, number>();
     const ctxKnown = new Set<number>();
-    const next = new Map<string, ProcPrev>();
+    const stamp = ++this.stamp;
+    let known = 0;
 
     for (const p of snap.processes) {
-      const key = procKey(p.pid, p.startTime);
       const ticks = p.utime + p.stime;
-      const prev = valid ? this.prevProcs.get(key) : undefined;
+      let prev = this.prevProcs.get(p.pid);
+      const same = prev !== undefined && prev.startTime === p.startTime;
       let hotCount = 0;
-      if (prev !== undefined && ticks >= prev.ticks) {
-        const pct = (ticks - prev.ticks) * scale;
-        proc.set(key, pct);
-        hotCount = pct >= this.runawayPercent ? prev.hot + 1 : 0;
-        ctxTicks.set(p.xid, (ctxTicks.get(p.xid) ?? 0) + (ticks - prev.ticks));
+      if (valid && same && ticks >= prev!.ticks) {
+        const used = ticks - prev!.ticks;
+        const pct = used * scale;
+        known++;
+        if (used > 0) busy.set(p.pid, { startTime: p.startTime, pct });
+        hotCount = pct >= this.runawayPercent ? prev!.hot + 1 : 0;
+        ctxTicks.set(p.xid, (ctxTicks.get(p.xid) ?? 0) + used);
         ctxKnown.add(p.xid);
-      } else if (valid && snap.processes.length > 0) {
-        // new during the interval: it can have used at most its own ticks
-        const startedMsAgo = snap.uptime * 1000 - (p.startTime * 1000) / hz;
-        if (startedMsAgo >= 0 && startedMsAgo <= intervalMs) {
-          ctxTicks.set(p.xid, (ctxTicks.get(p.xid) ?? 0) + ticks);
+      } else {
+        fresh.set(p.pid, p.startTime);
+        if (valid) {
+          // new during the interval: it can have used at most its own ticks
+          const startedMsAgo = snap.uptime * 1000 - (p.startTime * 1000) / hz;
+          if (startedMsAgo >= 0 && startedMsAgo <= intervalMs) {
+            ctxTicks.set(p.xid, (ctxTicks.get(p.xid) ?? 0) + ticks);
+          }
         }
       }
-      if (hotCount > 0) hot.set(key, hotCount);
-      next.set(key, { ticks, hot: hotCount });
+      if (hotCount > 0) hot.set(procKey(p.pid, p.startTime), hotCount);
+      if (prev === undefined) this.prevProcs.set(p.pid, (prev = { startTime: p.startTime, ticks, hot: hotCount, seen: stamp }));
+      prev.startTime = p.startTime;
+      prev.ticks = ticks;
+      prev.hot = hotCount;
+      prev.seen = stamp;
+    }
+    if (this.prevProcs.size > snap.processes.length) {
+      for (const [pid, prev] of this.prevProcs) if (prev.seen !== stamp) this.prevProcs.delete(pid);
     }
 
     const context = new Map<number, number>();
@@ -118,8 +161,7 @@ export class CpuTracker {
     }
 
     this.prevAt = snap.takenAt;
-    this.prevProcs = next;
     this.prevCtx = nextCtx;
-    return { intervalMs, proc, context, hot };
+    return { intervalMs, proc: new ProcCpu(valid, busy, fresh, known), context, hot };
   }
 }

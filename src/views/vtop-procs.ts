@@ -56,7 +56,7 @@ function natural(sort: SortKey): number {
 
 function comparator(opts: ProcViewOptions, cpu: CpuSample): (a: ProcessInfo, b: ProcessInfo) => number {
   const dir = natural(opts.sort) * (opts.invert ? -1 : 1);
-  const pct = (p: ProcessInfo) => cpu.proc.get(procKey(p.pid, p.startTime)) ?? -1;
+  const pct = (p: ProcessInfo) => cpu.proc.get(p.pid, p.startTime) ?? -1;
   switch (opts.sort) {
     case 'cpu':
       return (a, b) => dir * (pct(a) - pct(b)) || a.pid - b.pid;
@@ -95,7 +95,7 @@ function toRow(p: ProcessInfo, branch: string, inp: ProcRowInputs, context: bool
   return {
     key, pid: p.pid, startTime: p.startTime, xid: p.xid, innerPid: p.innerPid,
     user: inp.partial ? '…' : safe(inp.users.get(p.uid) ?? String(p.uid)), state: safe(p.state),
-    cpu: inp.cpu.proc.get(key), rss: p.rss, vsz: p.vsz,
+    cpu: inp.cpu.proc.get(p.pid, p.startTime), rss: p.rss, vsz: p.vsz,
     timeMs: ticksToMs(p.utime + p.stime, inp.clockTicks), branch,
     command: inp.partial ? `${safe(p.comm)} …` : safe(p.cmdline !== '' ? p.cmdline : `[${p.comm}]`), comm: safe(p.comm),
     runaway: inp.runaways.has(key), context,

@@ -19,22 +19,36 @@ test('a process spinning one core reads ~100% of one core (on any number of core
   // 1 s at 100 Hz: 100 ticks = one core
   const s = t.update(snap(1000, [proc(10, 5, 1098, 2)]));
   assert.equal(s.intervalMs, 1000);
-  assert.equal(Math.round(s.proc.get(procKey(10, 5))!), 100);
+  assert.equal(Math.round(s.proc.get(10, 5)!), 100);
   // a two-thread spinner: 200% (top's convention), and the context sums
   const s2 = t.update(snap(2000, [proc(10, 5, 1300, 0)]));
-  assert.equal(Math.round(s2.proc.get(procKey(10, 5))!), 200);
+  assert.equal(Math.round(s2.proc.get(10, 5)!), 200);
   assert.equal(Math.round(s2.context.get(0)!), 200);
+});
+
+test('a sleeper reads 0 (a figure, not unknown); a process gone and back with the same PID starts afresh', () => {
+  const t = new CpuTracker();
+  t.update(snap(0, [proc(10, 5, 7), proc(11, 6, 9)]));
+  const s = t.update(snap(1000, [proc(10, 5, 7), proc(11, 6, 19)]));
+  assert.equal(s.proc.get(10, 5), 0);
+  assert.equal(Math.round(s.proc.get(11, 6)!), 10);
+  assert.equal(s.proc.size, 2);
+  assert.equal(s.proc.get(11, 7), undefined, 'not the process the figure is of');
+  t.update(snap(2000, [proc(11, 6, 19)]));
+  const back = t.update(snap(3000, [proc(10, 5, 7), proc(11, 6, 19)]));
+  assert.equal(back.proc.get(10, 5), undefined, 'PID 10 was not in the snapshot before: no figure');
+  assert.equal(back.proc.get(11, 6), 0);
 });
 
 test('PID reuse (new startTime) and counter resets never produce garbage', () => {
   const t = new CpuTracker();
   t.update(snap(0, [proc(10, 5, 50_000)]));
   const reused = t.update(snap(1000, [proc(10, 900, 3)]));
-  assert.equal(reused.proc.get(procKey(10, 900)), undefined, 'a new process has no previous sample');
+  assert.equal(reused.proc.get(10, 900), undefined, 'a new process has no previous sample');
   const back = t.update(snap(2000, [proc(10, 900, 1)]));
-  assert.equal(back.proc.get(procKey(10, 900)), undefined, 'a counter going backwards is a fresh sample');
+  assert.equal(back.proc.get(10, 900), undefined, 'a counter going backwards is a fresh sample');
   const ok = t.update(snap(3000, [proc(10, 900, 51)]));
-  assert.equal(Math.round(ok.proc.get(procKey(10, 900))!), 50);
+  assert.equal(Math.round(ok.proc.get(10, 900)!), 50);
   // time going backwards (a replay looping) measures nothing
   const wrap = t.update(snap(500, [proc(10, 900, 60)]));
   assert.equal(wrap.intervalMs, 0);
