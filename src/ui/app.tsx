@@ -9,6 +9,7 @@ import { Box, useApp, useInput } from 'ink';
 import { buildContextTrees, type TreeNode } from '../views/tree.js';
 import { formatDuration } from '../views/format.js';
 import type { VtopFrame } from '../views/vtop-model.js';
+import type { Snapshot } from '../kernel-bridge/types.js';
 import { computeLayout, scrollTo } from '../views/vtop-layout.js';
 import { buildProcRows, DEFAULT_PROC_VIEW, type ProcRow, type ProcViewOptions, type SortKey } from '../views/vtop-procs.js';
 import { buildServerRows, DEFAULT_RUNAWAY_INTERVALS, runawayKeys, type ServerRow } from '../views/vtop-servers.js';
@@ -105,9 +106,13 @@ interface Live {
   procRows: ProcRow[] | null;
   procsFor: string | undefined;
   runaways: ReadonlySet<string>;
-  trees: Map<number, TreeNode[]>;
+  /** the process trees of context rootsXid */
+  roots: TreeNode[];
+  rootsXid: number | null;
   layout: ReturnType<typeof computeLayout>;
 }
+
+const rootsOf = (snapshot: Snapshot, xid: number): TreeNode[] => buildContextTrees(snapshot, xid).get(xid) ?? [];
 
 export function VtopApp(props: VtopAppProps) {
   const { store, actions, keymap } = props;
@@ -131,17 +136,17 @@ export function VtopApp(props: VtopAppProps) {
   const runawayIntervals = props.runawayIntervals ?? DEFAULT_RUNAWAY_INTERVALS;
   const runaways = useMemo(() => (frame ? runawayKeys(frame, runawayIntervals) : new Set<string>()), [frame, runawayIntervals]);
   const serverRows = useMemo(() => (frame ? buildServerRows(frame, runaways) : []), [frame, runaways]);
-  const trees = useMemo(() => (frame ? buildContextTrees(frame.snapshot) : new Map<number, TreeNode[]>()), [frame?.snapshot]);
-
   const serverIndex = resolveServerIndex(serverRows, ui);
   const server: ServerRow | undefined = serverRows[serverIndex];
   const xid = server?.xid ?? null;
+  // the selected context's trees only (every context's would be a node per process on the host, each refresh)
+  const roots = useMemo(() => (frame && xid !== null ? rootsOf(frame.snapshot, xid) : []), [frame?.snapshot, xid]);
 
   const procRows = useMemo<ProcRow[]>(() => {
     if (!frame || xid === null) return [];
-    return buildProcRows({ roots: trees.get(xid) ?? [], cpu: frame.cpu, users: frame.users, runaways, clockTicks: frame.snapshot.clockTicks,
+    return buildProcRows({ roots, cpu: frame.cpu, users: frame.users, runaways, clockTicks: frame.snapshot.clockTicks,
       partial: frame.partial }, ui.view);
-  }, [frame, trees, xid, runaways, ui.view]);
+  }, [frame, roots, xid, runaways, ui.view]);
   const procIndex = resolveProcIndex(procRows, ui);
 
   const layout = computeLayout(size.rows, size.columns, serverRows.length);
@@ -154,7 +159,7 @@ export function VtopApp(props: VtopAppProps) {
 
   const live = useRef<Live>(null as unknown as Live);
   live.current = {
-    ui, help, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, trees, layout,
+    ui, help, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, roots, rootsXid: xid, layout,
   };
 
   // setters that keep `live` current for the next key of the same read
@@ -199,7 +204,7 @@ export function VtopApp(props: VtopAppProps) {
     const srv = L.serverRows[resolveServerIndex(L.serverRows, L.ui)];
     if (L.procRows === null) {
       // the server changed earlier in this same read: build its rows now
-      L.procRows = !L.frame || !srv || srv.xid === null ? [] : buildProcRows({ roots: L.trees.get(srv.xid) ?? [], cpu: L.frame.cpu,
+      L.procRows = !L.frame || !srv || srv.xid === null ? [] : buildProcRows({ roots: L.rootsXid === srv.xid ? L.roots : rootsOf(L.frame.snapshot, srv.xid), cpu: L.frame.cpu,
         users: L.frame.users, runaways: L.runaways, clockTicks: L.frame.snapshot.clockTicks, partial: L.frame.partial }, L.ui.view);
     }
     const rows = L.procRows;

@@ -24,9 +24,9 @@ const byPid = (a: TreeNode, b: TreeNode): number => a.proc.pid - b.proc.pid;
  * Builds the process trees of every context in the snapshot.
  * @returns a map from XID (ascending) to that context's root nodes
  */
-export function buildContextTrees(snapshot: Snapshot): Map<number, TreeNode[]> {
+export function buildContextTrees(snapshot: Snapshot, only?: number): Map<number, TreeNode[]> {
   const nodes = new Map<number, TreeNode>();
-  for (const proc of snapshot.processes) nodes.set(proc.pid, { proc, children: [], depth: 0 });
+  for (const proc of snapshot.processes) if (only === undefined || proc.xid === only) nodes.set(proc.pid, { proc, children: [], depth: 0 });
 
   const pid1 = new Map<number, number>();
   for (const c of snapshot.contexts) if (c.pid1 > 0) pid1.set(c.xid, c.pid1);
