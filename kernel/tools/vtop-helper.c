@@ -1,0 +1,912 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vtop-helper - the privileged side of vtop.
+ *
+ * vtop starts it (as root, in context 0) before confining itself to the
+ * spectator context, with a socket as fd 3 and the vserver command line
+ * after "--".  Every change vtop can make is one line on that socket, from
+ * a fixed set, re-validated here:
+ *
+ *   ID kill PID STARTTIME SIGTERM|SIGKILL   exactly the process vtop showed
+ *   ID killctx XID SIGTERM|SIGKILL          every process of a context
+ *   ID start|stop|restart|enter NAME        a configured server
+ *
+ * and answered with one line, "ID ok MESSAGE" or "ID err MESSAGE" (control
+ * characters escaped); "ready" is the first line written.  Kills are done
+ * here with libvctx (pidfd + start time: never a reused PID) and logged;
+ * the server verbs run `vserver NAME VERB` (the CLI itself, which logs
+ * them); a refused request is logged too.  Requests run side by side: a
+ * kill is answered while a stop is still under way.  `enter` hands the
+ * terminal (fds 0 and 1) to the shell and is answered when it exits.
+ *
+ * It exits when the socket closes (vtop is gone), after the actions under
+ * way have finished, and on SIGHUP; it ignores SIGINT (the terminal's ^C
+ * is vtop's, or the entered shell's).  It never signals a server on its
+ * own.  Single-threaded; about 2 MiB resident, most of it the shared C
+ * library.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "vctx.h"
+
+static const char *prog = "vtop-helper";
+
+#define REQ_FD		3
+#define REQ_MAX		512		/* bytes of one request line, newline excluded */
+#define ID_MAX		15		/* digits of a request ID (a safe JS integer) */
+#define MAX_JOBS	32		/* requests under way at once */
+#define MSG_MAX		1024
+#define ERR_TAIL	4096		/* what is kept of a vserver command's stderr */
+#define LOG_TIMEOUT_MS	2000		/* logger gets this long; the action never waits longer */
+
+/* what validateRequest checked in the Node helper, kept exactly */
+#define PID_MAX_LINUX	4194304ULL	/* PID_MAX_LIMIT on 64-bit */
+#define START_TIME_MAX	9007199254740991ULL /* Number.MAX_SAFE_INTEGER: the most vtop can name */
+#define NAME_MAX_UNITS	64		/* MAX_NAME_LENGTH in src/config/validate.ts (UTF-16 units) */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: vtop-helper -- VSERVER-COMMAND...\n"
+"vtop's privileged helper: started by vtop only, with a socket as fd 3 on which it\n"
+"takes one request a line (kill PID+start time, kill a context, start, stop,\n"
+"restart, enter a server), checks it again and carries it out; server verbs run\n"
+"VSERVER-COMMAND NAME VERB.  Every change goes to the system log.\n"
+"Exit status: 0 when vtop went away; 1 not root; 2 not started by vtop.\n");
+}
+
+/* ------------------------------------------------------------ jobs */
+
+enum job_kind {
+	JOB_LOG,	/* the reply is known; waiting for logger to write the line */
+	JOB_VSERVER,	/* waiting for `vserver NAME VERB` */
+};
+
+struct job {
+	int used;
+	enum job_kind kind;
+	char id[ID_MAX + 1];
+	pid_t pid;		/* the child (logger or vserver) until reaped; 0 after */
+	/* JOB_LOG */
+	int ok;
+	char msg[MSG_MAX];
+	long long deadline;	/* monotonic ms after which logger is given up */
+	/* JOB_VSERVER */
+	const char *verb;
+	char name[REQ_MAX];
+	long xid_before;	/* stop: the server's context before, -1 unknown */
+	int err_fd;		/* read end of the command's stderr, -1 */
+	size_t err_len;
+	char err[ERR_TAIL + 1];	/* last member: job_new() clears what is before it */
+};
+
+static struct job jobs[MAX_JOBS];
+static int req_fd = REQ_FD;		/* -1 once vtop is gone */
+static char who[256];
+static const char *confdir;
+static char **vserver_argv;		/* the CLI: argv[0..n-1], then NAME VERB */
+static int vserver_argc;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int jobs_running(void)
+{
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (jobs[i].used)
+			return 1;
+	return 0;
+}
+
+static struct job *job_new(const char *id)
+{
+	for (int i = 0; i < MAX_JOBS; i++) {
+		if (!jobs[i].used) {
+			struct job *j = &jobs[i];
+			memset(j, 0, offsetof(struct job, err));
+			j->used = 1;
+			j->err_fd = -1;
+			j->xid_before = -1;
+			snprintf(j->id, sizeof(j->id), "%s", id);
+			return j;
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ output */
+
+/* @s with control characters as \xNN (auditLine in src/actions/syslog.ts) */
+static void escape(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = 0;
+}
+
+static void vsnappend(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		vsnprintf(buf + n, len - n, fmt, ap);
+}
+
+static void __attribute__((format(printf, 3, 4))) snappend(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnappend(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void vtop_gone(void)
+{
+	if (req_fd >= 0)
+		close(req_fd);
+	req_fd = -1;
+}
+
+/* one answer line to vtop; nothing when it is gone */
+static void reply(const char *id, int ok, const char *msg)
+{
+	char line[MSG_MAX * 4 + 64], esc[MSG_MAX * 4];
+	size_t n, off = 0;
+
+	if (req_fd < 0)
+		return;
+	escape(esc, sizeof(esc), msg);
+	n = (size_t)snprintf(line, sizeof(line), "%s %s %s\n", id, ok ? "ok" : "err", esc);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1, line[n - 1] = '\n';
+	while (off < n) {
+		ssize_t w = write(req_fd, line + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			vtop_gone();
+			return;
+		}
+		off += (size_t)w;
+	}
+}
+
+/* ------------------------------------------------------------ children */
+
+/*
+ * Fork and exec @argv (PATH searched) with stdin/stdout/stderr @fd0..@fd2,
+ * every other descriptor closed and the signal state of a fresh process;
+ * @own_group puts it in a process group of its own (out of reach of the
+ * terminal's signals).  Returns the PID, or -1.
+ */
+static pid_t spawn(char *const argv[], int fd0, int fd1, int fd2, int own_group)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (own_group)
+		setpgid(0, 0);
+	int fds[3] = { fd0, fd1, fd2 };
+	/* above 2 first, so that dup2 below never overwrites one still needed */
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 && fds[i] <= 2 && fds[i] != i)
+			fds[i] = fcntl(fds[i], F_DUPFD, 3);
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] == i)
+			continue;
+		if (fds[i] < 0 || dup2(fds[i], i) < 0)
+			_exit(127);
+	}
+	close_range(3, ~0U, 0);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static int devnull(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	return fd;
+}
+
+/*
+ * Write one line to the system log, as src/actions/syslog.ts does:
+ * `logger -t vserver -p authpriv.notice -- WHO: ACTION SERVER: RESULT`,
+ * and answer @j once logger is done (at most LOG_TIMEOUT_MS).
+ */
+static void log_then_reply(struct job *j, const char *action, const char *server, int ok, const char *result)
+{
+	char w[sizeof(who) * 4], s[MSG_MAX], r[MSG_MAX * 4], line[MSG_MAX * 6];
+
+	j->kind = JOB_LOG;
+	j->ok = ok;
+	snprintf(j->msg, sizeof(j->msg), "%s", result);
+	escape(w, sizeof(w), who);
+	escape(s, sizeof(s), server);
+	escape(r, sizeof(r), result);
+	snprintf(line, sizeof(line), "%s: %s %s: %s%s", w, action, s,
+		 ok < 0 ? "" : ok ? "ok: " : "failed: ", r);
+	char *argv[] = { "logger", "-t", "vserver", "-p", "authpriv.notice", "--", line, NULL };
+	j->pid = spawn(argv, devnull(), devnull(), devnull(), 1);
+	if (j->pid < 0) {
+		reply(j->id, ok > 0, j->msg);
+		j->used = 0;
+		return;
+	}
+	j->deadline = now_ms() + LOG_TIMEOUT_MS;
+}
+
+static void log_done(struct job *j)
+{
+	reply(j->id, j->ok > 0, j->msg);
+	j->used = 0;
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* decimal digits only, at most @max; -1 otherwise */
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s || strlen(s) > 20)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_signal(const char *s)
+{
+	if (!strcmp(s, "SIGTERM"))
+		return SIGTERM;
+	if (!strcmp(s, "SIGKILL"))
+		return SIGKILL;
+	return -1;
+}
+
+/* the next code point of UTF-8 @s, advancing it; -1 when malformed */
+static long utf8_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	long c;
+	int n;
+
+	if (p[0] < 0x80) {
+		*s = p + 1;
+		return p[0];
+	}
+	if ((p[0] & 0xe0) == 0xc0)
+		c = p[0] & 0x1f, n = 1;
+	else if ((p[0] & 0xf0) == 0xe0)
+		c = p[0] & 0x0f, n = 2;
+	else if ((p[0] & 0xf8) == 0xf0)
+		c = p[0] & 0x07, n = 3;
+	else
+		return -1;
+	for (int i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	static const long least[] = { 0, 0x80, 0x800, 0x10000 };
+	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*s = p + n + 1;
+	return c;
+}
+
+/* JavaScript's \s */
+static int js_blank(long c)
+{
+	return c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+	       c == 0x205f || c == 0x3000 || c == 0xfeff;
+}
+
+/*
+ * Why @name cannot name a server (serverNameProblem in
+ * src/config/validate.ts, checked in the same order), or NULL.
+ */
+static const char *name_problem(const char *name, char *buf, size_t len)
+{
+	static const char rule[] = "a server name has 1 to 64 characters, no '/', '..', blanks or control "
+				   "characters, and does not start with '-' or '.'";
+	const unsigned char *p = (const unsigned char *)name;
+	size_t units = 0;
+	int blank = 0, control = 0;
+
+	while (*p) {
+		long c = utf8_next(&p);
+		if (c < 0) {
+			snprintf(buf, len, "the name is not valid UTF-8; %s", rule);
+			return buf;
+		}
+		units += c > 0xffff ? 2 : 1;
+		blank |= js_blank(c);
+		control |= c < 0x20 || c == 0x7f;
+	}
+	if (!*name)
+		snprintf(buf, len, "the name is empty; %s", rule);
+	else if (units > NAME_MAX_UNITS)
+		snprintf(buf, len, "the name has %zu characters; %s", units, rule);
+	else if (strchr(name, '/'))
+		snprintf(buf, len, "the name contains '/'; %s", rule);
+	else if (strstr(name, ".."))
+		snprintf(buf, len, "the name contains '..'; %s", rule);
+	else if (blank)
+		snprintf(buf, len, "the name contains a blank; %s", rule);
+	else if (control)
+		snprintf(buf, len, "the name contains a control character; %s", rule);
+	else if (name[0] == '-')
+		snprintf(buf, len, "the name starts with '-'; %s", rule);
+	else if (name[0] == '.')
+		snprintf(buf, len, "the name starts with '.'; %s", rule);
+	else
+		return NULL;
+	return buf;
+}
+
+/* ------------------------------------------------------------ the actions */
+
+static const char *errname(int err)
+{
+	const char *n = err ? strerrorname_np(err) : NULL;
+	return n ? n : "";
+}
+
+/* "CODE: message", or the message alone when there is no errno */
+static void error_text(char *out, size_t len, const vctx_error *e)
+{
+	if (*errname(e->err))
+		snprintf(out, len, "%s: %s", errname(e->err), e->msg);
+	else
+		snprintf(out, len, "%s", e->msg);
+}
+
+static void do_kill(struct job *j, pid_t pid, unsigned long long start, const char *signame, int sig)
+{
+	vctx_error e = { 0 };
+	uint32_t xid;
+	char where[32] = "", server[32] = "context ?", action[128], msg[MSG_MAX];
+	int ok;
+
+	/* the context for the message and the log (a cheap read), then the signal */
+	if (vctx_xid_of_pid(pid, &xid, &e) == 0) {
+		snprintf(where, sizeof(where), " (context %u)", xid);
+		snprintf(server, sizeof(server), "context %u", xid);
+	}
+	memset(&e, 0, sizeof(e));
+	ok = vctx_kill_pid(pid, start, sig, &e) == 0;
+	if (ok)
+		snprintf(msg, sizeof(msg), "sent %s to PID %d%s", signame, pid, where);
+	else if (e.err == ESRCH)
+		snprintf(msg, sizeof(msg), "PID %d is already gone: nothing sent", pid);
+	else if (e.err == EPERM)
+		snprintf(msg, sizeof(msg), "EPERM: PID %d%s: %s", pid, where, e.msg);
+	else
+		error_text(msg, sizeof(msg), &e);
+	snprintf(action, sizeof(action), "kill %s pid %d (start time %llu) in", signame, pid, start);
+	log_then_reply(j, action, server, ok, msg);
+}
+
+static void do_kill_context(struct job *j, uint32_t xid, const char *signame, int sig)
+{
+	vctx_error e = { 0 };
+	char server[32], action[64], msg[MSG_MAX];
+	int n = vctx_kill_context(xid, sig, &e);
+
+	if (n >= 0)
+		snprintf(msg, sizeof(msg), "sent %s to %d process%s of context %u", signame, n, n == 1 ? "" : "es", xid);
+	else if (e.err == ESRCH)
+		snprintf(msg, sizeof(msg), "context %u is already gone: nothing sent", xid);
+	else
+		error_text(msg, sizeof(msg), &e);
+	snprintf(action, sizeof(action), "kill %s every process of", signame);
+	snprintf(server, sizeof(server), "context %u", xid);
+	log_then_reply(j, action, server, n >= 0, msg);
+}
+
+/* the running context of server @name (the newest, by the kernel's record), or -1 */
+static long context_of(const char *name)
+{
+	struct vctx_info *v = NULL;
+	size_t n = 0;
+	vctx_error e = { 0 };
+	long xid = -1;
+	int64_t newest = -1;
+
+	if (vctx_list(&v, &n, &e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i].name, name) && v[i].created > newest) {
+			newest = v[i].created;
+			xid = v[i].xid;
+		}
+	}
+	free(v);
+	return xid;
+}
+
+/* `vserver NAME VERB`: answered when it exits (vserver_done) */
+static void do_vserver(struct job *j, const char *verb, const char *name)
+{
+	char *argv[vserver_argc + 3];
+	int p[2];
+
+	j->kind = JOB_VSERVER;
+	j->verb = verb;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	if (!strcmp(verb, "stop"))
+		j->xid_before = context_of(name);
+	memcpy(argv, vserver_argv, sizeof(char *) * (size_t)vserver_argc);
+	argv[vserver_argc] = j->name;
+	argv[vserver_argc + 1] = (char *)verb;
+	argv[vserver_argc + 2] = NULL;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s %s: pipe: %s", verb, name, strerror(errno));
+		reply(j->id, 0, msg);
+		j->used = 0;
+		return;
+	}
+	/* enter gets the terminal and stays in its foreground group; the others run apart */
+	if (!strcmp(verb, "enter"))
+		j->pid = spawn(argv, 0, 1, p[1], 0);
+	else
+		j->pid = spawn(argv, devnull(), devnull(), p[1], 1);
+	close(p[1]);
+	if (j->pid < 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s %s: fork: %s", verb, name, strerror(errno));
+		close(p[0]);
+		reply(j->id, 0, msg);
+		j->used = 0;
+		return;
+	}
+	j->err_fd = p[0];
+}
+
+/* keeps the last ERR_TAIL bytes of the command's stderr */
+static void vserver_read(struct job *j)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(j->err_fd, buf, sizeof(buf))) > 0) {
+		if ((size_t)n >= ERR_TAIL) {
+			memcpy(j->err, buf + n - ERR_TAIL, ERR_TAIL);
+			j->err_len = ERR_TAIL;
+			continue;
+		}
+		if (j->err_len + (size_t)n > ERR_TAIL) {
+			size_t drop = j->err_len + (size_t)n - ERR_TAIL;
+			memmove(j->err, j->err + drop, j->err_len - drop);
+			j->err_len -= drop;
+		}
+		memcpy(j->err + j->err_len, buf, (size_t)n);
+		j->err_len += (size_t)n;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close(j->err_fd);
+		j->err_fd = -1;
+	}
+}
+
+/*
+ * The command exited: the answer from its status and stderr, where the CLI
+ * writes "vserver: warning: ..." lines and, on failure, "vserver: MESSAGE".
+ */
+static void vserver_done(struct job *j, int status)
+{
+	char msg[MSG_MAX] = "", warning[MSG_MAX] = "", error[MSG_MAX] = "", last[MSG_MAX] = "";
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	const char *name = j->name;
+
+	if (j->err_fd >= 0) {
+		vserver_read(j);
+		if (j->err_fd >= 0)
+			close(j->err_fd);
+		j->err_fd = -1;
+	}
+	j->err[j->err_len] = 0;
+	for (char *l = j->err, *e; l && *l; l = e) {
+		e = strchr(l, '\n');
+		if (e)
+			*e++ = 0;
+		if (!*l)
+			continue;
+		snprintf(last, sizeof(last), "%s", l);
+		if (!strncmp(l, "vserver: warning: ", 18)) {
+			if (!*warning)
+				snprintf(warning, sizeof(warning), "%s", l + 18);
+		} else if (!strncmp(l, "vserver: ", 9)) {
+			snprintf(error, sizeof(error), "%s", l + 9);
+		}
+	}
+
+	if (!strcmp(j->verb, "enter")) {
+		if (code == 0)
+			snprintf(msg, sizeof(msg), "back from %s", name);
+		else if (*error || *last)
+			snprintf(msg, sizeof(msg), "enter %s: %s", name, *error ? error : last);
+		else
+			snprintf(msg, sizeof(msg), "back from %s (the shell exited with %d)", name, code);
+		reply(j->id, code == 0, msg);
+		j->used = 0;
+		return;
+	}
+	if (code != 0) {
+		if (*error)
+			snprintf(msg, sizeof(msg), "%s", error);
+		else if (*last)
+			snprintf(msg, sizeof(msg), "%s %s: %s", j->verb, name, last);
+		else if (WIFEXITED(status))
+			snprintf(msg, sizeof(msg), "vserver %s %s exited with status %d", name, j->verb, code);
+		else
+			snprintf(msg, sizeof(msg), "vserver %s %s was killed by signal %d", name, j->verb, WTERMSIG(status));
+		reply(j->id, 0, msg);
+		j->used = 0;
+		return;
+	}
+	if (!strcmp(j->verb, "stop")) {
+		snprintf(msg, sizeof(msg), "stopped %s", name);
+		if (j->xid_before >= 0)
+			snappend(msg, sizeof(msg), " (context %ld)", j->xid_before);
+	} else {
+		long xid = context_of(name);
+		snprintf(msg, sizeof(msg), "%s %s", !strcmp(j->verb, "start") ? "started" : "restarted", name);
+		if (xid >= 0)
+			snappend(msg, sizeof(msg), " at context %ld", xid);
+	}
+	if (*warning)
+		snappend(msg, sizeof(msg), " (%s)", warning);
+	reply(j->id, 1, msg);
+	j->used = 0;
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* refused: logged, then answered */
+static void __attribute__((format(printf, 2, 3))) refuse(struct job *j, const char *fmt, ...)
+{
+	char msg[MSG_MAX] = "refused: ";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnappend(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* the drawing side asked for something it may not have: worth a line */
+	log_then_reply(j, "request", "from vtop", -1, msg);
+}
+
+/* the fields of @s separated by single spaces, at most @max (the rest in the last) */
+static int split(char *s, char **f, int max)
+{
+	int n = 0;
+
+	if (!*s)
+		return 0;
+	while (n < max) {
+		f[n++] = s;
+		char *sp = strchr(s, ' ');
+		if (!sp)
+			break;
+		*sp = 0;
+		s = sp + 1;
+	}
+	return n;
+}
+
+static void handle(char *line, size_t len)
+{
+	char id[ID_MAX + 1] = "0", *rest, *verb, *f[4], buf[512];
+	size_t idlen = strspn(line, "0123456789");
+	struct job *j;
+#define REFUSE(...) do { refuse(j, __VA_ARGS__); return; } while (0)
+
+	/* the ID: a positive integer (vtop numbers from 1); 0 answers what has none */
+	if (idlen >= 1 && idlen <= ID_MAX && line[0] != '0' && line[idlen] == ' ') {
+		memcpy(id, line, idlen);
+		id[idlen] = 0;
+		rest = line + idlen + 1;
+	} else {
+		rest = NULL;
+	}
+	j = job_new(id);
+	if (!j) {
+		reply(id, 0, "busy: too many requests under way; try again");
+		return;
+	}
+	if (!rest || memchr(line, 0, len))
+		REFUSE("not a request");
+	verb = rest;
+	rest = strchr(rest, ' ');
+	if (rest)
+		*rest++ = 0;
+
+	if (!strcmp(verb, "kill")) {
+		unsigned long long pid, start;
+		int n = rest ? split(rest, f, 4) : 0, sig = n >= 3 ? parse_signal(f[2]) : -1;
+		if (n > 3)
+			REFUSE("unexpected field in a kill request");
+		if (n < 1 || parse_uint(f[0], PID_MAX_LINUX, &pid) < 0 || pid < 1)
+			REFUSE("not a process ID");
+		if (n < 2 || parse_uint(f[1], START_TIME_MAX, &start) < 0 || start < 1)
+			REFUSE("not a start time");
+		if (sig < 0)
+			REFUSE("only SIGTERM and SIGKILL may be sent");
+		do_kill(j, (pid_t)pid, start, f[2], sig);
+		return;
+	}
+	if (!strcmp(verb, "killctx")) {
+		unsigned long long xid;
+		int n = rest ? split(rest, f, 3) : 0, sig = n >= 2 ? parse_signal(f[1]) : -1;
+		if (n > 2)
+			REFUSE("unexpected field in a killctx request");
+		if (n < 1 || parse_uint(f[0], VCTX_XID_DYN_MAX, &xid) < 0)
+			REFUSE("not a context number");
+		if (xid < VCTX_XID_STATIC_MIN)
+			REFUSE("context %llu cannot be signalled as a whole", xid);
+		if (sig < 0)
+			REFUSE("only SIGTERM and SIGKILL may be sent");
+		do_kill_context(j, (uint32_t)xid, f[1], sig);
+		return;
+	}
+	static const char *const verbs[] = { "start", "stop", "restart", "enter" };
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(verb, verbs[i]))
+			continue;
+		struct stat st;
+		char path[4096];
+		if (!rest)
+			REFUSE("no server name");
+		if (name_problem(rest, buf, sizeof(buf)))
+			REFUSE("%s", buf);
+		snprintf(path, sizeof(path), "%s/%s.conf", confdir, rest);
+		if (stat(path, &st) < 0)
+			REFUSE("no server '%s' in %s", rest, confdir);
+		do_vserver(j, verbs[i], rest);
+		return;
+	}
+	REFUSE("unknown request type");
+#undef REFUSE
+}
+
+/* reads what vtop sent; one handle() per complete line */
+static void read_requests(void)
+{
+	static char in[REQ_MAX + 1];
+	static size_t have;
+	static int overlong;	/* discarding the rest of a line that was too long */
+	static char overlong_id[ID_MAX + 1];
+	ssize_t n = read(req_fd, in + have, sizeof(in) - have);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		vtop_gone();
+		return;
+	}
+	have += (size_t)n;
+	for (;;) {
+		char *nl = memchr(in, '\n', have);
+		if (!nl) {
+			if (have < sizeof(in))
+				return;
+			/* no end in sight: refuse it once its end comes, keep its ID */
+			if (!overlong) {
+				in[REQ_MAX] = 0;
+				size_t d = strspn(in, "0123456789");
+				if (d >= 1 && d <= ID_MAX && in[0] != '0' && in[d] == ' ')
+					snprintf(overlong_id, sizeof(overlong_id), "%.*s", (int)d, in);
+				else
+					strcpy(overlong_id, "0");
+			}
+			overlong = 1;
+			have = 0;
+			return;
+		}
+		size_t len = (size_t)(nl - in);
+		*nl = 0;
+		if (overlong) {
+			overlong = 0;
+			struct job *j = job_new(overlong_id);
+			if (j)
+				refuse(j, "request too long (at most %d bytes)", REQ_MAX);
+			else
+				reply(overlong_id, 0, "busy: too many requests under way; try again");
+		} else {
+			handle(in, len);
+		}
+		have -= len + 1;
+		memmove(in, nl + 1, have);
+	}
+}
+
+/* ------------------------------------------------------------ main */
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < MAX_JOBS; i++) {
+			struct job *j = &jobs[i];
+			if (!j->used || j->pid != pid)
+				continue;
+			j->pid = 0;
+			if (j->kind == JOB_LOG)
+				log_done(j);
+			else
+				vserver_done(j, status);
+		}
+	}
+}
+
+/* loggers past their time: killed (reaped later), their answers given */
+static int expire(void)
+{
+	long long now = now_ms(), next = -1;
+
+	for (int i = 0; i < MAX_JOBS; i++) {
+		struct job *j = &jobs[i];
+		if (!j->used || j->kind != JOB_LOG)
+			continue;
+		if (j->deadline <= now) {
+			kill(j->pid, SIGKILL);
+			log_done(j);
+		} else if (next < 0 || j->deadline < next) {
+			next = j->deadline;
+		}
+	}
+	return next < 0 ? -1 : (int)(next - now);
+}
+
+static void set_who(void)
+{
+	const char *by = getenv("VSERVER_REQUESTED_BY"), *sudo = getenv("SUDO_USER"), *logname = getenv("LOGNAME");
+	uid_t uid = getuid();
+
+	if (by && *by)
+		snprintf(who, sizeof(who), "%s", by);
+	else if (sudo && *sudo)
+		snprintf(who, sizeof(who), "%s (sudo, uid %u)", sudo, uid);
+	else if (logname && *logname)
+		snprintf(who, sizeof(who), "%s (uid %u)", logname, uid);
+	else {
+		struct passwd *pw = getpwuid(uid);
+		if (pw)
+			snprintf(who, sizeof(who), "%s (uid %u)", pw->pw_name, uid);
+		else
+			snprintf(who, sizeof(who), "uid %u", uid);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct stat st;
+	sigset_t set;
+	int sfd;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: must be run as root\n", prog);
+		return 1;
+	}
+	if (fstat(REQ_FD, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "%s: started by vtop only (fd %d is not its socket)\n", prog, REQ_FD);
+		return 2;
+	}
+	if (argc < 3 || strcmp(argv[1], "--")) {
+		fprintf(stderr, "%s: no vserver command given (vtop-helper -- NODE VSERVER.JS)\n", prog);
+		return 2;
+	}
+	vserver_argv = argv + 2;
+	vserver_argc = argc - 2;
+	confdir = getenv("VSERVER_CONFDIR");
+	if (!confdir || !*confdir)
+		confdir = "/etc/vservers";
+	set_who();
+
+	/* nothing of vtop's but the terminal, stderr and the socket */
+	close_range(REQ_FD + 1, ~0U, 0);
+	fcntl(REQ_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(REQ_FD, F_SETFL, fcntl(REQ_FD, F_GETFL) & ~O_NONBLOCK);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+		return 1;
+	}
+
+	static const char ready[] = "ready\n";
+	if (write(REQ_FD, ready, sizeof(ready) - 1) != (ssize_t)(sizeof(ready) - 1))
+		vtop_gone();
+
+	/* until vtop is gone and every action under way has finished */
+	while (req_fd >= 0 || jobs_running()) {
+		struct pollfd pfd[2 + MAX_JOBS];
+		struct job *owner[2 + MAX_JOBS];
+		nfds_t n = 0;
+
+		pfd[n].fd = sfd, pfd[n].events = POLLIN, owner[n++] = NULL;
+		if (req_fd >= 0)
+			pfd[n].fd = req_fd, pfd[n].events = POLLIN, owner[n++] = NULL;
+		for (int i = 0; i < MAX_JOBS; i++)
+			if (jobs[i].used && jobs[i].err_fd >= 0)
+				pfd[n].fd = jobs[i].err_fd, pfd[n].events = POLLIN, owner[n++] = &jobs[i];
+		if (poll(pfd, n, expire()) < 0 && errno != EINTR) {
+			fprintf(stderr, "%s: poll: %s\n", prog, strerror(errno));
+			return 1;
+		}
+		for (nfds_t i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (owner[i]) {
+				if (owner[i]->used && owner[i]->err_fd == pfd[i].fd)
+					vserver_read(owner[i]);
+			} else if (pfd[i].fd == sfd) {
+				struct signalfd_siginfo si;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						return 0;
+				}
+				reap();
+			} else if (pfd[i].fd == req_fd) {
+				read_requests();
+			}
+		}
+	}
+	return 0;
+}
