@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { build, BuildError } from '../actions/build.js';
 import { deletePlan, deleteServer } from '../actions/delete.js';
 import { contextToEnter, enterArgvFor, execArgvFor } from '../actions/enter.js';
-import { LifecycleError } from '../actions/errors.js';
+import { LifecycleError, errText } from '../actions/errors.js';
 import {
   auditEnter, haltServer, restartServer, serverStatus, isRunning, startServer, stopServer,
 } from '../actions/lifecycle.js';
@@ -219,10 +219,17 @@ async function main(argv: string[]): Promise<number> {
     case 'running':
       return (await isRunning(name, paths)) ? 0 : EXIT_FAIL;
     case 'enter': {
-      const xid = await contextToEnter(name, paths);
-      if (!process.stdin.isTTY) fail(`enter needs a terminal on stdin; to run a command inside use: vserver ${name} exec CMD`);
+      let xid: number;
+      try {
+        xid = await contextToEnter(name, paths);
+        if (!process.stdin.isTTY) fail(`enter needs a terminal on stdin; to run a command inside use: vserver ${name} exec CMD`);
+      } catch (e) {
+        // an enter that was refused is logged too (start, stop and restart log theirs in src/actions)
+        await auditEnter('enter', name, `failed: ${errText(e).split('\n')[0]}`);
+        throw e;
+      }
       const code = await runForeground(enterArgvFor(xid));
-      await auditEnter('enter', name, `context ${xid}, shell exited with status ${code}`);
+      await auditEnter('enter', name, `${code === 0 ? 'ok' : `exit ${code}`}, context ${xid}`);
       return code;
     }
     case 'exec': {
