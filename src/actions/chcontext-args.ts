@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toolsDir } from '../kernel-bridge/addon.js';
+import { projectRoot, toolsDir } from '../kernel-bridge/addon.js';
 import type { VctxPaths } from '../config/paths.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Rlimit, RlimitValue } from '../config/ulimit.js';
@@ -104,10 +104,12 @@ export function shellQuote(s: string): string {
 
 /**
  * The argv that runs the vserver CLI again (the monitor's vreboot/vhalt
- * commands): node with this very CLI, from dist/ (compiled) or src/ (tsx).
+ * commands, vtop's helper): node with this very CLI, from dist/ (compiled)
+ * or src/ (tsx); from a bundle (vtop's), the compiled one.
  */
 export function vserverCliArgv(): string[] {
   const here = fileURLToPath(import.meta.url);
+  if (!/[/\\]chcontext-args\.(ts|js)$/.test(here)) return [process.execPath, join(projectRoot, 'dist', 'src', 'cli', 'vserver.js')];
   const ts = here.endsWith('.ts');
   const cli = join(dirname(here), '..', 'cli', ts ? 'vserver.ts' : 'vserver.js');
   if (!ts) return [process.execPath, cli];

@@ -1,14 +1,13 @@
 /**
- * The lifecycle verbs of a virtual server, for the vserver CLI and for
- * vtop's privileged helper alike.  Every changing action is written to the
- * system log (who, what, which server, result).  Errors are
+ * The lifecycle verbs of a virtual server, for the vserver CLI (which is
+ * also what vtop's privileged helper runs).  Every changing action is
+ * written to the system log (who, what, which server, result).  Errors are
  * LifecycleErrors carrying the CONTRACT exit code; nothing here formats
  * text for people beyond one-line messages.
  */
 import type { VctxPaths } from '../config/paths.js';
 import { LifecycleError, errText } from './errors.js';
-import { enterArgvFor } from './enter.js';
-import { ensureRunDir, contextCgroup, dirIno, readState } from './runtime.js';
+import { ensureRunDir } from './runtime.js';
 import { start, type StartResult } from './start.js';
 import { stop, DEFAULT_STOP_TIMEOUT_SEC, type StopResult } from './stop.js';
 import { audit } from './syslog.js';
@@ -80,28 +79,7 @@ export async function haltServer(name: string, paths: VctxPaths, opts: { timeout
   }
 }
 
-/**
- * The argv of the chcontext command that enters @name (an interactive login
- * shell on a new pseudo-terminal), for a caller that hands it the terminal.
- * Synchronous: it trusts the server's state file only after checking it
- * against the kernel (the cgroup's inode).
- * @throws LifecycleError not-running, or failed for a private server
- */
-export function enterArgv(name: string, paths: VctxPaths): string[] {
-  const st = readState(paths, name);
-  const dir = st?.xid != null ? contextCgroup(st.xid) : null;
-  if (!st || st.xid === null || !dir || dirIno(dir) !== st.cgroupIno) {
-    throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
-  }
-  if (st.flags?.includes('private')) {
-    throw new LifecycleError('failed', 'private', `server '${name}' is private (S_FLAGS private): nobody may enter it`);
-  }
-  return enterArgvFor(st.xid);
-}
-
 /** writes an enter/exec to the system log (the CLI runs the command itself) */
 export function auditEnter(action: 'enter' | 'exec', name: string, result: string): Promise<void> {
   return audit(action, name, result);
 }
-
-export { audit };

@@ -1,268 +1,91 @@
 /**
- * What vtop may change, and nothing more: a FIXED set of requests (kill a
- * process by PID + start time, signal a whole context, start / stop /
- * restart / enter a configured server), re-validated here on the
- * privileged side, carried out with the same src/actions and
- * src/kernel-bridge code as the CLI, and written to the system log.
+ * What vtop may change, and nothing more: vtop holds an Actions port whose
+ * every call is one line to its privileged helper, kernel/tools/vtop-helper.c
+ * (started by `startHelper` in context 0, before vtop confines itself).  The
+ * helper re-validates each request against a FIXED set (kill a process by
+ * PID + start time, signal a whole context, start / stop / restart / enter
+ * a configured server), carries it out (kills with libvctx, the server verbs
+ * with the vserver CLI: the same src/actions code) and logs it.
  *
- * Two faces:
- * - `createActions(paths)`: the implementation itself, used in the
- *   privileged helper (src/actions/vtop-helper.ts, context 0);
- * - `startHelper(paths)`: what the confined vtop holds: an Actions port
- *   whose every call is one message to the helper over the IPC socketpair.
+ * The protocol, one line each way over the socket that is the helper's fd 3:
+ *
+ *     ID kill PID STARTTIME SIGTERM|SIGKILL     ID ok MESSAGE
+ *     ID killctx XID SIGTERM|SIGKILL            ID err MESSAGE
+ *     ID start|stop|restart|enter NAME          (and "ready" once it listens)
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import type { VctxPaths } from '../config/paths.js';
-import { projectRoot } from '../kernel-bridge/addon.js';
-import { xidOfPid } from '../kernel-bridge/context.js';
-import { killContext, killPid } from '../kernel-bridge/kill.js';
-import type { ActionRequest, ActionResult, Actions, KillSignal, ServerRequest } from '../ui/actions-port.js';
-import { audit } from './syslog.js';
+import { toolsDir } from '../kernel-bridge/addon.js';
+import type { ActionRequest, ActionResult, Actions, ServerRequest } from '../ui/actions-port.js';
+import { vserverCliArgv } from './chcontext-args.js';
+import { whoAmI } from './syslog.js';
 
-/** the only signals vtop sends */
-export const KILL_SIGNALS: readonly KillSignal[] = ['SIGTERM', 'SIGKILL'];
-/** the highest PID Linux hands out (PID_MAX_LIMIT on 64-bit) */
-const PID_MAX = 4_194_304;
-/** context numbers a whole-context signal may name: not 0 (the host), not 1 (the spectator) */
-const XID_MIN = 2;
-const XID_MAX = 65_535;
-/** how long `stop` waits for a server's own shutdown (CONTRACT: default 10 s) */
-const STOP_TIMEOUT_SEC = 10;
-
-/** a request that passed validation, or the one-line reason it did not */
-export type Validated = { ok: true; req: ActionRequest } | { ok: false; message: string };
-
-const FIELDS: Record<ActionRequest['type'], readonly string[]> = {
-  kill: ['type', 'pid', 'startTime', 'signal'],
-  killContext: ['type', 'xid', 'signal'],
-  start: ['type', 'name'],
-  stop: ['type', 'name'],
-  restart: ['type', 'name'],
-  enter: ['type', 'name'],
-};
-
-const isInt = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+/** the helper's executable (built by make -C kernel) */
+export const HELPER = join(toolsDir, 'vtop-helper');
 
 /**
- * Check a request as it arrives from the unprivileged side: the type is one
- * of the fixed set, no field is missing or extra, numbers are integers in
- * range, the signal is SIGTERM or SIGKILL, the start time is a real one
- * (0 would skip the reused-PID check), a name is a valid server name with a
- * configuration in `paths.confdir`.
+ * One request as a protocol line (without the newline), or null when it
+ * cannot be one: a value with a line break in it would end the line early.
+ * Values are not checked here; the helper does that.
  */
-export async function validateRequest(raw: unknown, paths: VctxPaths): Promise<Validated> {
-  const no = (message: string): Validated => ({ ok: false, message: `refused: ${message}` });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return no('not a request');
-  const r = raw as Record<string, unknown>;
-  const type = r['type'];
-  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) return no('unknown request type');
-  const fields = FIELDS[type as ActionRequest['type']];
-  const extra = Object.keys(r).find((k) => !fields.includes(k));
-  if (extra !== undefined) return no(`unexpected field in a ${type} request`);
-  const sig = r['signal'];
-  const signalOk = typeof sig === 'string' && (KILL_SIGNALS as readonly string[]).includes(sig);
-  switch (type) {
-    case 'kill':
-      if (!isInt(r['pid'], 1, PID_MAX)) return no('not a process ID');
-      if (!isInt(r['startTime'], 1, Number.MAX_SAFE_INTEGER)) return no('not a start time');
-      if (!signalOk) return no('only SIGTERM and SIGKILL may be sent');
-      return { ok: true, req: { type, pid: r['pid'] as number, startTime: r['startTime'] as number, signal: sig as KillSignal } };
-    case 'killContext':
-      if (!isInt(r['xid'], 0, XID_MAX)) return no('not a context number');
-      if ((r['xid'] as number) < XID_MIN) return no(`context ${String(r['xid'])} cannot be signalled as a whole`);
-      if (!signalOk) return no('only SIGTERM and SIGKILL may be sent');
-      return { ok: true, req: { type, xid: r['xid'] as number, signal: sig as KillSignal } };
-    default: {
-      const name = r['name'];
-      if (typeof name !== 'string') return no('no server name');
-      // the configuration code is loaded on the first request that names a server (the helper starts lighter)
-      const [{ serverNameProblem }, { configPath }] = await Promise.all([import('../config/validate.js'), import('../config/load.js')]);
-      const problem = serverNameProblem(name);
-      if (problem) return no(problem);
-      if (!existsSync(configPath(paths.confdir, name))) return no(`no server '${name}' in ${paths.confdir}`);
-      return { ok: true, req: { type: type as 'start' | 'stop' | 'restart' | 'enter', name } };
-    }
-  }
-}
-
-/** what a request does and to which server, as the system log names them */
-function logWhat(req: ActionRequest, xid: number | null): { action: string; server: string } {
+export function requestLine(id: number, req: ActionRequest): string | null {
+  let line: string;
   switch (req.type) {
-    case 'kill': return { action: `kill ${req.signal} pid ${req.pid} (start time ${req.startTime}) in`, server: `context ${xid ?? '?'}` };
-    case 'killContext': return { action: `kill ${req.signal} every process of`, server: `context ${req.xid}` };
-    default: return { action: req.type, server: req.name };
+    case 'kill': line = `${id} kill ${req.pid} ${req.startTime} ${req.signal}`; break;
+    case 'killContext': line = `${id} killctx ${req.xid} ${req.signal}`; break;
+    default: line = `${id} ${req.type} ${req.name}`;
   }
+  return /[\n\r]/.test(line) ? null : line;
 }
 
-function errText(e: unknown): { code: string; message: string } {
-  if (e instanceof Error) return { code: String((e as { code?: unknown }).code ?? ''), message: e.message.split('\n')[0]! };
-  return { code: '', message: String(e) };
-}
+/** one line from the helper: `ready`, or the result of request `id`; null when it is neither */
+export type HelperLine = { ready: true } | { id: number; result: ActionResult };
 
-/** the lifecycle verbs (the CLI's own), loaded on first use: a helper that only kills never loads them */
-const lifecycle = (): Promise<typeof import('./lifecycle.js')> => import('./lifecycle.js');
-
-/** the XID of a process right now, or null */
-function xidOf(pid: number): number | null {
-  try {
-    return xidOfPid(pid);
-  } catch {
-    return null;
-  }
-}
-
-/** runs the shell inside NAME on our terminal; resolves with its exit and chcontext's last error line */
-function runOnTerminal(argv: readonly string[]): Promise<{ code: number; lastError: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['inherit', 'inherit', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-2000); });
-    child.on('error', (e) => resolve({ code: 127, lastError: e.message }));
-    child.on('close', (code, signal) => resolve({
-      code: code ?? 128 + (signal ? 1 : 0), lastError: err.trim().split('\n').pop() ?? '',
-    }));
-  });
+export function parseHelperLine(line: string): HelperLine | null {
+  if (line === 'ready') return { ready: true };
+  const m = /^([1-9]\d{0,14}) (ok|err) (.*)$/.exec(line);
+  if (!m) return null;
+  return { id: Number(m[1]), result: { ok: m[2] === 'ok', message: m[3]! } };
 }
 
 /**
- * The implementation: carries out requests that `validateRequest` accepted.
- * Every call is logged (who, what, which server, result).  `enter` runs
- * the login shell on this process's own terminal (fds 0 and 1) and
- * resolves when it exits.
- */
-export function createActions(paths: VctxPaths): Actions {
-  const act = async (req: ActionRequest, run: () => Promise<ActionResult>, xid: number | null = null): Promise<ActionResult> => {
-    let result: ActionResult;
-    try {
-      result = await run();
-    } catch (e) {
-      result = { ok: false, message: errText(e).message };
-    }
-    const { action, server } = logWhat(req, xid);
-    await audit(action, server, `${result.ok ? 'ok' : 'failed'}: ${result.message}`);
-    return result;
-  };
-
-  const lifecycleAct = async (run: (l: Awaited<ReturnType<typeof lifecycle>>) => Promise<string>): Promise<ActionResult> => {
-    try {
-      return { ok: true, message: await run(await lifecycle()) };
-    } catch (e) {
-      return { ok: false, message: errText(e).message };
-    }
-  };
-
-  return {
-    kill: async (r) => {
-      // the context for the log and the message (a cheap read), then the signal
-      const xid = xidOf(r.pid);
-      let outcome: { code: string; message: string } | null = null;
-      try {
-        killPid(r.pid, r.startTime, r.signal);
-      } catch (e) {
-        outcome = errText(e);
-      }
-      const where = xid === null ? '' : ` (context ${xid})`;
-      return act({ type: 'kill', ...r }, async () => {
-        if (!outcome) return { ok: true, message: `sent ${r.signal} to PID ${r.pid}${where}` };
-        const { code, message } = outcome;
-        if (code === 'ESRCH') return { ok: false, message: `PID ${r.pid} is already gone: nothing sent` };
-        if (code === 'EPERM') return { ok: false, message: `EPERM: PID ${r.pid}${where}: ${message}` };
-        return { ok: false, message: `${code ? `${code}: ` : ''}${message}` };
-      }, xid);
-    },
-
-    killContext: (r) => act({ type: 'killContext', ...r }, async () => {
-      try {
-        const n = killContext(r.xid, r.signal);
-        return { ok: true, message: `sent ${r.signal} to ${n} process${n === 1 ? '' : 'es'} of context ${r.xid}` };
-      } catch (e) {
-        const { code, message } = errText(e);
-        if (code === 'ESRCH') return { ok: false, message: `context ${r.xid} is already gone: nothing sent` };
-        return { ok: false, message: `${code ? `${code}: ` : ''}${message}` };
-      }
-    }),
-
-    // start, stop and restart write the system log themselves (lifecycle.ts), as for the CLI
-    start: (r: ServerRequest) => lifecycleAct(async (l) => {
-      const st = await l.startServer(r.name, paths);
-      return `started ${r.name} at context ${st.xid}${st.warnings.length ? ` (${st.warnings[0]})` : ''}`;
-    }),
-
-    stop: (r: ServerRequest) => lifecycleAct(async (l) => {
-      const st = await l.stopServer(r.name, paths, { timeoutSec: STOP_TIMEOUT_SEC });
-      const how = st.how === 'shutdown' ? 'shut down' : st.how === 'term' ? 'ended by SIGTERM' : st.how === 'kill' ? 'killed' : 'already gone';
-      return `stopped ${r.name} (context ${st.xid} ${how})`;
-    }),
-
-    restart: (r: ServerRequest) => lifecycleAct(async (l) => {
-      const st = await l.restartServer(r.name, paths, { timeoutSec: STOP_TIMEOUT_SEC });
-      return st.started ? `restarted ${r.name} at context ${st.started.xid}` : `${r.name} was not running: nothing done`;
-    }),
-
-    enter: async (r: ServerRequest) => {
-      const l = await lifecycle();
-      let argv: string[];
-      try {
-        argv = l.enterArgv(r.name, paths);
-      } catch (e) {
-        const message = errText(e).message;
-        await l.auditEnter('enter', r.name, `failed: ${message}`);
-        return { ok: false, message };
-      }
-      const { code, lastError } = await runOnTerminal(argv);
-      await l.auditEnter('enter', r.name, code === 0 ? 'ok' : `exit ${code}${lastError ? `: ${lastError}` : ''}`);
-      if (code === 0) return { ok: true, message: `back from ${r.name}` };
-      return { ok: false, message: lastError ? `enter ${r.name}: ${lastError}` : `back from ${r.name} (the shell exited with ${code})` };
-    },
-  };
-}
-
-// ---------------------------------------------------------------- the client
-
-/** one message vtop sends to the helper */
-export interface HelperRequest {
-  id: number;
-  req: unknown;
-}
-
-/** one message the helper sends back: the result of request `id`, or `ready` once it listens */
-export type HelperReply = { id: number; result: ActionResult } | { ready: true };
-
-/**
- * The helper's entry file: beside this one (.ts under tsx, .js when built
- * with tsc), or the built one when this code runs from a bundle.  Never
- * this process's own entry file.
- */
-export function helperPath(): string {
-  const self = fileURLToPath(import.meta.url);
-  if (/[/\\]vtop-actions\.(ts|js)$/.test(self)) return self.replace(/vtop-actions\.(ts|js)$/, 'vtop-helper.$1');
-  return join(projectRoot, 'dist', 'src', 'actions', 'vtop-helper.js');
-}
-
-/**
- * The Actions port of the confined vtop: each call is one request to the
- * privileged helper (a child process in context 0 joined by an IPC
- * socketpair), answered with one line.  `close()` disconnects; the helper
- * exits on disconnect, also when vtop dies.
+ * The Actions port of the confined vtop: each call is one request line to
+ * the privileged helper, answered with one line.  `close()` ends the
+ * socket; the helper exits when it closes, also when vtop dies.
  */
 export class HelperActions implements Actions {
   private nextId = 1;
   private readonly waiting = new Map<number, (r: ActionResult) => void>();
+  private readonly socket: Socket;
   private gone: string | null = null;
   private stderrTail = '';
   /** settles when the helper listens (true) or could not start (false) */
   readonly ready: Promise<boolean>;
 
+  /** @param child the helper, with its socket as stdio[3] and stderr piped */
   constructor(private readonly child: ChildProcess, readyTimeoutMs = 10_000) {
+    this.socket = child.stdio[3] as Socket;
     let settle: (ok: boolean) => void = () => {};
     this.ready = new Promise((r) => { settle = r; });
     const timer = setTimeout(() => lost(`did not start within ${readyTimeoutMs} ms`), readyTimeoutMs);
     timer.unref();
-    child.on('message', (m: HelperReply) => {
+    const lost = (why: string) => {
+      clearTimeout(timer);
+      settle(false);
+      if (this.gone) return;
+      const last = this.stderrTail.trim().split('\n').pop();
+      this.gone = `the privileged helper ${why}${last ? `: ${last}` : ''}; actions are unavailable`;
+      for (const done of this.waiting.values()) done({ ok: false, message: this.gone });
+      this.waiting.clear();
+      this.socket.destroy();
+    };
+    createInterface({ input: this.socket, crlfDelay: Infinity }).on('line', (line) => {
+      const m = parseHelperLine(line);
+      if (!m) return;
       if ('ready' in m) {
         clearTimeout(timer);
         settle(true);
@@ -273,19 +96,12 @@ export class HelperActions implements Actions {
       done?.(m.result);
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { this.stderrTail = (this.stderrTail + d).slice(-1000); });
-    const lost = (why: string) => {
-      clearTimeout(timer);
-      settle(false);
-      if (this.gone) return;
-      const last = this.stderrTail.trim().split('\n').pop();
-      this.gone = `the privileged helper ${why}${last ? `: ${last}` : ''}; actions are unavailable`;
-      for (const done of this.waiting.values()) done({ ok: false, message: this.gone });
-      this.waiting.clear();
-      if (child.exitCode === null && child.signalCode === null && child.connected) child.disconnect();
-    };
+    // the socket closes before the exit status is known: wait for the exit (its status says more)
     child.on('exit', (code, signal) => lost(signal ? `was killed by ${signal}` : `exited with ${code}`));
-    child.on('disconnect', () => lost('disconnected'));
     child.on('error', (e) => lost(`failed: ${e.message}`));
+    this.socket.on('error', (e) => lost(`is unreachable: ${e.message}`));
+    // a socket closed while the helper lives would leave requests unanswered
+    this.socket.on('close', () => setTimeout(() => lost('closed its socket'), 500).unref());
   }
 
   /** the helper's PID (tests, benchmarks) */
@@ -296,10 +112,11 @@ export class HelperActions implements Actions {
   private async send(req: ActionRequest): Promise<ActionResult> {
     if (!(await this.ready) || this.gone) return { ok: false, message: this.gone ?? 'the privileged helper is not running' };
     const id = this.nextId++;
+    const line = requestLine(id, req);
+    if (line === null) return { ok: false, message: 'refused: a request cannot contain a line break' };
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      const msg: HelperRequest = { id, req };
-      this.child.send(msg, (e) => {
+      this.socket.write(`${line}\n`, (e) => {
         if (e && this.waiting.delete(id)) resolve({ ok: false, message: `cannot reach the privileged helper: ${e.message}` });
       });
     });
@@ -312,30 +129,38 @@ export class HelperActions implements Actions {
   restart(r: ServerRequest) { return this.send({ type: 'restart', name: r.name }); }
   enter(r: ServerRequest) { return this.send({ type: 'enter', name: r.name }); }
 
-  /** disconnects: the helper exits */
+  /**
+   * Ends the socket: the helper exits once the actions under way have
+   * finished (a stop is not cut short); this process does not wait for it.
+   */
   close(): void {
-    if (this.child.connected) this.child.disconnect();
+    this.socket.end();
+    this.socket.unref();
+    (this.child.stderr as Socket | null)?.unref();
+    this.child.unref();
   }
 }
 
 /**
  * Start the privileged helper; this must happen BEFORE this process
  * confines itself, and it is all that must: the child exists (in this
- * process's context, with the same terminal for `enter`, joined by an IPC
- * socketpair) when this returns, and requests wait until it listens, so
- * the caller confines itself and draws meanwhile.  The helper runs with a
- * small young generation and without the optimizing compilers: it idles,
- * and it should weigh little.
+ * process's context, with the same terminal for `enter`, its fd 3 one end
+ * of a socketpair) when this returns, and requests wait until it listens,
+ * so the caller confines itself and draws meanwhile.  The server verbs run
+ * the vserver CLI, as given after `--`, with the paths and who asked in the
+ * environment.
+ * @throws when the helper is not built
  */
 export function startHelper(paths: VctxPaths): HelperActions {
-  const child = fork(helperPath(), [], {
-    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
-    execArgv: [...process.execArgv, '--max-semi-space-size=1', '--lite-mode'],
+  if (!existsSync(HELPER)) throw new Error(`${HELPER} is not built (npm run build)`);
+  const child = spawn(HELPER, ['--', ...vserverCliArgv()], {
+    stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,
       VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
+      // the system log names who ran vtop, and that it went through vtop
+      VSERVER_REQUESTED_BY: `${whoAmI()} via vtop`,
     },
-    serialization: 'json',
   });
   return new HelperActions(child);
 }

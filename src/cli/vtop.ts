@@ -5,9 +5,9 @@
  * This file is the seam where the world is wired in: it builds the
  * SnapshotSource (recorded fixtures with --fixture, else the native one),
  * the host probe, disk-use cache and user names, and the Actions port the
- * UI dispatches to.  Live and as root, it first forks the privileged helper
- * (src/actions/vtop-helper.ts: context 0, a fixed set of re-validated
- * requests over an IPC socketpair) and then confines itself as the
+ * UI dispatches to.  Live and as root, it first starts the privileged helper
+ * (kernel/tools/vtop-helper.c: context 0, a fixed set of re-validated
+ * requests over a socketpair) and then confines itself as the
  * spectator (context 1: sees every process, can signal none), so the code
  * that parses and draws what servers put in their process names can change
  * nothing by itself.  Other users get no helper: read-only.
@@ -63,7 +63,7 @@ async function nativeSource(): Promise<SnapshotSource> {
 }
 
 /**
- * The live Actions: the privileged helper (src/actions/vtop-helper.ts),
+ * The live Actions: the privileged helper (kernel/tools/vtop-helper.c),
  * started while this process is still in context 0.  Null (read-only, with
  * the reason in `note`) when it cannot start.
  */
@@ -217,7 +217,7 @@ runMain('vtop', async (argv) => {
       const quick = new NativeSnapshotSource({ lite: true });
       feedOpts.quickFirst = () => quick.snapshot();
     }
-    // the helper is forked while we are still in context 0; then we confine ourselves
+    // the helper is started while we are still in context 0; then we confine ourselves
     actions = isRoot && !once && !args.opts.has('readonly') ? await liveActions(paths, (s) => { note = s; }) : null;
     if (isRoot) await confine();
   }

@@ -1,9 +1,10 @@
 /**
  * The vtop that `npm install` ships: dist/vtop.mjs, one esbuild bundle of
- * tsc's output (scripts/bundle-vtop.mjs), with its helper at
- * dist/src/actions/vtop-helper.js.  The e2e tests run it; it is rebuilt
- * first when a source file is newer than the bundle, so they test the
- * sources in front of them.
+ * tsc's output (scripts/bundle-vtop.mjs); its privileged helper
+ * (kernel/out/vtop-helper, built by make) runs tsc's dist/src/cli/vserver.js
+ * for the server verbs.  The e2e tests run it; it is rebuilt first when a
+ * source file is newer than the bundle, so they test the sources in front
+ * of them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -24,8 +25,8 @@ function newestSource(dir: string): number {
 
 /** builds dist/vtop.mjs (tsc, then the bundle) unless it is newer than every source; throws what failed */
 export function ensureVtopBundle(): string {
-  const helper = join(projectRoot, 'dist', 'src', 'actions', 'vtop-helper.js');
-  const stale = !existsSync(vtopBundle) || !existsSync(helper) ||
+  const cli = join(projectRoot, 'dist', 'src', 'cli', 'vserver.js');
+  const stale = !existsSync(vtopBundle) || !existsSync(cli) ||
     statSync(vtopBundle).mtimeMs < newestSource(join(projectRoot, 'src'));
   if (!stale) return vtopBundle;
   // tsc emits even when some other file has a type error; the bundle step checks its input exists
