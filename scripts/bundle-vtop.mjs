@@ -149,11 +149,10 @@ try {
   process.exit(1);
 }
 // Installed, vtop runs through this line: V8 grows the young generation's semi-spaces to 16 MiB (x3) and
-// keeps them; 4 MiB still lets a refresh's garbage (a 5,000-process snapshot is a few MiB) die young.
-// Measured at 5,000 processes (30 s each, noisy): no flag 10.9-12.1 % CPU, PSS max 146-196 MiB;
-// this 10.0 %, 156 MiB; adding --max-old-space-size=512 12.9 %, 117 MiB; =256 with a 1 MiB young
-// generation 14.5-15.2 %, 105-113 MiB.  A capped old space also makes V8 grow the heap by smaller steps
-// (less memory) but collect more often (more CPU), which would miss the CPU targets (bench/results/vtop.md).
+// keeps them; 4 MiB lets a refresh's garbage die young.  Measured at 5,000 processes (40 s each, vtop
+// alone, with fast-output and the allocation-light snapshot): no flag 8.8 % CPU, RSS max 111 MiB; =4
+// 8.1 %, 86-91 MiB; =1 9.1 %, 92 MiB.  A capped old space (--max-old-space-size) gains nothing now: the
+// old generation holds ~15 MiB and grows slowly (bench/results/vtop.md has the side-by-side run).
 const NODE_FLAGS = '--max-semi-space-size=4';
 const text = readFileSync(outfile, 'utf8');
 // the entry's own #! line (e.g. `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node`) with the flags added
