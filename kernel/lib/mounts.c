@@ -47,18 +47,26 @@ static int bind_ro(const char *path, vctx_error *err)
 
 static int mask_and_protect(const char *root, vctx_error *err)
 {
-	char p[512];
+	char p[512], empty[512] = "";
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++) {
 		path_in(p, sizeof(p), root, masked_paths[i]);
 		if (stat(p, &st) < 0)
 			continue;	/* absent on this kernel: nothing to mask */
-		if (S_ISDIR(st.st_mode)) {
+		if (!S_ISDIR(st.st_mode)) {
+			if (mnt("/dev/null", p, NULL, MS_BIND, NULL, err))
+				return -1;
+		} else if (empty[0]) {
+			/* the other directories show the same empty, read-only tmpfs
+			   (a bind is cheaper than a new superblock each) */
+			if (mnt(empty, p, NULL, MS_BIND, NULL, err))
+				return -1;
+		} else {
 			if (mnt("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555", err))
 				return -1;
-		} else if (mnt("/dev/null", p, NULL, MS_BIND, NULL, err))
-			return -1;
+			snprintf(empty, sizeof(empty), "%s", p);
+		}
 	}
 	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++) {
 		path_in(p, sizeof(p), root, readonly_paths[i]);
