@@ -279,10 +279,12 @@ describe('vtop against real servers', { skip: skipAll }, () => {
 
   for (const [how, argv] of [['the bundle', vtopArgv], ['the sources', vtopSourceArgv]] as const) test(`--once and --once --json list the server with its XID and IP (${how})`, () => {
     const env = { ...process.env, ...vtopEnv(), COLUMNS: '160' };
-    const text = spawnSync(argv('--once')[0]!, argv('--once').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    // every process of the host is in the JSON: over spawnSync's default 1 MiB with a few thousand
+    const opts = { encoding: 'utf8' as const, env, cwd: projectRoot, timeout: 30_000, maxBuffer: 256 * 1024 * 1024 };
+    const text = spawnSync(argv('--once')[0]!, argv('--once').slice(1), opts);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^\\S?\\s*${server.xid} ${RUNNING}\\s.*\\s127\\.0\\.77\\.${octet}\\b`, 'm'));
-    const js = spawnSync(argv('--once', '--json')[0]!, argv('--once', '--json').slice(1), { encoding: 'utf8', env, cwd: projectRoot, timeout: 30_000 });
+    const js = spawnSync(argv('--once', '--json')[0]!, argv('--once', '--json').slice(1), opts);
     assert.equal(js.status, 0, js.stderr);
     const data = JSON.parse(js.stdout) as { live: boolean; servers: { xid: number | null; name: string; ip: string | null; state: string; processes: number }[] };
     assert.equal(data.live, true);
