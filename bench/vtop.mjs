@@ -20,8 +20,8 @@
 // output first (scripts/bundle-vtop.mjs); dist runs dist/src/cli/vtop.js
 // (tsc's output); tsx runs the TypeScript sources.  --node-flags runs the
 // bundle with these node/V8 flags instead of its #! line's (to try some).
-// Also reports PSS (/proc/PID/smaps_rollup): the helper and vtop share
-// Node's binary and libraries, which RSS counts twice.  Writes
+// Also reports PSS (/proc/PID/smaps_rollup): the pages vtop and its helper
+// (a small C program) share, the C library's, count once.  Writes
 // bench/results/vtop.md (bundle) or vtop-MODE.md.  Every context, process
 // and tmux session it makes is removed before it exits.
 import { spawnSync } from 'node:child_process';
