@@ -5,8 +5,9 @@
 // of Ink's ~100 files at start-up (~0.7 s before the first frame) and keeps
 // less code in memory.  The addon (*.node) stays outside, loaded by absolute
 // path; Ink's optional devtools import becomes an empty module; React's
-// production build is chosen here.  The privileged helper stays tsc's output
-// (dist/src/actions/vtop-helper.js): it loads neither Ink nor React.
+// production build is chosen here.  The privileged helper is a C program
+// (kernel/out/vtop-helper); for start/stop/restart/enter it runs tsc's
+// dist/src/cli/vserver.js.
 // Run by scripts/build.mjs after tsc.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -816,13 +815,8 @@ static void set_who(void)
 		snprintf(who, sizeof(who), "%s (sudo, uid %u)", sudo, uid);
 	else if (logname && *logname)
 		snprintf(who, sizeof(who), "%s (uid %u)", logname, uid);
-	else {
-		struct passwd *pw = getpwuid(uid);
-		if (pw)
-			snprintf(who, sizeof(who), "%s (uid %u)", pw->pw_name, uid);
-		else
-			snprintf(who, sizeof(who), "uid %u", uid);
-	}
+	else	/* vtop always says who; no NSS lookup here (a static binary) */
+		snprintf(who, sizeof(who), "uid %u", uid);
 }
 
 int main(int argc, char **argv)

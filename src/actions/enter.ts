@@ -30,14 +30,3 @@ export function enterArgvFor(xid: number): string[] {
 export function execArgvFor(xid: number, cmd: string[]): string[] {
   return [CHCONTEXT, '--ctx', String(xid), '--', ...cmd];
 }
-
-/**
- * The enter command of a running server, synchronously from its state file
- * (what vtop needs to hand its terminal over); null when the state file does
- * not show it running or it is private — then use contextToEnter().
- */
-export function enterArgvFromState(name: string, paths: VctxPaths): string[] | null {
-  const st = readState(paths, name);
-  if (!st || st.xid === null || st.flags?.includes('private')) return null;
-  return enterArgvFor(st.xid);
-}
