@@ -44,24 +44,8 @@ const noDevtools = {
 // frame before.  Its pure helpers are memoized across frames here (by line
 // text, a bounded cache): widest-line, and ansi-tokenize's tokenize and
 // styledCharsFromTokens (whose results Ink only reads).
-// Two generations: a line not used since the last swap is forgotten, so a
-// cache holds the last few screens' lines (a styled line is ~100 objects).
-const LRU = `function memo(cap) {
-  let cur = new Map();
-  let old = new Map();
-  return (key, make) => {
-    let v = cur.get(key);
-    if (v !== undefined) return v;
-    v = old.get(key);
-    if (v === undefined) v = make();
-    if (cur.size >= cap) {
-      old = cur;
-      cur = new Map();
-    }
-    cur.set(key, v);
-    return v;
-  };
-}`;
+// The cache is src/ui/memo.ts (two generations of lines: the last few screens).
+const LRU = `import { memo } from ${JSON.stringify(join(root, 'dist', 'src', 'ui', 'memo.js'))};`;
 const MEMO = {
   'widest-line': (real) => `import real from ${JSON.stringify(real)};
 ${LRU}

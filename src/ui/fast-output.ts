@@ -19,6 +19,7 @@
  */
 import sliceAnsi from 'slice-ansi';
 import stringWidth from 'string-width';
+import { memo } from './memo.js';
 
 type Transformer = (line: string, index: number) => string;
 interface Clip {
@@ -37,28 +38,6 @@ interface Span {
   x: number;
   w: number;
   text: string;
-}
-
-/**
- * A bounded memo of pure string functions across frames: two generations, a
- * key not used since the last swap is forgotten (most lines of a frame are
- * the same as in the frame before).
- */
-function memo<V>(cap: number): (key: string, make: () => V) => V {
-  let cur = new Map<string, V>();
-  let old = new Map<string, V>();
-  return (key, make) => {
-    let v = cur.get(key);
-    if (v !== undefined) return v;
-    v = old.get(key);
-    if (v === undefined) v = make();
-    if (cur.size >= cap) {
-      old = cur;
-      cur = new Map();
-    }
-    cur.set(key, v);
-    return v;
-  };
 }
 
 const widths = memo<number>(512);
