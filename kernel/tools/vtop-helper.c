@@ -22,8 +22,7 @@
  * It exits when the socket closes (vtop is gone), after the actions under
  * way have finished, and on SIGHUP; it ignores SIGINT (the terminal's ^C
  * is vtop's, or the entered shell's).  It never signals a server on its
- * own.  Single-threaded; about 2 MiB resident, most of it the shared C
- * library.
+ * own.  Single-threaded; a static PIE of about 1.6 MiB resident.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +50,7 @@ static const char *prog = "vtop-helper";
 #define ERR_TAIL	4096		/* what is kept of a vserver command's stderr */
 #define LOG_TIMEOUT_MS	2000		/* logger gets this long; the action never waits longer */
 
-/* what validateRequest checked in the Node helper, kept exactly */
+/* the ranges a request may name (those of vtop and src/config/validate.ts) */
 #define PID_MAX_LINUX	4194304ULL	/* PID_MAX_LIMIT on 64-bit */
 #define START_TIME_MAX	9007199254740991ULL /* Number.MAX_SAFE_INTEGER: the most vtop can name */
 #define NAME_MAX_UNITS	64		/* MAX_NAME_LENGTH in src/config/validate.ts (UTF-16 units) */
