@@ -3,7 +3,8 @@
 //
 // Builds three busybox servers (web, mail, db) in a temporary
 // VSERVER_CONFDIR / VSERVER_ROOTDIR / VSERVER_RUNDIR with the vserver CLI,
-// starts them, sets one process spinning in `mail`, runs vtop in a tmux
+// starts them, sets one process spinning in `mail`, runs vtop (the installed
+// bundle, dist/vtop.mjs) in a tmux
 // session of 120x40, drives it with keys, captures each view with
 // `tmux capture-pane -e -p` and renders the ANSI capture to SVG (the small
 // renderer below: SGR colours and attributes on a monospace grid).  Every
@@ -11,7 +12,7 @@
 //
 //   sudo node scripts/screenshots.mjs [--out screenshots]
 //
-// Needs root, tmux, the C tools and the addon (npm run build).
+// Needs root, tmux and the build (npm run build: the C tools, the addon, vtop's bundle).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,7 +188,7 @@ try {
     { cwd: root, env, stdio: 'ignore' }));
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'vtop', '-x', String(COLS), '-y', String(ROWS),
     'sh', '-c', `cd ${root} && exec env TERM=xterm-256color COLORTERM=truecolor VSERVER_CONFDIR=${env.VSERVER_CONFDIR} ` +
-    `VSERVER_ROOTDIR=${env.VSERVER_ROOTDIR} VSERVER_RUNDIR=${env.VSERVER_RUNDIR} ${tsx.join(' ')} src/cli/vtop.ts --interval 1`);
+    `VSERVER_ROOTDIR=${env.VSERVER_ROOTDIR} VSERVER_RUNDIR=${env.VSERVER_RUNDIR} dist/vtop.mjs --interval 1`);
   const plain = () => tmux('capture-pane', '-p', '-t', 'vtop');
   const keys = async (...ks) => { for (const k of ks) { tmux('send-keys', '-t', 'vtop', k); await sleep(150); } };
   const waitFor = async (re, what) => {
