@@ -33,12 +33,12 @@ import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { removeRoot } from '../helpers/busybox-root.js';
 import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
+import { sleep, startTimeOf, waitFor } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
 const skipAll = !isRoot ? 'needs root (real contexts)' : !existsSync(HELPER) ? `${HELPER} is not built (make -C kernel)` : false;
 if (skipAll) console.log(`# vtop helper e2e skipped: ${skipAll}`);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NAME = `vh${(process.pid % 10000).toString().padStart(4, '0')}`;
 const WHO = 'tester via vtop';
 const base = mkdtempSync(join(tmpdir(), 'vctx-vtop-helper-'));
@@ -109,20 +109,6 @@ async function ready(h: Helper): Promise<void> {
   assert.ok(h.lines.includes('ready'), `the helper did not say ready: ${JSON.stringify(h.lines)}`);
 }
 
-function startTimeOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return null;
-  }
-}
-
-async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(50)) if (cond()) return true;
-  return cond();
-}
-
 function victim(): ChildProcess {
   const c = spawn('sleep', ['300'], { stdio: 'ignore' });
   children.push(c);
@@ -171,7 +157,7 @@ after(async () => {
   for (const xid of contexts) {
     try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
   }
-  if (source) await until(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)));
+  if (source) await waitFor(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)), 10_000, 50);
   if (existsSync(join(paths.rootdir, NAME))) await removeRoot(join(paths.rootdir, NAME)).catch(() => {});
   rmSync(base, { recursive: true, force: true });
 });
@@ -278,9 +264,9 @@ describe('vtop helper', { skip: skipAll }, () => {
 
   test('a whole context is killed by number; one that is not running is "already gone"', async () => {
     const xid = startDaemonContext(['--', 'sh', '-c', 'sleep 300 & sleep 300'], contexts);
-    assert.ok(await until(() => (source!.snapshot().contexts.find((c) => c.xid === xid)?.nprocs ?? 0) >= 3, 5000), 'the context runs');
+    assert.ok(await waitFor(() => (source!.snapshot().contexts.find((c) => c.xid === xid)?.nprocs ?? 0) >= 3, 5000, 50), 'the context runs');
     assert.match(await h.ask(`killctx ${xid} SIGKILL`), new RegExp(`^ok sent SIGKILL to \\d+ processes of context ${xid}$`));
-    assert.ok(await until(() => !source!.snapshot().contexts.some((c) => c.xid === xid)), `context ${xid} is gone`);
+    assert.ok(await waitFor(() => !source!.snapshot().contexts.some((c) => c.xid === xid), 10_000, 50), `context ${xid} is gone`);
     assert.equal(logged(`kill SIGKILL every process of context ${xid}: ok: sent SIGKILL`).length, 1);
     assert.equal(await h.ask('killctx 65535 SIGTERM'), 'err context 65535 is already gone: nothing sent');
   });
@@ -300,7 +286,7 @@ describe('vtop helper', { skip: skipAll }, () => {
     const inner = spawn(chcontext, ['--ctx', String(xid), '--', 'sleep', '300'], { stdio: 'ignore' });
     children.push(inner);
     let p: { pid: number; startTime: number } | undefined;
-    assert.ok(await until(() => !!(p = source!.snapshot().processes.find((q) => q.xid === xid && /^sleep 300/.test(q.cmdline))), 5000));
+    assert.ok(await waitFor(() => !!(p = source!.snapshot().processes.find((q) => q.xid === xid && /^sleep 300/.test(q.cmdline))), 5000, 50));
     const stopId = nextId++;
     h.send(`${stopId} stop ${NAME}\n`);
     await sleep(100);
@@ -310,7 +296,7 @@ describe('vtop helper', { skip: skipAll }, () => {
     assert.ok(!h.lines.some((l) => l.startsWith(`${stopId} `)), 'the kill was answered before the stop');
     assert.ok(killMs < 1000, `the kill took ${killMs} ms`);
     assert.equal(await h.reply(stopId, 60_000), `ok stopped ${NAME} (context ${xid})`);
-    assert.ok(await until(() => serverContext() === null), 'the server is gone');
+    assert.ok(await waitFor(() => serverContext() === null, 10_000, 50), 'the server is gone');
     assert.equal(await h.ask(`stop ${NAME}`, 60_000), `err server '${NAME}' is not running`);
 
     const log = logLines();

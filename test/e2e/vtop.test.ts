@@ -31,13 +31,13 @@ import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { removeRoot } from '../helpers/busybox-root.js';
 import { Tmux, type Session } from './tmux.js';
 import { ensureVtopBundle, vtopBundle } from './vtop-bundle.js';
+import { sleep, startTimeOf, waitFor } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
 const chcontext = join(toolsDir, 'chcontext');
 const skipAll = !isRoot ? 'needs root (real contexts)' : !existsSync(chcontext) ? `${chcontext} is not built (make -C kernel)` : false;
 if (skipAll) console.log(`# vtop e2e skipped: ${skipAll}`);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tag = (process.pid % 1000).toString().padStart(3, '0');
 const octet = 100 + (process.pid % 100);
 const RUNNING = `e2e${tag}web`;
@@ -71,20 +71,6 @@ async function spinner(xid: number): Promise<{ pid: number; startTime: number }>
     await sleep(100);
   }
   throw new Error(`no spinning yes in context ${xid}`);
-}
-
-function startTimeOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return null;
-  }
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(50)) if (cond()) return true;
-  return cond();
 }
 
 /** the PIDs of vtop's children (its helper) */
@@ -166,7 +152,7 @@ after(async () => {
   for (const xid of contexts) {
     try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
   }
-  if (source) await until(() => !source.snapshot().contexts.some((c) => contexts.has(c.xid)), 10_000);
+  if (source) await waitFor(() => !source.snapshot().contexts.some((c) => contexts.has(c.xid)), 10_000, 50);
   for (const n of [RUNNING, STOPPED]) {
     if (existsSync(join(paths.rootdir, n))) await removeRoot(join(paths.rootdir, n)).catch(() => {});
   }
@@ -195,7 +181,7 @@ describe('vtop against real servers', { skip: skipAll }, () => {
       assert.match(dialog, /Cancel/, 'the dialog offers Cancel (the default)');
       assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was sent before the confirmation');
       await s.keys('y');
-      assert.ok(await until(() => startTimeOf(spin.pid) !== spin.startTime, 5000), `PID ${spin.pid} is gone from the kernel`);
+      assert.ok(await waitFor(() => startTimeOf(spin.pid) !== spin.startTime, 5000, 50), `PID ${spin.pid} is gone from the kernel`);
       const after = await s.waitFor(new RegExp(`sent ${signal} to PID ${spin.pid} \\(context ${server.xid}\\)`), 5000, 'the status line');
       await s.waitFor((scr) => !new RegExp(`^\\S?\\s*${spin.pid}\\s`, 'm').test(scr), 5000, `PID ${spin.pid} gone from the screen`);
       assert.match(after.split('\n')[0]!, /Linux/, 'the frame fits the terminal: the header is still on the first line');
@@ -221,8 +207,8 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     // the spectator cannot signal: a kill(2) from inside vtop's filter fails; seen from outside as Seccomp 2 above,
     // and from inside: a child of vtop inherits the filter and cannot signal the helper
     await s.keys('q');
-    assert.ok(await until(() => s.dead(), 10_000), 'vtop quit');
-    assert.ok(await until(() => !existsSync(`/proc/${helper}`), 5000), 'the helper exited with vtop');
+    assert.ok(await waitFor(() => s.dead(), 10_000, 50), 'vtop quit');
+    assert.ok(await waitFor(() => !existsSync(`/proc/${helper}`), 5000, 50), 'the helper exited with vtop');
     tmux.kill(s.name);
   });
 
@@ -232,7 +218,7 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     children.push(victim);
     const r = spawnSync(chcontext, ['--ctx', '1', '--', 'kill', '-TERM', String(victim.pid)], { encoding: 'utf8' });
     assert.notEqual(r.status, 0, 'kill from context 1 fails');
-    assert.equal(startTimeOf(victim.pid!) !== null, true, 'the victim lives');
+    assert.equal(startTimeOf(victim.pid!) !== 0, true, 'the victim lives');
     victim.kill('SIGKILL');
   });
 
@@ -269,7 +255,7 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     await s.waitFor(new RegExp(`Stop server ${STOPPED} \\(xid ${xid}\\)\\?`), 5000, 'the stop dialog');
     await s.keys('y');
     await s.waitFor(new RegExp(`stopped ${STOPPED}`), 60_000, 'stopped');
-    assert.ok(await until(() => !source!.snapshot().contexts.some((c) => c.xid === xid), 10_000), 'the context is gone');
+    assert.ok(await waitFor(() => !source!.snapshot().contexts.some((c) => c.xid === xid), 10_000, 50), 'the context is gone');
     const log = logLines();
     assert.ok(log.some((l) => l.includes(`via vtop: start ${STOPPED}: ok`)), 'start logged');
     assert.ok(log.some((l) => l.includes(`via vtop: stop ${STOPPED}: ok`)), 'stop logged');

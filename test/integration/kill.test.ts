@@ -6,35 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KernelError } from '../../src/kernel-bridge/errors.js';
 import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
+import { sleep, startTimeOf, waitFor } from '../helpers/kernel.js';
 
 const contexts: number[] = [];
 const children: ChildProcess[] = [];
 const source = new NativeSnapshotSource();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 const startContext = (args: string[]) => startDaemonContext(args, contexts);
-
-function startTimeOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return null;
-  }
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(20)) if (cond()) return true;
-  return cond();
-}
 
 function expectKernelError(fn: () => unknown, code: string, message?: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -56,7 +41,7 @@ after(async () => {
   for (const xid of contexts) {
     try { killContext(xid, 'SIGKILL'); } catch { /* gone */ }
   }
-  await until(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)));
+  await waitFor(() => !source.snapshot().contexts.some((c) => contexts.includes(c.xid)), 5000, 50);
 });
 
 describe('killPid', () => {
@@ -108,13 +93,13 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
     expectKernelError(() => killPid(p.pid, p.startTime, 'SIGKILL'), 'EPERM', new RegExp(`private context ${xid}`));
     assert.equal(startTimeOf(p.pid), p.startTime, 'still running');
     assert.equal(killContext(xid, 'SIGKILL'), ctx.nprocs);
-    assert.ok(await until(() => startTimeOf(p.pid) !== p.startTime), 'killed with its context');
+    assert.ok(await waitFor(() => startTimeOf(p.pid) !== p.startTime, 5000, 50), 'killed with its context');
   });
 
   test('killContext delivers a signal to every process and SIGKILL empties the context', async () => {
     const xid = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
     // the reaper and three sleeps, once the shell has forked twice and exec'd
-    assert.ok(await until(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === 3));
+    assert.ok(await waitFor(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === 3, 5000, 50));
     const s = source.snapshot();
     const ctx = s.contexts.find((c) => c.xid === xid)!;
     const procs = s.processes.filter((p) => p.xid === xid);
@@ -123,12 +108,12 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
     assert.equal(sleeps.length, 3);
     // SIGTERM reaches all four; the sleeps die (the init of a PID namespace ignores it)
     assert.equal(killContext(xid, 'SIGTERM'), ctx.nprocs);
-    assert.ok(await until(() => sleeps.every((p) => startTimeOf(p.pid) !== p.startTime)), 'the sleeps got SIGTERM');
+    assert.ok(await waitFor(() => sleeps.every((p) => startTimeOf(p.pid) !== p.startTime), 5000, 50), 'the sleeps got SIGTERM');
     // SIGKILL takes the rest, and the context goes away
     const left = source.snapshot().contexts.find((c) => c.xid === xid);
     if (left) {
       assert.equal(killContext(xid, 9), left.nprocs);
-      assert.ok(await until(() => !source.snapshot().contexts.some((c) => c.xid === xid)), 'the context is gone');
+      assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 5000, 50), 'the context is gone');
     }
     expectKernelError(() => killContext(xid, 'SIGKILL'), 'ESRCH', /no such context/);
   });
