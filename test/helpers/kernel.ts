@@ -13,10 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeBusyboxRoot } from './busybox-root.js';
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const toolsDir = join(projectRoot, 'kernel', 'out');
@@ -354,6 +355,14 @@ export function compileC(name: string, source?: string, extra: string[] = []): s
   const r = run('gcc', ['-O1', '-static', '-o', out, src, ...extra]);
   assert.equal(r.status, 0, `gcc ${name}: ${show(r)}`);
   return out;
+}
+
+/** a busybox root with vctx-probe (test/helpers/vctx-probe.c) compiled in as /bin/vctx-probe */
+export async function makeProbeRoot(): Promise<{ root: string; probe: string }> {
+  const probe = compileC('vctx-probe');
+  const root = await makeBusyboxRoot();
+  copyFileSync(probe, join(root, 'bin', 'vctx-probe'));
+  return { root, probe };
 }
 
 /** remove a compileC output dir */

@@ -15,6 +15,7 @@ import {
   inCtx,
   installInRoot,
   isRoot,
+  makeProbeRoot,
   ok,
   removeCompiled,
   run,
@@ -72,9 +73,7 @@ describe('capability ceiling of a --secure context', { skip }, () => {
   let reducecap = '';
 
   before(async () => {
-    probe = compileC('vctx-probe');
-    root = await makeBusyboxRoot();
-    copyFileSync(probe, join(root, 'bin', 'vctx-probe'));
+    ({ root, probe } = await makeProbeRoot());
     // a setuid-root copy and a file-capability copy in the server's root
     copyFileSync(probe, join(root, 'bin', 'probe-suid'));
     chmodSync(join(root, 'bin', 'probe-suid'), 0o4755);

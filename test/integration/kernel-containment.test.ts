@@ -8,15 +8,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBusyboxRoot, removeRoot } from '../helpers/busybox-root.js';
+import { removeRoot } from '../helpers/busybox-root.js';
 import {
   cgroupRel,
   chcontext,
-  compileC,
   inCtx,
   isRoot,
+  makeProbeRoot,
   nspid,
   ok,
   procsOf,
@@ -40,9 +40,7 @@ describe('containment of a --secure server context', { skip }, () => {
   let ctx: Ctx;
 
   before(async () => {
-    probe = compileC('vctx-probe');
-    root = await makeBusyboxRoot();
-    copyFileSync(probe, join(root, 'bin', 'vctx-probe'));
+    ({ root, probe } = await makeProbeRoot());
     ctx = await startContext(['--secure', '--root', root], ['sleep', '300']);
   });
   after(async () => {

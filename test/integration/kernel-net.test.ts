@@ -7,17 +7,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { makeBusyboxRoot, removeRoot } from '../helpers/busybox-root.js';
+import { removeRoot } from '../helpers/busybox-root.js';
 import {
   chcontext,
-  compileC,
   hostState,
   inCtx,
   installInRoot,
   isRoot,
+  makeProbeRoot,
   newLeftovers,
   ok,
   removeCompiled,
@@ -49,9 +48,7 @@ describe('IPv4 lock of a context', { skip }, () => {
   let ctx: Ctx;
 
   before(async () => {
-    probe = compileC('vctx-probe');
-    root = await makeBusyboxRoot();
-    copyFileSync(probe, join(root, 'bin', 'vctx-probe'));
+    ({ root, probe } = await makeProbeRoot());
     ctx = await startContext(['--secure', '--root', root, '--ip', IP, '--loopback', LOOP], ['sleep', '300']);
   });
   after(async () => {

@@ -5,14 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBusyboxRoot, removeRoot } from '../helpers/busybox-root.js';
+import { removeRoot } from '../helpers/busybox-root.js';
 import {
-  compileC,
   inCtx,
   isRoot,
+  makeProbeRoot,
   ok,
   removeCompiled,
   run,
@@ -33,9 +33,7 @@ describe('root directory of a context', { skip }, () => {
   let ctx: Ctx;
 
   before(async () => {
-    probe = compileC('vctx-probe');
-    root = await makeBusyboxRoot();
-    copyFileSync(probe, join(root, 'bin', 'vctx-probe'));
+    ({ root, probe } = await makeProbeRoot());
     // a file only the host has (its path does not exist in the server's root)
     markerDir = mkdtempSync(join(tmpdir(), 'vctx-hostonly-'));
     marker = join(markerDir, 'marker');
