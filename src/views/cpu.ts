@@ -114,7 +114,7 @@ export class CpuTracker {
 
     for (const p of snap.processes) {
       const ticks = p.utime + p.stime;
-      let prev = this.prevProcs.get(p.pid);
+      const prev = this.prevProcs.get(p.pid);
       const same = prev !== undefined && prev.startTime === p.startTime;
       let hotCount = 0;
       if (valid && same && ticks >= prev!.ticks) {
@@ -136,11 +136,14 @@ export class CpuTracker {
         }
       }
       if (hotCount > 0) hot.set(procKey(p.pid, p.startTime), hotCount);
-      if (prev === undefined) this.prevProcs.set(p.pid, (prev = { startTime: p.startTime, ticks, hot: hotCount, seen: stamp }));
-      prev.startTime = p.startTime;
-      prev.ticks = ticks;
-      prev.hot = hotCount;
-      prev.seen = stamp;
+      if (prev === undefined) {
+        this.prevProcs.set(p.pid, { startTime: p.startTime, ticks, hot: hotCount, seen: stamp });
+      } else {
+        prev.startTime = p.startTime;
+        prev.ticks = ticks;
+        prev.hot = hotCount;
+        prev.seen = stamp;
+      }
     }
     if (this.prevProcs.size > snap.processes.length) {
       for (const [pid, prev] of this.prevProcs) if (prev.seen !== stamp) this.prevProcs.delete(pid);
