@@ -3,7 +3,7 @@
 // e2e (root, real contexts).  `node scripts/test.mjs unit` runs one group,
 // `node scripts/test.mjs test/integration/chbind.test.ts` one file.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,23 @@ if (files.length === 0) {
 const pins = '/sys/fs/bpf/vctx';
 const pinsBefore = existsSync(pins);
 
+// Some tests run tools and vtop as an unprivileged user (nobody), which must
+// reach the tree: a checkout below a private directory (mktemp -d is 0700)
+// gets search permission (o+x, not read) on its ancestors for the run, and
+// its modes back afterwards.
+const opened = [];
+if (process.getuid?.() === 0) {
+  for (let d = root; ; d = dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if (!(mode & 0o001)) {
+      chmodSync(d, mode | 0o001);
+      opened.push([d, mode]);
+    }
+    if (dirname(d) === d) break;
+  }
+  if (opened.length) console.error(`test: o+x for the run on ${opened.map(([d]) => d).join(', ')} (unprivileged tests reach the tree)`);
+}
+
 // Integration tests share the host's cgroups, addresses and bpffs: one file at a time.
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1',
   '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
@@ -51,4 +68,5 @@ for (let i = 0; i < 50 && left.length; i++) {
 }
 if (left.length) console.error(`test run left contexts behind: ${left.join(' ')} (in ${cg})`);
 else if (!pinsBefore && existsSync(pins)) rmSync(pins, { recursive: true, force: true });
+for (const [d, mode] of opened) chmodSync(d, mode);
 process.exit(r.status ?? 1);
