@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Context membership and confinement: xidOfPid(), spectate(), gc(), and
+// Context membership and confinement: xidOfPid(), spectate(), gc(), setLimits(), and
 // waitEmpty() - a long wait run on its own thread, answered through a
 // ThreadSafeFunction so the event loop and the libuv pool stay free.
 #include "common.h"
@@ -79,6 +79,41 @@ Napi::Value ListContexts(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// setLimits(xid, {memoryMax?, pidsMax?, cpuWeight?, cpuQuotaUs?}): each key
+// present is changed (0 = no limit / the default weight), the others stay
+Napi::Value SetLimits(const Napi::CallbackInfo &info) {
+  const char *usage = "setLimits(xid: number, {memoryMax?, pidsMax?, cpuWeight?, cpuQuotaUs?: number}) -> void";
+  Napi::Env env = info.Env();
+  uint32_t xid;
+  if (!ArgUint(info, 0, usage, &xid)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsObject()) {
+    Napi::TypeError::New(env, std::string("usage: ") + usage).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[1].As<Napi::Object>();
+  struct vctx_limits l{};
+  struct Field { const char *key; unsigned bit; };
+  const Field fields[] = {{"memoryMax", VCTX_LIM_MEMORY}, {"pidsMax", VCTX_LIM_PIDS},
+                          {"cpuWeight", VCTX_LIM_CPU_WEIGHT}, {"cpuQuotaUs", VCTX_LIM_CPU_MAX}};
+  for (const Field &f : fields) {
+    if (!o.Has(f.key) || o.Get(f.key).IsUndefined()) continue;
+    Napi::Value v = o.Get(f.key);
+    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0) {
+      Napi::TypeError::New(env, std::string("usage: ") + usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int64_t n = v.As<Napi::Number>().Int64Value();
+    l.set |= f.bit;
+    if (f.bit == VCTX_LIM_MEMORY) l.memory_max = n;
+    else if (f.bit == VCTX_LIM_PIDS) l.pids_max = n;
+    else if (f.bit == VCTX_LIM_CPU_WEIGHT) l.cpu_weight = static_cast<int>(n);
+    else l.cpu_quota_us = n;
+  }
+  vctx_error err{};
+  if (vctx_set_limits(xid, &l, &err) < 0) ThrowKernelError(env, err);
+  return env.Undefined();
+}
+
 struct WaitResult {
   int rc;
   vctx_error err;
@@ -119,6 +154,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gc", Napi::Function::New(env, Gc, "gc"));
   exports.Set("listContexts", Napi::Function::New(env, ListContexts, "listContexts"));
   exports.Set("waitEmpty", Napi::Function::New(env, WaitEmpty, "waitEmpty"));
+  exports.Set("setLimits", Napi::Function::New(env, SetLimits, "setLimits"));
 }
 
 Registrar reg("kernel", Init);

@@ -191,6 +191,30 @@ int vctx_wait_empty(uint32_t xid, int timeout_ms, vctx_error *err);
 /* remove empty, monitor-less contexts left by crashed tools; returns count */
 int vctx_gc(vctx_error *err);
 
+/* ------------------------------------------------- limits of a running context */
+
+#define VCTX_LIM_MEMORY		0x1
+#define VCTX_LIM_PIDS		0x2
+#define VCTX_LIM_CPU_WEIGHT	0x4
+#define VCTX_LIM_CPU_MAX	0x8
+
+struct vctx_limits {
+	unsigned set;		/* VCTX_LIM_* to change; the others stay */
+	int64_t memory_max;	/* bytes, 0 = no limit */
+	int64_t pids_max;	/* 0 = no limit */
+	int cpu_weight;		/* 1..10000, 0 = the default (100) */
+	int64_t cpu_quota_us;	/* per 100000 us period, 0 = no cap */
+};
+
+/*
+ * Change the limits of running context @xid, where its controllers are:
+ * cgroup2, or cgroup v1 on hybrid hosts.  A v1 directory the context does
+ * not have yet (started without that limit) is made and its processes are
+ * moved in.  All or nothing: on failure the values already changed are
+ * put back, and the error names the file and value the kernel refused.
+ */
+int vctx_set_limits(uint32_t xid, const struct vctx_limits *l, vctx_error *err);
+
 /* ------------------------------------------------------------- enter */
 
 struct vctx_exec {

@@ -646,3 +646,179 @@ VCTX_API int vctx_cgroup_self(char *path, size_t len, vctx_error *err)
 	snprintf(path, len, "%s%s%s", layout.v2, rel[0] ? "/" : "", rel);
 	return 0;
 }
+
+/* ------------------------------------------------ limits of a running context */
+
+#define SET_MAX_UNDO 8
+
+struct set_undo {
+	int fd;			/* the cgroup directory, owned */
+	char file[32];
+	char old[64];
+};
+
+/* write @val to @file of @fd, remembering the old value in @u[*n] */
+static int set_write(int fd, const char *file, const char *val, struct set_undo *u, int *n,
+		     vctx_error *err, const char *what)
+{
+	char old[64] = "";
+	if (*n >= SET_MAX_UNDO)
+		return vctx_set_error(err, E2BIG, "too many limits at once");
+	if (vctx_read_file_at(fd, file, old, sizeof(old)) < 0)
+		return vctx_set_error(err, errno, "cannot read %s (%s): %s", what, file, strerror(errno));
+	vctx_chomp(old);
+	if (write_at(fd, file, val, err, what))
+		return -1;
+	u[*n].fd = dup(fd);
+	snprintf(u[*n].file, sizeof(u[*n].file), "%s", file);
+	snprintf(u[*n].old, sizeof(u[*n].old), "%s", old);
+	(*n)++;
+	return 0;
+}
+
+/*
+ * every process of the context's cgroup2 directory @v2fd into the v1
+ * directory @v1fd (writing a member again is harmless), until a pass
+ * finds the same processes as the one before (none forked meanwhile)
+ */
+static int move_procs_v1(int v2fd, int v1fd, const char *ctl, const char *rel, vctx_error *err)
+{
+	enum { CAP = 1 << 16 };
+	cleanup_free char *cur = malloc(CAP);
+	cleanup_free char *prev = calloc(1, CAP);
+	if (!cur || !prev)
+		return vctx_set_error(err, ENOMEM, "out of memory");
+	for (int pass = 0; pass < 16; pass++) {
+		if (vctx_read_file_at(v2fd, "cgroup.procs", cur, CAP) < 0)
+			return vctx_set_error(err, errno, "cannot read the processes of %s: %s", rel, strerror(errno));
+		if (pass > 0 && strcmp(cur, prev) == 0)
+			return 0;
+		memcpy(prev, cur, strlen(cur) + 1);
+		for (char *l = cur, *e; *l; l = e) {
+			e = strchr(l, '\n');
+			if (e)
+				*e++ = 0;
+			else
+				e = l + strlen(l);
+			if (*l && vctx_write_file_at(v1fd, "cgroup.procs", l) < 0 && errno != ESRCH)
+				return vctx_set_error(err, errno, "cannot move %s into the %s cgroup %s: %s", l, ctl, rel,
+						      strerror(errno));
+		}
+	}
+	return vctx_set_error(err, EAGAIN, "the processes of %s kept forking while being moved into the %s cgroup", rel, ctl);
+}
+
+VCTX_API int vctx_set_limits(uint32_t xid, const struct vctx_limits *l, vctx_error *err)
+{
+	struct vctx_cg cg;
+	struct set_undo u[SET_MAX_UNDO];
+	int n = 0, rc = -1, made[VCTX_CTL__COUNT] = { 0 }, fds[VCTX_CTL__COUNT];
+	char val[64];
+	const unsigned want[VCTX_CTL__COUNT] = {
+		[VCTX_CTL_MEMORY] = VCTX_LIM_MEMORY, [VCTX_CTL_PIDS] = VCTX_LIM_PIDS,
+		[VCTX_CTL_CPU] = VCTX_LIM_CPU_WEIGHT | VCTX_LIM_CPU_MAX,
+	};
+
+	for (int c = 0; c < VCTX_CTL__COUNT; c++)
+		fds[c] = -1;
+	if (vctx_cg_open(xid, &cg, err) < 0)
+		return -1;
+	for (int c = 0; c < VCTX_CTL__COUNT; c++) {
+		if (!(l->set & want[c]))
+			continue;
+		if (layout.where[c] == 2) {
+			fds[c] = dup(cg.v2fd);
+			continue;
+		}
+		if (layout.where[c] != 1) {
+			vctx_set_error(err, ENOTSUP, "the %s controller is not available on this host (neither cgroup2 nor v1)",
+				       ctl_names[c]);
+			goto out;
+		}
+		if (!cg.v1made[c]) {
+			char p[800];
+			snprintf(p, sizeof(p), "%s/%s", layout.v1path[c], cg.rel);
+			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+				vctx_set_error(err, errno, "cannot create cgroup %s: %s", p, strerror(errno));
+				goto out;
+			}
+			made[c] = 1;
+		}
+		fds[c] = v1_dirfd(c, cg.rel);
+		if (fds[c] < 0) {
+			vctx_set_error(err, errno, "cannot open the %s cgroup of %s: %s", ctl_names[c], cg.rel, strerror(errno));
+			goto out;
+		}
+	}
+
+	if (l->set & VCTX_LIM_MEMORY) {
+		int v1 = layout.where[VCTX_CTL_MEMORY] == 1;
+		if (l->memory_max > 0)
+			snprintf(val, sizeof(val), "%lld", (long long)l->memory_max);
+		else
+			snprintf(val, sizeof(val), "%s", v1 ? "-1" : "max");
+		if (set_write(fds[VCTX_CTL_MEMORY], v1 ? "memory.limit_in_bytes" : "memory.max", val, u, &n, err, "the memory limit"))
+			goto out;
+	}
+	if (l->set & VCTX_LIM_PIDS) {
+		if (l->pids_max > 0)
+			snprintf(val, sizeof(val), "%lld", (long long)l->pids_max);
+		else
+			snprintf(val, sizeof(val), "max");
+		if (set_write(fds[VCTX_CTL_PIDS], "pids.max", val, u, &n, err, "the process limit"))
+			goto out;
+	}
+	if (l->set & VCTX_LIM_CPU_WEIGHT) {
+		int w = l->cpu_weight > 0 ? l->cpu_weight : 100;
+		if (layout.where[VCTX_CTL_CPU] == 1) {
+			snprintf(val, sizeof(val), "%d", w * 1024 / 100 < 2 ? 2 : w * 1024 / 100);
+			if (set_write(fds[VCTX_CTL_CPU], "cpu.shares", val, u, &n, err, "the CPU weight"))
+				goto out;
+		} else {
+			snprintf(val, sizeof(val), "%d", w);
+			if (set_write(fds[VCTX_CTL_CPU], "cpu.weight", val, u, &n, err, "the CPU weight"))
+				goto out;
+		}
+	}
+	if (l->set & VCTX_LIM_CPU_MAX) {
+		if (layout.where[VCTX_CTL_CPU] == 1) {
+			if (set_write(fds[VCTX_CTL_CPU], "cpu.cfs_period_us", "100000", u, &n, err, "the CPU period"))
+				goto out;
+			snprintf(val, sizeof(val), "%lld", l->cpu_quota_us > 0 ? (long long)l->cpu_quota_us : -1LL);
+			if (set_write(fds[VCTX_CTL_CPU], "cpu.cfs_quota_us", val, u, &n, err, "the CPU limit"))
+				goto out;
+		} else {
+			if (l->cpu_quota_us > 0)
+				snprintf(val, sizeof(val), "%lld 100000", (long long)l->cpu_quota_us);
+			else
+				snprintf(val, sizeof(val), "max 100000");
+			if (set_write(fds[VCTX_CTL_CPU], "cpu.max", val, u, &n, err, "the CPU limit"))
+				goto out;
+		}
+	}
+	/* a v1 directory made now gets the context's processes, limits already in place */
+	for (int c = 0; c < VCTX_CTL__COUNT; c++)
+		if (made[c] && move_procs_v1(cg.v2fd, fds[c], ctl_names[c], cg.rel, err) < 0)
+			goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		/* put back what was changed, newest first; a made directory goes */
+		for (int i = n - 1; i >= 0; i--)
+			vctx_write_file_at(u[i].fd, u[i].file, u[i].old);
+		for (int c = 0; c < VCTX_CTL__COUNT; c++)
+			if (made[c]) {
+				char p[800];
+				snprintf(p, sizeof(p), "%s/%s", layout.v1path[c], cg.rel);
+				rmdir(p);
+			}
+	}
+	for (int i = 0; i < n; i++)
+		close(u[i].fd);
+	for (int c = 0; c < VCTX_CTL__COUNT; c++)
+		if (fds[c] >= 0)
+			close(fds[c]);
+	if (cg.v2fd >= 0)
+		close(cg.v2fd);
+	return rc;
+}

@@ -18,9 +18,11 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
-  checkServerInit, checkServerRoot, configPath, ConfigError, DEFAULT_PATHS, formatIssue,
-  parseServerConfig, renderConfigTemplate, serverNameProblem,
+  checkServerInit, checkServerRoot, configPath, ConfigError, DEFAULT_PATHS, formatIssue, formatIssueBare,
+  loadAllServers, parseServerConfig, renderConfigTemplate, serverNameProblem,
 } from '../config/index.js';
+import { buildClashes } from './clashes.js';
+import { pingWarning } from './host-checks.js';
 import { buildBusybox } from './templates/busybox.js';
 import type { ProgressFn, TemplateContext, TemplateResult } from './templates/common.js';
 import { TemplateError } from './templates/common.js';
@@ -43,6 +45,11 @@ export interface BuildOptions {
   ctx?: number;
   /** replace an existing server of that name (its root and configuration) */
   force?: boolean;
+  /**
+   * build although the address or context number is another server's (the
+   * two are meant to take turns: start refuses while the other runs)
+   */
+  allowClash?: boolean;
   /** progress events (the CLI prints them on stderr) */
   onProgress?: ProgressFn;
   /** copy template: copy these host paths instead of the whole system (tests) */
@@ -79,7 +86,7 @@ export type BuildErrorKind = 'usage' | 'exists' | 'failed';
 /** A build failure: one line naming the step that failed and what was wrong. */
 export class BuildError extends Error {
   readonly kind: BuildErrorKind;
-  /** the step: 'name', 'options', 'exists', 'prepare', 'busybox', 'copy', 'debootstrap', 'vreboot', 'config', 'install' */
+  /** the step: 'name', 'options', 'clash', 'exists', 'prepare', 'busybox', 'copy', 'debootstrap', 'vreboot', 'config', 'install' */
   readonly step: string;
   /** CONTRACT exit code */
   readonly exitCode: 1 | 2;
@@ -148,7 +155,7 @@ function applyTemplateToConfig(text: string, result: TemplateResult): string {
 }
 
 function errText(e: unknown): string {
-  if (e instanceof ConfigError) return e.issues.map(formatIssue).join('; ');
+  if (e instanceof ConfigError) return e.issues.map((i) => formatIssue(i)).join('; ');
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -198,6 +205,14 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
   const staging = join(rootdir, `.${name}.build`);
   const pidFile = `${staging}.pid`;
   const confTmp = join(confdir, `.${name}.conf.build`);
+
+  // another server's address or context number: refused before anything is written
+  const planned = parseServerConfig(confText, { file: conf, name }).config;
+  if (planned) {
+    const clashes = buildClashes(planned, (await loadAllServers(confdir)).servers, opts.allowClash ?? false);
+    if (clashes.errors.length) throw new BuildError('failed', 'clash', clashes.errors.map(formatIssue).join('\n'));
+    for (const w of clashes.warnings) warnings.push(formatIssueBare(w));
+  }
 
   const rootIssue = await checkServerRoot(rootdir, name, { mustExist: false }).catch((e: Error) => e);
   if (rootIssue) throw new BuildError('failed', 'exists', rootIssue instanceof Error ? rootIssue.message : formatIssue(rootIssue));
@@ -302,6 +317,8 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
       progress({ step: 'install', detail: `removing the old root of '${name}'` });
       await removeTree(old).catch((e: Error) => warnings.push(`the old root ${old} could not be removed: ${e.message}`));
     }
+    const ping = pingWarning(check.config.ip !== null);
+    if (ping) warnings.push(ping);
     progress({ step: 'done', detail: `server '${name}' built in ${root}` });
     return {
       name, root, conf, template, init: result.init, flags: check.config.flags, warnings,

@@ -6,8 +6,10 @@
  * text for people beyond one-line messages.
  */
 import type { VctxPaths } from '../config/paths.js';
+import { loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { ensureRunDir } from './runtime.js';
+import { setServerLimits, type SetResult } from './set.js';
 import { start, type StartResult } from './start.js';
 import { stop, DEFAULT_STOP_TIMEOUT_SEC, type StopResult } from './stop.js';
 import { audit } from './syslog.js';
@@ -33,6 +35,12 @@ export async function startServer(name: string, paths: VctxPaths): Promise<Start
   return logged('start', name, () => start(name, paths), (r) => `ok, context ${r.xid}, init PID ${r.pid1}`);
 }
 
+/** sets limits of @name (KEY=VALUE args): live while it runs, and in NAME.conf */
+export async function setServer(name: string, args: readonly string[], paths: VctxPaths): Promise<SetResult> {
+  return logged('set', name, () => setServerLimits(name, args, paths), (r) =>
+    `ok, ${r.changes.map(([k, v]) => `${k}=${v}`).join(' ')} ${r.xid !== null ? `applied to context ${r.xid} and ` : ''}written to ${r.conf}`);
+}
+
 /** stops @name (timeoutSec for its own shutdown, default 10) */
 export async function stopServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number } = {}): Promise<StopResult> {
   return logged('stop', name, () => stop(name, paths, opts), (r) => `ok, context ${r.xid} ${r.how === 'shutdown' ? 'shut down' : r.how === 'term' ? 'ended by SIGTERM' : 'killed'}`);
@@ -52,6 +60,9 @@ export interface RestartResult {
 /** stop (when running) and start, under one hold of the server's lock */
 export async function restartServer(name: string, paths: VctxPaths, opts: RestartOptions = {}): Promise<RestartResult> {
   return logged('restart', name, async () => {
+    // a configuration that cannot start is refused before the server is
+    // stopped (and before a lock or runtime directory is made for it)
+    await loadConfigFor(paths.confdir, name);
     const files = await ensureRunDir(paths, name);
     const lock = await lockServer(files.lock, 'restart', name);
     try {

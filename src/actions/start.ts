@@ -9,7 +9,7 @@ import { rename } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkConflicts, checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, loadAllServers,
+  checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, formatIssueBare, loadAllServers,
   localIPv4Addresses, resolveInRoot, type ServerConfig,
 } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
@@ -17,9 +17,11 @@ import { addAlias, deviceExists, devicesWith, plannedAlias, removeAlias } from '
 import {
   CHCONTEXT, inheritedSoftLimits, loopbackCandidates, loopbackForXid, rebootCommand, startArgs, type StartPlan,
 } from './chcontext-args.js';
+import { runningContexts, startClashes } from './clashes.js';
 import { loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookProblem, runHook } from './hooks.js';
+import { pingWarning } from './host-checks.js';
 import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
 import {
@@ -46,11 +48,17 @@ async function initArgv(config: ServerConfig, root: string): Promise<{ argv: str
   return { argv: [rc, String(init.runlevel)], persist: true };
 }
 
-/** every reason not to start, one per line; [] when none */
-export async function startProblems(config: ServerConfig, paths: VctxPaths): Promise<string[]> {
+/**
+ * every reason not to start, one per line; [] when none.  What is worth
+ * saying but does not refuse (a clash with a stopped server) goes to
+ * @warnings.
+ */
+export async function startProblems(config: ServerConfig, paths: VctxPaths, warnings: string[] = []): Promise<string[]> {
   const out: string[] = [];
   const all = await loadAllServers(paths.confdir);
-  for (const i of checkConflicts(config, all.servers)) out.push(formatIssue(i));
+  const clashes = startClashes(config, all.servers, runningContexts());
+  for (const i of clashes.errors) out.push(formatIssue(i));
+  for (const i of clashes.warnings) warnings.push(formatIssueBare(i));
   const ipIssue = checkIpAssignable(config, localIPv4Addresses(networkInterfaces()));
   if (ipIssue) out.push(formatIssue(ipIssue));
   if (config.ipDev && !(await deviceExists(config.ipDev))) {
@@ -97,8 +105,8 @@ function chooseLoopback(config: ServerConfig, paths: VctxPaths): string {
  */
 export async function start(name: string, paths: VctxPaths, opts: { lockHeld?: boolean } = {}): Promise<StartResult> {
   const { config, warnings: cw } = await loadConfigFor(paths.confdir, name);
-  const warnings = cw.map(formatIssue);
-  const problems = await startProblems(config, paths);
+  const warnings = cw.map(formatIssueBare);
+  const problems = await startProblems(config, paths, warnings);
   if (problems.length) throw new LifecycleError('invalid', 'checks', problems.join('\n'));
 
   const files = await ensureRunDir(paths, name);
@@ -200,6 +208,8 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
       throw new LifecycleError('failed', 'init',
         `server '${name}' started at context ${xid} but its init (${argv.join(' ')}) exited at once; see: vserver ${name} log`);
     }
+    const ping = pingWarning(config.ip !== null);
+    if (ping) warnings.push(ping);
     return { xid, pid1, warnings };
   } catch (e) {
     const undone: string[] = [];

@@ -4,7 +4,8 @@
  * command left (repair.ts) unless another command holds the server.
  */
 import { existsSync } from 'node:fs';
-import { listServers, loadServerConfig, type ServerConfig } from '../config/index.js';
+import { formatIssue, listServers, loadAllServers, readBootSettings, type ServerConfig } from '../config/index.js';
+import { statusClashes } from './clashes.js';
 import type { VctxPaths } from '../config/paths.js';
 import { checkName, loadConfigFor } from './config-load.js';
 import { LifecycleError } from './errors.js';
@@ -26,6 +27,8 @@ export interface ServerStatus {
   flags: string[];
   /** false when NAME.conf is missing (a running context of that name) */
   configured: boolean;
+  /** the errors of NAME.conf (one per line) when it has some; null when it reads */
+  configError: string | null;
 }
 
 /**
@@ -35,22 +38,24 @@ export interface ServerStatus {
 export async function serverStatus(name: string, paths: VctxPaths): Promise<ServerStatus> {
   checkName(name);
   let configured = true;
+  let configError: string | null = null;
   try {
     await loadConfigFor(paths.confdir, name);
   } catch (e) {
     if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
     if (e.kind === 'unknown-server') configured = false;
+    else configError = e.message;
   }
   // a crash's leftovers go now, but never under a start or stop in progress
   if (readState(paths, name) && !(await lockBusy(paths, name))) await repair(paths, name);
   const c = await findContext(paths, name);
   if (!c && !configured) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${name}.conf in ${paths.confdir})`);
   if (!c || c.empty) {
-    return { name, running: false, xid: null, pid1: null, nprocs: 0, startedAt: null, uptimeSec: null, flags: [], configured };
+    return { name, running: false, xid: null, pid1: null, nprocs: 0, startedAt: null, uptimeSec: null, flags: [], configured, configError };
   }
   return {
     name, running: true, xid: c.xid, pid1: c.pid1, nprocs: c.nprocs, startedAt: c.startedAt,
-    uptimeSec: Math.max(0, Math.floor((Date.now() - c.startedAt) / 1000)), flags: c.flags, configured,
+    uptimeSec: Math.max(0, Math.floor((Date.now() - c.startedAt) / 1000)), flags: c.flags, configured, configError,
   };
 }
 
@@ -76,24 +81,35 @@ export async function isRunning(name: string, paths: VctxPaths): Promise<boolean
 }
 
 export interface ServerListEntry extends ServerStatus {
-  onBoot: boolean;
+  /** ONBOOT as written, even when another line is bad; null when ONBOOT itself is bad */
+  onBoot: boolean | null;
   priority: number;
   /** the configuration's problem, when it cannot be loaded */
   configError: string | null;
+  /**
+   * what is wrong with the server for people, one line each: the
+   * configuration's errors, and every clash with another server (both
+   * servers show it)
+   */
+  problems: string[];
 }
 
 /** every configured server with its state (for vserver-all status and vtop) */
 export async function listServerStates(paths: VctxPaths): Promise<ServerListEntry[]> {
   const { names } = await listServers(paths.confdir);
+  const all = await loadAllServers(paths.confdir);
+  const configs = new Map(all.servers.map((c) => [c.name, c]));
+  const failed = new Map(all.failed.map((f) => [f.name, f.error]));
   const out: ServerListEntry[] = [];
   for (const name of names) {
-    let config: ServerConfig | null = null;
-    let configError: string | null = null;
-    try {
-      config = (await loadServerConfig(paths.confdir, name)).config;
-    } catch (e) {
-      configError = (e as Error).message;
-    }
+    const config: ServerConfig | null = configs.get(name) ?? null;
+    const err = failed.get(name) ?? null;
+    const configError = err ? err.message : null;
+    const boot = config ? { onBoot: config.onBoot, priority: config.priority } : await readBootSettings(paths.confdir, name);
+    const problems = [
+      ...(configError ? configError.split('\n') : []),
+      ...(config ? statusClashes(config, all.servers).map((i) => formatIssue(i)) : []),
+    ];
     const c = await findContext(paths, name).catch(() => null);
     const running = c !== null && !c.empty;
     out.push({
@@ -101,7 +117,7 @@ export async function listServerStates(paths: VctxPaths): Promise<ServerListEntr
       startedAt: running ? c!.startedAt : null,
       uptimeSec: running ? Math.max(0, Math.floor((Date.now() - c!.startedAt) / 1000)) : null,
       flags: running ? c!.flags : config?.flags ?? [], configured: true,
-      onBoot: config?.onBoot ?? false, priority: config?.priority ?? 0, configError,
+      onBoot: boot.onBoot, priority: boot.priority ?? 0, configError, problems,
     });
   }
   return out;

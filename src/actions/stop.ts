@@ -191,22 +191,30 @@ export async function stop(name: string, paths: VctxPaths, opts: StopOptions = {
   checkName(name);
   const timeoutSec = opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC;
   let config: ServerConfig | null = null;
+  let configError: LifecycleError | null = null;
   try {
     config = (await loadConfigFor(paths.confdir, name)).config;
   } catch (e) {
-    // a running server whose configuration went away can still be stopped
+    // a running server whose configuration went away or went bad can still be stopped
     if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
+    configError = e;
   }
+  // no usable configuration and nothing running: the configuration's own
+  // error (unknown server, or file, line, key and value), and no lock or
+  // runtime directory made for it
+  if (configError && !(await findContext(paths, name).catch(() => null))) throw configError;
   const files = await ensureRunDir(paths, name);
   const lock: HeldLock | null = opts.lockHeld ? null : await lockServer(files.lock, 'stop', name);
   try {
     await repair(paths, name);
     const c = await findContext(paths, name);
     if (!c) {
-      if (!config) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${join(paths.confdir, `${name}.conf`)})`);
+      if (configError) throw configError;
       throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
     }
-    return await stopLocked(name, c, config, paths, timeoutSec);
+    const r = await stopLocked(name, c, config, paths, timeoutSec);
+    if (configError?.kind === 'invalid') r.warnings.unshift(`stopped with the defaults, as its configuration has errors: ${configError.message.split('\n').join('; ')}`);
+    return r;
   } finally {
     await lock?.release();
   }

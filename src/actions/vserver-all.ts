@@ -15,6 +15,8 @@ export interface AllOutcome {
   result: 'started' | 'stopped' | 'already-running' | 'not-running' | 'failed';
   xid: number | null;
   error: string | null;
+  /** warnings of a start or stop */
+  warnings: string[];
 }
 
 function byPriority(a: ServerListEntry, b: ServerListEntry): number {
@@ -25,20 +27,24 @@ export async function allStates(paths: VctxPaths): Promise<ServerListEntry[]> {
   return (await listServerStates(paths)).sort(byPriority);
 }
 
-/** starts the ONBOOT servers, one after the other, in PRIORITY order */
+/**
+ * starts the ONBOOT servers, one after the other, in PRIORITY order; a
+ * server whose ONBOOT cannot be read is tried too, so that its error is
+ * reported rather than the server skipped
+ */
 export async function startAll(paths: VctxPaths, onEach?: (o: AllOutcome) => void): Promise<AllOutcome[]> {
   const out: AllOutcome[] = [];
-  for (const s of (await allStates(paths)).filter((x) => x.onBoot)) {
+  for (const s of (await allStates(paths)).filter((x) => x.onBoot !== false)) {
     let o: AllOutcome;
-    if (s.running) o = { name: s.name, result: 'already-running', xid: s.xid, error: null };
+    if (s.running) o = { name: s.name, result: 'already-running', xid: s.xid, error: null, warnings: [] };
     else {
       try {
         const r = await startServer(s.name, paths);
-        o = { name: s.name, result: 'started', xid: r.xid, error: null };
+        o = { name: s.name, result: 'started', xid: r.xid, error: null, warnings: r.warnings };
       } catch (e) {
         o = e instanceof LifecycleError && e.kind === 'already-running'
-          ? { name: s.name, result: 'already-running', xid: null, error: null }
-          : { name: s.name, result: 'failed', xid: null, error: errText(e) };
+          ? { name: s.name, result: 'already-running', xid: null, error: null, warnings: [] }
+          : { name: s.name, result: 'failed', xid: null, error: errText(e), warnings: [] };
       }
     }
     out.push(o);
@@ -54,11 +60,11 @@ export async function stopAll(paths: VctxPaths, opts: { timeoutSec?: number } = 
     let o: AllOutcome;
     try {
       const r = await stopServer(s.name, paths, opts);
-      o = { name: s.name, result: 'stopped', xid: r.xid, error: null };
+      o = { name: s.name, result: 'stopped', xid: r.xid, error: null, warnings: r.warnings };
     } catch (e) {
       o = e instanceof LifecycleError && e.kind === 'not-running'
-        ? { name: s.name, result: 'not-running', xid: null, error: null }
-        : { name: s.name, result: 'failed', xid: s.xid, error: errText(e) };
+        ? { name: s.name, result: 'not-running', xid: null, error: null, warnings: [] }
+        : { name: s.name, result: 'failed', xid: s.xid, error: errText(e), warnings: [] };
     }
     out.push(o);
     onEach?.(o);

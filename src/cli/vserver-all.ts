@@ -6,7 +6,7 @@
  */
 import { allStates, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
-  EXIT_FAIL, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, requireRoot, resolvePaths, runMain,
+  EXIT_FAIL, handleHelp, warn, optString, parseArgs, parseUint, PATH_OPTIONS, requireRoot, resolvePaths, runMain,
   usageError, writeOut,
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
@@ -14,8 +14,11 @@ import { formatUptime } from './vserver-format.js';
 const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] start|stop|status [--timeout S] [--json]
   start    start every server with ONBOOT=yes, by PRIORITY (lower first, then by name)
   stop     stop every running server, in the reverse order (--timeout S for each, default 10)
-  status   one line per configured server: NAME, state, context, ONBOOT, PRIORITY (--json: an array)
-Exit status: 0 when every server did what was asked, 1 when one failed, 2 usage error.`;
+  status   one line per configured server: NAME, state, context, ONBOOT, PRIORITY (--json: an array);
+           then, one line each, every configuration error and every clash with another
+           server (the same IPROOT, S_CONTEXT or host name), under both servers' names
+A server with ONBOOT=yes whose configuration has an error is reported as FAILED, never skipped.
+Exit status: 0 when every server did what was asked, 1 when one failed (each is named), 2 usage error.`;
 
 function line(o: AllOutcome): string {
   switch (o.result) {
@@ -50,14 +53,30 @@ runMain('vserver-all', async (argv) => {
       return 0;
     }
     const rows = all.map((s) => [s.name, s.configError ? 'invalid config' : s.running ? 'running' : 'stopped',
-      s.running ? String(s.xid) : '-', s.running ? formatUptime(s.uptimeSec ?? 0) : '-', s.onBoot ? 'yes' : 'no', String(s.priority)]);
+      s.running ? String(s.xid) : '-', s.running ? formatUptime(s.uptimeSec ?? 0) : '-', s.onBoot === null ? '?' : s.onBoot ? 'yes' : 'no', String(s.priority)]);
     const head = ['NAME', 'STATE', 'CTX', 'UPTIME', 'ONBOOT', 'PRIORITY'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n';
-    await writeOut(fmt(head) + rows.map(fmt).join(''));
+    const problems = all.flatMap((s) => s.problems.map((l) => `${s.name}: ${l}\n`));
+    await writeOut(fmt(head) + rows.map(fmt).join('') + problems.join(''));
     return 0;
   }
-  const print = (o: AllOutcome) => process.stdout.write(line(o) + '\n');
+  // a warning shared by several servers (a host setting) is printed once
+  const warned = new Set<string>();
+  const print = (o: AllOutcome) => {
+    process.stdout.write(line(o) + '\n');
+    for (const w of o.warnings) {
+      const shared = /^the host's /.test(w);
+      if (warned.has(shared ? w : `${o.name}\0${w}`)) continue;
+      warned.add(shared ? w : `${o.name}\0${w}`);
+      warn(`warning: ${shared ? w : `${o.name}: ${w}`}`);
+    }
+  };
   const out = cmd === 'start' ? await startAll(paths, print) : await stopAll(paths, { timeoutSec }, print);
-  return out.some((o) => o.result === 'failed') ? EXIT_FAIL : 0;
+  const failed = out.filter((o) => o.result === 'failed');
+  if (failed.length) {
+    warn(`${failed.length} of ${out.length} server${out.length > 1 ? 's' : ''} could not be ${cmd === 'start' ? 'started' : 'stopped'}: ${failed.map((o) => o.name).join(', ')}`);
+    return EXIT_FAIL;
+  }
+  return 0;
 });

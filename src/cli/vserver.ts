@@ -15,8 +15,10 @@ import { deletePlan, deleteServer } from '../actions/delete.js';
 import { contextToEnter, enterArgvFor, execArgvFor } from '../actions/enter.js';
 import { LifecycleError, errText } from '../actions/errors.js';
 import {
-  auditEnter, haltServer, restartServer, serverStatus, isRunning, startServer, stopServer,
+  auditEnter, haltServer, restartServer, serverStatus, isRunning, setServer, startServer, stopServer,
 } from '../actions/lifecycle.js';
+import { quoteValue } from '../config/index.js';
+import { buildProgressPrinter } from './build-progress.js';
 import { consoleLog } from '../actions/log.js';
 import { StopTimeout } from '../actions/stop.js';
 import { formatUptime } from './vserver-format.js';
@@ -30,7 +32,10 @@ Manage the virtual server NAME (configured in CONFDIR/NAME.conf, root in ROOTDIR
 
 Commands:
   build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--hostname H] [--ctx N] [--force]
-                  write NAME.conf and populate the server's root
+        [--allow-clash]
+                  write NAME.conf and populate the server's root; an address or
+                  context number another server has is refused unless
+                  --allow-clash (the two then take turns: one runs at a time)
   start           start the server (pre-start hook, IP alias, context, init, post-start hook)
   stop [--timeout S]
                   the init's own shutdown (up to S seconds, default 10), then
@@ -40,6 +45,10 @@ Commands:
   enter           an interactive login shell inside, on a new pseudo-terminal
   exec CMD [ARG...]
                   run CMD inside with this stdin/stdout/stderr; exits with CMD's code
+  set KEY=VALUE [KEY=VALUE...]
+                  change MEMORY_MAX, PIDS_MAX, CPU_MAX or CPU_WEIGHT: live while the
+                  server runs (its cgroup), and in NAME.conf (only those lines);
+                  an invalid value changes nothing (exit 2)
   status          "Vserver 'NAME' is running at context 'N'" (exit 0) or
                   "Vserver 'NAME' is stopped" (exit 3)
   running         exit 0 when running, 1 when not (prints nothing)
@@ -63,8 +72,9 @@ const osSignals = osConstants.signals as unknown as Record<string, number>;
 
 const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
   build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'hostname', value: true },
-    { long: 'ctx', value: true }, { long: 'force' }],
+    { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }],
   start: [],
+  set: [],
   stop: [{ long: 'timeout', value: true }, { long: 'if-running' }],
   restart: [{ long: 'timeout', value: true }, { long: 'if-running' }],
   enter: [],
@@ -155,13 +165,13 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined) usageError('no server name given');
   if (command === undefined) usageError(`no command given for server '${name}'`);
   if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {
-    usageError(`unknown command '${command}' (build start stop restart enter exec status running delete log)`);
+    usageError(`unknown command '${command}' (build start stop restart enter exec set status running delete log)`);
   }
   let p: ParsedArgs = { opts: new Map(), positionals: [] };
   if (command !== 'exec') {
     p = parseArgs(rest, [...COMMAND_OPTIONS[command]!, ...PATH_OPTIONS]);
     if (handleHelp(p, HELP)) return 0;
-    if (p.positionals.length) usageError(`'${command}' takes no argument '${p.positionals[0]}'`);
+    if (p.positionals.length && command !== 'set') usageError(`'${command}' takes no argument '${p.positionals[0]}'`);
   } else if (rest[0] === '--') {
     rest.shift();
   }
@@ -180,8 +190,8 @@ async function main(argv: string[]): Promise<number> {
       }
       const r = await build(name, {
         template: optString(p, 'template'), ip: optString(p, 'ip'), hostname: optString(p, 'hostname'), ctx,
-        force: p.opts.has('force'),
-        onProgress: (ev) => process.stderr.write(`${ev.step}: ${ev.detail}\n`),
+        force: p.opts.has('force'), allowClash: p.opts.has('allow-clash'),
+        onProgress: buildProgressPrinter(process.stderr),
       }, paths);
       printWarnings(r.warnings);
       await writeOut(`Server '${r.name}' built in ${r.root} (${r.template}, ${(r.elapsedMs / 1000).toFixed(1)} s); configuration ${r.conf}\n`);
@@ -203,8 +213,17 @@ async function main(argv: string[]): Promise<number> {
       printWarnings([...(r.stopped?.warnings ?? []), ...(r.started?.warnings ?? [])]);
       return 0;
     }
+    case 'set': {
+      const r = await setServer(name, p.positionals, paths);
+      const what = r.changes.map(([k, v]) => `${k}=${quoteValue(v)}`).join(' ');
+      await writeOut(r.xid !== null
+        ? `${what}: applied to '${name}' (context ${r.xid}) and written to ${r.conf}\n`
+        : `${what}: written to ${r.conf}; '${name}' is stopped, so it applies at its next start\n`);
+      return 0;
+    }
     case 'status': {
       const s = await serverStatus(name, paths);
+      if (s.configError) printWarnings([s.configError]);
       if (p.opts.has('json')) {
         await writeOut(JSON.stringify(s) + '\n');
         return s.running ? 0 : EXIT_UNKNOWN;

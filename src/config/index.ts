@@ -5,6 +5,7 @@
  */
 export * from './caps.js';
 export * from './checks.js';
+export * from './edit.js';
 export * from './issues.js';
 export * from './lexer.js';
 export * from './load.js';

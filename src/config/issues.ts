@@ -49,11 +49,23 @@ export function quoteValue(value: string): string {
  *   `/etc/vservers/web.conf:3: warning: unknown key FOO ignored (…)`
  */
 export function formatIssue(issue: ConfigIssue): string {
+  return issueLine(issue, issue.severity === 'warning');
+}
+
+/**
+ * formatIssue without the `warning: `, for a caller that prints its own
+ * (`vserver: warning: /etc/…`: one prefix, not two).
+ */
+export function formatIssueBare(issue: ConfigIssue): string {
+  return issueLine(issue, false);
+}
+
+function issueLine(issue: ConfigIssue, withSeverity: boolean): string {
   const where = issue.line === null ? issue.file : `${issue.file}:${issue.line}`;
   const what = issue.key !== null
     ? `${issue.key}=${quoteValue(issue.value ?? '')}: `
     : issue.value !== null ? `${quoteValue(issue.value)}: ` : '';
-  const sev = issue.severity === 'warning' ? 'warning: ' : '';
+  const sev = withSeverity ? 'warning: ' : '';
   return `${where}: ${sev}${what}${issue.message}`;
 }
 

@@ -124,3 +124,21 @@ export function lexConfig(text: string): LexResult {
   });
   return { assignments, problems };
 }
+
+/**
+ * Where the value of the assignment on @line (one line of a NAME.conf) is
+ * written: [start, end) columns, quotes included; null when the line is
+ * not an assignment.  For rewriting one value in place (edit.ts).
+ */
+export function valueSpan(line: string): [number, number] | null {
+  const s = line.endsWith('\r') ? line.slice(0, -1) : line;
+  let body = s.replace(/^[ \t]+/, '');
+  if (/^export[ \t]+/.test(body)) body = body.replace(/^export[ \t]+/, '');
+  const m = KEY_RE.exec(body);
+  if (!m) return null;
+  const rest = body.slice(m[0].length);
+  const word = readWord(rest, 0);
+  if ('error' in word) return null;
+  const at = s.length - rest.length;
+  return [at, at + word.end];
+}

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkTrustedFile } from './checks.js';
 import { ConfigError, configError, configWarning, type ConfigIssue } from './issues.js';
-import { parseServerConfig } from './parse.js';
+import { parseServerConfig, type BootSettings } from './parse.js';
 import type { ServerConfig } from './types.js';
 import { serverNameProblem } from './validate.js';
 
@@ -62,6 +62,19 @@ export async function loadServerConfig(confdir: string, name: string, opts: Load
   const r = parseServerConfig(text, { file, name });
   if (!r.config) throw new ConfigError('invalid', r.errors, r.warnings);
   return { config: r.config, warnings: r.warnings };
+}
+
+/**
+ * ONBOOT and PRIORITY of confdir/NAME.conf as written, even when another
+ * line is bad (nulls when the file cannot be read or the key is bad).
+ * Only to know what vserver-all should try and show: a start still loads
+ * and checks the whole file.
+ */
+export async function readBootSettings(confdir: string, name: string): Promise<BootSettings> {
+  const file = configPath(confdir, name);
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return { onBoot: null, priority: null };
+  return parseServerConfig(text, { file, name }).boot;
 }
 
 export interface ServerList {

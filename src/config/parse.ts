@@ -7,13 +7,24 @@ import { closestName, editDistance } from './caps.js';
 import { configError, configWarning, type ConfigIssue } from './issues.js';
 import { lexConfig, type Assignment } from './lexer.js';
 import { SERVER_FLAGS, type ConfigKey, type ServerConfig, type ServerFlag } from './types.js';
-import { CONFIG_KEYS, KEY_SCHEMAS, type KeyValue } from './values.js';
+import { broadcastProblem, CONFIG_KEYS, KEY_SCHEMAS, type KeyValue } from './values.js';
 
 export interface ParseResult {
   /** null when there are errors: nothing may be started */
   config: ServerConfig | null;
   errors: ConfigIssue[];
   warnings: ConfigIssue[];
+  /**
+   * ONBOOT and PRIORITY as read even when other keys are bad (null when the
+   * key itself is bad): vserver-all still knows a broken server was meant
+   * to boot, and reports it.
+   */
+  boot: BootSettings;
+}
+
+export interface BootSettings {
+  onBoot: boolean | null;
+  priority: number | null;
 }
 
 export interface ParseOptions {
@@ -90,6 +101,10 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
   if (values.IPROOTDEV && !values.IPROOT) {
     keyError('IPROOTDEV', 'IPROOTDEV needs IPROOT, the address to add to the device');
   }
+  if (values.IPROOT && values.IPROOTBCAST) {
+    const p = broadcastProblem(values.IPROOT, values.IPROOTMASK ?? 32, values.IPROOTBCAST);
+    if (p) keyError('IPROOTBCAST', values.IPROOTMASK === null || values.IPROOTMASK === undefined ? `${p}; IPROOTMASK is empty, so the network is IPROOT alone` : p);
+  }
   for (const k of ['IPROOTMASK', 'IPROOTBCAST'] as const) {
     if (values[k] !== null && values[k] !== undefined && !values.IPROOTDEV) {
       keyWarning(k, `${k} is ignored without IPROOTDEV (the address is not added by vctx)`);
@@ -121,7 +136,11 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
   const byLine = (a: ConfigIssue, b: ConfigIssue) => (a.line ?? 0) - (b.line ?? 0);
   errors.sort(byLine);
   warnings.sort(byLine);
-  if (errors.length) return { config: null, errors, warnings };
+  const boot: BootSettings = {
+    onBoot: values.ONBOOT === undefined ? null : values.ONBOOT,
+    priority: values.PRIORITY === undefined ? null : values.PRIORITY,
+  };
+  if (errors.length) return { config: null, errors, warnings, boot };
 
   const config: ServerConfig = {
     name: opts.name,
@@ -147,5 +166,5 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
     cpuMax: values.CPU_MAX ?? null,
     lines,
   };
-  return { config, errors, warnings };
+  return { config, errors, warnings, boot };
 }

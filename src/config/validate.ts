@@ -33,27 +33,75 @@ export function serverNameProblem(name: string): string | null {
   return null;
 }
 
+/** One server's side of a clash: its name and where the clashing key is set. */
+export interface ClashSide {
+  name: string;
+  file: string;
+  /** the line of the key, null when it is not in the file (a default) */
+  line: number | null;
+}
+
 /**
- * Clashes between @config and the other servers' configurations: the same
- * IPROOT, or the same S_CONTEXT.  @others may include @config itself (it is
- * skipped by name).
+ * What two servers' configurations share that they must not (or should
+ * not): the same IPROOT or the same S_CONTEXT (the two cannot run at the
+ * same time), or the same host name (they can run, but are told apart by
+ * name only in logs and /etc/hosts).
  */
-export function checkConflicts(config: ServerConfig, others: readonly ServerConfig[]): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+export interface Clash {
+  key: 'IPROOT' | 'S_CONTEXT' | 'S_HOSTNAME';
+  /** the shared value */
+  value: string;
+  /** the server checked */
+  server: ClashSide;
+  /** the other server */
+  other: ClashSide;
+  /** false for a clash that only deserves a warning (S_HOSTNAME) */
+  exclusive: boolean;
+}
+
+const side = (c: ServerConfig, key: Clash['key']): ClashSide => ({ name: c.name, file: c.file, line: c.lines[key] ?? null });
+
+/**
+ * The clashes between @config and the other servers' configurations (the
+ * one check of build, start and `vserver-all status`).  @others may
+ * include @config itself (skipped by name).
+ */
+export function findClashes(config: ServerConfig, others: readonly ServerConfig[]): Clash[] {
+  const out: Clash[] = [];
+  const host = (c: ServerConfig) => c.hostname ?? c.name;
   for (const o of others) {
     if (o.name === config.name) continue;
     if (config.ip !== null && o.ip === config.ip) {
-      issues.push(configError(config.file, config.lines.IPROOT ?? null, 'IPROOT', config.ip,
-        `${config.ip} is already the address of server '${o.name}' (${o.file}:${o.lines.IPROOT ?? '?'}); ` +
-        'each server needs an address of its own'));
+      out.push({ key: 'IPROOT', value: config.ip, server: side(config, 'IPROOT'), other: side(o, 'IPROOT'), exclusive: true });
     }
     if (config.context !== null && o.context === config.context) {
-      issues.push(configError(config.file, config.lines.S_CONTEXT ?? null, 'S_CONTEXT', String(config.context),
-        `context ${config.context} is already used by server '${o.name}' (${o.file}:${o.lines.S_CONTEXT ?? '?'}); ` +
-        'choose another number from 2 to 49151, or leave S_CONTEXT empty for a dynamic one'));
+      out.push({ key: 'S_CONTEXT', value: String(config.context), server: side(config, 'S_CONTEXT'), other: side(o, 'S_CONTEXT'), exclusive: true });
+    }
+    if (host(config) === host(o)) {
+      out.push({ key: 'S_HOSTNAME', value: host(config), server: side(config, 'S_HOSTNAME'), other: side(o, 'S_HOSTNAME'), exclusive: false });
     }
   }
-  return issues;
+  return out;
+}
+
+const where = (s: ClashSide) => (s.line === null ? s.file : `${s.file}:${s.line}`);
+
+/**
+ * The clash as a ConfigIssue of the server checked, naming both servers and
+ * both files; @tail says what follows from it (refused, or a warning's advice).
+ */
+export function clashIssue(c: Clash, severity: 'error' | 'warning', tail: string): ConfigIssue {
+  const what = c.key === 'IPROOT' ? `also the address of server '${c.other.name}'`
+    : c.key === 'S_CONTEXT' ? `also the context number of server '${c.other.name}'`
+      : `also the host name of server '${c.other.name}'`;
+  const issue = configError(c.server.file, c.server.line, c.key, c.value, `${what} (${where(c.other)})${tail ? `; ${tail}` : ''}`);
+  return { ...issue, severity };
+}
+
+/** what an exclusive clash means, for messages */
+export function clashConsequence(c: Clash): string {
+  if (!c.exclusive) return 'both can run, but only their names tell them apart in logs and /etc/hosts';
+  return `'${c.server.name}' and '${c.other.name}' cannot run at the same time`;
 }
 
 /** The IPv4 addresses of the host, from os.networkInterfaces(). */

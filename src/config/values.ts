@@ -48,6 +48,23 @@ export function ipv4UnicastProblem(ip: string): string | null {
   return null;
 }
 
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/**
+ * Why @bcast cannot be the broadcast address of @ip/@prefix, or null: it
+ * must lie inside that network (IPROOT/IPROOTMASK).
+ */
+export function broadcastProblem(ip: string, prefix: number, bcast: string): string | null {
+  const size = 2 ** (32 - prefix);
+  const net = Math.floor(ipToInt(ip) / size) * size;
+  const b = ipToInt(bcast);
+  if (b >= net && b < net + size) return null;
+  return `outside the network ${intToIp(net)}/${prefix} of IPROOT ${ip} and IPROOTMASK /${prefix}` +
+    `; its broadcast address is ${intToIp(net + size - 1)} (or leave IPROOTBCAST empty to have it derived)`;
+}
+
 /** A prefix length from "24", "/24" or a contiguous dotted netmask. */
 function prefixOf(text: string): number | null {
   const p = /^\/?(\d{1,2})$/.exec(text);

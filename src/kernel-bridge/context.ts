@@ -1,7 +1,8 @@
 /**
  * Context membership and confinement through the addon: the XID of a
  * process, joining the spectator (context 1), releasing contexts left by
- * crashed tools, and waiting (off the main thread) for a context to empty.
+ * crashed tools, changing a running context's limits, and waiting (off the
+ * main thread) for a context to empty.
  */
 import { requireAddon } from './addon.js';
 
@@ -29,6 +30,19 @@ interface RawKernel {
   spectate(): void;
   gc(): number;
   waitEmpty(xid: number, timeoutMs: number): Promise<void>;
+  setLimits(xid: number, limits: LiveLimits): void;
+}
+
+/**
+ * Limits of a running context to change (a key left out stays as it is):
+ * 0 means no limit (memory, processes, CPU cap) or the default weight (100).
+ */
+export interface LiveLimits {
+  memoryMax?: number;
+  pidsMax?: number;
+  cpuWeight?: number;
+  /** CPU time per 100 ms period, in microseconds (1000 = 1 % of one CPU) */
+  cpuQuotaUs?: number;
 }
 
 const raw = (): RawKernel => requireAddon() as unknown as RawKernel;
@@ -55,6 +69,15 @@ export function gcContexts(): number {
 /** resolves when context xid has no process left; rejects with ETIMEDOUT */
 export function waitEmpty(xid: number, timeoutMs: number): Promise<void> {
   return raw().waitEmpty(xid, timeoutMs);
+}
+
+/**
+ * Change the limits of running context @xid where its controllers are
+ * (cgroup2, or v1 on hybrid hosts); all or nothing.  Throws a KernelError
+ * naming the file and value the kernel refused.
+ */
+export function setLiveLimits(xid: number, limits: LiveLimits): void {
+  raw().setLimits(xid, limits);
 }
 
 /** every running context (the spectator's included), from the cgroup tree */

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { build, BuildError, type BuildPaths } from '../../src/actions/build.js';
+import { build, BuildError, type BuildPaths, type BuildProgress } from '../../src/actions/build.js';
 import { elfInterpreter, hostsFile, vrebootPath } from '../../src/actions/templates/common.js';
 import { lockPasswords } from '../../src/actions/templates/copy.js';
 import {
@@ -258,11 +258,21 @@ describe('vserver build: copy template', () => {
     const progs = ['/usr/bin/true', '/usr/bin/sleep'];
     const copyPaths = ['/bin', '/sbin', '/lib', '/lib64', '/etc', ...progs, ...progs.flatMap(libsOf)];
     const events: string[] = [];
-    const r = await build('cp1', { template: 'copy', ip: '127.0.0.44', copyPaths, onProgress: (e) => events.push(e.detail) }, paths);
+    const full: BuildProgress[] = [];
+    const r = await build('cp1', {
+      template: 'copy', ip: '127.0.0.44', copyPaths, onProgress: (e) => { events.push(e.detail); full.push(e); },
+    }, paths);
     const root = r.root;
     const t = sh('chroot', [root, '/bin/true']);
     assert.equal(t.code, 0, t.err);
     assert.ok(events.some((d) => d.startsWith('copying /bin')));
+    // the copy's progress carries figures (nothing bare), and ends with the totals
+    const counted = full.filter((e) => e.detail === 'copying' || e.detail === 'copied');
+    assert.ok(counted.length >= 1, JSON.stringify(full));
+    for (const e of counted) assert.ok(e.bytes !== undefined && e.files !== undefined && e.elapsedMs !== undefined, JSON.stringify(e));
+    const last = counted[counted.length - 1]!;
+    assert.equal(last.final, true);
+    assert.ok(last.files! > 10 && last.bytes! > 100_000, JSON.stringify(last));
 
     // the usrmerge links are copied as links
     if (lstatSync('/bin').isSymbolicLink()) assert.equal(readlinkSync(join(root, 'bin')), readlinkSync('/bin'));

@@ -304,8 +304,9 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
 
   describe('refusals: nothing is started', () => {
     const refuse = async (n: string, kv: Record<string, string>, re: RegExp, code = 1) => {
-      await make(n, `127.0.0.${octet + 5}`);
-      setKeys(n, kv);
+      // built without an address (build refuses one another server has), then given one
+      await make(n);
+      setKeys(n, { IPROOT: `127.0.0.${octet + 5}`, ...kv });
       const r = await vs([n, 'start']);
       assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr, re);
@@ -314,7 +315,7 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
     };
     test('unknown capability', () => refuse(`lcr1${run}`, { S_CAPS: 'CAP_FROBNICATE' }, /S_CAPS/));
     test('refused capability CAP_NET_RAW', () => refuse(`lcr2${run}`, { S_CAPS: 'CAP_NET_RAW' }, /NET_RAW/));
-    test('the address of another server', () => refuse(`lcr3${run}`, { IPROOT: IP_A }, /already the address of server/));
+    test('the address of another server that runs', () => refuse(`lcr3${run}`, { IPROOT: IP_B }, new RegExp(`also the address of server '${B}'.*'${B}' is running`)));
     test('an address that is not the host\'s', () => refuse(`lcr4${run}`, { IPROOT: '10.254.253.252' }, /not an address of this host/));
     test('a malformed value is never run', async () => {
       const marker = join(T, 'pwned');
@@ -323,7 +324,7 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
     });
     test('a configuration writable by others', async () => {
       const n = `lcr6${run}`;
-      await make(n, `127.0.0.${octet + 5}`);
+      await make(n);
       chmodSync(confFile(n), 0o666);
       const r = await vs([n, 'start']);
       assert.equal(r.code, 1);

@@ -22,6 +22,12 @@ export interface BuildProgress {
   readonly detail: string;
   /** bytes copied so far, when the step counts them */
   readonly bytes?: number;
+  /** files (tar members: files, directories, links) copied so far, when counted */
+  readonly files?: number;
+  /** milliseconds since the step began, with the counts */
+  readonly elapsedMs?: number;
+  /** true on the step's last event: the counts are the totals */
+  readonly final?: boolean;
 }
 
 export type ProgressFn = (ev: BuildProgress) => void;

@@ -82,7 +82,8 @@ export interface CopyOptions {
   readonly hostRoot?: string;
 }
 
-const MiB = 1024 * 1024;
+/** how often the copy reports its counts (the CLI decides what to print) */
+const PROGRESS_EVERY_MS = 500;
 
 /** tar -c | (count) | tar -x */
 async function tarCopy(ctx: TemplateContext, hostRoot: string, members: string[], excludes: string[]): Promise<number> {
@@ -93,7 +94,12 @@ async function tarCopy(ctx: TemplateContext, hostRoot: string, members: string[]
   const extract = ['--extract', '--file=-', '--directory', ctx.root, '--preserve-permissions',
     '--same-owner', ...common];
   const src = spawn('tar', create, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const dst = spawn('tar', extract, { stdio: ['pipe', 'ignore', 'pipe'] });
+  // --verbose: the extracting tar names each member on its stdout, one line each: the file count
+  const dst = spawn('tar', ['--verbose', ...extract], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let files = 0;
+  dst.stdout!.on('data', (c: Buffer) => {
+    for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) files++;
+  });
   const errs: Record<string, string> = { create: '', extract: '' };
   const onErr = (which: string) => (c: Buffer) => {
     const text = c.toString();
@@ -110,14 +116,16 @@ async function tarCopy(ctx: TemplateContext, hostRoot: string, members: string[]
   const srcDone = exited(src);
   const dstDone = exited(dst);
 
+  const t0 = Date.now();
   let bytes = 0;
-  let next = 256 * MiB;
+  let nextAt = t0 + PROGRESS_EVERY_MS;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      if (bytes >= next) {
-        next += 256 * MiB;
-        ctx.progress({ step: 'copy', detail: 'copying', bytes });
+      const now = Date.now();
+      if (now >= nextAt) {
+        nextAt = now + PROGRESS_EVERY_MS;
+        ctx.progress({ step: 'copy', detail: 'copying', bytes, files, elapsedMs: now - t0 });
       }
       cb(null, chunk);
     },
@@ -131,7 +139,7 @@ async function tarCopy(ctx: TemplateContext, hostRoot: string, members: string[]
   // exit 1 of GNU tar's create means "some files changed while read": a live system
   if (sc !== 0 && sc !== 1) throw new Error(`reading the host with tar failed (${sc}): ${last(errs.create)}`);
   if (dc !== 0) throw new Error(`writing ${ctx.root} with tar failed (${dc}): ${last(errs.extract) || (pipeErr as Error | null)?.message || ''}`);
-  ctx.progress({ step: 'copy', detail: 'copied', bytes });
+  ctx.progress({ step: 'copy', detail: 'copied', bytes, files, elapsedMs: Date.now() - t0, final: true });
   return bytes;
 }
 

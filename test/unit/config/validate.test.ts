@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseServerConfig } from '../../../src/config/parse.js';
 import type { ServerConfig } from '../../../src/config/types.js';
-import { checkConflicts, checkIpAssignable, localIPv4Addresses, serverNameProblem } from '../../../src/config/validate.js';
+import { formatIssue } from '../../../src/config/issues.js';
+import {
+  checkIpAssignable, clashConsequence, clashIssue, findClashes, localIPv4Addresses, serverNameProblem,
+} from '../../../src/config/validate.js';
 
 function cfg(name: string, text: string): ServerConfig {
   const r = parseServerConfig(text, { file: `/etc/vservers/${name}.conf`, name });
@@ -38,31 +41,39 @@ describe('serverNameProblem', () => {
   }
 });
 
-describe('checkConflicts', () => {
+describe('findClashes (the one cross-server check of build, start and vserver-all status)', () => {
   const web = cfg('web', 'IPROOT=10.0.0.1\nS_CONTEXT=100\n');
   const db = cfg('db', 'IPROOT=10.0.0.2\nS_CONTEXT=101\n');
   it('no clash with different addresses and contexts (and itself skipped)', () => {
-    assert.deepEqual(checkConflicts(web, [web, db]), []);
+    assert.deepEqual(findClashes(web, [web, db]), []);
   });
-  it('an address that is another server\'s', () => {
+  it('an address that is another server\'s names both servers and both files', () => {
     const other = cfg('other', '# x\nIPROOT=10.0.0.1\n');
-    const [e] = checkConflicts(other, [web, db]);
-    assert.equal(e!.key, 'IPROOT');
-    assert.equal(e!.line, 2);
-    assert.equal(e!.file, '/etc/vservers/other.conf');
-    assert.match(e!.message, /already the address of server 'web' \(\/etc\/vservers\/web\.conf:1\)/);
+    const [c] = findClashes(other, [web, db]);
+    assert.equal(c!.key, 'IPROOT');
+    assert.deepEqual(c!.server, { name: 'other', file: '/etc/vservers/other.conf', line: 2 });
+    assert.deepEqual(c!.other, { name: 'web', file: '/etc/vservers/web.conf', line: 1 });
+    assert.equal(c!.exclusive, true);
+    const e = clashIssue(c!, 'error', clashConsequence(c!));
+    assert.equal(formatIssue(e), '/etc/vservers/other.conf:2: IPROOT="10.0.0.1": also the address of server \'web\' ' +
+      "(/etc/vservers/web.conf:1); 'other' and 'web' cannot run at the same time");
   });
   it('a context number used by another server', () => {
     const other = cfg('other', 'S_CONTEXT=101\n');
-    const [e] = checkConflicts(other, [web, db]);
-    assert.equal(e!.key, 'S_CONTEXT');
-    assert.match(e!.message, /context 101 is already used by server 'db' \(\/etc\/vservers\/db\.conf:2\)/);
+    const [c] = findClashes(other, [web, db]);
+    assert.equal(c!.key, 'S_CONTEXT');
+    assert.match(formatIssue(clashIssue(c!, 'error', '')), /S_CONTEXT="101": also the context number of server 'db' \(\/etc\/vservers\/db\.conf:2\)/);
+  });
+  it('a shared host name is a clash that does not refuse', () => {
+    const [c] = findClashes(cfg('a', 'S_HOSTNAME=www\n'), [cfg('b', 'S_HOSTNAME=www\n')]);
+    assert.equal(c!.key, 'S_HOSTNAME');
+    assert.equal(c!.exclusive, false);
   });
   it('servers without address or static context never clash', () => {
-    assert.deepEqual(checkConflicts(cfg('a', ''), [cfg('b', '')]), []);
+    assert.deepEqual(findClashes(cfg('a', ''), [cfg('b', '')]), []);
   });
   it('both clashes are reported', () => {
-    assert.equal(checkConflicts(cfg('x', 'IPROOT=10.0.0.2\nS_CONTEXT=100\n'), [web, db]).length, 2);
+    assert.equal(findClashes(cfg('x', 'IPROOT=10.0.0.2\nS_CONTEXT=100\n'), [web, db]).length, 2);
   });
 });
 

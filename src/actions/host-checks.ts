@@ -1,0 +1,40 @@
+/**
+ * Host settings a server depends on but vctx does not change: told once,
+ * in one line, with the command that fixes them.
+ *
+ * ping: a server never holds CAP_NET_RAW (CONTRACT), so ping works through
+ * ICMP datagram sockets, which the kernel allows only to the groups in
+ * net.ipv4.ping_group_range ("1 0", nobody, by default).  Root inside a
+ * server is gid 0.
+ */
+import { readFileSync } from 'node:fs';
+
+export const PING_GROUP_RANGE = '/proc/sys/net/ipv4/ping_group_range';
+
+/** the fix: every group may open ICMP datagram sockets (what systemd sets) */
+export const PING_GROUP_FIX = "sysctl -w net.ipv4.ping_group_range='0 2147483647'";
+
+/**
+ * Why ping cannot work for root (gid 0) with @range (the text of
+ * ping_group_range, "LOW HIGH"), or null when it can (or the text is
+ * unreadable: nothing to say then).
+ */
+export function pingGroupProblem(range: string): string | null {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(range);
+  if (!m) return null;
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (lo <= 0 && 0 <= hi) return null;
+  return `the host's net.ipv4.ping_group_range (${lo} ${hi}) excludes root (gid 0): ping inside the servers cannot work ` +
+    `(they never hold CAP_NET_RAW); allow it with: ${PING_GROUP_FIX}`;
+}
+
+/** the warning for a server with an address, from the host's setting; null when none */
+export function pingWarning(hasAddress: boolean, file = PING_GROUP_RANGE): string | null {
+  if (!hasAddress) return null;
+  try {
+    return pingGroupProblem(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
