@@ -6,7 +6,8 @@
  * - a process spinning the CPU inside a server is found and killed with one
  *   key (k / K, then confirm): gone from the kernel and from the screen;
  * - start (s) and stop (S) a server from the UI;
- * - enter (e) a server, run hostname, exit: the dashboard is back;
+ * - enter (e) a server, run hostname, exit: the dashboard is back and reads
+ *   keys (twice), the terminal raw for vtop, cooked for the shell and after;
  * - --once and --once --json list the server with its XID and IP;
  * - as nobody, vtop is read-only;
  * - vtop itself runs in context 1 under a seccomp filter; its helper in
@@ -222,21 +223,52 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     victim.kill('SIGKILL');
   });
 
-  test('e enters the server: hostname inside, exit, and the dashboard is back', async () => {
-    const s = await openVtop(`vtop-enter-${tag}`, 120, 40);
+  test('e enters the server: hostname inside, exit, and the dashboard is back and reads keys; twice', async () => {
+    // vtop under sh, which shows the terminal's modes once vtop is gone
+    const s = tmux.start({
+      name: `vtop-enter-${tag}`, cols: 120, rows: 40, env: vtopEnv(), cwd: projectRoot,
+      argv: ['sh', '-c', '"$@"; echo "vtop exited with $?"; stty -a; exec sleep 600', 'sh', ...vtopArgv('--interval', '1')],
+    });
+    await s.waitFor(/root server/, 30_000, 'the server list');
+    const tty = s.tty();
+    // the terminal's line discipline as stty reports it: vtop's raw mode, or a shell's cooked one
+    const modes = () => {
+      const r = spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return { icanon: /(^|\s)icanon\b/.test(r.stdout), echo: /(^|\s)echo\b/.test(r.stdout) };
+    };
+    assert.deepEqual(modes(), { icanon: false, echo: false }, 'vtop reads the terminal raw');
     await selectServer(s, RUNNING);
-    await s.keys('e');
-    await s.waitFor((scr) => !/XID NAME/.test(scr) && /[#$] ?$/m.test(scr), 15_000, 'a shell prompt');
-    s.type('hostname; echo marker-$((6*7))\n');
-    const inside = await s.waitFor(/marker-42/, 10_000, 'the shell output');
-    assert.match(inside, new RegExp(`^${RUNNING}\\.e2e\\s*$`, 'm'), 'hostname inside is the server\'s');
-    s.type('exit\n');
-    const back = await s.waitFor(/root server/, 15_000, 'the dashboard again');
-    assert.doesNotMatch(back, /marker-42/, 'the shell output is gone');
-    const sel = selectedServer(back);
-    assert.equal(sel?.[1], RUNNING, 'the selection is restored');
-    assert.ok(logLines().some((l) => l.includes(`via vtop: enter ${RUNNING}: ok`)), 'the system log has the enter');
-    await s.keys('q');
+    for (const round of [1, 2]) {
+      await s.keys('e');
+      await s.waitFor((scr) => !/XID NAME/.test(scr) && /[#$] ?$/m.test(scr), 15_000, 'a shell prompt');
+      s.type(`hostname; stty -a | grep -o -- '-*icanon' ; echo marker-$((6*${round}))\n`);
+      const inside = await s.waitFor(new RegExp(`marker-${6 * round}\\b`), 10_000, 'the shell output');
+      assert.match(inside, new RegExp(`^${RUNNING}\\.e2e\\s*$`, 'm'), 'hostname inside is the server\'s');
+      assert.match(inside, /^icanon\s*$/m, 'the shell has a cooked terminal');
+      s.type('exit\n');
+      const back = await s.waitFor(/root server/, 15_000, 'the dashboard again');
+      assert.doesNotMatch(back, /marker-/, 'the shell output is gone');
+      assert.equal(selectedServer(back)?.[1], RUNNING, 'the selection is restored');
+      assert.match(back, new RegExp(`back from ${RUNNING}`), 'the status line says where vtop came back from');
+      assert.deepEqual(modes(), { icanon: false, echo: false }, `round ${round}: raw again for vtop`);
+      // the keyboard works: ? opens the help, any key closes it, d opens the details of the selected server
+      await s.keys('?');
+      await s.waitFor(/Any key closes this help|any other key closes/, 5000, `round ${round}: ? opens the help after enter`);
+      await s.keys('x');
+      await s.waitFor(/root server/, 5000, `round ${round}: a key closes the help`);
+      await s.keys('d');
+      await s.waitFor(/caps kept/, 5000, `round ${round}: d opens the details`);
+      await s.keys('Escape');
+      await s.waitFor((scr) => !/caps kept/.test(scr), 5000, `round ${round}: Esc closes the details`);
+    }
+    assert.equal(logLines().filter((l) => l.includes(`via vtop: enter ${RUNNING}: ok`)).length, 2, 'the system log has both enters');
+    // Ctrl-C quits as q does, and the terminal is the shell's again (cooked, echoing)
+    await s.keys('C-c');
+    const after = await s.waitFor(/vtop exited with \d+/, 10_000, 'Ctrl-C quits vtop after enter');
+    assert.match(after, /vtop exited with 0/);
+    assert.match(after, /(^|\s)icanon\s/m, 'the terminal is cooked again after vtop');
+    assert.match(after, /(^|\s)echo\s/m, 'and echoes again');
     tmux.kill(s.name);
   });
 
