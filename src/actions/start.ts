@@ -22,6 +22,7 @@ import { LifecycleError, errText } from './errors.js';
 import { hookProblem, runHook } from './hooks.js';
 import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
+import { publishServer } from './server-index.js';
 import {
   contextCgroup, dirIno, ensureRunDir, findContext, loopbacksInUse, procStat, readState, removeState, runFiles, writeState,
   type AliasRecord, type ServerState,
@@ -200,6 +201,9 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
       throw new LifecycleError('failed', 'init',
         `server '${name}' started at context ${xid} but its init (${argv.join(' ')}) exited at once; see: vserver ${name} log`);
     }
+    // what other users may know of it (its name is root's to read in the kernel)
+    await publishServer(paths, { name, xid, state: 'running', ip: config.ip, cgroupIno: ino, startedAt: state.startedAt! })
+      .catch((e) => warnings.push(`the public index of running servers was not updated: ${errText(e)}`));
     return { xid, pid1, warnings };
   } catch (e) {
     const undone: string[] = [];
