@@ -65,7 +65,7 @@ test('readonly: no action in help, and action keys do nothing', async () => {
   for (const b of DEFAULT_BINDINGS.filter((x) => x.changes)) assert.ok(!r.text().includes(b.help), b.help);
   await r.press('x', KEY.down, KEY.tab, 'k', 'K', 'y', 's', 'S', 'r', 'e', 'x', 'X', 'y', KEY.enter);
   assert.equal(r.actions.calls.length, 0);
-  assert.match(r.text(), /\[read-only\]/);
+  assert.match(r.text(), /\[read-only: no actions\]/);
   r.unmount();
 });
 
@@ -284,7 +284,7 @@ test('key overrides drive dispatch and help', async () => {
   await r.press(KEY.esc);
   await tick(150);
   await r.press('?');
-  assert.match(r.text(), /z +SIGTERM the selected pro/);
+  assert.match(r.text(), /z +SIGTERM the process/);
   r.unmount();
 });
 
