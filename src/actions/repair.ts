@@ -16,6 +16,7 @@ import {
   cgroupPids, cgroupPopulated, contextCgroup, dirIno, findContext, processAlive, readState, releaseContext,
   removeState, runFiles,
 } from './runtime.js';
+import { unpublishServer } from './server-index.js';
 
 export interface RepairReport {
   /** the context released, if any */
@@ -57,6 +58,7 @@ export async function repair(paths: VctxPaths, name: string): Promise<RepairRepo
   const f = runFiles(paths, name);
   if (existsSync(f.rebootSocket)) await rm(f.rebootSocket, { force: true }).catch(() => {});
   await removeState(paths, name).catch(() => {});
+  await unpublishServer(paths, name).catch(() => {});
   return rep;
 }
 

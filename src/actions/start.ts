@@ -24,6 +24,7 @@ import { hookProblem, runHook } from './hooks.js';
 import { pingWarning } from './host-checks.js';
 import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
+import { publishServer } from './server-index.js';
 import {
   contextCgroup, dirIno, ensureRunDir, findContext, loopbacksInUse, procStat, readState, removeState, runFiles, writeState,
   type AliasRecord, type ServerState,
@@ -210,6 +211,9 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     }
     const ping = pingWarning(config.ip !== null);
     if (ping) warnings.push(ping);
+    // what other users may know of it (its name is root's to read in the kernel)
+    await publishServer(paths, { name, xid, state: 'running', ip: config.ip, cgroupIno: ino, startedAt: state.startedAt! })
+      .catch((e) => warnings.push(`the public index of running servers was not updated: ${errText(e)}`));
     return { xid, pid1, warnings };
   } catch (e) {
     const undone: string[] = [];

@@ -21,6 +21,7 @@ import { LifecycleError, errText } from './errors.js';
 import { runHook } from './hooks.js';
 import { lockServer, type HeldLock } from './lock.js';
 import { repair } from './repair.js';
+import { unpublishServer } from './server-index.js';
 import {
   cgroupPids, cgroupPopulated, dirIno, ensureRunDir, findContext, procStat, processAlive, readState,
   releaseContext, removeState, runFiles, type RunningContext,
@@ -276,6 +277,8 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
       `server '${name}' did not stop: ${stuck.length ? `process${stuck.length > 1 ? 'es' : ''} ${list} would not die` : 'its context could not be released'} ` +
       `(SIGKILL sent ${KILL_WAIT_SEC} s ago); its address stays until they are gone`);
   }
+  // the context is gone: other users no longer see it running
+  await unpublishServer(paths, name).catch(() => {});
 
   if (st?.alias) {
     try {

@@ -23,12 +23,16 @@ import {
 } from './common.js';
 
 const HELP = `Usage: vtop [--once [--json]] [--readonly] [--interval S] [--fixture PATH]...
-            [--no-color] [--config FILE] [--confdir DIR] [--rootdir DIR]
+            [--no-color] [--config FILE] [--confdir DIR] [--rootdir DIR] [--rundir DIR]
 The live dashboard of the host and its virtual servers: every server with its
-processes, CPU (% of one core over the last interval, like top), memory, uptime,
-IP and disk use; the selected server's process tree; details (capabilities,
-limits, namespaces); and, for root, kill/start/stop/restart/enter with a
-confirmation whose default is Cancel.  Press ? inside for the keys.
+processes, CPU (% of one core over the last interval, like top; the host's
+too), memory (RSS sum: its processes' resident memory; cgroup mem: what its
+cgroup is charged), uptime, IP and disk use; the selected server's process
+tree; details (capabilities, limits, namespaces); and, for root,
+kill/start/stop/restart/enter with a confirmation whose default is Cancel.
+Press ? inside for the keys.
+Run by another user it is read-only (the header says so): server names come
+from the runtime directory's public index, kept by vserver start and stop.
 
 Options:
   --once          print one snapshot and exit (also when stdout is not a terminal)
@@ -42,6 +46,8 @@ Options:
                   /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter": ["e"]}}
   --confdir DIR   server configurations (default /etc/vservers, or VSERVER_CONFDIR)
   --rootdir DIR   server roots (default /vservers, or VSERVER_ROOTDIR)
+  --rundir DIR    runtime directory with the public index of running servers
+                  (default /run/vservers, or VSERVER_RUNDIR)
   --help          this text
 
 Exit status: 0 success, 1 failure (no live source, bad fixture or config),
@@ -211,6 +217,14 @@ runMain('vtop', async (argv) => {
       host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
       diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
     };
+    if (!isRoot) {
+      // names are root's to read in the kernel: other users get them from the public index,
+      // believed only for contexts the kernel confirms (a stale entry names nothing)
+      const { applyServerIndex, readServerIndex } = await import('../actions/server-index.js');
+      const { dirIno } = await import('../actions/runtime.js');
+      feedOpts.annotate = (s) => applyServerIndex(s, readServerIndex(paths.rundir), dirIno);
+      feedOpts.configured = () => [...new Set([...configuredServers(paths.confdir), ...readServerIndex(paths.rundir).map((e) => e.name)])];
+    }
     if (!once) {
       // the first frame from a stat-only scan (the first full one reads every status and cmdline file)
       const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
@@ -222,6 +236,8 @@ runMain('vtop', async (argv) => {
     if (isRoot) await confine();
   }
   const readonly = args.opts.has('readonly') || !isRoot || actions === null;
+  // in words, for the header
+  const readonlyReason = !isRoot ? 'not run as root' : args.opts.has('readonly') ? '--readonly' : 'no privileged helper';
   const feed = new VtopFeed({ ...feedOpts, source, intervalMs, confdir: paths.confdir, rootdir: paths.rootdir });
 
   const { colorModeFromEnv } = await import('../ui/theme.js');
@@ -244,7 +260,7 @@ runMain('vtop', async (argv) => {
   if (!process.stdin.isTTY) fail('stdin is not a terminal: vtop needs one to read keys (use --once to print a snapshot)', EXIT_FAIL);
   const keymap = buildKeymap({ ...keymapArgs, readonly });
   try {
-    await interactive({ feed, actions: actions ?? new RecordingActions(), keymap, colorMode, stepInterval, note });
+    await interactive({ feed, actions: actions ?? new RecordingActions(), keymap, colorMode, stepInterval, note, readonlyReason });
   } finally {
     if (actions && 'close' in actions && typeof actions.close === 'function') actions.close();
   }
@@ -259,6 +275,7 @@ async function interactive(o: {
   colorMode: import('../ui/theme.js').ColorMode;
   stepInterval: (ms: number, dir: -1 | 1) => number;
   note: string;
+  readonlyReason: string;
 }): Promise<void> {
   const { createElement } = await import('react');
   const { render } = await import('ink');
@@ -303,7 +320,7 @@ async function interactive(o: {
       createElement(ThemeContext.Provider, { value: makeTheme(o.colorMode) },
         createElement(VtopApp, {
           store: o.feed, actions, keymap: o.keymap, stepInterval: o.stepInterval, initial: ui,
-          onUiState: (s) => { ui = s; }, initialStatus: status,
+          onUiState: (s) => { ui = s; }, initialStatus: status, readonlyReason: o.readonlyReason,
         })),
       {
         stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: true, patchConsole: true,

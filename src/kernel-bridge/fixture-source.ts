@@ -82,11 +82,13 @@ const hostSchema = z.object({
   hostname: z.string(),
   kernel: z.string(),
   cpus: int.positive(),
-  /** host CPU busy, % of all cores (0..100) */
-  cpuPercent: num.min(0).max(100).optional(),
+  /** host CPU busy, % of ONE core (0..cpus×100), as every CPU figure of vtop */
+  cpuPercent: num.min(0).optional(),
   memTotal: num.nonnegative(),
   memAvailable: num.nonnegative(),
   load: z.tuple([num, num, num]).optional(),
+}).refine((h) => h.cpuPercent === undefined || h.cpuPercent <= h.cpus * 100, {
+  message: 'cpuPercent is % of one core: at most cpus × 100', path: ['cpuPercent'],
 });
 
 const extrasSchema = z.object({

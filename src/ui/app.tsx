@@ -10,16 +10,16 @@ import { buildContextTrees, type TreeNode } from '../views/tree.js';
 import { formatDuration } from '../views/format.js';
 import type { VtopFrame } from '../views/vtop-model.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
-import { computeLayout, scrollTo } from '../views/vtop-layout.js';
+import { computeLayout, hiddenLine, listWindow, scrollTo } from '../views/vtop-layout.js';
 import { buildProcRows, DEFAULT_PROC_VIEW, type ProcRow, type ProcViewOptions, type SortKey } from '../views/vtop-procs.js';
 import { buildServerRows, DEFAULT_RUNAWAY_INTERVALS, runawayKeys, type ServerRow } from '../views/vtop-servers.js';
-import { headerLines } from '../views/vtop-header.js';
+import { fitParts, headerLines } from '../views/vtop-header.js';
 import { clip, safe } from '../views/vtop-text.js';
 import { type ActionRequest, type Actions, describeRequest, dispatchAction } from './actions-port.js';
 import { ConfirmDialog, type ConfirmState } from './confirm-dialog.js';
 import { DetailPane } from './detail-pane.js';
 import { Header } from './header.js';
-import { HelpOverlay } from './help-overlay.js';
+import { helpPages, HelpOverlay } from './help-overlay.js';
 import { type Command, type InkKey, type Keymap, keyFor, keyName, lookup } from './keys.js';
 import { Line } from './line.js';
 import { ProcessTable } from './process-table.js';
@@ -72,6 +72,8 @@ export interface VtopAppProps {
   initialStatus?: string;
   /** called after `q` (the app has unmounted itself) */
   onQuit?: () => void;
+  /** why nothing can be changed, in words (the header says it), with a read-only keymap @default 'no actions' */
+  readonlyReason?: string;
 }
 
 interface Pending {
@@ -97,7 +99,9 @@ function resolveProcIndex(rows: readonly ProcRow[], ui: UiState): number {
 /** what the key handler reads: always the latest, even for several keys arriving in one read */
 interface Live {
   ui: UiState;
-  help: boolean;
+  /** the help page shown, null when the help is closed */
+  help: number | null;
+  helpPageCount: number;
   filterEditing: boolean;
   pending: Pending | null;
   frame: VtopFrame | null;
@@ -121,7 +125,7 @@ export function VtopApp(props: VtopAppProps) {
   const { exit } = useApp();
 
   const [ui, setUiState] = useState<UiState>({ ...INITIAL_UI, ...props.initial });
-  const [help, setHelpState] = useState(false);
+  const [help, setHelpState] = useState<number | null>(null);
   const [filterEditing, setFilterState] = useState(false);
   const [pending, setPendingState] = useState<Pending | null>(null);
   const [status, setStatus] = useState<{ text: string; style: StyleName } | null>(
@@ -150,16 +154,23 @@ export function VtopApp(props: VtopAppProps) {
   const procIndex = resolveProcIndex(procRows, ui);
 
   const layout = computeLayout(size.rows, size.columns, serverRows.length);
-  const sOff = scrollTo(serverOffset, serverIndex, layout.servers, serverRows.length);
+  // a list longer than its window says how much it hides, and scrolls to the selection
+  const sWin = listWindow(serverOffset, serverIndex, layout.servers, serverRows.length);
+  const sOff = sWin.offset;
   const pOff = scrollTo(procOffset, Math.max(0, procIndex), layout.procs, procRows.length);
   useEffect(() => {
     if (sOff !== serverOffset) setServerOffset(sOff);
     if (pOff !== procOffset) setProcOffset(pOff);
   }, [sOff, pOff, serverOffset, procOffset]);
 
+  const readonlyReason = keymap.readonly ? props.readonlyReason ?? 'no actions' : undefined;
+  const helpHeight = layout.servers + 1 + layout.procs + 2;
+  const helpPageCount = useMemo(() => helpPages(keymap, helpHeight, layout.width, readonlyReason).length,
+    [keymap, helpHeight, layout.width, readonlyReason]);
+
   const live = useRef<Live>(null as unknown as Live);
   live.current = {
-    ui, help, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, roots, rootsXid: xid, layout,
+    ui, help, helpPageCount, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, roots, rootsXid: xid, layout,
   };
 
   // setters that keep `live` current for the next key of the same read
@@ -171,16 +182,14 @@ export function VtopApp(props: VtopAppProps) {
     L.ui = n;
     setUiState(n);
   };
-  const setHelp = (v: boolean) => { live.current.help = v; setHelpState(v); };
+  const setHelp = (v: number | null) => { live.current.help = v; setHelpState(v); };
   const setFilterEditing = (v: boolean) => { live.current.filterEditing = v; setFilterState(v); };
   const setPending = (v: Pending | null) => { live.current.pending = v; setPendingState(v); };
 
   const header = useMemo(() => {
     if (!frame) return ['vtop: waiting for the first snapshot…'];
-    const [a, b] = headerLines(frame, serverRows, layout.width);
-    const ro = keymap.readonly ? clip(a + '  [read-only]', layout.width) : a;
-    return [ro, b];
-  }, [frame, serverRows, layout.width, keymap.readonly]);
+    return headerLines(frame, serverRows, layout.width, { readonly: readonlyReason });
+  }, [frame, serverRows, layout.width, readonlyReason]);
 
   const say = (text: string, style: StyleName = 'normal') => setStatus({ text, style });
 
@@ -302,7 +311,7 @@ export function VtopApp(props: VtopAppProps) {
         exit();
         props.onQuit?.();
         return;
-      case 'help': setHelp(true); return;
+      case 'help': setHelp(0); return;
       case 'redraw': store.refreshNow(); return;
       case 'faster':
       case 'slower': {
@@ -341,8 +350,11 @@ export function VtopApp(props: VtopAppProps) {
   useInput((input, key) => {
     const L = live.current;
     const name = keyName(input, key as InkKey);
-    if (L.help) {
-      setHelp(false);
+    if (L.help !== null) {
+      // Space / PgDn / ↓ turn the page, PgUp / ↑ back; any other key (or Space on the last page) closes
+      if ((name === 'space' || name === 'pagedown' || name === 'down') && L.help + 1 < L.helpPageCount) setHelp(L.help + 1);
+      else if ((name === 'pageup' || name === 'up') && L.help > 0) setHelp(L.help - 1);
+      else if (name !== 'pageup' && name !== 'up') setHelp(null);
       return;
     }
     if (L.pending) {
@@ -383,11 +395,15 @@ export function VtopApp(props: VtopAppProps) {
     if (filterEditing) return { text: `/ filter: ${ui.view.filter}█   (Enter keeps, Esc clears)`, style: 'key' };
     if (status) return status;
     const k = (c: Command) => keyFor(keymap, c);
-    const parts = [`${k('help')} help`, `${k('quit')} quit`, `${k('filter')} filter`, `${k('sortCpu')}/${k('sortMem')}/${k('sortPid')}/${k('sortName')} sort`,
-      `${k('tree')} tree`, `${k('detail')} details`, `${k('nextRunaway')} runaway`];
-    if (!keymap.readonly) parts.push(`${k('kill')}/${k('killHard')} kill`, `${k('start')}/${k('stop')}/${k('restart')} start/stop/restart`);
-    return { text: parts.join('  '), style: 'dim' };
-  }, [filterEditing, ui.view.filter, status, keymap]);
+    // the hints that do not fit go whole, the least needed first (never help and quit)
+    const parts = [{ text: `${k('help')} help`, drop: 0 }, { text: `${k('quit')} quit`, drop: 0 }, { text: `${k('filter')} filter`, drop: 3 },
+      { text: `${k('sortCpu')}/${k('sortMem')}/${k('sortPid')}/${k('sortName')} sort`, drop: 4 },
+      { text: `${k('tree')} tree`, drop: 5 }, { text: `${k('detail')} details`, drop: 2 }, { text: `${k('nextRunaway')} runaway`, drop: 3 }];
+    if (!keymap.readonly) {
+      parts.push({ text: `${k('kill')}/${k('killHard')} kill`, drop: 1 }, { text: `${k('start')}/${k('stop')}/${k('restart')} start/stop/restart`, drop: 1 });
+    }
+    return { text: fitParts(parts, layout.width), style: 'dim' };
+  }, [filterEditing, ui.view.filter, status, keymap, layout.width]);
 
   // ---- render ----
   if (layout.tooSmall) {
@@ -404,16 +420,16 @@ export function VtopApp(props: VtopAppProps) {
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height} overflowY="hidden">
       <Header lines={header.slice(0, layout.header)} width={layout.width} />
-      {help ? (
-        <HelpOverlay keymap={keymap} height={layout.servers + 1 + body} width={layout.width} />
+      {help !== null ? (
+        <HelpOverlay keymap={keymap} height={helpHeight} width={layout.width} page={help} readonlyReason={readonlyReason} />
       ) : (
         <>
-          <ServerTable rows={serverRows} selectedKey={server?.key} offset={sOff} height={layout.servers}
-            width={layout.width} focused={ui.focus === 'servers'} />
+          <ServerTable rows={serverRows} selectedKey={server?.key} offset={sOff} height={layout.servers} shown={sWin.shown}
+            hidden={hiddenLine(sWin)} width={layout.width} focused={ui.focus === 'servers'} />
           {pending ? (
             <ConfirmDialog state={pending.confirm} height={body} width={layout.width} />
           ) : ui.detail ? (
-            <DetailPane row={server} height={body} width={layout.width} confdir={frame?.confdir ?? '/etc/vservers'} />
+            <DetailPane row={server} height={body} width={layout.width} confdir={frame?.confdir ?? '/etc/vservers'} canAct={!keymap.readonly} />
           ) : (
             <ProcessTable title={clip(title, layout.width)} rows={procRows} selectedIndex={procIndex} offset={pOff}
               height={layout.procs} width={layout.width} focused={ui.focus === 'procs'} />

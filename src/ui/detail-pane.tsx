@@ -11,10 +11,13 @@ export interface DetailPaneProps {
   height: number;
   width: number;
   confdir: string;
+  /** the user can act on servers (else no hint offers an action) @default true */
+  canAct?: boolean;
 }
 
-export const DetailPane = memo(function DetailPane({ row, height, width, confdir }: DetailPaneProps) {
-  const lines = useMemo(() => (row ? detailLines(row, width, confdir) : [{ text: 'no server selected', tone: 'dim' as const }]), [row, width, confdir]);
+export const DetailPane = memo(function DetailPane({ row, height, width, confdir, canAct = true }: DetailPaneProps) {
+  const lines = useMemo(() => (row ? detailLines(row, width, confdir, canAct) : [{ text: 'no server selected', tone: 'dim' as const }]),
+    [row, width, confdir, canAct]);
   const shown = lines.length > height ? [...lines.slice(0, height - 1), { text: `… ${lines.length - height + 1} more lines (widen or heighten the terminal)`, tone: 'dim' as const }] : lines;
   return (
     <Box flexDirection="column" height={height} overflowY="hidden">

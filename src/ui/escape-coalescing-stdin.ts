@@ -170,11 +170,19 @@ export class EscapeCoalescingStdin extends EventEmitter {
     return this.queue.shift() ?? null;
   }
 
+  /**
+   * Raw mode on: the terminal is read (again).  Off: it is no longer read
+   * at all (paused), so a program that takes the terminal over (`enter`)
+   * gets every key.  A paused stream stays paused when a listener is added,
+   * so the next mount on the same terminal resumes it explicitly; else vtop
+   * would draw after `enter` but never read a key.
+   */
   setRawMode(mode: boolean): this {
     this.inner.setRawMode?.(mode);
     if (mode && !this.attached) {
       this.inner.on('data', this.onData);
       this.attached = true;
+      if ('resume' in this.inner && typeof this.inner.resume === 'function') (this.inner as NodeJS.ReadStream).resume();
     } else if (!mode && this.attached) {
       this.inner.off('data', this.onData);
       this.attached = false;

@@ -27,7 +27,7 @@ export interface KeyBinding {
   command: Command;
   /** key names (see keyName): a printable character, or up/down/pageup/…/esc/tab/enter, ctrl+x */
   keys: readonly string[];
-  /** what the help overlay says */
+  /** what the help overlay says (at most 26 characters: two columns fit 80 without a cut) */
   help: string;
   group: 'General' | 'Move' | 'View' | 'Act';
   /** changes the system: dropped by --readonly, kept off unsafe keys, confirmed first (except enter) */
@@ -50,27 +50,27 @@ export const DEFAULT_BINDINGS: readonly KeyBinding[] = [
   { command: 'end', keys: ['end', 'G'], help: 'last row', group: 'Move', changes: false },
   { command: 'focusNext', keys: ['tab'], help: 'switch servers/processes', group: 'Move', changes: false },
   { command: 'focusServers', keys: ['left'], help: 'focus the server list', group: 'Move', changes: false },
-  { command: 'focusProcesses', keys: ['right', 'enter'], help: "focus the server's processes", group: 'Move', changes: false },
-  { command: 'nextRunaway', keys: ['n'], help: 'jump to the next runaway process', group: 'Move', changes: false },
+  { command: 'focusProcesses', keys: ['right', 'enter'], help: 'focus the process list', group: 'Move', changes: false },
+  { command: 'nextRunaway', keys: ['n'], help: 'next runaway process', group: 'Move', changes: false },
 
-  { command: 'detail', keys: ['d'], help: 'server details: caps, limits, namespaces', group: 'View', changes: false },
+  { command: 'detail', keys: ['d'], help: 'details: caps, limits, IP', group: 'View', changes: false },
   { command: 'tree', keys: ['t'], help: 'tree / flat process list', group: 'View', changes: false },
   { command: 'sortCpu', keys: ['P'], help: 'sort by CPU%', group: 'View', changes: false },
   { command: 'sortMem', keys: ['M'], help: 'sort by memory (RSS)', group: 'View', changes: false },
   { command: 'sortPid', keys: ['N'], help: 'sort by PID', group: 'View', changes: false },
   { command: 'sortName', keys: ['C'], help: 'sort by command name', group: 'View', changes: false },
   { command: 'invertSort', keys: ['I'], help: 'invert the sort order', group: 'View', changes: false },
-  { command: 'filter', keys: ['/'], help: 'filter processes (Enter keeps, Esc clears)', group: 'View', changes: false },
-  { command: 'clearFilter', keys: ['esc'], help: 'clear the filter / close a pane', group: 'View', changes: false },
+  { command: 'filter', keys: ['/'], help: 'filter processes by text', group: 'View', changes: false },
+  { command: 'clearFilter', keys: ['esc'], help: 'clear filter, close pane', group: 'View', changes: false },
 
-  { command: 'kill', keys: ['k'], help: 'SIGTERM the selected process', group: 'Act', changes: true },
-  { command: 'killHard', keys: ['K'], help: 'SIGKILL the selected process', group: 'Act', changes: true },
-  { command: 'killServer', keys: ['x'], help: "SIGTERM every process of the server", group: 'Act', changes: true },
-  { command: 'killServerHard', keys: ['X'], help: "SIGKILL every process of the server", group: 'Act', changes: true },
-  { command: 'start', keys: ['s'], help: 'start the selected server', group: 'Act', changes: true },
-  { command: 'stop', keys: ['S'], help: 'stop the selected server', group: 'Act', changes: true },
-  { command: 'restart', keys: ['r'], help: 'restart the selected server', group: 'Act', changes: true },
-  { command: 'enter', keys: ['e'], help: 'open a shell inside the server', group: 'Act', changes: true },
+  { command: 'kill', keys: ['k'], help: 'SIGTERM the process', group: 'Act', changes: true },
+  { command: 'killHard', keys: ['K'], help: 'SIGKILL the process', group: 'Act', changes: true },
+  { command: 'killServer', keys: ['x'], help: 'SIGTERM the whole server', group: 'Act', changes: true },
+  { command: 'killServerHard', keys: ['X'], help: 'SIGKILL the whole server', group: 'Act', changes: true },
+  { command: 'start', keys: ['s'], help: 'start the server', group: 'Act', changes: true },
+  { command: 'stop', keys: ['S'], help: 'stop the server', group: 'Act', changes: true },
+  { command: 'restart', keys: ['r'], help: 'restart the server', group: 'Act', changes: true },
+  { command: 'enter', keys: ['e'], help: 'a shell inside the server', group: 'Act', changes: true },
 ];
 
 const NAMED_KEYS = new Set([

@@ -2,7 +2,7 @@
 import { memo, useMemo } from 'react';
 import { Box } from 'ink';
 import { type ServerRow, formatServerLine, serverColumns } from '../views/vtop-servers.js';
-import { headerLine } from '../views/vtop-text.js';
+import { clip, headerLine } from '../views/vtop-text.js';
 import { Line } from './line.js';
 import type { StyleName } from './theme.js';
 
@@ -11,8 +11,12 @@ export interface ServerTableProps {
   selectedKey: string | undefined;
   /** first row shown */
   offset: number;
-  /** rows shown (the column header line comes on top) */
+  /** lines for rows (the column header line comes on top) */
   height: number;
+  /** rows shown from `offset` @default height */
+  shown?: number;
+  /** what the window hides (`↓ 3 more below`), on the last line; '' or undefined when nothing is */
+  hidden?: string;
   width: number;
   focused: boolean;
 }
@@ -25,16 +29,17 @@ function styleOf(row: ServerRow, selected: boolean, focused: boolean): StyleName
   return 'normal';
 }
 
-export const ServerTable = memo(function ServerTable({ rows, selectedKey, offset, height, width, focused }: ServerTableProps) {
+export const ServerTable = memo(function ServerTable({ rows, selectedKey, offset, height, shown, hidden, width, focused }: ServerTableProps) {
   const cols = useMemo(() => serverColumns(width), [width]);
   const head = useMemo(() => headerLine(cols), [cols]);
-  const visible = rows.slice(offset, offset + height);
+  const visible = rows.slice(offset, offset + (shown ?? height));
   return (
     <Box flexDirection="column" height={height + 1} overflowY="hidden">
       <Line text={head} width={width} style="tableHead" />
       {visible.map((r) => (
         <ServerLine key={r.key} row={r} cols={cols} width={width} style={styleOf(r, r.key === selectedKey, focused)} />
       ))}
+      {hidden ? <Line text={clip(hidden, width)} width={width} style="dim" /> : null}
     </Box>
   );
 });

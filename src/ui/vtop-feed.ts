@@ -46,6 +46,11 @@ export interface FeedOptions {
    * frame is drawn from it, marked partial, and the full one follows at once
    */
   quickFirst?: () => Snapshot;
+  /**
+   * adds what the snapshot cannot know to it (for a user other than root:
+   * server names from the public index, src/actions/server-index.ts)
+   */
+  annotate?: (s: Snapshot) => Snapshot;
 }
 
 /** the refresh intervals + and - step through (ms) */
@@ -92,7 +97,8 @@ export class VtopFeed {
   /** takes one snapshot now and publishes the frame; returns it */
   async refresh(): Promise<VtopFrame> {
     const partial = this.seq === 0 && this.opts.quickFirst !== undefined;
-    const snapshot = partial ? this.opts.quickFirst!() : this.opts.source.snapshot();
+    const taken = partial ? this.opts.quickFirst!() : this.opts.source.snapshot();
+    const snapshot = this.opts.annotate ? this.opts.annotate(taken) : taken;
     const cpu = this.tracker.update(snapshot);
     try {
       const h = this.opts.host.sample();

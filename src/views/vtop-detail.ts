@@ -43,8 +43,14 @@ export interface DetailLine {
 const pct = (used: number, max: number) => Math.round((used / max) * 100);
 const toneFor = (fraction: number): Tone => (fraction >= 0.9 ? 'bad' : fraction >= 0.75 ? 'warn' : 'normal');
 
-/** the lines describing a server, each at most `width` code points */
-export function detailLines(row: ServerRow, width: number, confdir: string): DetailLine[] {
+/** the names of the places a cgroup's memory figure is read from */
+const MEMORY_FILE: Record<string, string> = { cgroup2: 'memory.current', cgroup1: 'memory.usage_in_bytes' };
+
+/**
+ * The lines describing a server, each at most `width` code points.
+ * @param canAct the user can start/stop servers here (no hint offers an action otherwise)
+ */
+export function detailLines(row: ServerRow, width: number, confdir: string, canAct = true): DetailLine[] {
   const L: DetailLine[] = [];
   const add = (text: string, tone: Tone = 'normal') => L.push({ text: clip(text, width), tone });
   const title = row.xid === null ? `${row.label}  stopped` : `${row.label}  (xid ${row.xid})  ${row.state}`;
@@ -56,19 +62,27 @@ export function detailLines(row: ServerRow, width: number, confdir: string): Det
     return L;
   }
   if (!c) {
-    add('not running: start it with the start key', 'dim');
+    add(canAct ? 'not running: start it with the start key' : 'not running', 'dim');
     return L;
   }
   add(`root     ${c.root ? safe(c.root) : "(the host's /)"}`);
   add(`IP lock  ${c.ip ?? 'none (not locked)'}${c.loopback ? `   localhost -> ${c.loopback}` : ''}`);
   add(`flags    ${c.flags.length ? c.flags.map(safe).join(' ') : 'none'}${c.parentXid ? `   parent xid ${c.parentXid}` : ''}`);
-  if (c.memoryMax) {
+  // two figures, each named: what the cgroup is charged (page cache included, a shared page
+  // once) and the list's "RSS sum" (every process's resident memory, a shared page in each)
+  const oom = c.oomKills ? `   OOM kills ${c.oomKills}` : '';
+  const file = MEMORY_FILE[c.memorySource];
+  if (!file) {
+    add(`memory   no cgroup mem (no memory controller)${c.memoryMax ? `, limit ${formatMemory(c.memoryMax)}` : ''}${oom}`,
+      c.oomKills ? 'bad' : 'normal');
+  } else if (c.memoryMax) {
     const f = c.memoryBytes / c.memoryMax;
-    add(`memory   ${formatMemory(c.memoryBytes)} of ${formatMemory(c.memoryMax)} (${pct(c.memoryBytes, c.memoryMax)}%) [${c.memorySource}]` +
-      `${c.oomKills ? `   OOM kills ${c.oomKills}` : ''}`, c.oomKills ? 'bad' : toneFor(f));
+    add(`memory   cgroup mem ${formatMemory(c.memoryBytes)} of ${formatMemory(c.memoryMax)} (${pct(c.memoryBytes, c.memoryMax)}%)${oom}   [${file}]`,
+      c.oomKills ? 'bad' : toneFor(f));
   } else {
-    add(`memory   ${formatMemory(c.memoryBytes)}, no limit [${c.memorySource}]${c.oomKills ? `   OOM kills ${c.oomKills}` : ''}`, c.oomKills ? 'bad' : 'normal');
+    add(`memory   cgroup mem ${formatMemory(c.memoryBytes)}, no limit${oom}   [${file}]`, c.oomKills ? 'bad' : 'normal');
   }
+  add(`         RSS sum ${formatMemory(row.rss)} (its processes' RSS, shared pages in each)`);
   if (c.pidsMax) {
     const f = c.nprocs / c.pidsMax;
     add(`pids     ${c.nprocs} of ${c.pidsMax} (${pct(c.nprocs, c.pidsMax)}%)${c.pidsEvents ? `   forks refused ${c.pidsEvents}` : ''}`,

@@ -1,21 +1,27 @@
 /**
- * `vtop --once --json`: one frame as plain data (numbers unformatted, CPU%
- * as % of one core over the interval).  Pure.
+ * `vtop --once --json`: one frame as plain data (numbers unformatted).
+ * Every CPU figure, the host's too, is % of ONE core over the interval
+ * (`cpuPercentOf`).  A server's memory comes as two figures that mean
+ * different things: `rssSumBytes`, the sum of its processes' RSS (shared
+ * pages counted once per process, as vserver-stat), and
+ * `cgroupMemoryBytes`, what its cgroup is charged (memory.current; null
+ * when there is no memory controller or it is not running).  Pure.
  */
 import type { VtopFrame } from './vtop-model.js';
 import type { ProcRow } from './vtop-procs.js';
 import type { ServerRow } from './vtop-servers.js';
 
 export interface VtopJson {
+  /** `cpuPercent`: % of one core, 0..cpus×100 */
   host: VtopFrame['host'] & { uptimeSeconds: number };
   intervalMs: number;
   cpuPercentOf: 'one core';
   live: boolean;
   servers: {
     xid: number | null; name: string; label: string; state: string; processes: number;
-    cpuPercent: number | null; rssBytes: number; vszBytes: number; uptimeSeconds: number | null;
+    cpuPercent: number | null; rssSumBytes: number; vszSumBytes: number; uptimeSeconds: number | null;
     ip: string | null; diskBytes: number | null; runaways: number;
-    memoryBytes: number | null; memoryMax: number | null; pidsMax: number | null;
+    cgroupMemoryBytes: number | null; cgroupMemoryMax: number | null; pidsMax: number | null;
     processList: {
       pid: number; startTime: number; innerPid: number | null; user: string; state: string;
       cpuPercent: number | null; rssBytes: number; vszBytes: number; command: string; runaway: boolean; depth: number;
@@ -33,9 +39,10 @@ export function frameToJson(frame: VtopFrame, servers: readonly ServerRow[], pro
     live: frame.live,
     servers: servers.map((s) => ({
       xid: s.xid, name: s.name, label: s.label, state: s.state, processes: s.nprocs, cpuPercent: round(s.cpu),
-      rssBytes: s.rss, vszBytes: s.vsz, uptimeSeconds: s.uptimeMs === null ? null : Math.floor(s.uptimeMs / 1000),
+      rssSumBytes: s.rss, vszSumBytes: s.vsz, uptimeSeconds: s.uptimeMs === null ? null : Math.floor(s.uptimeMs / 1000),
       ip: s.ip, diskBytes: s.disk ?? null, runaways: s.runaways,
-      memoryBytes: s.context?.memoryBytes ?? null, memoryMax: s.context?.memoryMax ?? null, pidsMax: s.context?.pidsMax ?? null,
+      cgroupMemoryBytes: s.context && s.context.memorySource !== 'sum' ? s.context.memoryBytes : null,
+      cgroupMemoryMax: s.context?.memoryMax ?? null, pidsMax: s.context?.pidsMax ?? null,
       processList: s.xid === null ? [] : procsOf(s.xid).map((p) => ({
         pid: p.pid, startTime: p.startTime, innerPid: p.innerPid, user: p.user, state: p.state, cpuPercent: round(p.cpu),
         rssBytes: p.rss, vszBytes: p.vsz, command: p.command, runaway: p.runaway, depth: p.branch.length / 3,

@@ -48,3 +48,34 @@ export function scrollTo(offset: number, selected: number, size: number, total: 
   if (selected >= o + size) o = selected - size + 1;
   return Math.max(0, Math.min(o, Math.max(0, total - size)));
 }
+
+/** which rows of a list a window of `size` lines shows, and how many it hides */
+export interface ListWindow {
+  /** the first row shown */
+  offset: number;
+  /** rows shown */
+  shown: number;
+  /** rows hidden above and below the window */
+  above: number;
+  below: number;
+}
+
+/**
+ * The window of a list that may not fit: when it does not, the last line
+ * of the window says how many rows are hidden (hiddenLine), so one row
+ * fewer is shown, scrolled so that `selected` is visible.
+ */
+export function listWindow(offset: number, selected: number, size: number, total: number): ListWindow {
+  if (total <= size) return { offset: 0, shown: total, above: 0, below: 0 };
+  const shown = Math.max(1, size - 1);
+  const o = scrollTo(offset, Math.max(0, Math.min(selected, total - 1)), shown, total);
+  return { offset: o, shown, above: o, below: Math.max(0, total - o - shown) };
+}
+
+/** the line that says what a window hides, e.g. `  ↑ 2 more above  ↓ 3 more below`; '' when nothing is */
+export function hiddenLine(w: ListWindow): string {
+  const parts: string[] = [];
+  if (w.above > 0) parts.push(`↑ ${w.above} more above`);
+  if (w.below > 0) parts.push(`↓ ${w.below} more below`);
+  return parts.length ? `  ${parts.join('  ')}` : '';
+}

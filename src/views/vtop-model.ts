@@ -13,7 +13,10 @@ export interface HostInfo {
   kernel: string;
   /** online CPUs */
   cpus: number;
-  /** host CPU busy over the last interval, % of ALL cores (0..100); undefined until known */
+  /**
+   * host CPU busy over the last interval in % of ONE core, like every CPU
+   * figure of vtop (0..cpus×100: 150 = one and a half cores busy); undefined until known
+   */
   cpuPercent?: number;
   memTotal: number;
   memAvailable: number;

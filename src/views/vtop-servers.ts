@@ -1,9 +1,13 @@
 /**
  * vtop's server list: one row per context (the host first, as context 0),
  * then configured servers that are not running.  vserver-stat semantics
- * for the sums (processes, VSZ, RSS over the context's processes; uptime
- * since its oldest process started); CPU% is % of ONE core over the last
- * interval.  Pure.
+ * for the sums (processes, VSZ, RSS over the context's processes: "RSS
+ * sum", each process's resident memory, shared pages counted once per
+ * process; uptime since its oldest process started); CPU% is % of ONE core
+ * over the last interval.  The cgroup's own memory figure ("cgroup mem",
+ * memory.current) is a different one: the detail pane shows it.
+ * A context with no process left (an empty cgroup a killed tool left
+ * behind) is not a running server and is not listed as one.  Pure.
  */
 import type { ContextInfo } from '../kernel-bridge/types.js';
 import { formatDuration, formatMemory } from './format.js';
@@ -27,7 +31,9 @@ export interface ServerRow {
   nprocs: number;
   /** % of one core over the last interval; undefined until two samples */
   cpu: number | undefined;
+  /** the sum of its processes' RSS, bytes ("RSS sum") */
   rss: number;
+  /** the sum of its processes' VSZ, bytes */
   vsz: number;
   /** ms since the context's oldest process started; null when stopped */
   uptimeMs: number | null;
@@ -86,6 +92,8 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
   for (const c of ctxs) {
     if (c.xid === 0) continue;
     const a = agg.get(c.xid);
+    // no process in it: what is left of a context, never a running server (a configured one shows as stopped)
+    if (!a && c.nprocs === 0) continue;
     if (c.name) running.add(c.name);
     const raw = rawContextName(c.xid, names, 'stat');
     const fractions: number[] = [];
@@ -121,8 +129,8 @@ export const SERVER_COLUMNS: readonly Column<ServerColumnId>[] = [
   { id: 'state', title: 'STATE', width: 7, align: 'left', priority: 0 },
   { id: 'proc', title: 'PROC', width: 5, align: 'right', priority: 0 },
   { id: 'cpu', title: 'CPU%', width: 6, align: 'right', priority: 0 },
-  { id: 'rss', title: 'RSS', width: 6, align: 'right', priority: 0 },
-  { id: 'vsz', title: 'VSZ', width: 6, align: 'right', priority: 5 },
+  { id: 'rss', title: 'RSS sum', width: 7, align: 'right', priority: 0 },
+  { id: 'vsz', title: 'VSZ sum', width: 7, align: 'right', priority: 5 },
   { id: 'uptime', title: 'UPTIME', width: 8, align: 'right', priority: 3 },
   { id: 'ip', title: 'IP', width: 15, align: 'left', priority: 2 },
   { id: 'disk', title: 'DISK', width: 6, align: 'right', priority: 4 },

@@ -82,6 +82,11 @@ export class Session {
     return Number(this.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_pid}']).trim());
   }
 
+  /** the pane's terminal device (/dev/pts/N) */
+  tty(): string {
+    return this.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_tty}']).trim();
+  }
+
   /** true once the program has exited (the pane stays) */
   dead(): boolean {
     return this.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_dead}']).trim() === '1';

@@ -6,9 +6,12 @@
  * - a process spinning the CPU inside a server is found and killed with one
  *   key (k / K, then confirm): gone from the kernel and from the screen;
  * - start (s) and stop (S) a server from the UI;
- * - enter (e) a server, run hostname, exit: the dashboard is back;
+ * - enter (e) a server, run hostname, exit: the dashboard is back and reads
+ *   keys (twice), the terminal raw for vtop, cooked for the shell and after;
  * - --once and --once --json list the server with its XID and IP;
- * - as nobody, vtop is read-only;
+ * - as nobody, vtop is read-only, says why, and lists each server once by
+ *   its name (from the public index start and stop keep); a server killed
+ *   with kill -9 shows as stopped;
  * - vtop itself runs in context 1 under a seccomp filter; its helper in
  *   context 0 without one, and goes away with vtop;
  * - every change is in the system log (a stand-in `logger` on PATH records
@@ -28,6 +31,7 @@ import { startServer, stopServer } from '../../src/actions/lifecycle.js';
 import { projectRoot, toolsDir } from '../../src/kernel-bridge/addon.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import { readServerIndex } from '../../src/actions/server-index.js';
 import { removeRoot } from '../helpers/busybox-root.js';
 import { Tmux, type Session } from './tmux.js';
 import { ensureVtopBundle, vtopBundle } from './vtop-bundle.js';
@@ -129,7 +133,9 @@ const logLines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').spli
 before(async () => {
   if (skipAll) return;
   ensureVtopBundle();
-  for (const d of Object.values(paths)) mkdirSync(d, { recursive: true });
+  for (const d of Object.values(paths)) mkdirSync(d, { recursive: true, mode: 0o755 });
+  // as /etc/vservers and /run/vservers are: other users may look (tests run vtop as nobody)
+  chmodSync(base, 0o711);
   mkdirSync(fakeBin);
   writeFileSync(join(fakeBin, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${logFile}\n`);
   chmodSync(join(fakeBin, 'logger'), 0o755);
@@ -222,21 +228,52 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     victim.kill('SIGKILL');
   });
 
-  test('e enters the server: hostname inside, exit, and the dashboard is back', async () => {
-    const s = await openVtop(`vtop-enter-${tag}`, 120, 40);
+  test('e enters the server: hostname inside, exit, and the dashboard is back and reads keys; twice', async () => {
+    // vtop under sh, which shows the terminal's modes once vtop is gone
+    const s = tmux.start({
+      name: `vtop-enter-${tag}`, cols: 120, rows: 40, env: vtopEnv(), cwd: projectRoot,
+      argv: ['sh', '-c', '"$@"; echo "vtop exited with $?"; stty -a; exec sleep 600', 'sh', ...vtopArgv('--interval', '1')],
+    });
+    await s.waitFor(/root server/, 30_000, 'the server list');
+    const tty = s.tty();
+    // the terminal's line discipline as stty reports it: vtop's raw mode, or a shell's cooked one
+    const modes = () => {
+      const r = spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return { icanon: /(^|\s)icanon\b/.test(r.stdout), echo: /(^|\s)echo\b/.test(r.stdout) };
+    };
+    assert.deepEqual(modes(), { icanon: false, echo: false }, 'vtop reads the terminal raw');
     await selectServer(s, RUNNING);
-    await s.keys('e');
-    await s.waitFor((scr) => !/XID NAME/.test(scr) && /[#$] ?$/m.test(scr), 15_000, 'a shell prompt');
-    s.type('hostname; echo marker-$((6*7))\n');
-    const inside = await s.waitFor(/marker-42/, 10_000, 'the shell output');
-    assert.match(inside, new RegExp(`^${RUNNING}\\.e2e\\s*$`, 'm'), 'hostname inside is the server\'s');
-    s.type('exit\n');
-    const back = await s.waitFor(/root server/, 15_000, 'the dashboard again');
-    assert.doesNotMatch(back, /marker-42/, 'the shell output is gone');
-    const sel = selectedServer(back);
-    assert.equal(sel?.[1], RUNNING, 'the selection is restored');
-    assert.ok(logLines().some((l) => l.includes(`via vtop: enter ${RUNNING}: ok`)), 'the system log has the enter');
-    await s.keys('q');
+    for (const round of [1, 2]) {
+      await s.keys('e');
+      await s.waitFor((scr) => !/XID NAME/.test(scr) && /[#$] ?$/m.test(scr), 15_000, 'a shell prompt');
+      s.type(`hostname; stty -a | grep -o -- '-*icanon' ; echo marker-$((6*${round}))\n`);
+      const inside = await s.waitFor(new RegExp(`marker-${6 * round}\\b`), 10_000, 'the shell output');
+      assert.match(inside, new RegExp(`^${RUNNING}\\.e2e\\s*$`, 'm'), 'hostname inside is the server\'s');
+      assert.match(inside, /^icanon\s*$/m, 'the shell has a cooked terminal');
+      s.type('exit\n');
+      const back = await s.waitFor(/root server/, 15_000, 'the dashboard again');
+      assert.doesNotMatch(back, /marker-/, 'the shell output is gone');
+      assert.equal(selectedServer(back)?.[1], RUNNING, 'the selection is restored');
+      assert.match(back, new RegExp(`back from ${RUNNING}`), 'the status line says where vtop came back from');
+      assert.deepEqual(modes(), { icanon: false, echo: false }, `round ${round}: raw again for vtop`);
+      // the keyboard works: ? opens the help, any key closes it, d opens the details of the selected server
+      await s.keys('?');
+      await s.waitFor(/Any key closes|any other key closes/, 5000, `round ${round}: ? opens the help after enter`);
+      await s.keys('x');
+      await s.waitFor(/root server/, 5000, `round ${round}: a key closes the help`);
+      await s.keys('d');
+      await s.waitFor(/caps kept/, 5000, `round ${round}: d opens the details`);
+      await s.keys('Escape');
+      await s.waitFor((scr) => !/caps kept/.test(scr), 5000, `round ${round}: Esc closes the details`);
+    }
+    assert.equal(logLines().filter((l) => l.includes(`via vtop: enter ${RUNNING}: ok`)).length, 2, 'the system log has both enters');
+    // Ctrl-C quits as q does, and the terminal is the shell's again (cooked, echoing)
+    await s.keys('C-c');
+    const after = await s.waitFor(/vtop exited with \d+/, 10_000, 'Ctrl-C quits vtop after enter');
+    assert.match(after, /vtop exited with 0/);
+    assert.match(after, /(^|\s)icanon\s/m, 'the terminal is cooked again after vtop');
+    assert.match(after, /(^|\s)echo\s/m, 'and echoes again');
     tmux.kill(s.name);
   });
 
@@ -250,12 +287,15 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     const xid = Number(new RegExp(`started ${STOPPED} at context (\\d+)`).exec(started)![1]);
     contexts.add(xid);
     assert.ok(source!.snapshot().contexts.some((c) => c.xid === xid && c.name === STOPPED), 'the kernel has the context');
+    assert.deepEqual(readServerIndex(paths.rundir).filter((e) => e.name === STOPPED).map((e) => [e.xid, e.ip]),
+      [[xid, `127.0.78.${octet}`]], 'start published it for other users');
     await s.waitFor((scr) => selectedServer(scr)?.[2] === String(xid), 10_000, 'the row running');
     await s.keys('S');
     await s.waitFor(new RegExp(`Stop server ${STOPPED} \\(xid ${xid}\\)\\?`), 5000, 'the stop dialog');
     await s.keys('y');
     await s.waitFor(new RegExp(`stopped ${STOPPED}`), 60_000, 'stopped');
     assert.ok(await waitFor(() => !source!.snapshot().contexts.some((c) => c.xid === xid), 10_000, 50), 'the context is gone');
+    assert.ok(!readServerIndex(paths.rundir).some((e) => e.name === STOPPED), 'stop took it out of the public index');
     const log = logLines();
     assert.ok(log.some((l) => l.includes(`via vtop: start ${STOPPED}: ok`)), 'start logged');
     assert.ok(log.some((l) => l.includes(`via vtop: stop ${STOPPED}: ok`)), 'stop logged');
@@ -284,16 +324,31 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     assert.equal(off?.state, 'stopped', 'a configured, stopped server is listed too');
   });
 
-  test('as nobody, vtop is read-only', async () => {
+  test('as nobody, vtop is read-only, says why, and lists each server once by name with no action to offer', async () => {
     const s = tmux.start({
       name: `vtop-nobody-${tag}`, cols: 120, rows: 40, cwd: projectRoot, env: vtopEnv(),
       argv: ['runuser', '-u', 'nobody', '--', 'env', `PATH=${vtopEnv().PATH}`, ...vtopArgv('--interval', '1')],
     });
-    const scr = await s.waitFor(/root server/, 30_000, 'the server list');
-    assert.match(scr, /\[read-only\]/);
-    assert.doesNotMatch(scr, /k\/K kill/, 'no kill keys in the status line');
+    const scr = await s.waitFor(new RegExp(`${RUNNING} +running`), 30_000, 'the running server by name');
+    assert.match(scr.split('\n')[0]!, /\[read-only: not run as root\]/, 'the header says read-only, and why');
+    const lines = scr.split('\n');
+    const rows = (re: RegExp) => lines.filter((l) => re.test(l));
+    assert.deepEqual(rows(new RegExp(`\\b${RUNNING}\\b`)).filter((l) => !/processes/.test(l)).length, 1, `${RUNNING} once:\n${scr}`);
+    assert.match(rows(new RegExp(`\\b${RUNNING}\\b`))[0]!, new RegExp(`^\\s*${server.xid} ${RUNNING} +running .*127\\.0\\.77\\.${octet}\\b`));
+    assert.deepEqual(rows(new RegExp(`\\(ctx ${server.xid}\\)`)), [], 'never also as an anonymous context');
+    assert.deepEqual(rows(new RegExp(`\\b${STOPPED}\\b`)).map((l) => /stopped/.test(l)), [true], `${STOPPED} once, stopped`);
+    const hints = lines.filter((l) => l.trim()).at(-1)!;
+    assert.match(hints, /\? help/);
+    assert.doesNotMatch(hints, /kill|start|stop|restart/, 'no action in the key hints');
+    // the details offer nothing either
+    await selectServer(s, STOPPED);
+    await s.keys('d');
+    const det = await s.waitFor(new RegExp(`${STOPPED} +stopped\\s*$`, 'm'), 5000, 'the details of the stopped server');
+    assert.match(det, /not running/);
+    assert.doesNotMatch(det, /start it|start key/, 'no hint to start it');
+    await s.keys('Escape');
     const spin = await spinner(server.xid);
-    await s.keys('Right', 'k', 'K', 'x', 's', 'S', 'r');
+    await s.keys('Right', 'k', 'K', 'x', 's', 'S', 'r', 'e');
     await sleep(500);
     assert.doesNotMatch(s.capture(), /Send SIG|Start server|Stop server|Restart server/, 'no changing key opens a dialog');
     const vtop = childrenOf(s.pid()); // runuser's child
@@ -302,5 +357,27 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was signalled');
     await s.keys('q');
     tmux.kill(s.name);
+  });
+
+  test('a server killed with kill -9 is shown stopped to other users, never running; its next command drops the stale entry', async () => {
+    const st = await startServer(STOPPED, paths);
+    contexts.add(st.xid);
+    assert.ok(readServerIndex(paths.rundir).some((e) => e.name === STOPPED && e.xid === st.xid));
+    const asNobody = () => {
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', ...vtopArgv('--once', '--json')], {
+        encoding: 'utf8', cwd: projectRoot, env: { ...process.env, ...vtopEnv() }, timeout: 30_000, maxBuffer: 256 * 1024 * 1024,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { servers: { xid: number | null; name: string; label: string; state: string }[] }).servers;
+    };
+    assert.deepEqual(asNobody().filter((x) => x.name === STOPPED || x.xid === st.xid).map((x) => [x.name, x.state, x.xid]),
+      [[STOPPED, 'running', st.xid]], 'running, once, by name');
+    killContext(st.xid, 'SIGKILL');
+    assert.ok(await waitFor(() => !source!.snapshot().contexts.some((c) => c.xid === st.xid && c.nprocs > 0), 10_000, 50), 'the server is dead');
+    assert.ok(readServerIndex(paths.rundir).some((e) => e.name === STOPPED), 'its entry is still there (nobody removed it)');
+    assert.deepEqual(asNobody().filter((x) => x.name === STOPPED || x.xid === st.xid).map((x) => [x.name, x.state]),
+      [[STOPPED, 'stopped']], 'other users see it stopped');
+    await stopServer(STOPPED, paths, { timeoutSec: 2 }).catch(() => {});
+    assert.ok(!readServerIndex(paths.rundir).some((e) => e.name === STOPPED), 'the next command on the server dropped the stale entry');
   });
 });

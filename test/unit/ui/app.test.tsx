@@ -6,7 +6,9 @@ import { EscapeCoalescingStdin, splitKeys } from '../../../src/ui/escape-coalesc
 import { renderOnce, onceJson } from '../../../src/ui/once.js';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
 import { staticHostProbe } from '../../../src/ui/host-probe.js';
-import { VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { stepInterval, VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { RecordingActions } from '../../../src/ui/actions-port.js';
+import { VtopApp } from '../../../src/ui/app.js';
 import { DEMO, demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
 
 chalk.level = 1; // as on a 16-colour terminal, so colour (or its absence) is visible in frames
@@ -63,7 +65,7 @@ test('readonly: no action in help, and action keys do nothing', async () => {
   for (const b of DEFAULT_BINDINGS.filter((x) => x.changes)) assert.ok(!r.text().includes(b.help), b.help);
   await r.press('x', KEY.down, KEY.tab, 'k', 'K', 'y', 's', 'S', 'r', 'e', 'x', 'X', 'y', KEY.enter);
   assert.equal(r.actions.calls.length, 0);
-  assert.match(r.text(), /\[read-only\]/);
+  assert.match(r.text(), /\[read-only: no actions\]/);
   r.unmount();
 });
 
@@ -282,7 +284,7 @@ test('key overrides drive dispatch and help', async () => {
   await r.press(KEY.esc);
   await tick(150);
   await r.press('?');
-  assert.match(r.text(), /z +SIGTERM the selected pro/);
+  assert.match(r.text(), /z +SIGTERM the process/);
   r.unmount();
 });
 
@@ -313,4 +315,46 @@ test('a quick stat-only first snapshot: the first frame is partial (users and co
   live.stop();
   assert.equal(live.getFrame()!.seq, 2);
   assert.equal(live.getFrame()!.partial, undefined);
+});
+
+test('after a handover (enter), a new mount on the same terminal reads keys again', async () => {
+  // the terminal as Node has it: a stream that stops reading when paused (as a tty.ReadStream does)
+  const { PassThrough } = await import('node:stream');
+  const raw: boolean[] = [];
+  const term = Object.assign(new PassThrough(), { isTTY: true, ref() {}, unref() {}, setRawMode: (m: boolean) => raw.push(m) });
+  const feed = await demoFeed();
+  const mount = async () => {
+    const stdout = new (await import('./harness.js')).FakeStdout(100, 30);
+    const stdin = new EscapeCoalescingStdin(term, 40);
+    let quit = false;
+    const inst = (await import('ink')).render(
+      <VtopApp store={feed} actions={new RecordingActions()} keymap={buildKeymap({})} stepInterval={stepInterval}
+        onQuit={() => { quit = true; }} />,
+      { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, debug: true, exitOnCtrlC: true, patchConsole: false },
+    );
+    await tick();
+    const screen = () => [...stdout.frames].reverse().find((f) => f.includes('vhost1')) ?? '';
+    return { inst, screen, quit: () => quit };
+  };
+  const first = await mount();
+  term.write('?');
+  await tick(30);
+  assert.match(first.screen(), /this help/, 'keys reach the first mount');
+  // the shell takes the terminal: the UI unmounts (raw mode off, the stream stops reading)
+  first.inst.unmount();
+  first.inst.cleanup();
+  assert.deepEqual(raw, [true, false], 'raw mode on for vtop, off for the shell');
+  assert.equal(term.isPaused(), true, 'vtop does not read the terminal while the shell has it');
+  // back: a fresh mount on the same terminal
+  const second = await mount();
+  assert.deepEqual(raw, [true, false, true], 'raw mode on again');
+  term.write('?');
+  await tick(30);
+  assert.match(second.screen(), /this help/, 'keys reach the mount after the handover');
+  term.write('x');
+  await tick(30);
+  term.write('q');
+  await tick(30);
+  assert.equal(second.quit(), true, 'q quits after the handover');
+  second.inst.cleanup();
 });

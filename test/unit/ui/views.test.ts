@@ -52,7 +52,8 @@ test('capabilities decode by name, kept vs dropped; detail lines fit the width',
   const lines = detailLines(db, 60, '/etc/vservers');
   for (const l of lines) assert.ok([...l.text].length <= 60, l.text);
   const text = lines.map((l) => l.text).join('\n');
-  assert.match(text, /memory +470M of 512M \(92%\).*OOM kills 1/);
+  assert.match(text, /memory +cgroup mem 470M of 512M \(92%\) +OOM kills 1/);
+  assert.match(text, /RSS sum 453M/);
   assert.match(text, /pids +4 of 5 \(80%\).*forks refused 3/);
   assert.match(text, /IP lock +10\.0\.0\.3/);
   assert.match(text, /caps kept \(12\).*IPC_LOCK/s);
