@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Context membership and confinement: xidOfPid(), spectate(), gc(), setLimits(), and
+// Context membership and confinement: xidOfPid(), spectate(), gc(), release(), setLimits(), and
 // waitEmpty() - a long wait run on its own thread, answered through a
 // ThreadSafeFunction so the event loop and the libuv pool stay free.
 #include "common.h"
@@ -38,6 +38,18 @@ Napi::Value Gc(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), n);
+}
+
+// release(xid): libvctx's one release path for an empty context (cgroups,
+// IPv4 lock records, guard socket); throws ESRCH when it is gone, EBUSY
+// when processes are left after 5 s
+Napi::Value Release(const Napi::CallbackInfo &info) {
+  const char *usage = "release(xid: number) -> void";
+  uint32_t xid;
+  if (!ArgUint(info, 0, usage, &xid)) return info.Env().Undefined();
+  vctx_error err{};
+  if (vctx_release(xid, &err) < 0) ThrowKernelError(info.Env(), err);
+  return info.Env().Undefined();
 }
 
 // listContexts() -> [{xid, parentXid, name, cgroup, root, pid1, ip, loopback,
@@ -152,6 +164,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xidOfPid", Napi::Function::New(env, XidOfPid, "xidOfPid"));
   exports.Set("spectate", Napi::Function::New(env, Spectate, "spectate"));
   exports.Set("gc", Napi::Function::New(env, Gc, "gc"));
+  exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("listContexts", Napi::Function::New(env, ListContexts, "listContexts"));
   exports.Set("waitEmpty", Napi::Function::New(env, WaitEmpty, "waitEmpty"));
   exports.Set("setLimits", Napi::Function::New(env, SetLimits, "setLimits"));

@@ -45,6 +45,8 @@ extern "C" {
 #define VCTX_BPF_PIN_DIR	"/sys/fs/bpf/vctx"
 /* inside every context: a read-only file holding the context's XID */
 #define VCTX_XID_FILE		"/dev/vctx/xid"
+/* inside every context: a read-only file holding its flags ("lock nproc") */
+#define VCTX_FLAGS_FILE		"/dev/vctx/flags"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -86,6 +88,13 @@ uint64_t vctx_caps_server_default(void);
 uint64_t vctx_caps_addable(void);
 /* why a refused capability is refused; NULL if it is not refused */
 const char *vctx_cap_refusal(int cap);
+/*
+ * The check of CONTRACT.md "Capabilities of a server": -1 with EPERM and
+ * "CAP_X is refused to servers: WHY" for the first refused capability in
+ * @keep (a mask of capabilities asked to be kept on top of the server
+ * default set), 0 when none is refused.
+ */
+int vctx_caps_check_server(uint64_t keep, vctx_error *err);
 /* read Cap{Inh,Prm,Eff,Bnd,Amb} of pid (0 = self) */
 struct vctx_capsets { uint64_t inh, prm, eff, bnd, amb; };
 int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err);
@@ -321,7 +330,10 @@ uint32_t vctx_loopback_for_xid(uint32_t xid);
 #define VCTX_XATTR_PID1		"trusted.vctx.pid1"	/* host PID of PID 1 */
 #define VCTX_XATTR_CAPS		"trusted.vctx.caps"	/* bounding set, 0x hex */
 #define VCTX_XATTR_CREATED	"trusted.vctx.created"	/* unix seconds */
-#define VCTX_XATTR_MONITOR	"trusted.vctx.monitor"	/* host PID of the monitor */
+#define VCTX_XATTR_MONITOR	"trusted.vctx.monitor"	/* "PID STARTTIME" of the monitor
+							   (PID and start time as the monitor
+							   sees them: host ones for top-level
+							   contexts, the parent's for nested) */
 
 /*
  * Context cgroups: <cgroup2>/vctx/<xid> for top-level contexts and

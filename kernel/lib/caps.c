@@ -126,6 +126,23 @@ VCTX_API const char *vctx_cap_refusal(int cap)
 	return NULL;
 }
 
+VCTX_API int vctx_caps_check_server(uint64_t keep, vctx_error *err)
+{
+	for (int c = 0; c < 64; c++) {
+		const char *why;
+		char other[32];
+		if (!(keep & B(c)) || !(why = vctx_cap_refusal(c)))
+			continue;
+		const char *n = vctx_cap_name(c);
+		if (!n) {
+			snprintf(other, sizeof(other), "capability %d", c);
+			n = other;
+		}
+		return vctx_set_error(err, EPERM, "%s is refused to servers: %s", n, why);
+	}
+	return 0;
+}
+
 VCTX_API int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err)
 {
 	char path[64], buf[4096];
@@ -224,7 +241,7 @@ unsigned vctx_flags_parse(const char *s)
 	char tmp[256], *save = NULL;
 
 	snprintf(tmp, sizeof(tmp), "%s", s ? s : "");
-	for (char *t = strtok_r(tmp, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
+	for (char *t = strtok_r(tmp, " ,\t\n", &save); t; t = strtok_r(NULL, " ,\t\n", &save))
 		flags |= vctx_flag_from_name(t);
 	return flags;
 }

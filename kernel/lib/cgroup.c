@@ -324,7 +324,7 @@ int vctx_cg_apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_
 	char val[64];
 	int need[VCTX_CTL__COUNT] = { 0 };
 
-	need[VCTX_CTL_PIDS] = spec->pids_max > 0 || spec->accounting;
+	need[VCTX_CTL_PIDS] = spec->pids_max > 0 || spec->accounting || (spec->flags & VCTX_F_NPROC);
 	need[VCTX_CTL_MEMORY] = spec->memory_max > 0 || spec->accounting;
 	need[VCTX_CTL_CPU] = spec->cpu_weight > 0 || spec->cpu_max_pct > 0 || (spec->flags & VCTX_F_SCHED);
 	need[VCTX_CTL_CPUACCT] = spec->accounting;
@@ -472,6 +472,16 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	/* the name is claimed under the lock, so two starts cannot both win */
 	if (spec->name && spec->name[0] && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err) < 0)
 		goto out;
+	/* and the monitor too: an empty context whose monitor is gone is a
+	   leftover (vctx_gc), one whose monitor lives is being started */
+	{
+		char mon[64];
+		uint64_t start = 0;
+		vctx_starttime(0, &start);
+		snprintf(mon, sizeof(mon), "%d %llu", getpid(), (unsigned long long)start);
+		if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_MONITOR, mon, err) < 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	if (lockfd >= 0)

@@ -217,9 +217,21 @@ static int set_time_offsets(vctx_error *err)
 static int validate(const struct vctx_spec *spec, vctx_error *err)
 {
 	struct stat st;
+	uint32_t me = 0;
 
 	if (geteuid() != 0)
 		return vctx_set_error(err, EPERM, "creating a context needs root");
+	/* inside a context: what the host says about it (VCTX_FLAGS_FILE) */
+	if (vctx_xid_of_pid(0, &me, NULL) == 0 && me > VCTX_XID_SPECTATOR) {
+		char flags[160] = "";
+		if (vctx_read_file_at(AT_FDCWD, VCTX_FLAGS_FILE, flags, sizeof(flags)) > 0 &&
+		    (vctx_flags_parse(flags) & VCTX_F_LOCK))
+			return vctx_set_error(err, EPERM, "context %u is locked (flag lock): no new context "
+					      "or namespace can be made inside it", me);
+		if (spec->xid)
+			return vctx_set_error(err, EPERM, "context number %u can only be chosen on the host "
+					      "(context 0); this process is in context %u", spec->xid, me);
+	}
 	if (spec->xid == VCTX_XID_HOST || spec->xid == VCTX_XID_SPECTATOR) {
 		if (spec->xid == VCTX_XID_SPECTATOR)
 			return vctx_set_error(err, EINVAL, "context 1 is the spectator: join it, it cannot be created");
@@ -263,18 +275,49 @@ static int record_metadata(const struct vctx_spec *spec, struct vctx_cg *cg, vct
 			return -1;
 	}
 	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
-	if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_CREATED, v, err))
-		return -1;
-	snprintf(v, sizeof(v), "%d", getpid());
-	return vctx_cg_setattr(cg->v2fd, VCTX_XATTR_MONITOR, v, err);
+	/* the monitor was recorded with the cgroup (vctx_cg_create) */
+	return vctx_cg_setattr(cg->v2fd, VCTX_XATTR_CREATED, v, err);
 }
 
 /**
  * vctx_create - start CMD in a new security context (see vctx.h).
  */
-VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char *const envp[],
+/*
+ * The nproc flag: the context's process limit (pids.max) is the hard
+ * RLIMIT_NPROC its processes would get - the spec's rlimit, else the
+ * caller's own - instead of a per-user limit (which would count every
+ * process of the user on the host).  An explicit pids_max wins.  Unlimited
+ * (or beyond the kernel's PID limit) leaves pids.max at "max".
+ */
+static void nproc_to_pids(struct vctx_spec *s)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (!(s->flags & VCTX_F_NPROC))
+		return;
+	getrlimit(RLIMIT_NPROC, &rl);
+	for (int i = 0; i < s->n_rlimits; i++) {
+		struct vctx_rlimit *r = &s->rlimits[i];
+		if (r->resource != RLIMIT_NPROC)
+			continue;
+		if (r->set_hard)
+			rl.rlim_max = r->hard;
+		else if (r->set_soft)
+			rl.rlim_max = r->soft;
+		/* consumed: it becomes the context's limit, not a per-user one */
+		memmove(r, r + 1, (size_t)(s->n_rlimits - i - 1) * sizeof(*r));
+		s->n_rlimits--;
+		i--;
+	}
+	if (!s->pids_max && rl.rlim_max != RLIM_INFINITY && rl.rlim_max > 0 && rl.rlim_max <= 4194304)
+		s->pids_max = (int64_t)rl.rlim_max;
+}
+
+VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], char *const envp[],
 			 struct vctx_handle *out, vctx_error *err)
 {
+	struct vctx_spec local = *spec_in;
+	const struct vctx_spec *spec = &local;
 	struct vctx_cg cg = { .v2fd = -1 };
 	int go[2] = { -1, -1 }, rep[2] = { -1, -1 }, lfd = -1, timefd = -1, pidfd = -1;
 	char guard[108] = "", v[64];
@@ -288,6 +331,7 @@ VCTX_API int vctx_create(const struct vctx_spec *spec, char *const argv[], char 
 		return vctx_set_error(err, EINVAL, "no command given");
 	if (validate(spec, err) < 0)
 		return -1;
+	nproc_to_pids(&local);
 	if (!spec->secure && !spec->root && vctx_host_xid_file(err) < 0)
 		return -1;
 	if (vctx_cg_create(spec, &cg, err) < 0)
@@ -425,7 +469,6 @@ fail:
 	return -1;
 }
 
-static int release_cg(struct vctx_cg *cg, vctx_error *err);
 
 /**
  * vctx_wait - reap PID 1, wait for the cgroup to empty, release it.
@@ -456,15 +499,35 @@ VCTX_API int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err)
 	struct vctx_cg cg;
 	if (l && strncmp(h->cgroup, l->v2, n) == 0 && h->cgroup[n] == '/' &&
 	    vctx_cg_open_rel(h->xid, h->cgroup + n + 1, &cg, NULL) == 0)
-		return release_cg(&cg, err);
+		return vctx_release_cg(&cg, err);
 	return vctx_release(h->xid, err);
 }
 
+/* the lock records of the cgroups below a released context (chbind's
+   bind-N inside it, nested contexts left over) and the guard sockets of
+   those nested contexts */
+static int forget_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
+{
+	char guard[108];
+	char *end;
+	unsigned long x = strtoul(name, &end, 10);
+
+	vctx_ipv4root_forget(vctx_cgroup_id(fd), NULL);
+	if (end != name && !*end && x == xid) {
+		vctx_guard_path(xid, guard, sizeof(guard));
+		unlink(guard);
+	}
+	return VCTX_WALK_GO;
+}
+
 /**
- * vctx_release - remove an empty context's cgroups, eBPF state and guard
- * socket.  Waits up to 5 s for the last processes to be reaped.
+ * vctx_release_cg - the one release path: remove an empty context's
+ * cgroups (v2 and v1, with everything below them), the IPv4 lock records
+ * of all of them (the eBPF programs go with the cgroups) and its guard
+ * socket.  Waits up to 5 s for the last processes to be reaped.  Closes
+ * cg->v2fd.
  */
-static int release_cg(struct vctx_cg *cg, vctx_error *err)
+int vctx_release_cg(struct vctx_cg *cg, vctx_error *err)
 {
 	char guard[108], ip[32], p[800];
 	uint32_t xid = cg->xid;
@@ -477,6 +540,10 @@ static int release_cg(struct vctx_cg *cg, vctx_error *err)
 	vctx_cg_getattr(cg->v2fd, VCTX_XATTR_IP, ip, sizeof(ip));
 	if (ip[0])
 		vctx_ipv4root_forget(vctx_cgroup_id(cg->v2fd), NULL);
+	{
+		struct vctx_walk w = { .pre = forget_pre };
+		vctx_cg_walk(cg->v2fd, cg->rel, xid, &w);
+	}
 	vctx_guard_path(xid, guard, sizeof(guard));
 	unlink(guard);
 	snprintf(p, sizeof(p), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg->rel);
@@ -486,13 +553,17 @@ static int release_cg(struct vctx_cg *cg, vctx_error *err)
 	return 0;
 }
 
+/**
+ * vctx_release - remove an empty context's cgroups, eBPF state and guard
+ * socket (vctx_release_cg).
+ */
 VCTX_API int vctx_release(uint32_t xid, vctx_error *err)
 {
 	struct vctx_cg cg;
 
 	if (vctx_cg_open(xid, &cg, err) < 0)
 		return -1;
-	return release_cg(&cg, err);
+	return vctx_release_cg(&cg, err);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include "internal.h"
 
@@ -145,6 +146,128 @@ static void fill_info(int v2fd, const char *rel, uint32_t xid, uint32_t parent, 
 	}
 }
 
+/* a process that exists and is not a zombie (a dead monitor whose parent
+   has not reaped it yet must count as dead) */
+static int alive(pid_t pid)
+{
+	char p[64], buf[512], *rp;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	if (vctx_read_file_at(AT_FDCWD, p, buf, sizeof(buf)) <= 0 || !(rp = strrchr(buf, ')')))
+		return 0;
+	return rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* the PID of host process @pid in its own (innermost) PID namespace */
+static pid_t inner_pid(pid_t pid)
+{
+	char p[64], buf[2048], *l;
+	long v = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", pid);
+	if (vctx_read_file_at(AT_FDCWD, p, buf, sizeof(buf)) <= 0 || !(l = strstr(buf, "\nNSpid:")))
+		return 0;
+	for (char *t = l + 7, *end; *t && *t != '\n'; t = end) {
+		long x = strtol(t, &end, 10);
+		if (end == t)
+			break;
+		v = x;
+	}
+	return (pid_t)v;
+}
+
+/* a live process in the cgroup @fd whose PID in its own namespace is @inner */
+static int has_inner_pid(int fd, pid_t inner)
+{
+	char buf[65536], *save = NULL;
+
+	if (vctx_read_file_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return 0;
+	for (char *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+		pid_t p = (pid_t)atoi(t);
+		if (inner_pid(p) == inner && alive(p))
+			return 1;
+	}
+	return 0;
+}
+
+static int monitor_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
+{
+	if (all_digits(name))
+		return VCTX_WALK_SKIP;	/* another context: another PID namespace */
+	return has_inner_pid(fd, *(pid_t *)arg) ? VCTX_WALK_STOP : VCTX_WALK_GO;
+}
+
+/*
+ * Is the monitor recorded on the context's cgroup ("PID STARTTIME") alive?
+ * A top-level context's monitor is a host process (same start time: not a
+ * reused PID); a nested one's is a process of the parent context, and PID
+ * is what it is there.
+ */
+static int monitor_alive(int v2fd, uint32_t parent_xid)
+{
+	char mon[64];
+	unsigned long long start = 0;
+	int pid = 0;
+
+	vctx_cg_getattr(v2fd, VCTX_XATTR_MONITOR, mon, sizeof(mon));
+	if (sscanf(mon, "%d %llu", &pid, &start) < 1 || pid <= 0)
+		return 0;
+	if (parent_xid <= VCTX_XID_SPECTATOR) {
+		uint64_t now = 0;
+		if (!alive(pid))
+			return 0;
+		return !start || (vctx_starttime(pid, &now) == 0 && now == start);
+	}
+	int pfd = openat(v2fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return 0;
+	pid_t inner = (pid_t)pid;
+	struct vctx_walk w = { .pre = monitor_pre, .arg = &inner };
+	int found = has_inner_pid(pfd, inner) || vctx_cg_walk(pfd, "", parent_xid, &w);
+	close(pfd);
+	return found;
+}
+
+int vctx_cg_orphaned(int v2fd, uint32_t xid, uint32_t parent_xid)
+{
+	char ev[256];
+
+	if (xid <= VCTX_XID_SPECTATOR)
+		return 0;
+	if (vctx_read_file_at(v2fd, "cgroup.events", ev, sizeof(ev)) <= 0 || !strstr(ev, "populated 0"))
+		return 0;
+	return !monitor_alive(v2fd, parent_xid);
+}
+
+int vctx_release_orphan(uint32_t xid, const char *rel, uint32_t parent_xid)
+{
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(NULL);
+	struct vctx_cg cg;
+	char p[300];
+	int rc = 0;
+
+	if (!l)
+		return -1;
+	/* under the allocation lock: a context being made is empty until its
+	   first process, but its monitor is recorded with its cgroup */
+	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	int lockfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lockfd < 0)
+		return -1;
+	flock(lockfd, LOCK_EX);
+	if (vctx_cg_open_rel(xid, rel, &cg, NULL) == 0) {
+		if (vctx_cg_orphaned(cg.v2fd, xid, parent_xid))
+			rc = vctx_release_cg(&cg, NULL) == 0 ? 1 : -1;
+		else
+			close(cg.v2fd);
+	}
+	close(lockfd);
+	return rc;
+}
+
 VCTX_API int vctx_info_get(uint32_t xid, struct vctx_info *out, vctx_error *err)
 {
 	struct vctx_cg cg;
@@ -158,13 +281,26 @@ VCTX_API int vctx_info_get(uint32_t xid, struct vctx_info *out, vctx_error *err)
 	*slash = 0;
 	parent = xid_from_cgpath(tmp);
 	fill_info(cg.v2fd, cg.rel, xid, parent, out);
+	/* a leftover of a killed monitor is not running: release it */
+	if (out->nprocs == 0 && vctx_cg_orphaned(cg.v2fd, xid, parent)) {
+		close(cg.v2fd);
+		vctx_release_orphan(xid, cg.rel, parent);
+		return vctx_set_error(err, ESRCH, "context %u is not running", xid);
+	}
 	close(cg.v2fd);
 	return 0;
 }
 
+struct orphan {
+	uint32_t xid, parent;
+	char rel[480];
+};
+
 struct list_acc {
 	struct vctx_info *v;
 	size_t n, cap;
+	struct orphan *o;	/* leftovers of killed monitors, in walk order */
+	size_t no, ocap;
 };
 
 static int list_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
@@ -181,40 +317,59 @@ static int list_pre(int fd, const char *name, const char *rel, uint32_t xid, uin
 		acc->v = nv;
 		acc->cap = nc;
 	}
-	fill_info(fd, rel, xid, parent, &acc->v[acc->n++]);
+	fill_info(fd, rel, xid, parent, &acc->v[acc->n]);
+	if (acc->v[acc->n].nprocs == 0 && vctx_cg_orphaned(fd, xid, parent)) {
+		/* not running: never listed, released after the walk */
+		if (acc->no == acc->ocap) {
+			size_t nc = acc->ocap ? acc->ocap * 2 : 4;
+			void *nv = realloc(acc->o, nc * sizeof(*acc->o));
+			if (!nv)
+				return VCTX_WALK_GO;
+			acc->o = nv;
+			acc->ocap = nc;
+		}
+		struct orphan *o = &acc->o[acc->no++];
+		o->xid = xid;
+		o->parent = parent;
+		snprintf(o->rel, sizeof(o->rel), "%s", rel);
+		return VCTX_WALK_GO;
+	}
+	acc->n++;
 	return VCTX_WALK_GO;
 }
 
-/**
- * vctx_list - every context with a cgroup (the spectator's included).
- */
-VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
+/* the contexts; leftovers of killed monitors are released, not listed */
+static int list_contexts(struct vctx_info **out, size_t *n, int *released, vctx_error *err)
 {
 	struct list_acc acc = { 0 };
 	struct vctx_walk w = { .pre = list_pre, .arg = &acc };
+	int count = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (!vctx_cgroup_layout(err))
 		return -1;
 	vctx_cg_walk_all(&w);
+	/* children first: the walk sees parents before children */
+	for (size_t i = acc.no; i-- > 0;)
+		if (vctx_release_orphan(acc.o[i].xid, acc.o[i].rel, acc.o[i].parent) > 0)
+			count++;
+	free(acc.o);
+	if (released)
+		*released = count;
 	*out = acc.v;
 	*n = acc.n;
 	return 0;
 }
 
-/* a process that exists and is not a zombie (a dead monitor whose parent
-   has not reaped it yet must count as dead) */
-static int alive(pid_t pid)
+/**
+ * vctx_list - every running context (the spectator's included).  An empty
+ * context whose monitor is gone (killed with its processes) is not
+ * running: it is released on the way and not listed.
+ */
+VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
 {
-	char p[64], buf[512], *rp;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-	if (vctx_read_file_at(AT_FDCWD, p, buf, sizeof(buf)) <= 0 || !(rp = strrchr(buf, ')')))
-		return 0;
-	return rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+	return list_contexts(out, n, NULL, err);
 }
 
 /*
@@ -245,24 +400,8 @@ VCTX_API int vctx_gc(vctx_error *err)
 	size_t n;
 	int released = 0;
 
-	if (vctx_list(&v, &n, err) < 0)
+	if (list_contexts(&v, &n, &released, err) < 0)
 		return -1;
-	/* children first: the list is in walk order (parents before children) */
-	for (size_t i = n; i-- > 0;) {
-		struct vctx_cg cg;
-		char mon[32];
-		if (v[i].xid == VCTX_XID_SPECTATOR || v[i].nprocs > 0)
-			continue;
-		if (vctx_cg_open(v[i].xid, &cg, NULL) < 0)
-			continue;
-		vctx_cg_getattr(cg.v2fd, VCTX_XATTR_MONITOR, mon, sizeof(mon));
-		close(cg.v2fd);
-		/* a live monitor is about to start it or is releasing it itself */
-		if (mon[0] && alive(atoi(mon)))
-			continue;
-		if (vctx_release(v[i].xid, NULL) == 0)
-			released++;
-	}
 	free(v);
 	{
 		struct vctx_walk w = { .post = sweep_post, .arg = &released };

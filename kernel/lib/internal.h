@@ -57,6 +57,16 @@ void vctx_guard_loop(int lfd) __attribute__((noreturn));
 void vctx_reaper_loop(int lfd, pid_t cmd, int persist) __attribute__((noreturn));
 void vctx_guard_forget_conn(int conn);
 
+/* context.c: the one release path (cgroups, lock records, guard socket) */
+int vctx_release_cg(struct vctx_cg *cg, vctx_error *err);
+
+/* info.c: a context left over by a killed monitor - its cgroup is empty
+   and its monitor is gone (never the spectator's) */
+int vctx_cg_orphaned(int v2fd, uint32_t xid, uint32_t parent_xid);
+/* release such a context (re-checked under the allocation lock): 1 when
+   released, 0 when it is not (or no longer) a leftover, -1 on failure */
+int vctx_release_orphan(uint32_t xid, const char *rel, uint32_t parent_xid);
+
 /* limits.c */
 int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err);
 #endif

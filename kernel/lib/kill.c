@@ -81,28 +81,6 @@ static int cgroup2_of(pid_t pid, char *out, size_t len)
 	return -1;
 }
 
-/* start time of whoever holds @pid now; -1 when nobody does */
-static int starttime_of(pid_t pid, uint64_t *st)
-{
-	char path[64], buf[1024];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	ssize_t n = vctx_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
-	if (n <= 0)
-		return -1;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	/* field 22; p points at the end of field 2 */
-	for (int f = 2; f < 22 && p; f++) {
-		p = strchr(p + 1, ' ');
-	}
-	if (!p)
-		return -1;
-	*st = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
 /*
  * The XID of the first private context on the cgroup2 path @cg (a context
  * inside a private one is private too); 0 when none is.
@@ -169,7 +147,7 @@ VCTX_API int vctx_kill_pid(pid_t pid, uint64_t starttime, int sig, vctx_error *e
 	/* read by number: only trusted once the start time below matches */
 	if (cgroup2_of(pid, cg, sizeof(cg)) == 0)
 		priv = private_xid(l->v2, cg);
-	if (starttime_of(pid, &now) < 0)
+	if (vctx_starttime(pid, &now) < 0)
 		return vctx_set_error(err, ESRCH, "process %d: no such process", pid);
 	if (starttime && now != starttime)
 		return vctx_set_error(err, ESRCH,

@@ -2,7 +2,7 @@
 /*
  * The context's mount namespace: its own /proc, a private minimal /dev
  * with its own devpts, read-only /sys and cgroupfs, the OCI runtime
- * spec's masked and read-only /proc paths, the XID file, and pivot_root
+ * spec's masked and read-only /proc paths, the XID and flags files, and pivot_root
  * into the server root with the old root detached.
  */
 #include <errno.h>
@@ -87,13 +87,13 @@ static int mkfile(const char *p, mode_t mode)
 	return 0;
 }
 
-static int write_xid(const char *dir, uint32_t xid, vctx_error *err)
+/* a read-only file @dir/@name holding @val (what the host tells the context) */
+static int write_ro(const char *dir, const char *name, const char *val, vctx_error *err)
 {
-	char p[512], val[32];
+	char p[512];
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/xid", dir);
-	snprintf(val, sizeof(val), "%u\n", xid);
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	fd = open(p, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
 	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
 		int e = errno;
@@ -106,7 +106,20 @@ static int write_xid(const char *dir, uint32_t xid, vctx_error *err)
 	return bind_ro(p, err);
 }
 
-/* a private minimal /dev: device nodes, own devpts, shm, mqueue, xid, reboot socket */
+/* VCTX_XID_FILE and VCTX_FLAGS_FILE in @dir (the context's /dev/vctx) */
+static int write_xid(const char *dir, const struct vctx_spec *spec, uint32_t xid, vctx_error *err)
+{
+	char val[160];
+
+	snprintf(val, sizeof(val), "%u\n", xid);
+	if (write_ro(dir, "xid", val, err))
+		return -1;
+	vctx_flags_format(spec->flags, val, sizeof(val) - 1);
+	strcat(val, "\n");
+	return write_ro(dir, "flags", val, err);
+}
+
+/* a private minimal /dev: device nodes, own devpts, shm, mqueue, xid and flags, reboot socket */
 static int setup_dev(const struct vctx_spec *spec, const char *root, uint32_t xid, vctx_error *err)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
@@ -159,7 +172,7 @@ static int setup_dev(const struct vctx_spec *spec, const char *root, uint32_t xi
 	}
 	snprintf(p, sizeof(p), "%s/vctx", dev);
 	mkdir(p, 0755);
-	return write_xid(p, xid, err);
+	return write_xid(p, spec, xid, err);
 }
 
 /**
@@ -201,7 +214,7 @@ int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *er
 	} else {
 		/* bare context: only the XID file, on a tiny tmpfs over the host's /dev/vctx */
 		if (mnt("tmpfs", "/dev/vctx", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k", err) ||
-		    write_xid("/dev/vctx", xid, err))
+		    write_xid("/dev/vctx", spec, xid, err))
 			return -1;
 	}
 	if (spec->root) {

@@ -1125,6 +1125,30 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 	return 0;
 }
 
+/*
+ * A context with no process whose monitor is gone (killed with its
+ * processes) is not running: it is released through libvctx's one release
+ * path and left out of the snapshot.  Children come after their parents in
+ * s->ctxs, so they are looked at first.
+ */
+static void drop_orphans(struct vctx_scanner *s)
+{
+	size_t v2len = strlen(s->layout->v2);
+
+	for (size_t i = s->nctxs; i-- > 0;) {
+		struct vctx_ctx *c = &s->ctxs[i];
+		if (c->nprocs || c->xid <= VCTX_XID_SPECTATOR || strncmp(c->cgroup, s->layout->v2, v2len) ||
+		    c->cgroup[v2len] != '/')
+			continue;
+		int fd cleanup_fd = open(c->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && !vctx_cg_orphaned(fd, c->xid, c->parent_xid))
+			continue;
+		vctx_release_orphan(c->xid, c->cgroup + v2len + 1, c->parent_xid);
+		memmove(c, c + 1, (s->nctxs - i - 1) * sizeof(*c));
+		s->nctxs--;
+	}
+}
+
 /* namespaces and (when no xattr said) the bounding set of each PID 1 */
 static void ctx_pid1(struct vctx_scanner *s)
 {
@@ -1172,6 +1196,7 @@ VCTX_API int vctx_scan(struct vctx_scanner *s, const struct vctx_snapshot **out,
 	   context during the scan is in its cgroup.procs by now */
 	if (scan_contexts(s, err) < 0 || assign(s, err) < 0)
 		return -1;
+	drop_orphans(s);
 	ctx_pid1(s);
 
 	s->snap.procs = s->procs;

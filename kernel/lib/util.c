@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,4 +92,27 @@ VCTX_API uint64_t vctx_cgroup_id(int cgfd)
 	if (fstat(cgfd, &st) < 0)
 		return 0;
 	return st.st_ino;
+}
+
+int vctx_starttime(pid_t pid, uint64_t *st)
+{
+	char path[64], buf[1024];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	ssize_t n = vctx_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n <= 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	/* field 22; p points at the end of field 2 */
+	for (int f = 2; f < 22 && p; f++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -1;
+	*st = strtoull(p + 1, NULL, 10);
+	return 0;
 }

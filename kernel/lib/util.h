@@ -21,6 +21,9 @@ int vctx_write_file_at(int dirfd, const char *path, const char *s);
 int vctx_mkdir_p(const char *path, mode_t mode);
 /* strip trailing newline/space */
 void vctx_chomp(char *s);
+/* start time of whoever holds @pid now (0 = self; /proc/PID/stat field
+   22, clock ticks after boot); -1 when nobody does */
+int vctx_starttime(pid_t pid, uint64_t *st);
 #endif
 
 /* "lock private" -> flags */

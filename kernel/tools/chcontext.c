@@ -40,14 +40,24 @@ static void usage(FILE *out)
 "namespaces and cgroup.  Processes inside see only their context; the host\n"
 "(context 0) sees every context.\n"
 "\n"
-"  --ctx N         enter running context N (root in context 0), or create it with\n"
-"                  that number; --ctx 1 is the spectator: CMD sees every process\n"
-"                  and can signal none outside itself\n"
+"  --ctx N         enter running context N, or create it with that number; --ctx 1\n"
+"                  is the spectator: CMD sees every process and can signal none\n"
+"                  outside itself.  Only on the host (context 0): inside a context\n"
+"                  --ctx is an error (exit 1)\n"
 "  --secure        a server's capability set and its full containment (read-only\n"
 "                  /proc/sys and /sys, private /dev, no user namespaces, Landlock)\n"
-"  --cap CAP       keep CAP (CAP_X or X) on top of the --secure set; !CAP drops one\n"
+"  --cap CAP       keep CAP (CAP_X or X) on top of the --secure set; !CAP drops one.\n"
+"                  With --secure, a capability refused to servers (SYS_ADMIN,\n"
+"                  NET_ADMIN, NET_RAW, ... see vctx's CONTRACT.md) is an error (exit 2)\n"
 "  --hostname H    --domainname D   the context's UTS names\n"
-"  --flag F        lock sched nproc private fakeinit\n"
+"  --flag F        lock sched nproc private fakeinit:\n"
+"                  lock   no new context or namespace inside (unshare and setns\n"
+"                         fail with EPERM, a chcontext inside says \"locked\")\n"
+"                  nproc  the hard RLIMIT_NPROC of the context (--rlimit nproc=,\n"
+"                         else chcontext's own) becomes its process limit, the\n"
+"                         cgroup's pids.max, instead of a per-user limit;\n"
+"                         --pids N wins; unlimited leaves pids.max at max\n"
+"                  the context reads its flags in /dev/vctx/flags\n"
 "  --silent        do not print \"New security context is N\"\n"
 "  --help          this text\n"
 "\n"
@@ -415,7 +425,7 @@ int main(int argc, char **argv)
 	vctx_error e = { 0 };
 	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, c;
 	uint64_t add = 0, drop = 0;
-	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL;
+	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL, *refused_arg = NULL;
 	long ctx = 0;
 
 	vctx_spec_init(&spec);
@@ -437,8 +447,12 @@ int main(int argc, char **argv)
 				usage_error("--cap: unknown capability '%s'", n + neg);
 			if (neg)
 				drop |= 1ULL << cap;
-			else
+			else {
 				add |= 1ULL << cap;
+				/* the first refused one is named, if --secure makes it count */
+				if (!refused_arg && vctx_caps_check_server(1ULL << cap, NULL) < 0)
+					refused_arg = n;
+			}
 			break;
 		}
 		case O_HOST:
@@ -536,11 +550,30 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error("%s", "no command given");
+	/* CONTRACT.md "Capabilities of a server": --secure never keeps a refused one */
+	if (spec.secure && refused_arg) {
+		vctx_caps_check_server(1ULL << vctx_cap_from_name(refused_arg), &e);
+		fprintf(stderr, "%s: --cap %s: %s\n", prog, refused_arg, e.msg);
+		return 2;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "%s: must be run as root\n", prog);
 		return 1;
 	}
 	char **cmd = argv + optind;
+
+	/* a number names a context of the whole host: inside a context it would
+	   join or claim one outside it (or silently mean the context itself) */
+	if (have_ctx) {
+		uint32_t me = 0;
+		if (vctx_xid_of_pid(0, &me, &e) < 0)
+			fail(&e);
+		if (me != VCTX_XID_HOST) {
+			fprintf(stderr, "%s: --ctx %ld is only for the host (context 0); this process is in context %u\n",
+				prog, ctx, me);
+			return 1;
+		}
+	}
 
 	/* the spectator: see everything, signal nothing outside */
 	if (have_ctx && ctx == VCTX_XID_SPECTATOR) {
@@ -561,15 +594,8 @@ int main(int argc, char **argv)
 	/* an existing context: enter it */
 	if (have_ctx && !creating) {
 		struct vctx_info info;
-		uint32_t me = 0;
-		if (vctx_info_get((uint32_t)ctx, &info, &e) == 0) {
-			vctx_xid_of_pid(0, &me, NULL);
-			if (me != VCTX_XID_HOST) {
-				fprintf(stderr, "%s: only root in context 0 may enter context %ld\n", prog, ctx);
-				return 1;
-			}
+		if (vctx_info_get((uint32_t)ctx, &info, &e) == 0)
 			return do_enter((uint32_t)ctx, cmd, pty, spec.workdir);
-		}
 		if (ctx < VCTX_XID_STATIC_MIN)
 			usage_error("--ctx %s: out of range", argv[optind - 1]);
 	}

@@ -24,7 +24,9 @@ static void usage(FILE *out)
 "  --secure     keep only a server's set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL\n"
 "               SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE\n"
 "  --cap CAP    with --secure: keep CAP too; without: drop CAP (CAP_X or X);\n"
-"               !CAP always drops CAP\n"
+"               !CAP always drops CAP.  With --secure, a capability refused to\n"
+"               servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ... see vctx's CONTRACT.md)\n"
+"               is an error (exit 2)\n"
 "  --show       print the capability table of PID (default: this process)\n"
 "  --help       this text\n"
 "Exit status: CMD's; 1 when the ceiling cannot be lowered; 2 on a usage error.\n");
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
 	int secure = 0, do_show = 0, c;
 	pid_t pid = 0;
 	uint64_t named = 0, drop = 0;
+	const char *refused_arg = NULL;
 	vctx_error e = { 0 };
 
 	opterr = 0;
@@ -88,8 +91,12 @@ int main(int argc, char **argv)
 				usage_error("--cap: unknown capability '%s'", optarg + neg);
 			if (neg)
 				drop |= 1ULL << cap;
-			else
+			else {
 				named |= 1ULL << cap;
+				/* the first refused one is named, if --secure makes it kept */
+				if (!refused_arg && vctx_caps_check_server(1ULL << cap, NULL) < 0)
+					refused_arg = optarg;
+			}
 			break;
 		}
 		case 'S':
@@ -114,6 +121,12 @@ int main(int argc, char **argv)
 		return show(pid);
 	if (optind >= argc)
 		usage_error("%s", "no command given");
+	/* CONTRACT.md "Capabilities of a server": --secure never keeps a refused one */
+	if (secure && refused_arg) {
+		vctx_caps_check_server(1ULL << vctx_cap_from_name(refused_arg), &e);
+		fprintf(stderr, "reducecap: --cap %s: %s\n", refused_arg, e.msg);
+		return 2;
+	}
 	uint64_t keep;
 	if (secure)
 		keep = (vctx_caps_server_default() | named) & ~drop;

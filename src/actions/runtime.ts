@@ -16,7 +16,7 @@
  * `trusted.vctx.name` attribute, through the snapshot).  A state file whose
  * context is gone is a crash's leftover: repair() removes what it records.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
@@ -340,47 +340,19 @@ export function monitorByCmdline(name: string): number | null {
 }
 
 /**
- * Releases the cgroups of an empty context whose monitor is gone (what
- * libvctx's vctx_gc does): the addon's gc() when it has one, else the
- * cgroup2 directory (children first), the v1 directories and the guard
- * socket.  Returns false when the context still has processes.
+ * Releases an empty context whose monitor is gone through libvctx's one
+ * release path (vctx_release: cgroups v2 and v1, IPv4 lock records,
+ * guard socket).  Returns false when the context still has processes.
  */
 export async function releaseContext(xid: number): Promise<boolean> {
   const dir = contextCgroup(xid);
-  if (!dir) return true;
-  const { loadAddon } = await import('../kernel-bridge/addon.js');
-  const addon = loadAddon();
-  if (addon && typeof addon.gc === 'function') {
-    try {
-      (addon.gc as () => number)();
-    } catch {
-      /* the fallback below */
-    }
-    if (!existsSync(dir)) return true;
-    // vctx_gc counts a zombie monitor (killed, not yet reaped) as alive;
-    // the caller has checked /proc: it is dead
-  }
-  if (cgroupPids(dir).length) return false;
-  const rmTree = (d: string): void => {
-    let ents;
-    try {
-      ents = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) if (e.isDirectory()) rmTree(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      /* gone, or busy: checked below */
-    }
-  };
-  rmTree(dir);
-  for (const m of cgroupLayout().v1) rmTree(join(m, 'vctx', String(xid)));
+  if (!dir || !existsSync(dir)) return true;
+  const { releaseContextNow } = await import('../kernel-bridge/context.js');
   try {
-    unlinkSync(`/run/vctx/guard/${xid}.sock`);
-  } catch {
-    /* none */
+    releaseContextNow(xid);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ESRCH') return true;
+    return false;
   }
   return !existsSync(dir);
 }

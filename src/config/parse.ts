@@ -129,7 +129,7 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
         pidsMaxFrom = 'ULIMIT';
       }
     } else if (pidsMax === null && !byKey.has('PIDS_MAX')) {
-      keyWarning('S_FLAGS', 'the nproc flag has no limit to apply: set ULIMIT="-H -u N" or PIDS_MAX=N');
+      keyWarning('S_FLAGS', 'the nproc flag has no limit of its own: the server\'s process limit is the hard RLIMIT_NPROC vserver runs with; set ULIMIT="-H -u N" or PIDS_MAX=N');
     }
   }
 

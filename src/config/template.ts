@@ -139,7 +139,8 @@ S_NICE=""
 #   lock      the server cannot create new contexts or namespaces
 #   sched     the server's processes weigh as one against the host's
 #   nproc     ULIMIT -u limits the processes of the whole server, not of
-#             each user (PIDS_MAX, when set, is the limit instead)
+#             each user (PIDS_MAX, when set, is the limit instead; with
+#             neither, the hard ulimit -u vserver runs with)
 #   private   nobody enters the server and its processes cannot be signalled
 #             one by one; stop and restart still work
 #   fakeinit  the first process is PID 1 and /sbin/init of the server runs

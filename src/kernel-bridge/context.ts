@@ -29,6 +29,7 @@ interface RawKernel {
   xidOfPid(pid: number): number;
   spectate(): void;
   gc(): number;
+  release(xid: number): void;
   waitEmpty(xid: number, timeoutMs: number): Promise<void>;
   setLimits(xid: number, limits: LiveLimits): void;
 }
@@ -64,6 +65,16 @@ export function spectate(): void {
 /** release empty contexts whose monitor died; returns how many */
 export function gcContexts(): number {
   return raw().gc();
+}
+
+/**
+ * Release empty context @xid through libvctx's one release path: its
+ * cgroups (v2 and v1), IPv4 lock records and guard socket.
+ * @throws KernelError ESRCH when no such context exists, EBUSY when it
+ *   still has processes after 5 s
+ */
+export function releaseContextNow(xid: number): void {
+  raw().release(xid);
 }
 
 /** resolves when context xid has no process left; rejects with ETIMEDOUT */

@@ -9,9 +9,13 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeBusyboxRoot, removeRoot } from '../helpers/busybox-root.js';
+import { capByName, resolveCapRequests } from '../../src/config/caps.js';
 import {
   chcontext,
   compileC,
+  hostState,
+  newLeftovers,
+  projectRoot,
   inCtx,
   installInRoot,
   isRoot,
@@ -169,8 +173,16 @@ describe('chcontext --cap', { skip }, () => {
     assert.equal(bnd(['--root', root, '--cap', '!CAP_CHOWN']), hostBnd() & ~1n);
   });
 
-  test('chcontext itself does not refuse a capability (the configuration layer does)', () => {
-    assert.equal(bnd(['--secure', '--root', root, '--cap', 'NET_RAW']), SERVER_MASK | (1n << 13n));
+  test('every capability CONTRACT.md may add is kept by chcontext --secure --cap, and by reducecap --secure --cap', () => {
+    const { addable } = contractCaps();
+    assert.equal(addable.length, 8, addable.join(' '));
+    for (const name of addable) {
+      // within what the host itself has (a host may lack one, e.g. SYS_RESOURCE in a container)
+      const want = (SERVER_MASK | (1n << BigInt(capByName(name)!.number))) & hostBnd();
+      assert.equal(bnd(['--secure', '--root', root, '--cap', name]), want, name);
+      const out = ok(runTool('reducecap', ['--secure', '--cap', `cap_${name.toLowerCase()}`, '--', 'cat', '/proc/self/status']));
+      assert.equal(BigInt(`0x${statusField(out, 'CapBnd')}`), want, name);
+    }
   });
 
   // the seed's `chcontext --secure CMD` without a server root (the host's /sys is detached
@@ -185,6 +197,62 @@ describe('chcontext --cap', { skip }, () => {
     const out = ok(chcontext(['--silent', '--', 'cat', '/proc/self/status']));
     assert.equal(BigInt(`0x${statusField(out, 'CapBnd')}`), hostBnd());
     assert.equal(statusField(out, 'CapEff'), statusField(readFileSync('/proc/self/status', 'utf8'), 'CapEff'));
+  });
+});
+
+/** the capability lists of docs/CONTRACT.md "Capabilities of a server" */
+function contractCaps(): { refused: string[]; addable: string[] } {
+  const text = readFileSync(join(projectRoot, 'docs', 'CONTRACT.md'), 'utf8').replace(/\s+/g, ' ');
+  const refused = /Refused, with the reason \([^)]*\): ([A-Z_ ]+), and any capability newer/.exec(text);
+  const addable = /May be added with `S_CAPS`\/`--cap`: (.*?) Refused/.exec(text);
+  assert.ok(refused && addable, 'CONTRACT.md lists the refused and addable capabilities');
+  return {
+    refused: refused[1]!.trim().split(' '),
+    addable: addable[1]!.replace(/\([^)]*\)/g, '').replace(/\.$/, '').trim().split(/\s+/).filter((w) => /^[A-Z_]+$/.test(w)),
+  };
+}
+
+describe('capabilities refused to servers (CONTRACT.md)', { skip }, () => {
+  const { refused } = contractCaps();
+  /* the forms a user may write: CAP_X, X, any case */
+  const forms = (name: string): string[] => [`CAP_${name}`, name, `cap_${name.toLowerCase()}`, `Cap_${name[0]}${name.slice(1).toLowerCase()}`];
+
+  test('the contract refuses 22 capabilities, each known to this tool', () => {
+    assert.equal(refused.length, 22, refused.join(' '));
+    for (const name of refused) assert.ok(capByName(name), name);
+  });
+
+  for (const prog of ['chcontext', 'reducecap'] as const) {
+    test(`${prog} --secure --cap X: exit 2 and one line naming X and why, for every refused X in every form`, () => {
+      const before = hostState();
+      for (const name of refused) {
+        for (const form of forms(name)) {
+          const r = runTool(prog, ['--secure', '--cap', 'IPC_LOCK', '--cap', form, '--', 'true']);
+          assert.equal(r.status, 2, `${prog} --cap ${form}: ${show(r)}`);
+          assert.equal(r.stdout, '', show(r));
+          const lines = r.stderr.trimEnd().split('\n');
+          assert.equal(lines.length, 1, show(r));
+          assert.equal(lines[0]!.startsWith(`${prog}: --cap ${form}: CAP_${name} is refused to servers: `), true, show(r));
+          assert.ok(lines[0]!.length > `${prog}: --cap ${form}: CAP_${name} is refused to servers: `.length + 10, show(r));
+        }
+      }
+      return newLeftovers(before).then((left) => assert.deepEqual(left, []));
+    });
+  }
+
+  test('the server configuration (S_CAPS) refuses the same set, with the same reason in one line', () => {
+    for (const name of refused) {
+      const r = resolveCapRequests([`CAP_${name}`]);
+      assert.equal(r.problems.length, 1, name);
+      assert.match(r.problems[0]!.message, new RegExp(`^CAP_${name} is refused to servers: `));
+    }
+  });
+
+  test('dropping a refused capability (!CAP_X) is fine, and without --secure reducecap --cap X drops X', () => {
+    const r = runTool('reducecap', ['--secure', '--cap', '!SYS_ADMIN', '--', 'true']);
+    assert.equal(r.status, 0, show(r));
+    const out = ok(runTool('reducecap', ['--cap', 'SYS_ADMIN', '--', 'cat', '/proc/self/status']));
+    assert.equal(BigInt(`0x${statusField(out, 'CapBnd')}`), hostBnd() & ~(1n << 21n));
   });
 });
 

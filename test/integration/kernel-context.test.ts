@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { makeBusyboxRoot, removeRoot } from '../helpers/busybox-root.js';
 import {
   assertNoLeftovers,
+  cgroupRel,
   chcontext,
   findByCmdline,
   hostState,
@@ -343,6 +344,45 @@ describe('context 1, the spectator (the seed walk-through)', { skip }, () => {
       const r = chcontext(['--ctx', String(ctx.xid), '--', 'kill', String(nspid(host).at(-1))]);
       assert.equal(r.status, 0, show(r));
       assert.ok(await waitFor(() => !running(host), 3000));
+    } finally {
+      await stopContext(ctx);
+    }
+  });
+});
+
+describe('--ctx N is only for the host (context 0)', { skip }, () => {
+  after(stopAll);
+
+  /** chcontext --ctx ARGS run inside a new bare context (the host's chcontext is visible there) */
+  function nested(args: string[]) {
+    return chcontext(['--silent', '--', '/bin/sh', '-c', `echo xid=$(cat /dev/vctx/xid) >&2; exec ${tool('chcontext')} ${args.join(' ')}`]);
+  }
+  const inside = (r: ReturnType<typeof chcontext>): number => Number(/xid=(\d+)/.exec(r.stderr)?.[1]);
+
+  test('inside a context, --ctx 1 ps ax is refused in one line, and ps does not run', () => {
+    const r = nested(['--ctx', '1', '--', 'ps', 'ax']);
+    assert.equal(r.status, 1, show(r));
+    assert.equal(r.stdout, '', show(r));
+    const x = inside(r);
+    assert.ok(x >= 2, show(r));
+    assert.equal(r.stderr.replace(/^xid=\d+\n/, ''),
+      `chcontext: --ctx 1 is only for the host (context 0); this process is in context ${x}\n`);
+  });
+
+  test('inside a context, --ctx 4177 neither claims the static number nor enters a context of that number', async () => {
+    const r = nested(['--ctx', '4177', '--', 'sleep', '1']);
+    assert.equal(r.status, 1, show(r));
+    const x = inside(r);
+    assert.match(r.stderr, new RegExp(`^chcontext: --ctx 4177 is only for the host \\(context 0\\); this process is in context ${x}$`, 'm'));
+    assert.equal(cgroupRel(4177), null, 'context 4177 was created inside a context');
+    // the host can still use it, for the server configured with it
+    const ctx = await startContext(['--ctx', '4177'], ['sleep', '3007']);
+    try {
+      assert.equal(ctx.xid, 4177);
+      // entering from inside another context is refused the same way
+      const e = nested(['--ctx', '4177', '--', 'true']);
+      assert.equal(e.status, 1, show(e));
+      assert.match(e.stderr, /^chcontext: --ctx 4177 is only for the host \(context 0\); this process is in context \d+$/m);
     } finally {
       await stopContext(ctx);
     }

@@ -18,13 +18,17 @@ import {
   isRoot,
   newLeftovers,
   ok,
+  ppidOf,
   procsOf,
+  run,
   runCli,
   running,
   show,
   startContext,
   stopAll,
   stopContext,
+  tool,
+  type Ctx,
   v1Mount,
   waitFor,
   waitGone,
@@ -177,5 +181,95 @@ describe('context flags', { skip }, () => {
     } finally {
       await stopContext(ctx);
     }
+  });
+});
+
+describe('the nproc flag: the RLIMIT_NPROC becomes the context\'s process limit (pids.max)', { skip }, () => {
+  after(stopAll);
+
+  /** chcontext --daemon run under `prlimit PRLIMIT` (the RLIMIT_NPROC chcontext itself has) */
+  async function startUnder(prlimit: string[], args: string[], cmd: string[]): Promise<Ctx> {
+    const r = run('prlimit', [...prlimit, tool('chcontext'), '--daemon', ...args, '--', ...cmd]);
+    assert.equal(r.status, 0, show(r));
+    const m = /^(\d+) (\d+)$/m.exec(r.stdout);
+    assert.ok(m, show(r));
+    const ctx: Ctx = { xid: Number(m[1]), pid1: Number(m[2]), monitor: 0 };
+    ctx.monitor = ppidOf(ctx.pid1);
+    await waitFor(() => procsOf(ctx.xid).length >= 2);
+    return ctx;
+  }
+  const maxProcesses = (pid: number): string =>
+    /^Max processes\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))!.slice(1, 3).join(' ');
+
+  test('--flag nproc alone: the hard RLIMIT_NPROC chcontext runs with', async () => {
+    const ctx = await startUnder(['--nproc=30:37'], ['--flag', 'nproc'], ['sleep', '3401']);
+    try {
+      assert.equal(readCtl('pids', ctx.xid, 'pids.max', 'pids.max'), '37');
+    } finally {
+      await stopContext(ctx);
+    }
+  });
+
+  test('--flag nproc with --rlimit nproc=S:H: H is the context\'s limit, not a per-user one', async () => {
+    const ctx = await startUnder(['--nproc=500:600'], ['--flag', 'nproc', '--rlimit', 'nproc=20:25'], ['sleep', '3402']);
+    try {
+      assert.equal(readCtl('pids', ctx.xid, 'pids.max', 'pids.max'), '25');
+      // the processes inside keep the per-user limit they had
+      assert.equal(maxProcesses(ctx.pid1), '500 600');
+    } finally {
+      await stopContext(ctx);
+    }
+  });
+
+  test('--pids N wins over nproc', async () => {
+    const ctx = await startUnder(['--nproc=37:37'], ['--flag', 'nproc', '--pids', '40'], ['sleep', '3403']);
+    try {
+      assert.equal(readCtl('pids', ctx.xid, 'pids.max', 'pids.max'), '40');
+    } finally {
+      await stopContext(ctx);
+    }
+  });
+
+  test('the limit holds: a fork beyond it fails inside, even for root', () => {
+    const script = ['sh', '-c', 'sleep 0.2 & sleep 0.2 & sleep 0.2 & wait; echo done'];
+    // control: 6 processes are enough for the reaper, sh and three sleeps
+    const c = run('prlimit', ['--nproc=6:6', tool('chcontext'), '--silent', '--flag', 'nproc', '--', ...script]);
+    assert.equal(c.status, 0, show(c));
+    assert.equal(c.stdout, 'done\n');
+    // 4 processes: the reaper, sh, two sleeps; the third sleep cannot be forked
+    const r = run('prlimit', ['--nproc=4:4', tool('chcontext'), '--silent', '--flag', 'nproc', '--', ...script]);
+    assert.notEqual(r.status, 0, show(r));
+    assert.match(r.stderr, /Cannot fork/, show(r));
+  });
+
+  test('chcontext --help says what nproc does', () => {
+    const help = ok(chcontext(['--help']));
+    assert.match(help, /nproc/);
+    assert.match(help.replace(/\s+/g, ' '), /pids\.max/);
+  });
+});
+
+describe('the lock flag: no new namespace or context inside', { skip }, () => {
+  test('a nested chcontext says the context is locked, in one line', () => {
+    const r = chcontext(['--silent', '--flag', 'lock', '--', tool('chcontext'), '--silent', '--', 'true']);
+    assert.equal(r.status, 1, show(r));
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, show(r));
+    assert.match(r.stderr, /^chcontext: context \d+ is locked \(flag lock\)/, show(r));
+  });
+
+  test('unshare (util-linux) and nsenter get EPERM; the context knows its flags from /dev/vctx/flags', () => {
+    const r = chcontext(['--silent', '--flag', 'lock', '--flag', 'nproc', '--', 'sh', '-c',
+      'cat /dev/vctx/flags; unshare -m true; echo u=$?; nsenter -t 1 -m true; echo s=$?']);
+    assert.equal(r.status, 0, show(r));
+    assert.match(r.stdout, /^lock nproc$/m, show(r));
+    assert.match(r.stdout, /^u=[1-9]/m, show(r));
+    assert.match(r.stdout, /^s=[1-9]/m, show(r));
+    assert.match(r.stderr, /unshare.*Operation not permitted/, show(r));
+    assert.match(r.stderr, /nsenter.*Operation not permitted/, show(r));
+  });
+
+  test('control: without lock, a nested chcontext works', () => {
+    const r = chcontext(['--silent', '--', tool('chcontext'), '--silent', '--', 'true']);
+    assert.equal(r.status, 0, show(r));
   });
 });

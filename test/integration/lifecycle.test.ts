@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, mountsBelow, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
-import { contextCgroup, readState } from '../../src/actions/runtime.js';
+import { contextCgroup, processAlive, readState } from '../../src/actions/runtime.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
@@ -411,10 +411,11 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
     test('after a crash (monitor and tool gone), the next status repairs everything', async () => {
       assert.equal((await vs([n, 'start'])).code, 0);
       const st = readState(paths(), n)!;
+      const dir = contextCgroup(st.xid!)!;
       process.kill(st.monitor!, 'SIGKILL');
       killContext(st.xid!, 'SIGKILL');
-      await until('the context to empty', () => (contextsNamed(n)[0]?.nprocs === 0 ? true : null), 5000);
-      assert.ok(existsSync(contextCgroup(st.xid!)!), 'an empty cgroup is left behind');
+      await until('the context to empty', () => (/^populated 0$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8')) ? true : null), 5000);
+      assert.ok(existsSync(dir), 'an empty cgroup is left behind');
       assert.ok(addrs().includes(ip), 'the alias is left behind');
       const s = await vs([n, 'status']);
       assert.equal(s.code, 3, s.stdout + s.stderr);
@@ -422,6 +423,26 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
       assert.ok(!addrs().includes(ip), 'the alias was removed');
       assert.equal((await vs([n, 'start'])).code, 0);
       assert.equal((await vs([n, 'stop'])).code, 0);
+    });
+
+    test('after a crash, a scan (vserver-stat) never shows the server running and releases its context; the next command removes the alias', async () => {
+      assert.equal((await vs([n, 'start'])).code, 0);
+      const st = readState(paths(), n)!;
+      const dir = contextCgroup(st.xid!)!;
+      process.kill(st.monitor!, 'SIGKILL');
+      killContext(st.xid!, 'SIGKILL');
+      await until('the monitor to die', () => (processAlive(st.monitor) ? null : true), 5000);
+      await until('the context to empty', () => (/^populated 0$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8')) ? true : null), 5000);
+      assert.deepEqual(contextsNamed(n), [], 'a snapshot shows the dead server');
+      assert.ok(!existsSync(dir), 'the scan did not release the empty context');
+      const stat = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/vserver-stat.ts'), '--confdir', join(T, 'etc')],
+        { env, cwd: projectRoot, encoding: 'utf8' });
+      assert.equal(stat.status, 0, stat.stderr);
+      assert.doesNotMatch(stat.stdout, new RegExp(` ${n}$`, 'm'));
+      const s = await vs([n, 'status']);
+      assert.equal(s.code, 3, s.stdout + s.stderr);
+      assert.ok(!addrs().includes(ip), 'the alias was removed');
+      assert.equal(readState(paths(), n), null);
     });
 
     test('delete --force removes a stopped server; without a terminal it refuses', async () => {
