@@ -104,7 +104,7 @@ function readUsers(): Map<number, string> {
   return out;
 }
 
-/** disk use of one root with kernel/out/vdu (vdu semantics), in bytes */
+/** disk use of one root with kernel/out/vdu (the vdu command), in bytes */
 function vduMeasure(tool: string): (root: string) => Promise<number> {
   return (root) => new Promise((resolve, reject) => {
     const child = spawn(tool, ['--', root], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -209,7 +209,8 @@ runMain('vtop', async (argv) => {
     const { toolsDir } = await import('../kernel-bridge/addon.js');
     feedOpts = {
       host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
-      diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
+      // vdu is root's (it would count only what another user may read): unknown then
+      diskUse: isRoot ? new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }) : staticDiskUse({}),
     };
     if (!once) {
       // the first frame from a stat-only scan (the first full one reads every status and cmdline file)
