@@ -36,3 +36,6 @@ if (existsSync(tsc)) run(tsc, ['-p', 'tsconfig.json'], 'the TypeScript build');
 
 // vtop as one file (scripts/bundle-vtop.mjs): it starts in a fraction of the time
 run(process.execPath, [join(root, 'scripts', 'bundle-vtop.mjs')], "vtop's bundle");
+
+// the man pages, from each command's --help (scripts/man.mjs: help2man)
+run(process.execPath, [join(root, 'scripts', 'man.mjs')], 'the man pages');

@@ -11,11 +11,32 @@ import {
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
 
-const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] start|stop|status [--timeout S] [--json]
-  start    start every server with ONBOOT=yes, by PRIORITY (lower first, then by name)
-  stop     stop every running server, in the reverse order (--timeout S for each, default 10)
-  status   one line per configured server: NAME, state, context, ONBOOT, PRIORITY (--json: an array)
-Exit status: 0 when every server did what was asked, 1 when one failed, 2 usage error.`;
+const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] COMMAND [--timeout S] [--json]
+Start, stop or list every configured virtual server.
+
+Commands:
+  start             start every server with ONBOOT=yes, by PRIORITY (lower
+                    first, then by name)
+  stop              stop every running server, in the reverse order
+  status            one line per configured server: NAME, state, context,
+                    ONBOOT, PRIORITY
+
+The systemd unit vservers.service runs vserver-all start at boot and
+vserver-all stop at shutdown (setup.sh --enable-onboot enables it).
+
+Options:
+  --timeout S       with stop: seconds each server's init has to shut down
+                    (default 10)
+  --json            with status: the servers as a JSON array
+  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
+  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
+                    /run/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
+
+Exit status:
+  0 when every server did what was asked, 1 when one failed, 2 usage error.`;
 
 function line(o: AllOutcome): string {
   switch (o.result) {
