@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One build: libvctx + eBPF objects + C tools (make), the node-addon-api
-// addon (node-gyp), the TypeScript (tsc) and vtop's bundle (esbuild).  Run by
-// `npm install`.
+// addon (node-gyp), the TypeScript (tsc), vtop's bundle (esbuild) and the man
+// pages (help2man, scripts/man.mjs).  Run by `npm install`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
