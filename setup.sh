@@ -1,23 +1,55 @@
 #!/usr/bin/env bash
 # vctx setup: installs what Debian must provide, builds libvctx, the eBPF
-# objects, the C tools, the node addon and the TypeScript, links the
-# commands into /usr/local/sbin, then builds and starts three demo servers
-# and opens vtop on them.
+# objects, the C tools, the node addon, the TypeScript and the man pages,
+# installs the commands, their man pages and the systemd unit for ONBOOT
+# servers, then builds and starts three demo servers and opens vtop on them.
 #
-#   sudo ./setup.sh             everything, then vtop on the demo
-#   sudo ./setup.sh --no-demo   install and build only (what CI runs)
+#   sudo ./setup.sh                  everything, then vtop on the demo
+#   sudo ./setup.sh --no-demo        install and build only (what CI runs)
+#   sudo ./setup.sh --enable-onboot  also enable vservers.service, so that the
+#                                    servers with ONBOOT=yes start at boot
+#   sudo ./setup.sh --uninstall      remove what setup installed (refused while
+#                                    configured servers run)
+#   --prefix DIR                     install below DIR instead of /usr/local:
+#                                    commands in DIR/sbin, man pages in
+#                                    DIR/share/man/man8, the unit in
+#                                    DIR/lib/systemd/system
+#
+# Rerun it to upgrade: running servers keep running.  What it installed is
+# listed in PREFIX/lib/vctx/installed, which --uninstall reads; the checkout,
+# /etc/vservers and /vservers are never removed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
-demo=1
-for a in "$@"; do
-  case "$a" in
+demo=1 onboot=0 uninstall=0 prefix=/usr/local
+usage_hint() { echo "setup.sh: $1" >&2; echo "Try './setup.sh --help'." >&2; exit 2; }
+args=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-demo) demo=0 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup.sh: unknown option '$a'" >&2; echo "Try './setup.sh --help'." >&2; exit 2 ;;
+    --enable-onboot) onboot=1 ;;
+    --uninstall) uninstall=1 ;;
+    --prefix) [ $# -ge 2 ] || usage_hint "option '--prefix' needs a directory"; prefix="$2"; shift ;;
+    --prefix=*) prefix="${1#--prefix=}" ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) usage_hint "unknown option '$1'" ;;
   esac
+  shift
 done
+case "$prefix" in
+  /*) prefix="${prefix%/}"; [ -n "$prefix" ] || usage_hint "--prefix: '/' is not a prefix (use /usr/local or /usr)" ;;
+  *) usage_hint "--prefix: '$prefix' is not an absolute path" ;;
+esac
+[ "$uninstall" -eq 0 ] || [ "$onboot" -eq 0 ] || usage_hint "options '--uninstall' and '--enable-onboot' exclude each other"
+
+# Where things go: one place.  The commands are package.json's "bin"
+# (name -> file in the checkout); each gets a link in $sbindir and a man page.
+sbindir="$prefix/sbin"
+man8dir="$prefix/share/man/man8"
+unitdir="$prefix/lib/systemd/system"
+unit="$unitdir/vservers.service"
+manifest="$prefix/lib/vctx/installed"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -34,16 +66,56 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then exec sudo -E "$0" "$@"; fi
+  if command -v sudo >/dev/null 2>&1; then exec sudo -E "$0" "${args[@]}"; fi
   echo "setup.sh: run as root (it installs Debian packages and manages cgroups)." >&2
   exit 1
 fi
 
+# "NAME FILE" per command, from package.json's bin
+commands() { node -e 'for (const [n, f] of Object.entries(require("./package.json").bin)) console.log(n + " " + f)'; }
+
+# systemd as PID 1: reload it after the unit changes
+systemd_running() { [ -d /run/systemd/system ]; }
+
+if [ "$uninstall" -eq 1 ]; then
+  if [ ! -f "$manifest" ]; then
+    echo "setup.sh: nothing to uninstall: $manifest does not exist" >&2
+    exit 0
+  fi
+  # the configured servers that run (VSERVER_CONFDIR & co. are honoured)
+  if ! status=$(node "$here/dist/src/cli/vserver-all.js" status --json); then
+    echo "setup.sh: cannot tell which servers run (vserver-all status failed); nothing removed" >&2
+    exit 1
+  fi
+  running=$(printf '%s' "$status" | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
+    console.log(JSON.parse(s).filter((v) => v.running).map((v) => v.name).join(" ")))')
+  if [ -n "$running" ]; then
+    echo "setup.sh: servers are running: $running; stop them first (vserver-all stop), nothing removed" >&2
+    exit 1
+  fi
+  say "removing what setup installed (listed in $manifest)"
+  mapfile -t entries < "$manifest"
+  n=0
+  for f in "${entries[@]}"; do
+    case "$f" in */) continue ;; esac
+    if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$f"; n=$((n + 1)); fi
+  done
+  rm -f -- "$manifest"
+  # the directories setup made, deepest first, when nothing else is in them
+  printf '%s\n' "${entries[@]}" | grep '/$' | sort -r | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
+  if systemd_running; then systemctl daemon-reload || true; fi
+  if [ "$prefix" = /usr/local ] && command -v mandb >/dev/null 2>&1; then mandb -q || true; fi
+  say "removed $n files; the checkout, /etc/vservers and /vservers are left as they were"
+  exit 0
+fi
+
 # What Debian must provide: compilers and headers for libvctx and the eBPF
 # programs, busybox for server roots, tmux for the end-to-end tests, procps
-# for vps, debootstrap for the debootstrap template.
+# for vps, debootstrap for the debootstrap template, help2man and man-db for
+# the man pages, systemd for the unit (systemd-analyze checks it).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
-      busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap)
+      busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
+      help2man man-db systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -55,26 +127,76 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-say "building (libvctx, eBPF, C tools, node addon, TypeScript)"
-npm install --no-audit --no-fund --loglevel=error
+# The build is skipped when nothing in the checkout changed since the last
+# one setup made (with this Node.js): a rerun only reinstalls.
+stamp="$here/dist/.setup-build"
+built_for="node $(node -p process.versions.modules)"
+if [ -d node_modules ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$built_for" ] &&
+   [ -z "$(find "$here" \( -path "$here/node_modules" -o -path "$here/dist" -o -path "$here/build" \
+            -o -path "$here/kernel/out" -o -path "$here/.git" \) -prune -o -newer "$stamp" -print -quit)" ]; then
+  say "the build is up to date"
+else
+  say "building (libvctx, eBPF, C tools, node addon, TypeScript, man pages)"
+  npm install --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$built_for" > "$stamp"
+fi
 
-say "linking the commands into /usr/local/sbin"
-for t in chcontext chbind reducecap vserver-info vdu vreboot; do
-  ln -sf "$here/kernel/out/$t" "/usr/local/sbin/$t"
+say "installing the commands into $sbindir, their man pages into $man8dir"
+declare -A old=()
+if [ -f "$manifest" ]; then while IFS= read -r f; do old["$f"]=1; done < "$manifest"; fi
+installed=()
+# mkdir -p that remembers (as DIR/) every directory it made, outermost first
+made_dir() {
+  local d="$1" todo=()
+  while [ ! -d "$d" ]; do todo=("$d" "${todo[@]}"); d="$(dirname "$d")"; done
+  for d in "${todo[@]}"; do mkdir -m 755 "$d"; installed+=("$d/"); done
+}
+for f in "${!old[@]}"; do case "$f" in */) [ -d "$f" ] && installed+=("$f") ;; esac; done
+made_dir "$sbindir"; made_dir "$man8dir"; made_dir "$unitdir"; made_dir "$(dirname "$manifest")"
+
+while read -r name file; do
+  [ -e "$here/$file" ] || { echo "setup.sh: $file was not built (npm install failed?)" >&2; exit 1; }
+  case "$file" in *.js|*.mjs) chmod +x "$here/$file" ;; esac
+  ln -sfn "$here/$file" "$sbindir/$name"
+  installed+=("$sbindir/$name")
+  install -m 644 "$here/dist/man/man8/$name.8" "$man8dir/$name.8"
+  installed+=("$man8dir/$name.8")
+done < <(commands)
+
+# the unit for ONBOOT servers: installed always, enabled only when asked
+sed "s|@SBINDIR@|$sbindir|g" "$here/scripts/vservers.service" > "$unit.tmp"
+chmod 644 "$unit.tmp"
+mv -f "$unit.tmp" "$unit"
+installed+=("$unit")
+if [ "$onboot" -eq 1 ]; then
+  say "enabling vservers.service (ONBOOT=yes servers start at boot)"
+  systemctl enable "$unit"
+fi
+# the links enabling it (made now, or by an earlier --enable-onboot)
+for l in /etc/systemd/system/vservers.service /etc/systemd/system/*.wants/vservers.service; do
+  if [ -L "$l" ] && [ "$(readlink "$l")" = "$unit" ]; then installed+=("$l"); fi
 done
-for c in vserver vserver-all vserver-stat vps vpstree vkill; do
-  chmod +x "$here/dist/src/cli/$c.js"
-  ln -sf "$here/dist/src/cli/$c.js" "/usr/local/sbin/$c"
+
+# what an earlier run installed and this one did not: gone
+declare -A now=()
+for f in "${installed[@]}"; do now["$f"]=1; done
+for f in "${!old[@]}"; do
+  case "$f" in */) continue ;; esac
+  [ -n "${now[$f]:-}" ] || [ "$f" = "$manifest" ] || rm -f -- "$f"
 done
-# vtop ships as one bundle: it starts in a fraction of the time of 100 modules
-ln -sf "$here/dist/vtop.mjs" /usr/local/sbin/vtop
+installed+=("$manifest")
+printf '%s\n' "${installed[@]}" | awk '!seen[$0]++' > "$manifest.tmp"
+mv -f "$manifest.tmp" "$manifest"
+
+if systemd_running; then systemctl daemon-reload || true; fi
+if [ "$prefix" = /usr/local ] && command -v mandb >/dev/null 2>&1; then mandb -q || true; fi
 
 [ "$demo" -eq 1 ] || { say "done"; exit 0; }
 
 say "building and starting the demo servers"
 "$here/scripts/demo.sh" up
 if [ -t 0 ] && [ -t 1 ]; then
-  exec /usr/local/sbin/vtop
+  exec "$sbindir/vtop"
 else
-  /usr/local/sbin/vtop --once
+  "$sbindir/vtop" --once
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One build: libvctx + eBPF objects + C tools (make), the node-addon-api
-// addon (node-gyp), the TypeScript (tsc) and vtop's bundle (esbuild).  Run by
-// `npm install`.
+// addon (node-gyp), the TypeScript (tsc), vtop's bundle (esbuild) and the man
+// pages (help2man, scripts/man.mjs).  Run by `npm install`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,3 +36,6 @@ if (existsSync(tsc)) run(tsc, ['-p', 'tsconfig.json'], 'the TypeScript build');
 
 // vtop as one file (scripts/bundle-vtop.mjs): it starts in a fraction of the time
 run(process.execPath, [join(root, 'scripts', 'bundle-vtop.mjs')], "vtop's bundle");
+
+// the man pages, from each command's --help (scripts/man.mjs: help2man)
+run(process.execPath, [join(root, 'scripts', 'man.mjs')], 'the man pages');

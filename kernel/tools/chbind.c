@@ -34,14 +34,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "vctx.h"
+#include "vctx-version.h"
 
 #define CAP_SYS_ADMIN_BIT	21
 #define CAP_BPF_BIT		39
 
 static const char usage_text[] =
 "Usage: chbind --ip IP|IFACE [--loopback IP] [--silent] [--] CMD [ARG...]\n"
+"Run a command locked to one IPv4 address.\n"
 "\n"
-"Runs CMD, and every process it starts, locked to one IPv4 address:\n"
+"CMD, and every process it starts, is locked to IP:\n"
 "  - bind() to 0.0.0.0 binds to IP; binding any other local address fails\n"
 "    with EPERM;\n"
 "  - outgoing connections and datagrams leave from IP;\n"
@@ -61,7 +63,8 @@ static const char usage_text[] =
 "                  the host's loopback services are out of its reach (what\n"
 "                  virtual servers get, with 127.128.hi.lo from their XID)\n"
 "  --silent        do not print \"ipv4root is now IP\"\n"
-"  --help          print this text\n"
+"  --help          display this help and exit\n"
+"  --version       output version information and exit\n"
 "\n"
 "The lock is eBPF programs attached to a cgroup made for CMD\n"
 "(<cgroup2>/vctx/bind-PID, removed when the last locked process exits).\n"
@@ -69,9 +72,10 @@ static const char usage_text[] =
 "virtual server has either.  Host root outside a server can: by moving a\n"
 "process out of that cgroup, or by detaching the programs from it.\n"
 "\n"
-"Exit status: CMD's (128+N when it was killed by signal N); 1 when the lock\n"
-"cannot be set or CMD cannot be started (126/127 when CMD cannot be run);\n"
-"2 for usage errors.\n";
+"Exit status:\n"
+"  CMD's (128+N when it was killed by signal N); 1 when the lock cannot be set\n"
+"  or CMD cannot be started (126/127 when CMD cannot be run); 2 for usage\n"
+"  errors.\n";
 
 static __attribute__((format(printf, 1, 2), noreturn)) void usage_error(const char *fmt, ...)
 {
@@ -252,6 +256,7 @@ int main(int argc, char **argv)
 		{ "loopback", required_argument, NULL, 'l' },
 		{ "silent",   no_argument,       NULL, 's' },
 		{ "help",     no_argument,       NULL, 'h' },
+		{ "version",  no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -279,6 +284,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			puts("chbind (vctx) " VCTX_VERSION);
 			return 0;
 		case ':':
 			usage_error("option '%s' needs an argument", argv[optind - 1]);

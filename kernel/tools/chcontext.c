@@ -28,57 +28,79 @@
 #include <time.h>
 #include <unistd.h>
 #include "vctx.h"
+#include "vctx-version.h"
 
 static const char *prog = "chcontext";
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-"Usage: chcontext [--ctx N] [--secure] [--cap CAP]... [--hostname H] [--domainname D]\n"
-"                 [--flag F]... [--silent] [--] CMD [ARG...]\n"
-"Runs CMD in a security context: its own PID, IPC, UTS, mount, cgroup and time\n"
-"namespaces and cgroup.  Processes inside see only their context; the host\n"
-"(context 0) sees every context.\n"
+	fputs(
+"Usage: chcontext [OPTION]... [--] CMD [ARG...]\n"
+"Run a command in a new or an existing security context.\n"
 "\n"
-"  --ctx N         enter running context N, or create it with that number; --ctx 1\n"
-"                  is the spectator: CMD sees every process and can signal none\n"
-"                  outside itself.  Only on the host (context 0): inside a context\n"
-"                  --ctx is an error (exit 1)\n"
-"  --secure        a server's capability set and its full containment (read-only\n"
-"                  /proc/sys and /sys, private /dev, no user namespaces, Landlock)\n"
-"  --cap CAP       keep CAP (CAP_X or X) on top of the --secure set; !CAP drops one.\n"
-"                  With --secure, a capability refused to servers (SYS_ADMIN,\n"
-"                  NET_ADMIN, NET_RAW, ... see vctx's CONTRACT.md) is an error (exit 2)\n"
-"  --hostname H    --domainname D   the context's UTS names\n"
-"  --flag F        lock sched nproc private fakeinit:\n"
-"                  lock   no new context or namespace inside (unshare and setns\n"
-"                         fail with EPERM, a chcontext inside says \"locked\")\n"
-"                  nproc  the hard RLIMIT_NPROC of the context (--rlimit nproc=,\n"
-"                         else chcontext's own) becomes its process limit, the\n"
-"                         cgroup's pids.max, instead of a per-user limit;\n"
-"                         --pids N wins; unlimited leaves pids.max at max\n"
-"                  the context reads its flags in /dev/vctx/flags\n"
-"  --silent        do not print \"New security context is N\"\n"
-"  --help          this text\n"
+"A security context has its own PID, IPC, UTS, mount, cgroup and time\n"
+"namespaces and its own cgroup.  Processes inside see only their context; the\n"
+"host (context 0) sees every context.  Without --ctx, CMD starts in a new\n"
+"context with an unused dynamic number, printed on stderr.  Runs as root.\n"
+"\n"
+"Options:\n"
+"  --ctx N               enter running context N (root in context 0), or create\n"
+"                        it with that number; --ctx 1 is the spectator: CMD sees\n"
+"                        every process and can signal none outside itself.\n"
+"                        Only on the host: inside a context --ctx is an error\n"
+"                        (exit 1)\n"
+"  --secure              a server's capability set and its full containment\n"
+"                        (read-only /proc/sys and /sys, private /dev, no user\n"
+"                        namespaces, Landlock)\n"
+"  --cap CAP             keep CAP (CAP_X or X) on top of the --secure set; !CAP\n"
+"                        drops one (repeatable).  With --secure, a capability\n"
+"                        refused to servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ...)\n"
+"                        is an error (exit 2)\n"
+"  --hostname H          the context's host name\n"
+"  --domainname D        the context's NIS domain name\n"
+"  --flag F              lock, sched, nproc, private or fakeinit (repeatable);\n"
+"                        the context reads its flags in /dev/vctx/flags.\n"
+"                        lock: no new context or namespace inside (unshare and\n"
+"                        setns fail with EPERM, a chcontext inside says\n"
+"                        \"locked\").  nproc: the hard RLIMIT_NPROC of the\n"
+"                        context (--rlimit nproc=, else chcontext's own) becomes\n"
+"                        its process limit, the cgroup's pids.max, instead of a\n"
+"                        per-user limit; --pids N wins; unlimited leaves\n"
+"                        pids.max at max\n"
+"  --silent              do not print \"New security context is N\"\n"
+"  --help                display this help and exit\n"
+"  --version             output version information and exit\n"
 "\n"
 "Server options (used by vserver NAME start):\n"
-"  --root DIR      pivot into DIR (the old root is detached)\n"
-"  --ip IP         lock the context to IP (see chbind)    --loopback IP  map 127/8 to IP\n"
-"  --name NAME     server name recorded with the context\n"
-"  --memory BYTES  --pids N  --cpu-weight N  --cpu-max PCT   cgroup limits\n"
-"  --nice N        nice floor        --rlimit RES=SOFT:HARD   (e.g. nproc=1000:1000)\n"
-"  --persist       PID 1 stays while the context has processes (sysv-rc servers)\n"
-"  --accounting    memory/pids/cpu cgroups even without limits\n"
-"  --console FILE  the init's stdin/out/err (and /dev/console)\n"
-"  --reboot-socket PATH --on-reboot CMD --on-halt CMD\n"
-"                  serve vreboot/vhalt: PATH is bound as /dev/reboot inside and a\n"
-"                  request runs the host command given (sh -c)\n"
-"  --daemon        run the monitor in the background; print \"XID PID1\" on stdout\n"
-"  --pty           with --ctx N: run CMD on a new pseudo-terminal of the context\n"
-"  --workdir DIR   working directory of CMD inside\n"
+"  --root DIR            pivot into DIR (the old root is detached)\n"
+"  --ip IP               lock the context to IP (see chbind)\n"
+"  --loopback IP         map 127.0.0.0/8 to IP, a loopback address of its own\n"
+"  --name NAME           server name recorded with the context\n"
+"  --memory BYTES        memory limit of the context's cgroup\n"
+"  --pids N              process limit of the context's cgroup\n"
+"  --cpu-weight N        CPU weight of the context's cgroup (1-10000)\n"
+"  --cpu-max PCT         CPU limit, a percentage of one CPU\n"
+"  --nice N              nice floor\n"
+"  --rlimit RES=SOFT:HARD\n"
+"                        a resource limit, e.g. nproc=1000:1000 (repeatable)\n"
+"  --persist             PID 1 stays while the context has processes (sysv-rc\n"
+"                        servers)\n"
+"  --accounting          memory/pids/cpu cgroups even without limits\n"
+"  --console FILE        the init's stdin/out/err (and /dev/console)\n"
+"  --reboot-socket PATH  serve vreboot/vhalt: PATH is bound as /dev/reboot\n"
+"                        inside\n"
+"  --on-reboot CMD       the host command (sh -c) a vreboot request runs\n"
+"  --on-halt CMD         the host command (sh -c) a vhalt request runs\n"
+"  --daemon              run the monitor in the background; print \"XID PID1\" on\n"
+"                        stdout\n"
+"  --pty                 with --ctx N: run CMD on a new pseudo-terminal of the\n"
+"                        context\n"
+"  --workdir DIR         working directory of CMD inside\n"
 "\n"
-"Exit status: CMD's status; 1 when the context cannot be made or entered; 2 on a\n"
-"usage error.  Runs as root.\n");
+"Exit status:\n"
+"  CMD's status; 1 when the context cannot be made or entered; 2 on a usage\n"
+"  error.\n",
+	      out);
 }
 
 static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
@@ -398,7 +420,7 @@ static void reboot_serve(int lfd, const char *on_reboot, const char *on_halt, ti
 enum {
 	O_CTX = 256, O_SECURE, O_CAP, O_HOST, O_DOMAIN, O_FLAG, O_SILENT, O_HELP, O_ROOT, O_IP,
 	O_LOOP, O_NAME, O_MEM, O_PIDS, O_CPUW, O_CPUMAX, O_NICE, O_RLIM, O_PERSIST, O_ACCT,
-	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR,
+	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR, O_VERSION,
 };
 
 static const struct option opts[] = {
@@ -415,7 +437,7 @@ static const struct option opts[] = {
 	{ "console", required_argument, 0, O_CONSOLE }, { "reboot-socket", required_argument, 0, O_REBOOT },
 	{ "on-reboot", required_argument, 0, O_ONREBOOT }, { "on-halt", required_argument, 0, O_ONHALT },
 	{ "daemon", no_argument, 0, O_DAEMON }, { "pty", no_argument, 0, O_PTY },
-	{ "workdir", required_argument, 0, O_WORKDIR },
+	{ "workdir", required_argument, 0, O_WORKDIR }, { "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 },
 };
 
@@ -478,6 +500,9 @@ int main(int argc, char **argv)
 		case 'h':
 		case O_HELP:
 			usage(stdout);
+			return 0;
+		case O_VERSION:
+			puts("chcontext (vctx) " VCTX_VERSION);
 			return 0;
 		case O_ROOT:
 			spec.root = optarg;

@@ -10,17 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 #include "vctx.h"
+#include "vctx-version.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
+	fputs(
 "Usage: reducecap [--secure] [--cap CAP]... [--] CMD [ARG...]\n"
-"       reducecap --show [--pid PID]\n"
+"  or:  reducecap --show [--pid PID]\n"
+"Run a command under a lowered capability ceiling.\n"
+"\n"
 "Lowers the capability bounding set of CMD and all its children: even setuid\n"
 "programs cannot get back what was dropped.  Ambient and inheritable sets are\n"
 "cleared.  NO_NEW_PRIVS is not set, so setuid programs such as su still work,\n"
 "within the ceiling.\n"
 "\n"
+"Options:\n"
 "  --secure     keep only a server's set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL\n"
 "               SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE\n"
 "  --cap CAP    with --secure: keep CAP too; without: drop CAP (CAP_X or X);\n"
@@ -28,8 +32,13 @@ static void usage(FILE *out)
 "               servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ... see vctx's CONTRACT.md)\n"
 "               is an error (exit 2)\n"
 "  --show       print the capability table of PID (default: this process)\n"
-"  --help       this text\n"
-"Exit status: CMD's; 1 when the ceiling cannot be lowered; 2 on a usage error.\n");
+"  --pid PID    with --show: the process to show\n"
+"  --help       display this help and exit\n"
+"  --version    output version information and exit\n"
+"\n"
+"Exit status:\n"
+"  CMD's; 1 when the ceiling cannot be lowered; 2 on a usage error.\n",
+	      out);
 }
 
 static void __attribute__((noreturn)) usage_error(const char *msg, const char *arg)
@@ -70,7 +79,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "secure", no_argument, 0, 's' }, { "cap", required_argument, 0, 'c' },
 		{ "show", no_argument, 0, 'S' }, { "pid", required_argument, 0, 'p' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	int secure = 0, do_show = 0, c;
 	pid_t pid = 0;
@@ -112,6 +121,9 @@ int main(int argc, char **argv)
 		}
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			puts("reducecap (vctx) " VCTX_VERSION);
 			return 0;
 		default:
 			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "vctx-version.h"
 
 struct walk {
 	dev_t dev;		/* the filesystem of the starting PATH */
@@ -200,48 +201,138 @@ static int du_path(const char *path, struct walk *w)
 
 static void usage(FILE *out)
 {
-	fputs("Usage: vdu PATH...\n"
-	      "Disk use in KiB of the allocated blocks of the regular files with a single\n"
-	      "link under each PATH (directories and hard-linked files not counted, one\n"
-	      "filesystem only, symbolic links never followed): one PATH<TAB>NNNK line each.\n"
-	      "Exit status: 0 success, 1 some PATH or directory unreadable, 2 usage error.\n",
+	fputs("Usage: vdu [--json] [--] PATH...\n"
+	      "Show the disk use of each PATH that is the server's own.\n"
+	      "\n"
+	      "The figure is the allocated blocks of the regular files with a single link\n"
+	      "under PATH, in KiB, one \"PATH<TAB>NNNK\" line each.  Directories, symbolic\n"
+	      "links (never followed) and files with more than one link (unified with other\n"
+	      "servers) are not counted, and the walk stays on PATH's filesystem: what a\n"
+	      "unified server really uses on its own.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --json     the figures as JSON: {\"paths\": [{\"path\": PATH, \"kib\": N}, ...]}\n"
+	      "             (a PATH that cannot be read is left out and named on stderr)\n"
+	      "  --help     display this help and exit\n"
+	      "  --version  output version information and exit\n"
+	      "\n"
+	      "Exit status: 0 success, 1 some PATH or directory could not be read (or not\n"
+	      "run as root), 2 usage error.\n",
 	      out);
+}
+
+/*
+ * Writes @s as a JSON string: quote and backslash escaped, control
+ * characters as \u00XX, valid UTF-8 as it is, and each byte of an invalid
+ * UTF-8 sequence as U+FFFD (JSON text is Unicode; a path is bytes).
+ */
+static void json_string(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	while (*p) {
+		unsigned char c = *p;
+		int n = 0, i;
+
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+			p++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			printf("\\u%04x", c);
+			p++;
+			continue;
+		}
+		if (c < 0x80) {
+			putchar(c);
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		for (i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		/* overlong 3/4-byte forms, surrogates and beyond U+10FFFF */
+		if (n == 0 || i <= n ||
+		    (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) {
+			fputs("\\ufffd", stdout);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, (size_t)n + 1, stdout);
+		p += n + 1;
+	}
+	putchar('"');
 }
 
 int main(int argc, char **argv)
 {
 	struct walk w = { 0 };
 	struct rlimit rl;
-	int i = 1, status = 0;
+	int i = 1, status = 0, json = 0, listed = 0;
 
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "--") == 0)
-		i = 2;
-	else if (argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0') {
-		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", argv[1]);
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			puts("vdu (vctx) " VCTX_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+			continue;
+		}
+		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", argv[i]);
 		return 2;
 	}
 	if (i >= argc) {
 		fprintf(stderr, "vdu: no PATH given; try 'vdu --help'\n");
 		return 2;
 	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "vdu: must be run as root\n");
+		return 1;
+	}
 	/* one descriptor per directory level: allow deep trees */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (json)
+		fputs("{\n  \"paths\": [", stdout);
 	for (; i < argc; i++) {
 		int r = du_path(argv[i], &w);
+		unsigned long long kib = (unsigned long long)(w.blocks * 512 / 1024);
 
 		if (r < 0)
 			status = 1;
 		/* a PATH that cannot be read at all prints no line */
-		if (r != -2)
-			printf("%s\t%lluK\n", argv[i], (unsigned long long)(w.blocks * 512 / 1024));
+		if (r == -2)
+			continue;
+		if (json) {
+			fputs(listed++ ? ",\n    {\n      \"path\": " : "\n    {\n      \"path\": ", stdout);
+			json_string(argv[i]);
+			printf(",\n      \"kib\": %llu\n    }", kib);
+		} else {
+			printf("%s\t%lluK\n", argv[i], kib);
+		}
 	}
+	if (json)
+		fputs(listed ? "\n  ]\n}\n" : "]\n}\n", stdout);
 	free(w.path);
 	if (fflush(stdout) != 0)
 		return 1;

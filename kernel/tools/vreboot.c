@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "vctx-version.h"
 
 #define REBOOT_SOCKET	"/dev/reboot"
 #define REPLY_TIMEOUT_S	60
@@ -29,13 +30,24 @@ static const char *progname = "vreboot";
 
 static void usage(FILE *out, const char *request)
 {
+	int halt = request && strcmp(request, "halt") == 0;
+
 	fprintf(out,
 		"Usage: %s [--socket PATH]\n"
-		"Asks the host to %s this virtual server.\n"
+		"Ask the host to %s this virtual server.\n"
+		"\n"
+		"Run inside a server: the request goes to the host's reboot manager for\n"
+		"this server (the seed's rebootmgr), which runs vserver NAME %s there.\n"
+		"A server never holds CAP_SYS_BOOT.\n"
+		"\n"
+		"Options:\n"
 		"  --socket PATH  the reboot manager's socket (default " REBOOT_SOCKET ")\n"
-		"  --help         this text\n"
-		"Exit status: 0 when the host answered ok, 1 otherwise, 2 on a usage error.\n",
-		progname, request && strcmp(request, "halt") == 0 ? "stop" : "restart");
+		"  --help         display this help and exit\n"
+		"  --version      output version information and exit\n"
+		"\n"
+		"Exit status:\n"
+		"  0 when the host answered ok, 1 otherwise, 2 on a usage error.\n",
+		progname, halt ? "stop" : "restart", halt ? "stop" : "restart");
 }
 
 /* write all of buf, retrying on EINTR and short writes */
@@ -113,6 +125,9 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout, request);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s (vctx) %s\n", progname, VCTX_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
 			socket_path = argv[++i];

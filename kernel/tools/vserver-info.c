@@ -7,12 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vctx.h"
+#include "vctx-version.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: vserver-info [PID|-] xid\n"
-		     "Prints the security context number of PID ('-' or none: this process).\n"
-		     "0 is the host, 1 the spectator, 2 and up the servers.\n");
+	fputs("Usage: vserver-info [PID|-] xid\n"
+	      "Print the security context number of a process.\n"
+	      "\n"
+	      "Prints the context number of PID ('-' or none: this process): 0 is the\n"
+	      "host, 1 the spectator, 2 and up the servers.  Inside a server it reads what\n"
+	      "the host provides read-only there.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --help     display this help and exit\n"
+	      "  --version  output version information and exit\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0 success, 1 the process cannot be read, 2 usage error.\n",
+	      out);
 }
 
 int main(int argc, char **argv)
@@ -24,6 +36,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		puts("vserver-info (vctx) " VCTX_VERSION);
 		return 0;
 	}
 	if (argc == 3) {

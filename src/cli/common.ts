@@ -1,13 +1,14 @@
 /**
  * Shared helpers of the command-line tools: the program name, one-line
  * errors with the contract's exit codes, a small option parser with the
- * contract's usage errors, the root check, and the confdir/rootdir/rundir
- * resolution (flag beats environment beats default).
+ * contract's usage errors, --help and --version, the root check, and the
+ * confdir/rootdir/rundir resolution (flag beats environment beats default).
  *
  * Kept free of heavy imports: every command loads this first.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
 
 /** exit codes of CONTRACT.md */
@@ -131,11 +132,12 @@ export interface ParseOptions {
 /**
  * Parses argv against a list of options.  Understands `--long`,
  * `--long=VALUE`, `--long VALUE`, `-s VALUE`, `-sVALUE`, bundled short
- * flags, and `--` ending the options.  `--help` is always accepted.
+ * flags, and `--` ending the options.  `--help` and `--version` are always
+ * accepted (see handleHelp).
  * @throws CliError (exit 2) naming an unknown option or a missing value
  */
 export function parseArgs(argv: string[], specs: OptionSpec[], po: ParseOptions = {}): ParsedArgs {
-  const all: OptionSpec[] = [...specs, { long: 'help' }];
+  const all: OptionSpec[] = [...specs, { long: 'help' }, { long: 'version' }];
   const byLong = new Map(all.map((s) => [s.long, s]));
   const byShort = new Map(all.filter((s) => s.short).map((s) => [s.short!, s]));
   const opts = new Map<string, string | true | string[]>();
@@ -207,11 +209,42 @@ export function optString(p: ParsedArgs, long: string): string | undefined {
   return undefined;
 }
 
-/** prints the help text on stdout when `--help` was given; returns true then */
+/**
+ * Prints the help text on stdout when `--help` was given, or the version
+ * line when `--version` was; returns true then (the command exits 0).
+ */
 export function handleHelp(p: ParsedArgs, text: string): boolean {
-  if (!p.opts.has('help')) return false;
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-  return true;
+  if (p.opts.has('help')) {
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    return true;
+  }
+  if (p.opts.has('version')) {
+    process.stdout.write(versionLine() + '\n');
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `PROGRAM (vctx) VERSION`, GNU's form (what help2man reads), with the
+ * version of the checkout's package.json: the nearest one named vctx above
+ * this file, wherever the build put it (dist/src/cli/, a bundle in dist/).
+ */
+export function versionLine(): string {
+  let version = 'unknown';
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'vctx' && typeof pkg.version === 'string') {
+        version = pkg.version;
+        break;
+      }
+    } catch {
+      /* none here */
+    }
+    if (dirname(d) === d) break;
+  }
+  return `${program} (vctx) ${version}`;
 }
 
 export type { VctxPaths };

@@ -30,21 +30,24 @@ import { parseSignal, planKill, signalName } from './vkill-plan.js';
 const HELP = `Usage: vkill [--xid N|NAME] [-s SIG] [--] [PID...]
 Send a signal to processes in whatever security context they live.
 
-  PID             a host PID; with --xid, a PID as seen inside that context
-  -c, --xid N     the context the PIDs belong to (number or server name);
-                  without PIDs, every process of that context is signalled
-  -s SIG          the signal: a number, a name (HUP) or SIGHUP
-                  (default SIGTERM)
-  --confdir DIR   configuration directory for server names
-                  (default $VSERVER_CONFDIR or /etc/vservers)
-  --help          this text
+PID is a host PID; with --xid, a PID as seen inside that context.  The
+process signalled is exactly the one the PID named when vkill looked: if it
+has ended (or its PID was reused) vkill says so and signals nothing.  Single
+processes of private servers cannot be signalled.
 
-The process signalled is exactly the one the PID named when vkill looked:
-if it has ended (or its PID was reused) vkill says so and signals nothing.
-Single processes of private servers cannot be signalled.
+Options:
+  -c, --xid N|NAME  the context the PIDs belong to (number or server name);
+                    without PIDs, every process of that context is signalled
+  -s SIG            the signal: a number, a name (HUP) or SIGHUP (default
+                    SIGTERM)
+  --confdir DIR     configuration directory for server names (default
+                    $VSERVER_CONFDIR or /etc/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
 
-Exit status: 0 every signal delivered, 1 some failed, 2 usage error,
-3 unknown or stopped server.`;
+Exit status:
+  0 every signal delivered, 1 some failed, 2 usage error, 3 unknown or
+  stopped server.`;
 
 interface KernelLikeError {
   message: string;

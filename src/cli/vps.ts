@@ -16,26 +16,35 @@ import {
   requireRoot,
   resolvePaths,
   runMain,
+  versionLine,
   writeOut,
 } from './common.js';
 import { liveSnapshot } from './live-snapshot.js';
 
 const HELP = `Usage: vps [--json] [PS-OPTIONS...]
-Run ps(1) with PS-OPTIONS so that it sees the processes of every context,
-and add a CONTEXT column after PID: the context number and the server name
+Show the processes of every context, with a CONTEXT column.
+
+Runs ps(1) with PS-OPTIONS so that it sees the processes of every context,
+and adds a CONTEXT column after PID: the context number and the server name
 (0 MAIN = the host, 1 ALL_PROC = the monitoring context).  ERR marks a
 process that ended before its context could be read.
 
-Every argument except --help and --json is handed to ps unchanged; the ps
-output must have a PID column (e.g. vps ax, vps -ef, vps -eo pid,comm).
+Every argument except --help, --version and --json is handed to ps
+unchanged; the ps output must have a PID column (e.g. vps ax, vps -ef,
+vps -eo pid,comm).
 
 Options:
-  --json   the rows as JSON: ps's header, and per process its PID, XID,
-           context name and ps's line
-  --help   this text
+  --json            the rows as JSON: ps's header, and per process its PID,
+                    XID, context name and ps's line
+  --help            display this help and exit
+  --version         output version information and exit
 
-Environment: VSERVER_CONFDIR (default /etc/vservers) for server names.
-Exit status: ps's own; 1 when vps itself fails (not root, no kernel layer).`;
+Environment:
+  VSERVER_CONFDIR  configuration directory for server names (default
+                   /etc/vservers)
+
+Exit status:
+  ps's own; 1 when vps itself fails (not root, no kernel layer).`;
 
 /** ps's output, its exit status, and the host PID and XID ps itself ran as */
 interface PsRun {
@@ -81,6 +90,10 @@ async function runPs(args: string[]): Promise<PsRun> {
 runMain('vps', async (argv) => {
   if (argv[0] === '--help') {
     await writeOut(HELP + '\n');
+    return 0;
+  }
+  if (argv[0] === '--version') {
+    await writeOut(versionLine() + '\n');
     return 0;
   }
   const json = argv.includes('--json');

@@ -18,23 +18,25 @@ import {
 import { liveSnapshot } from './live-snapshot.js';
 
 const HELP = `Usage: vpstree [--json] [--ascii|--unicode] [--confdir DIR] [CONTEXT...]
-Show the process trees of every running context, each headed by its
-context number and name.  A process shows its host PID, its PID inside the
-context in brackets where that differs, and its command line.
+Show the process trees of every running context.
 
-CONTEXT is a context number or the name of a running server; without one,
-every context is shown (0 = root server, 1 = monitoring server).
+Each context is headed by its number and name.  A process shows its host
+PID, its PID inside the context in brackets where that differs, and its
+command line.  CONTEXT is a context number or the name of a running server;
+without one, every context is shown (0 = root server, 1 = monitoring server).
 
 Options:
-  --json          the trees as JSON (contexts -> trees -> children)
-  --ascii         draw the tree lines with ASCII characters
-  --unicode       draw them with box-drawing characters
-                  (default: box-drawing when the locale is UTF-8)
-  --confdir DIR   configuration directory for server names
-                  (default $VSERVER_CONFDIR or /etc/vservers)
-  --help          this text
+  --json            the trees as JSON (contexts -> trees -> children)
+  --ascii           draw the tree lines with ASCII characters
+  --unicode         draw them with box-drawing characters (default: box-drawing
+                    when the locale is UTF-8)
+  --confdir DIR     configuration directory for server names (default
+                    $VSERVER_CONFDIR or /etc/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
 
-Exit status: 0 success, 1 failure, 2 usage error, 3 unknown or stopped server.`;
+Exit status:
+  0 success, 1 failure, 2 usage error, 3 unknown or stopped server.`;
 
 function localeIsUtf8(env: NodeJS.ProcessEnv): boolean {
   const l = env.LC_ALL || env.LC_CTYPE || env.LANG || '';

@@ -11,14 +11,38 @@ import {
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
 
-const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] start|stop|status [--timeout S] [--json]
-  start    start every server with ONBOOT=yes, by PRIORITY (lower first, then by name)
-  stop     stop every running server, in the reverse order (--timeout S for each, default 10)
-  status   one line per configured server: NAME, state, context, ONBOOT, PRIORITY (--json: an array);
-           then, one line each, every configuration error and every clash with another
-           server (the same IPROOT, S_CONTEXT or host name), under both servers' names
-A server with ONBOOT=yes whose configuration has an error is reported as FAILED, never skipped.
-Exit status: 0 when every server did what was asked, 1 when one failed (each is named), 2 usage error.`;
+const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] COMMAND [--timeout S] [--json]
+Start, stop or list every configured virtual server.
+
+Commands:
+  start             start every server with ONBOOT=yes, by PRIORITY (lower
+                    first, then by name); a server with ONBOOT=yes whose
+                    configuration has an error is reported as FAILED, never
+                    skipped
+  stop              stop every running server, in the reverse order
+  status            one line per configured server: NAME, state, context,
+                    ONBOOT, PRIORITY; then, one line each, every
+                    configuration error and every clash with another server
+                    (the same IPROOT, S_CONTEXT or host name), under both
+                    servers' names
+
+The systemd unit vservers.service runs vserver-all start at boot and
+vserver-all stop at shutdown (setup.sh --enable-onboot enables it).
+
+Options:
+  --timeout S       with stop: seconds each server's init has to shut down
+                    (default 10)
+  --json            with status: the servers as a JSON array
+  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
+  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
+                    /run/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
+
+Exit status:
+  0 when every server did what was asked, 1 when one failed (each is named),
+  2 usage error.`;
 
 function line(o: AllOutcome): string {
   switch (o.result) {

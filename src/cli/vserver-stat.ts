@@ -17,8 +17,9 @@ import {
 import { liveSnapshot } from './live-snapshot.js';
 
 const HELP = `Usage: vserver-stat [--json] [--confdir DIR]
-Show one line per running security context:
+Show one line per running security context.
 
+The columns, util-vserver's sums over the context's processes:
   CTX       context number (0 = root server, 1 = monitoring server)
   PROC      number of processes in the context
   VSZ       virtual memory of its processes (sum)
@@ -32,13 +33,15 @@ Memory is scaled by 1024 (K, M, G, T) with one decimal when it fits; times
 read MmSSsXX (XX hundredths), HhMMmSS, DdHHhMM or YyDDdHH.
 
 Options:
-  --json          the same rows as JSON, with the cgroup's own figures
-                  (memory and where it came from, CPU, pids, OOM kills)
-  --confdir DIR   configuration directory for server names
-                  (default $VSERVER_CONFDIR or /etc/vservers)
-  --help          this text
+  --json            the same rows as JSON, with the cgroup's own figures
+                    (memory and where it came from, CPU, pids, OOM kills)
+  --confdir DIR     configuration directory for server names (default
+                    $VSERVER_CONFDIR or /etc/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
 
-Exit status: 0 success, 1 failure (not root, no kernel layer), 2 usage error.`;
+Exit status:
+  0 success, 1 failure (not root, no kernel layer), 2 usage error.`;
 
 runMain('vserver-stat', async (argv) => {
   const args = parseArgs(argv, [{ long: 'json' }, PATH_OPTIONS[0]!]);

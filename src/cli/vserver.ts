@@ -28,45 +28,54 @@ import {
 } from './common.js';
 
 const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]
-Manage the virtual server NAME (configured in CONFDIR/NAME.conf, root in ROOTDIR/NAME).
+Manage one virtual server: build, start, stop, enter, exec, status.
+
+NAME is configured in CONFDIR/NAME.conf and its root is ROOTDIR/NAME.
 
 Commands:
   build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--hostname H] [--ctx N] [--force]
         [--allow-clash]
-                  write NAME.conf and populate the server's root; an address or
-                  context number another server has is refused unless
-                  --allow-clash (the two then take turns: one runs at a time)
-  start           start the server (pre-start hook, IP alias, context, init, post-start hook)
+                    write NAME.conf and populate the server's root; an address
+                    or context number another server has is refused unless
+                    --allow-clash (the two then take turns: one runs at a time)
+  start             start the server (pre-start hook, IP alias, context, init,
+                    post-start hook)
   stop [--timeout S]
-                  the init's own shutdown (up to S seconds, default 10), then
-                  SIGTERM, 5 s, SIGKILL; exits 1 listing processes that would not die
+                    the init's own shutdown (up to S seconds, default 10), then
+                    SIGTERM, 5 s, SIGKILL; exits 1 listing processes that would
+                    not die
   restart [--timeout S]
-                  stop (when running) and start
-  enter           an interactive login shell inside, on a new pseudo-terminal
+                    stop (when running) and start
+  enter             an interactive login shell inside, on a new pseudo-terminal
   exec CMD [ARG...]
-                  run CMD inside with this stdin/stdout/stderr; exits with CMD's code
+                    run CMD inside with this stdin/stdout/stderr; exits with
+                    CMD's code
   set KEY=VALUE [KEY=VALUE...]
-                  change MEMORY_MAX, PIDS_MAX, CPU_MAX or CPU_WEIGHT: live while the
-                  server runs (its cgroup), and in NAME.conf (only those lines);
-                  an invalid value changes nothing (exit 2)
-  status          "Vserver 'NAME' is running at context 'N'" (exit 0) or
-                  "Vserver 'NAME' is stopped" (exit 3)
-  running         exit 0 when running, 1 when not (prints nothing)
-  delete [--force]
-                  remove a stopped server (root, NAME.conf, NAME.sh); asks unless --force
-  log [-f]        the server's console output (-f: keep following it)
-
-Options:
-  --confdir DIR   configuration (default $VSERVER_CONFDIR or /etc/vservers)
-  --rootdir DIR   server roots (default $VSERVER_ROOTDIR or /vservers)
-  --rundir DIR    runtime state and logs (default $VSERVER_RUNDIR or /run/vservers)
-  --help          this text
+                    change MEMORY_MAX, PIDS_MAX, CPU_MAX or CPU_WEIGHT: live
+                    while the server runs (its cgroup), and in NAME.conf (only
+                    those lines); an invalid value changes nothing (exit 2)
+  status [--json]   "Vserver 'NAME' is running at context 'N'" (exit 0) or
+                    "Vserver 'NAME' is stopped" (exit 3)
+  running           exit 0 when running, 1 when not (prints nothing)
+  delete [--force]  remove a stopped server (root, NAME.conf, NAME.sh); asks
+                    unless --force
+  log [-f]          the server's console output (-f: keep following it)
 
 Hooks: an executable CONFDIR/NAME.sh runs as root with pre-start|post-start|
 pre-stop|post-stop NAME (60 s each); a failing pre-start aborts the start.
 Inside a server, vreboot and vhalt restart or stop it.
 
-Exit status: 0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not running.`;
+Options:
+  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
+  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
+                    /run/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
+
+Exit status:
+  0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not
+  running.`;
 
 const osSignals = osConstants.signals as unknown as Record<string, number>;
 

@@ -22,36 +22,45 @@ import {
   type VctxPaths,
 } from './common.js';
 
-const HELP = `Usage: vtop [--once [--json]] [--readonly] [--interval S] [--fixture PATH]...
-            [--no-color] [--config FILE] [--confdir DIR] [--rootdir DIR] [--rundir DIR]
-The live dashboard of the host and its virtual servers: every server with its
-processes, CPU (% of one core over the last interval, like top; the host's
-too), memory (RSS sum: its processes' resident memory; cgroup mem: what its
-cgroup is charged), uptime, IP and disk use; the selected server's process
-tree; details (capabilities, limits, namespaces); and, for root,
-kill/start/stop/restart/enter with a confirmation whose default is Cancel.
-Press ? inside for the keys.
+const HELP = `Usage: vtop [OPTION]...
+  or:  vtop --once [--json] [OPTION]...
+Show the live dashboard of the host and its virtual servers.
+
+Every server with its processes, CPU (% of one core over the last interval,
+like top; the host's too), memory (RSS sum: its processes' resident memory;
+cgroup mem: what its cgroup is charged), uptime, IP and disk use; the selected
+server's process tree; details (capabilities, limits, namespaces); and, for
+root, kill/start/stop/restart/enter with a confirmation whose default is
+Cancel.  Press ? inside for the keys.
 Run by another user it is read-only (the header says so): server names come
 from the runtime directory's public index, kept by vserver start and stop.
 
 Options:
-  --once          print one snapshot and exit (also when stdout is not a terminal)
-  --json          with --once: print it as JSON
-  --readonly      no action that changes anything (always so for non-root users)
-  --interval S    refresh every S seconds (default 2, at least 0.5); + and - change it
-  --fixture PATH  replay recorded snapshots (a JSON file or a directory of them)
-                  instead of reading the kernel; actions are recorded, not sent
-  --no-color      no colours (also when NO_COLOR is set or TERM=dumb)
-  --config FILE   key bindings file (default: ~/.config/vctx/vtop.json, then
-                  /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter": ["e"]}}
-  --confdir DIR   server configurations (default /etc/vservers, or VSERVER_CONFDIR)
-  --rootdir DIR   server roots (default /vservers, or VSERVER_ROOTDIR)
-  --rundir DIR    runtime directory with the public index of running servers
-                  (default /run/vservers, or VSERVER_RUNDIR)
-  --help          this text
+  --once            print one snapshot and exit (also when stdout is not a
+                    terminal)
+  --json            with --once: print it as JSON
+  --readonly        no action that changes anything (always so for non-root
+                    users)
+  --interval S      refresh every S seconds (default 2, at least 0.5); + and -
+                    change it
+  --fixture PATH    replay recorded snapshots (a JSON file or a directory of
+                    them) instead of reading the kernel; actions are recorded,
+                    not sent (repeatable)
+  --no-color        no colours (also when NO_COLOR is set or TERM=dumb)
+  --config FILE     key bindings file (default: ~/.config/vctx/vtop.json, then
+                    /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter":
+                    ["e"]}}
+  --confdir DIR     server configurations (default $VSERVER_CONFDIR or
+                    /etc/vservers)
+  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR      runtime directory with the public index of running servers
+                    (default $VSERVER_RUNDIR or /run/vservers)
+  --help            display this help and exit
+  --version         output version information and exit
 
-Exit status: 0 success, 1 failure (no live source, bad fixture or config),
-2 usage error.`;
+Exit status:
+  0 success, 1 failure (no live source, bad fixture or config), 2 usage
+  error.`;
 
 async function nativeSource(): Promise<SnapshotSource> {
   let mod: typeof import('../kernel-bridge/snapshot.js');
@@ -110,7 +119,7 @@ function readUsers(): Map<number, string> {
   return out;
 }
 
-/** disk use of one root with kernel/out/vdu (vdu semantics), in bytes */
+/** disk use of one root with kernel/out/vdu (the vdu command), in bytes */
 function vduMeasure(tool: string): (root: string) => Promise<number> {
   return (root) => new Promise((resolve, reject) => {
     const child = spawn(tool, ['--', root], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -215,7 +224,8 @@ runMain('vtop', async (argv) => {
     const { toolsDir } = await import('../kernel-bridge/addon.js');
     feedOpts = {
       host: liveHostProbe(), configured: () => configuredServers(paths.confdir), users: readUsers(),
-      diskUse: new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }),
+      // vdu is root's (it would count only what another user may read): unknown then
+      diskUse: isRoot ? new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }) : staticDiskUse({}),
     };
     if (!isRoot) {
       // names are root's to read in the kernel: other users get them from the public index,

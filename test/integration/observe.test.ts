@@ -27,9 +27,10 @@ const CHCONTEXT = join(root, 'kernel', 'out', 'chcontext');
 const VDU_TOOL = join(root, 'kernel', 'out', 'vdu');
 const isRoot = process.getuid?.() === 0;
 
-/** runs one of the commands from its TypeScript source */
+/** runs one of the commands: vdu is C (kernel/out/vdu), the others from their TypeScript source */
 function cli(name: string, args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', `${name}.ts`), ...args], {
+  const argv = name === 'vdu' ? [VDU_TOOL, ...args] : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', `${name}.ts`), ...args];
+  return spawnSync(argv[0]!, argv.slice(1), {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
@@ -412,6 +413,22 @@ describe('vdu on a tree with hard links, symbolic links and a mount', { skip: sk
     assert.equal(j.status, 0, j.stderr);
     assert.deepEqual(JSON.parse(j.stdout), { paths: [{ path: t, kib: want }, { path: join(t, 'a', 'to-outside'), kib: 0 }] });
     if (mounted) spawnSync('umount', [mounted]), (mounted = '');
+  });
+
+  test('vdu --json (the installed C vdu): names with a tab, a quote and a newline stay one JSON string; a PATH that cannot be read is left out, exit 1', () => {
+    const odd = join(dir, 'odd\tname "q"\nx');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'f'), Buffer.alloc(64 * 1024, 5));
+    const missing = join(dir, 'missing');
+    const r = cli('vdu', ['--json', odd, missing, '--json']);
+    // '--json' after a PATH is a PATH (options come first), so it is missing too
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `vdu: ${missing}: No such file or directory\nvdu: --json: No such file or directory\n`);
+    assert.deepEqual(JSON.parse(r.stdout), { paths: [{ path: odd, kib: expectedKiB(odd) }] });
+    assert.ok(expectedKiB(odd) >= 64);
+    const none = cli('vdu', ['--json', missing]);
+    assert.equal(none.status, 1);
+    assert.deepEqual(JSON.parse(none.stdout), { paths: [] });
   });
 
   test('a PATH that does not exist: message, no line, exit 1; the others still print', () => {
