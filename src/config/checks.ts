@@ -9,7 +9,7 @@ import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { configError, type ConfigIssue } from './issues.js';
 import type { ServerInit } from './types.js';
-import { serverNameProblem } from './validate.js';
+import { serverNameProblem } from './name.js';
 
 function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;

@@ -5,9 +5,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkTrustedFile } from './checks.js';
 import { ConfigError, configError, configWarning, type ConfigIssue } from './issues.js';
-import { parseServerConfig } from './parse.js';
 import type { ServerConfig } from './types.js';
-import { serverNameProblem } from './validate.js';
+import { serverNameProblem } from './name.js';
 
 export interface LoadOptions {
   /**
@@ -59,6 +58,9 @@ export async function loadServerConfig(confdir: string, name: string, opts: Load
     const unsafe = await checkTrustedFile(file, { trustedUid });
     if (unsafe) throw new ConfigError('invalid', [unsafe]);
   }
+  // the value schemas (zod) load here, not with this module: listing servers
+  // and `vserver NAME status` need no parser
+  const { parseServerConfig } = await import('./parse.js');
   const r = parseServerConfig(text, { file, name });
   if (!r.config) throw new ConfigError('invalid', r.errors, r.warnings);
   return { config: r.config, warnings: r.warnings };
