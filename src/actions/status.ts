@@ -4,11 +4,12 @@
  * command left (repair.ts) unless another command holds the server.
  */
 import { existsSync } from 'node:fs';
-import { listServers, loadServerConfig, type ServerConfig } from '../config/index.js';
+import { configPath, listServers, loadServerConfig } from '../config/load.js';
 import type { VctxPaths } from '../config/paths.js';
-import { checkName, loadConfigFor } from './config-load.js';
+import type { ServerConfig } from '../config/types.js';
+import { checkName } from './config-load.js';
 import { LifecycleError } from './errors.js';
-import { repair } from './repair.js';
+import { isStale, repair } from './repair.js';
 import { findContext, readState, runFiles } from './runtime.js';
 
 export interface ServerStatus {
@@ -34,15 +35,13 @@ export interface ServerStatus {
  */
 export async function serverStatus(name: string, paths: VctxPaths): Promise<ServerStatus> {
   checkName(name);
-  let configured = true;
-  try {
-    await loadConfigFor(paths.confdir, name);
-  } catch (e) {
-    if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
-    if (e.kind === 'unknown-server') configured = false;
-  }
+  // a status reads no more of the configuration than that it exists: an
+  // invalid NAME.conf still has its server's state reported
+  const configured = existsSync(configPath(paths.confdir, name));
   // a crash's leftovers go now, but never under a start or stop in progress
-  if (readState(paths, name) && !(await lockBusy(paths, name))) await repair(paths, name);
+  // (the lock is asked only when there are leftovers: asking runs flock)
+  const st = readState(paths, name);
+  if (st && isStale(st) && !(await lockBusy(paths, name))) await repair(paths, name);
   const c = await findContext(paths, name);
   if (!c && !configured) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${name}.conf in ${paths.confdir})`);
   if (!c || c.empty) {
