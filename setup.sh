@@ -62,9 +62,9 @@ say "linking the commands into /usr/local/sbin"
 for t in chcontext chbind reducecap vserver-info vdu vreboot; do
   ln -sf "$here/kernel/out/$t" "/usr/local/sbin/$t"
 done
+# each command is one bundle (scripts/bundle-cli.mjs): Node starts it in a fraction of the time of its modules
 for c in vserver vserver-all vserver-stat vps vpstree vkill; do
-  chmod +x "$here/dist/src/cli/$c.js"
-  ln -sf "$here/dist/src/cli/$c.js" "/usr/local/sbin/$c"
+  ln -sf "$here/dist/$c.cjs" "/usr/local/sbin/$c"
 done
 # vtop ships as one bundle: it starts in a fraction of the time of 100 modules
 ln -sf "$here/dist/vtop.mjs" /usr/local/sbin/vtop
