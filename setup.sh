@@ -59,11 +59,11 @@ say "building (libvctx, eBPF, C tools, node addon, TypeScript)"
 npm install --no-audit --no-fund --loglevel=error
 
 say "linking the commands into /usr/local/sbin"
-for t in chcontext chbind reducecap vserver-info vdu vreboot; do
+for t in chcontext chbind reducecap vserver-info vdu vreboot vps; do
   ln -sf "$here/kernel/out/$t" "/usr/local/sbin/$t"
 done
-# each command is one bundle (scripts/bundle-cli.mjs): Node starts it in a fraction of the time of its modules
-for c in vserver vserver-all vserver-stat vps vpstree vkill; do
+# each command is one bundle (scripts/bundle-cli.mjs); vps's front (kernel/out/vps) runs ps beside dist/vps.cjs
+for c in vserver vserver-all vserver-stat vpstree vkill; do
   ln -sf "$here/dist/$c.cjs" "/usr/local/sbin/$c"
 done
 # vtop ships as one bundle: it starts in a fraction of the time of 100 modules

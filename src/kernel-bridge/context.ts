@@ -29,6 +29,7 @@ interface RawKernel {
   spectate(): void;
   gc(): number;
   waitEmpty(xid: number, timeoutMs: number): Promise<void>;
+  waitChild(pid: number): number;
 }
 
 const raw = (): RawKernel => requireAddon() as unknown as RawKernel;
@@ -55,6 +56,15 @@ export function gcContexts(): number {
 /** resolves when context xid has no process left; rejects with ETIMEDOUT */
 export function waitEmpty(xid: number, timeoutMs: number): Promise<void> {
   return raw().waitEmpty(xid, timeoutMs);
+}
+
+/**
+ * Waits for child @pid that Node did not spawn (blocking) and reaps it:
+ * its exit code, or 128+N when signal N ended it.
+ * @throws KernelError (ECHILD) when it is not a child of this process
+ */
+export function waitChild(pid: number): number {
+  return raw().waitChild(pid);
 }
 
 /** every running context (the spectator's included), from the cgroup tree */
