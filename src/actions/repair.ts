@@ -9,7 +9,8 @@
  * The per-server lock taken by start/stop keeps this from racing a start.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import type { VctxPaths } from '../config/paths.js';
 import {
   cgroupPids, cgroupPopulated, contextCgroup, dirIno, findContext, processAlive, readState, releaseContext,
@@ -68,7 +69,7 @@ export async function repair(paths: VctxPaths, name: string): Promise<RepairRepo
     }
   }
   const f = runFiles(paths, name);
-  if (existsSync(f.rebootSocket)) await rm(f.rebootSocket, { force: true }).catch(() => {});
+  if (existsSync(f.rebootSocket)) await fsp.rm(f.rebootSocket, { force: true }).catch(() => {});
   await removeState(paths, name).catch(() => {});
   return rep;
 }

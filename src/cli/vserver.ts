@@ -6,7 +6,8 @@
  * to the CONTRACT exit codes.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
@@ -112,7 +113,7 @@ async function confirm(question: string): Promise<boolean> {
 async function followLog(path: string): Promise<never> {
   let pos = 0;
   let ino = -1;
-  let fh: Awaited<ReturnType<typeof open>> | null = null;
+  let fh: Awaited<ReturnType<typeof fsp.open>> | null = null;
   const buf = Buffer.alloc(65536);
   for (;;) {
     // a new boot moves the log to console.log.1 and starts a new file
@@ -131,7 +132,7 @@ async function followLog(path: string): Promise<never> {
         }
         await fh.close();
       }
-      fh = await open(path, 'r').catch(() => null);
+      fh = await fsp.open(path, 'r').catch(() => null);
       ino = fh ? now : -1;
       pos = 0;
     }
