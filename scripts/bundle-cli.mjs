@@ -40,6 +40,9 @@ try {
     entryPoints: entries, outdir: join(root, 'dist'), outExtension: { '.js': '.cjs' },
     bundle: true, platform: 'node', format: 'cjs', target: 'node20',
     minify: true, legalComments: 'none', external: ['*.node'],
+    // import() of Node's own modules becomes require(): the code-cache loader below
+    // compiles a bundle with vm.Script, where a real import() has no loader to call
+    supported: { 'dynamic-import': false },
     // the sources are ES modules: import.meta.url is this file's URL here
     define: { 'import.meta.url': '__vctxModuleUrl' },
     banner: { js: "const __vctxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
