@@ -156,7 +156,7 @@ made_dir "$sbindir"; made_dir "$man8dir"; made_dir "$unitdir"; made_dir "$(dirna
 
 while read -r name file; do
   [ -e "$here/$file" ] || { echo "setup.sh: $file was not built (npm install failed?)" >&2; exit 1; }
-  case "$file" in *.js|*.mjs) chmod +x "$here/$file" ;; esac
+  case "$file" in *.js|*.mjs|*.cjs) chmod +x "$here/$file" ;; esac
   ln -sfn "$here/$file" "$sbindir/$name"
   installed+=("$sbindir/$name")
   install -m 644 "$here/dist/man/man8/$name.8" "$man8dir/$name.8"

@@ -26,10 +26,10 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-// the installed form of the CLI (dist/, compiled), else the sources through tsx
-const dist = join(root, 'dist/src/cli/vserver.js');
+// the installed form of the CLI (its bundle, scripts/bundle-cli.mjs), else the sources through tsx
+const dist = join(root, 'dist/vserver.cjs');
 const cli = existsSync(dist) ? [process.execPath, dist] : [process.execPath, '--import', 'tsx', join(root, 'src/cli/vserver.ts')];
-const cliKind = existsSync(dist) ? 'dist (compiled)' : 'src via tsx';
+const cliKind = existsSync(dist) ? 'dist/vserver.cjs (the bundle)' : 'src via tsx';
 
 const T = mkdtempSync(join(tmpdir(), 'vctx-bench-'));
 const env = { ...process.env, VSERVER_CONFDIR: join(T, 'etc'), VSERVER_ROOTDIR: join(T, 'vs'), VSERVER_RUNDIR: join(T, 'run') };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // One build: libvctx + eBPF objects + C tools (make), the node-addon-api
-// addon (node-gyp), the TypeScript (tsc), vtop's bundle (esbuild) and the man
+// addon (node-gyp), the TypeScript (tsc), the bundles (esbuild) and the man
 // pages (help2man, scripts/man.mjs).  Run by `npm install`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,7 +34,9 @@ run(existsSync(gyp) ? gyp : 'node-gyp', ['rebuild', '--silent'], 'the node addon
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 if (existsSync(tsc)) run(tsc, ['-p', 'tsconfig.json'], 'the TypeScript build');
 
-// vtop as one file (scripts/bundle-vtop.mjs): it starts in a fraction of the time
+// the commands as one file each (scripts/bundle-cli.mjs), vtop as one file
+// (scripts/bundle-vtop.mjs): they start in a fraction of the time
+run(process.execPath, [join(root, 'scripts', 'bundle-cli.mjs')], "the commands' bundles");
 run(process.execPath, [join(root, 'scripts', 'bundle-vtop.mjs')], "vtop's bundle");
 
 // the man pages, from each command's --help (scripts/man.mjs: help2man)

@@ -5,7 +5,7 @@
 #   scripts/demo.sh down   stop them
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-vserver() { node "$here/dist/src/cli/vserver.js" "$@"; }
+vserver() { "$here/dist/vserver.cjs" "$@"; }
 servers=("web1 127.0.0.11" "web2 127.0.0.12" "db1 127.0.0.13")
 case "${1:-up}" in
   up)

@@ -105,11 +105,12 @@ export function shellQuote(s: string): string {
 /**
  * The argv that runs the vserver CLI again (the monitor's vreboot/vhalt
  * commands, vtop's helper): node with this very CLI, from dist/ (compiled)
- * or src/ (tsx); from a bundle (vtop's), the compiled one.
+ * or src/ (tsx); from a bundle (the commands' or vtop's), the installed
+ * command's bundle, dist/vserver.cjs (scripts/bundle-cli.mjs).
  */
 export function vserverCliArgv(): string[] {
   const here = fileURLToPath(import.meta.url);
-  if (!/[/\\]chcontext-args\.(ts|js)$/.test(here)) return [process.execPath, join(projectRoot, 'dist', 'src', 'cli', 'vserver.js')];
+  if (!/[/\\]chcontext-args\.(ts|js)$/.test(here)) return [process.execPath, join(projectRoot, 'dist', 'vserver.cjs')];
   const ts = here.endsWith('.ts');
   const cli = join(dirname(here), '..', 'cli', ts ? 'vserver.ts' : 'vserver.js');
   if (!ts) return [process.execPath, cli];

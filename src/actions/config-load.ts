@@ -2,8 +2,10 @@
  * Loading a server's configuration for a lifecycle action: ConfigError
  * kinds become LifecycleErrors with the CONTRACT exit codes.
  */
-import { ConfigError, loadServerConfig, serverNameProblem, type ServerConfig } from '../config/index.js';
-import type { ConfigIssue } from '../config/issues.js';
+import { ConfigError, type ConfigIssue } from '../config/issues.js';
+import { loadServerConfig } from '../config/load.js';
+import { serverNameProblem } from '../config/name.js';
+import type { ServerConfig } from '../config/types.js';
 import { LifecycleError } from './errors.js';
 
 export async function loadConfigFor(confdir: string, name: string): Promise<{ config: ServerConfig; warnings: ConfigIssue[] }> {

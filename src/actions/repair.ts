@@ -9,12 +9,12 @@
  * The per-server lock taken by start/stop keeps this from racing a start.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import type { VctxPaths } from '../config/paths.js';
-import { removeAlias } from './alias.js';
 import {
   cgroupPids, cgroupPopulated, contextCgroup, dirIno, findContext, processAlive, readState, releaseContext,
-  removeState, runFiles,
+  removeState, runFiles, type ServerState,
 } from './runtime.js';
 import { unpublishServer } from './server-index.js';
 
@@ -27,27 +27,41 @@ export interface RepairReport {
   problems: string[];
 }
 
-/** repairs server @name's runtime state; a running server is left alone */
-export async function repair(paths: VctxPaths, name: string): Promise<RepairReport> {
-  const rep: RepairReport = { released: null, aliasRemoved: null, problems: [] };
-  const st = readState(paths, name);
-  if (!st) return rep;
+/**
+ * Whether the state @st records leftovers repair() would remove: false while
+ * its context has processes or its monitor lives (running, starting, or
+ * being released by the monitor).  Reads only the cgroup and /proc.
+ */
+export function isStale(st: ServerState): boolean {
   if (st.xid !== null && st.cgroupIno !== null) {
     const dir = contextCgroup(st.xid);
     if (dir && dirIno(dir) === st.cgroupIno) {
       const empty = cgroupPids(dir).length === 0 && !cgroupPopulated(dir);
-      if (!empty || processAlive(st.monitor)) return rep; // running, or its monitor is releasing it
+      return empty && !processAlive(st.monitor);
+    }
+    return true;
+  }
+  return !processAlive(st.monitor);
+}
+
+/** repairs server @name's runtime state; a running server is left alone */
+export async function repair(paths: VctxPaths, name: string): Promise<RepairReport> {
+  const rep: RepairReport = { released: null, aliasRemoved: null, problems: [] };
+  const st = readState(paths, name);
+  if (!st || !isStale(st)) return rep; // running, or its monitor is releasing it
+  if (st.xid !== null && st.cgroupIno !== null) {
+    const dir = contextCgroup(st.xid);
+    if (dir && dirIno(dir) === st.cgroupIno) {
       if (await releaseContext(st.xid).catch(() => false)) rep.released = st.xid;
       else {
         rep.problems.push(`context ${st.xid} of '${name}' could not be released`);
         return rep;
       }
     }
-  } else if (processAlive(st.monitor)) {
-    return rep;
   }
   if (st.alias) {
     try {
+      const { removeAlias } = await import('./alias.js'); // `ip`, through child_process
       await removeAlias(st.alias);
       rep.aliasRemoved = `${st.alias.ip}/${st.alias.prefix} on ${st.alias.dev}`;
     } catch (e) {
@@ -56,7 +70,7 @@ export async function repair(paths: VctxPaths, name: string): Promise<RepairRepo
     }
   }
   const f = runFiles(paths, name);
-  if (existsSync(f.rebootSocket)) await rm(f.rebootSocket, { force: true }).catch(() => {});
+  if (existsSync(f.rebootSocket)) await fsp.rm(f.rebootSocket, { force: true }).catch(() => {});
   await removeState(paths, name).catch(() => {});
   await unpublishServer(paths, name).catch(() => {});
   return rep;

@@ -17,7 +17,8 @@
  * context is gone is a crash's leftover: repair() removes what it records.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
 
@@ -72,8 +73,8 @@ export interface ServerState {
 
 export async function ensureRunDir(paths: VctxPaths, name: string): Promise<ServerRunFiles> {
   const f = runFiles(paths, name);
-  await mkdir(paths.rundir, { recursive: true, mode: 0o755 });
-  await mkdir(f.dir, { recursive: true, mode: 0o700 });
+  await fsp.mkdir(paths.rundir, { recursive: true, mode: 0o755 });
+  await fsp.mkdir(f.dir, { recursive: true, mode: 0o700 });
   return f;
 }
 
@@ -90,8 +91,8 @@ export function readState(paths: VctxPaths, name: string): ServerState | null {
 export async function writeState(paths: VctxPaths, st: ServerState): Promise<void> {
   const f = runFiles(paths, st.name);
   const tmp = `${f.state}.${process.pid}`;
-  await writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
-  await rename(tmp, f.state);
+  await fsp.writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
+  await fsp.rename(tmp, f.state);
 }
 
 /**
@@ -116,7 +117,7 @@ export function loopbacksInUse(paths: VctxPaths): Set<string> {
 }
 
 export async function removeState(paths: VctxPaths, name: string): Promise<void> {
-  await rm(runFiles(paths, name).state, { force: true });
+  await fsp.rm(runFiles(paths, name).state, { force: true });
 }
 
 // ------------------------------------------------------------ cgroups

@@ -4,12 +4,13 @@
  * command left (repair.ts) unless another command holds the server.
  */
 import { existsSync } from 'node:fs';
-import { formatIssue, listServers, loadAllServers, readBootSettings, type ServerConfig } from '../config/index.js';
-import { statusClashes } from './clashes.js';
+import { configPath, listServers, loadAllServers, readBootSettings } from '../config/load.js';
+import { formatIssue } from '../config/issues.js';
 import type { VctxPaths } from '../config/paths.js';
-import { checkName, loadConfigFor } from './config-load.js';
+import type { ServerConfig } from '../config/types.js';
+import { checkName } from './config-load.js';
 import { LifecycleError } from './errors.js';
-import { repair } from './repair.js';
+import { isStale, repair } from './repair.js';
 import { findContext, readState, runFiles } from './runtime.js';
 
 export interface ServerStatus {
@@ -37,17 +38,23 @@ export interface ServerStatus {
  */
 export async function serverStatus(name: string, paths: VctxPaths): Promise<ServerStatus> {
   checkName(name);
-  let configured = true;
+  // a status reports the state of a server whose NAME.conf is invalid, and
+  // names the problem; the parser is loaded only when the file exists
+  const configured = existsSync(configPath(paths.confdir, name));
   let configError: string | null = null;
-  try {
-    await loadConfigFor(paths.confdir, name);
-  } catch (e) {
-    if (!(e instanceof LifecycleError) || e.kind === 'usage') throw e;
-    if (e.kind === 'unknown-server') configured = false;
-    else configError = e.message;
+  if (configured) {
+    const { loadConfigFor } = await import('./config-load.js');
+    try {
+      await loadConfigFor(paths.confdir, name);
+    } catch (e) {
+      if (!(e instanceof LifecycleError) || e.kind === 'usage' || e.kind === 'unknown-server') throw e;
+      configError = e.message;
+    }
   }
   // a crash's leftovers go now, but never under a start or stop in progress
-  if (readState(paths, name) && !(await lockBusy(paths, name))) await repair(paths, name);
+  // (the lock is asked only when there are leftovers: asking runs flock)
+  const st = readState(paths, name);
+  if (st && isStale(st) && !(await lockBusy(paths, name))) await repair(paths, name);
   const c = await findContext(paths, name);
   if (!c && !configured) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${name}.conf in ${paths.confdir})`);
   if (!c || c.empty) {
@@ -98,6 +105,7 @@ export interface ServerListEntry extends ServerStatus {
 export async function listServerStates(paths: VctxPaths): Promise<ServerListEntry[]> {
   const { names } = await listServers(paths.confdir);
   const all = await loadAllServers(paths.confdir);
+  const { statusClashes } = await import('./clashes.js');
   const configs = new Map(all.servers.map((c) => [c.name, c]));
   const failed = new Map(all.failed.map((f) => [f.name, f.error]));
   const out: ServerListEntry[] = [];

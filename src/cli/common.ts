@@ -6,7 +6,7 @@
  *
  * Kept free of heavy imports: every command loads this first.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
@@ -55,22 +55,67 @@ export function warn(msg: string): void {
   process.stderr.write(`${program}: ${msg}\n`);
 }
 
+/** whether something made Node's process.stdout stream (see ignoreEpipe) */
+let stdoutStream = false;
+
 /**
  * Writes text to stdout and resolves when it is flushed (a pipe closed
  * early by the reader, e.g. `| head`, is not an error).
+ *
+ * Straight to fd 1 (writeSync) while nothing has made process.stdout:
+ * setting up Node's stream costs ~2 ms, a tenth of a command's start.  On
+ * Linux the stream writes files, pipes and terminals synchronously too, so
+ * the two keep their order; a non-blocking stdout that is full (EAGAIN)
+ * gets the rest through the stream, which waits.
  */
 export function writeOut(text: string): Promise<void> {
+  if (text === '') return Promise.resolve();
+  let buf = Buffer.from(text, 'utf8');
+  if (!stdoutStream) {
+    let off = 0;
+    try {
+      while (off < buf.length) off += writeSync(1, buf, off);
+      return Promise.resolve();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (code !== 'EAGAIN') throw e;
+      buf = buf.subarray(off);
+    }
+  }
   return new Promise((resolve) => {
-    if (text === '') return resolve();
-    process.stdout.write(text, () => resolve());
+    process.stdout.write(buf, () => resolve());
   });
 }
 
-/** `process.stdout` EPIPE is the reader going away, not a failure */
+/**
+ * `process.stdout` EPIPE is the reader going away, not a failure: the
+ * handler goes on the stream when something first makes it (Node's lazy
+ * getter, wrapped once), so a command that only uses writeOut never pays
+ * for the stream.
+ */
 function ignoreEpipe(): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+  const attach = (s: NodeJS.WriteStream): NodeJS.WriteStream => {
+    stdoutStream = true;
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+    return s;
+  };
+  const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+  if (!d?.get || !d.configurable) {
+    attach(process.stdout);
+    return;
+  }
+  const get = d.get;
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      Object.defineProperty(process, 'stdout', d); // Node's getter keeps the stream it makes
+      return attach(get.call(process) as NodeJS.WriteStream);
+    },
   });
 }
 

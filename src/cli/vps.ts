@@ -4,9 +4,12 @@
  * spectator, context 1, when chcontext can put it there) and inserts a
  * CONTEXT column (XID and server name) after the PID column, mapping each
  * row's PID through a snapshot taken right after ps ends.
+ *
+ * Installed, `vps` is kernel/out/vps (kernel/tools/vps.c): it starts ps
+ * and this file at the same time (startedPs); run otherwise, this file
+ * runs ps itself (runPs).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import {
@@ -55,12 +58,31 @@ interface PsRun {
 }
 
 /**
+ * ps as started by the `vps` front (kernel/tools/vps.c) before it became
+ * this process: the spectator's ps, a child of ours, its output on the fd
+ * of VCTX_VPS_PS=FD,PID; null when this process was started otherwise.
+ */
+async function startedPs(): Promise<PsRun | null> {
+  const spec = process.env.VCTX_VPS_PS;
+  if (spec === undefined) return null;
+  delete process.env.VCTX_VPS_PS;
+  const m = /^(\d+),(\d+)$/.exec(spec);
+  if (!m) return fail(`VCTX_VPS_PS='${spec}' is not FD,PID (set by the vps front, kernel/out/vps)`, EXIT_FAIL);
+  const [fd, pid] = [Number(m[1]), Number(m[2])];
+  const stdout = readFileSync(fd, 'utf8'); // until ps ends
+  closeSync(fd);
+  const { waitChild } = await import('../kernel-bridge/context.js');
+  return { stdout, code: waitChild(pid), psPid: pid, psXid: 1 };
+}
+
+/**
  * Runs `ps ARGS`: as the spectator (`chcontext --silent --ctx 1 -- ps`)
  * when kernel/out/chcontext exists, else directly in the host context.
  * A tiny shell prints ps's PID first (`exec` keeps it), so the row of ps
  * itself, gone before the snapshot, still gets its context.
  */
 async function runPs(args: string[]): Promise<PsRun> {
+  const { spawn } = await import('node:child_process');
   const { toolsDir } = await import('../kernel-bridge/addon.js');
   const chcontext = join(toolsDir, 'chcontext');
   const script = ['/bin/sh', '-c', 'echo $$; exec ps "$@"', 'ps', ...args];
@@ -103,7 +125,7 @@ runMain('vps', async (argv) => {
 
   let run: PsRun;
   try {
-    run = await runPs(psArgs);
+    run = (await startedPs()) ?? (await runPs(psArgs));
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e), EXIT_FAIL);
   }

@@ -5,22 +5,11 @@
  * The verbs live in src/actions; this file parses, prints and maps errors
  * to the CONTRACT exit codes.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { createInterface } from 'node:readline';
-import { build, BuildError } from '../actions/build.js';
-import { deletePlan, deleteServer } from '../actions/delete.js';
-import { contextToEnter, enterArgvFor, execArgvFor } from '../actions/enter.js';
 import { LifecycleError, errText } from '../actions/errors.js';
-import {
-  auditEnter, haltServer, restartServer, serverStatus, isRunning, setServer, startServer, stopServer,
-} from '../actions/lifecycle.js';
-import { quoteValue } from '../config/index.js';
-import { buildProgressPrinter } from './build-progress.js';
-import { consoleLog } from '../actions/log.js';
-import { StopTimeout } from '../actions/stop.js';
 import { formatUptime } from './vserver-format.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS,
@@ -79,6 +68,11 @@ Exit status:
 
 const osSignals = osConstants.signals as unknown as Record<string, number>;
 
+// Each verb loads its actions when it runs (the bundle keeps them lazy):
+// status and running never evaluate the configuration parser (zod), the
+// build templates or child_process.
+const lifecycle = () => import('../actions/lifecycle.js');
+
 const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
   build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'hostname', value: true },
     { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }],
@@ -106,7 +100,8 @@ function printWarnings(ws: readonly string[]): void {
 }
 
 /** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
-function runForeground(argv: string[]): Promise<number> {
+async function runForeground(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
     const ignore = () => {};
@@ -125,6 +120,7 @@ function runForeground(argv: string[]): Promise<number> {
 
 
 async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
   rl.close();
@@ -134,7 +130,7 @@ async function confirm(question: string): Promise<boolean> {
 async function followLog(path: string): Promise<never> {
   let pos = 0;
   let ino = -1;
-  let fh: Awaited<ReturnType<typeof open>> | null = null;
+  let fh: Awaited<ReturnType<typeof fsp.open>> | null = null;
   const buf = Buffer.alloc(65536);
   for (;;) {
     // a new boot moves the log to console.log.1 and starts a new file
@@ -153,7 +149,7 @@ async function followLog(path: string): Promise<never> {
         }
         await fh.close();
       }
-      fh = await open(path, 'r').catch(() => null);
+      fh = await fsp.open(path, 'r').catch(() => null);
       ino = fh ? now : -1;
       pos = 0;
     }
@@ -197,32 +193,40 @@ async function main(argv: string[]): Promise<number> {
         if (n === null || n < 2 || n > 49151) usageError(`--ctx: '${ctxArg}' is not a static context number (2 to 49151)`);
         ctx = n;
       }
+      const { build, BuildError } = await import('../actions/build.js');
       const r = await build(name, {
         template: optString(p, 'template'), ip: optString(p, 'ip'), hostname: optString(p, 'hostname'), ctx,
         force: p.opts.has('force'), allowClash: p.opts.has('allow-clash'),
-        onProgress: buildProgressPrinter(process.stderr),
-      }, paths);
+        onProgress: (await import('./build-progress.js')).buildProgressPrinter(process.stderr),
+      }, paths).catch((e: unknown) => {
+        throw e instanceof BuildError ? new CliError(e.message, e.exitCode) : e;
+      });
       printWarnings(r.warnings);
       await writeOut(`Server '${r.name}' built in ${r.root} (${r.template}, ${(r.elapsedMs / 1000).toFixed(1)} s); configuration ${r.conf}\n`);
       return 0;
     }
     case 'start': {
+      const { startServer } = await lifecycle();
       const r = await startServer(name, paths);
       printWarnings(r.warnings);
       return 0;
     }
     case 'stop': {
       const timeoutSec = timeoutOpt(p);
+      const { haltServer, stopServer } = await lifecycle();
       const r = p.opts.has('if-running') ? await haltServer(name, paths, { timeoutSec }) : await stopServer(name, paths, { timeoutSec });
       if (r) printWarnings(r.warnings);
       return 0;
     }
     case 'restart': {
+      const { restartServer } = await lifecycle();
       const r = await restartServer(name, paths, { timeoutSec: timeoutOpt(p), ifRunning: p.opts.has('if-running') });
       printWarnings([...(r.stopped?.warnings ?? []), ...(r.started?.warnings ?? [])]);
       return 0;
     }
     case 'set': {
+      const { setServer } = await lifecycle();
+      const { quoteValue } = await import('../config/issues.js');
       const r = await setServer(name, p.positionals, paths);
       const what = r.changes.map(([k, v]) => `${k}=${quoteValue(v)}`).join(' ');
       await writeOut(r.xid !== null
@@ -231,6 +235,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
+      const { serverStatus } = await import('../actions/status.js');
       const s = await serverStatus(name, paths);
       if (s.configError) printWarnings([s.configError]);
       if (p.opts.has('json')) {
@@ -244,9 +249,13 @@ async function main(argv: string[]): Promise<number> {
       await writeOut(`Vserver '${name}' is running at context '${s.xid}'\nNumber of processes: ${s.nprocs}\nUptime: ${formatUptime(s.uptimeSec ?? 0)}\n`);
       return 0;
     }
-    case 'running':
+    case 'running': {
+      const { isRunning } = await import('../actions/status.js');
       return (await isRunning(name, paths)) ? 0 : EXIT_FAIL;
+    }
     case 'enter': {
+      const { contextToEnter, enterArgvFor } = await import('../actions/enter.js');
+      const { auditEnter } = await lifecycle();
       let xid: number;
       try {
         xid = await contextToEnter(name, paths);
@@ -262,12 +271,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'exec': {
       if (!rest.length) usageError(`exec needs a command: vserver ${name} exec CMD [ARG...]`);
+      const { contextToEnter, execArgvFor } = await import('../actions/enter.js');
+      const { auditEnter } = await lifecycle();
       const xid = await contextToEnter(name, paths);
       const code = await runForeground(execArgvFor(xid, rest));
       await auditEnter('exec', name, `context ${xid}, ${JSON.stringify(rest.join(' ').slice(0, 200))} exited with status ${code}`);
       return code;
     }
     case 'delete': {
+      const { deletePlan, deleteServer } = await import('../actions/delete.js');
       const plan = deletePlan(name, paths);
       if (!p.opts.has('force')) {
         if (!process.stdin.isTTY) fail(`not deleting '${name}' without a terminal to confirm on; use --force`);
@@ -279,6 +291,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'log': {
+      const { consoleLog } = await import('../actions/log.js');
       const l = consoleLog(name, paths);
       const path = l.path ?? l.previous;
       if (!path) {
@@ -302,9 +315,8 @@ runMain('vserver', async (argv) => {
   try {
     return await main(argv);
   } catch (e) {
-    if (e instanceof StopTimeout) throw new CliError(e.message, EXIT_FAIL);
+    // a StopTimeout is one too (exit 1); a BuildError is mapped where build runs
     if (e instanceof LifecycleError) throw new CliError(e.message, e.exitCode);
-    if (e instanceof BuildError) throw new CliError(e.message, e.exitCode);
     throw e;
   }
 });

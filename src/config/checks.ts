@@ -5,11 +5,12 @@
  * really run.  Each returns a ConfigIssue (an error) or null; the caller
  * refuses to go on when it gets one.
  */
-import { lstat, readlink, realpath, stat } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { configError, type ConfigIssue } from './issues.js';
 import type { ServerInit } from './types.js';
-import { serverNameProblem } from './validate.js';
+import { serverNameProblem } from './name.js';
 
 function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
@@ -38,7 +39,7 @@ export async function checkServerRoot(rootsDir: string, name: string, opts: Root
   const err = (message: string) => configError(root, null, null, null, message);
   let realRoots: string;
   try {
-    realRoots = await realpath(rootsDir);
+    realRoots = await fsp.realpath(rootsDir);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') {
       return mustExist ? configError(rootsDir, null, null, null, 'the roots directory does not exist (set --rootdir or VSERVER_ROOTDIR)') : null;
@@ -47,18 +48,18 @@ export async function checkServerRoot(rootsDir: string, name: string, opts: Root
   }
   let st;
   try {
-    st = await lstat(root);
+    st = await fsp.lstat(root);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return mustExist ? err(`the server's root directory does not exist; create it with: vserver ${name} build`) : null;
     throw e;
   }
   if (st.isSymbolicLink()) {
-    const target = await readlink(root).catch(() => '?');
+    const target = await fsp.readlink(root).catch(() => '?');
     return err(`the server's root is a symbolic link (to ${target}); it must be a real directory inside ${rootsDir}, ` +
       'as a link could point the server at any directory of the host');
   }
   if (!st.isDirectory()) return err(`the server's root is not a directory`);
-  const real = await realpath(root);
+  const real = await fsp.realpath(root);
   if (!real.startsWith(realRoots + sep) || real === realRoots) {
     return err(`the server's root resolves to ${real}, outside the roots directory ${realRoots}`);
   }
@@ -85,7 +86,7 @@ export async function checkTrustedFile(file: string, opts: TrustedFileOptions = 
   const who = uid === 0 ? 'root' : `uid ${uid}`;
   let st;
   try {
-    st = await stat(file);
+    st = await fsp.stat(file);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return null;
     throw e;
@@ -100,8 +101,8 @@ export async function checkTrustedFile(file: string, opts: TrustedFileOptions = 
     return err(`refused: the ${what} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${mode(st.mode)}), ` +
       `so someone else can change what runs as root; fix with: chmod go-w ${file}`);
   }
-  const dir = dirname(await realpath(file));
-  const dst = await stat(dir);
+  const dir = dirname(await fsp.realpath(file));
+  const dst = await fsp.stat(dir);
   const sticky = (dst.mode & 0o1000) !== 0;
   if (dst.uid !== uid && dst.uid !== 0) {
     return err(`refused: its directory ${dir} is owned by uid ${dst.uid}, not ${who}, so the ${what} can be replaced`);
@@ -140,7 +141,7 @@ export async function resolveInRoot(root: string, path: string): Promise<InnerPa
     const host = join(root, ...done, c);
     let st;
     try {
-      st = await lstat(host);
+      st = await fsp.lstat(host);
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -151,7 +152,7 @@ export async function resolveInRoot(root: string, path: string): Promise<InnerPa
     }
     if (st.isSymbolicLink()) {
       if (++links > 40) throw Object.assign(new Error(`too many levels of symbolic links in ${path}`), { code: 'ELOOP' });
-      const target = await readlink(host);
+      const target = await fsp.readlink(host);
       if (target.startsWith('/')) done.length = 0;
       pending = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...pending];
       continue;
@@ -179,7 +180,7 @@ export async function checkServerInit(
   for (const c of candidates) {
     const r = await resolveInRoot(root, c);
     if (!r.exists) continue;
-    const st = await stat(r.host);
+    const st = await fsp.stat(r.host);
     if (!st.isFile() || (st.mode & 0o111) === 0) return err(`${c} in the server (${r.inner}) is not an executable file`);
     if (basename(r.inner) === 'systemd') {
       return err(`${c} in the server is systemd (${r.inner}), which cannot be a server's init: it needs a writable ` +

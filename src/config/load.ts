@@ -1,13 +1,14 @@
 /**
  * Reading NAME.conf files from the configuration directory.
  */
-import { readdir, readFile } from 'node:fs/promises';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { checkTrustedFile } from './checks.js';
 import { ConfigError, configError, configWarning, type ConfigIssue } from './issues.js';
-import { parseServerConfig, type BootSettings } from './parse.js';
+import type { BootSettings } from './parse.js';
 import type { ServerConfig } from './types.js';
-import { serverNameProblem } from './validate.js';
+import { serverNameProblem } from './name.js';
 
 export interface LoadOptions {
   /**
@@ -44,7 +45,7 @@ export async function loadServerConfig(confdir: string, name: string, opts: Load
   if (nameProblem) throw new ConfigError('bad-name', [configError(confdir, null, null, name, nameProblem)]);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fsp.readFile(file, 'utf8');
   } catch (e) {
     const code = errnoCode(e);
     if (code === 'ENOENT') {
@@ -59,6 +60,9 @@ export async function loadServerConfig(confdir: string, name: string, opts: Load
     const unsafe = await checkTrustedFile(file, { trustedUid });
     if (unsafe) throw new ConfigError('invalid', [unsafe]);
   }
+  // the value schemas (zod) load here, not with this module: listing servers
+  // and `vserver NAME status` need no parser
+  const { parseServerConfig } = await import('./parse.js');
   const r = parseServerConfig(text, { file, name });
   if (!r.config) throw new ConfigError('invalid', r.errors, r.warnings);
   return { config: r.config, warnings: r.warnings };
@@ -72,8 +76,9 @@ export async function loadServerConfig(confdir: string, name: string, opts: Load
  */
 export async function readBootSettings(confdir: string, name: string): Promise<BootSettings> {
   const file = configPath(confdir, name);
-  const text = await readFile(file, 'utf8').catch(() => null);
+  const text = await fsp.readFile(file, 'utf8').catch(() => null);
   if (text === null) return { onBoot: null, priority: null };
+  const { parseServerConfig } = await import('./parse.js');
   return parseServerConfig(text, { file, name }).boot;
 }
 
@@ -91,7 +96,7 @@ export interface ServerList {
 export async function listServers(confdir: string): Promise<ServerList> {
   let entries;
   try {
-    entries = await readdir(confdir, { withFileTypes: true });
+    entries = await fsp.readdir(confdir, { withFileTypes: true });
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return { names: [], warnings: [] };
     throw e;

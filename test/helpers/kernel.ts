@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRoot } from './busybox-root.js';
+import { commandPath, type Command } from './commands.js';
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const toolsDir = join(projectRoot, 'kernel', 'out');
@@ -50,9 +51,9 @@ export function inCtx(xid: number, script: string, opts: SpawnSyncOptions = {}):
   return chcontext(['--ctx', String(xid), '--', '/bin/sh', '-c', script], opts);
 }
 
-/** a TypeScript CLI of the project (src/cli/NAME.ts) through tsx */
-export function runCli(name: string, args: string[], opts: SpawnSyncOptions = {}): Result {
-  return run(process.execPath, ['--import', 'tsx', join(projectRoot, 'src', 'cli', `${name}.ts`), ...args], {
+/** a command of the project as installed (its bundle, through its #! line: test/helpers/commands.ts) */
+export function runCli(name: Command, args: string[], opts: SpawnSyncOptions = {}): Result {
+  return run(commandPath(name), args, {
     cwd: projectRoot,
     timeout: 60_000,
     ...opts,

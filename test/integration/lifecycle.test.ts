@@ -21,9 +21,9 @@ import { contextCgroup, processAlive, readState } from '../../src/actions/runtim
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
+import { commandPath } from '../helpers/commands.js';
 
 const isRoot = process.getuid?.() === 0;
-const CLI = join(projectRoot, 'src/cli/vserver.ts');
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
 const octet = 100 + Math.floor(Math.random() * 120);
 const IP_A = `127.0.0.${octet}`;
@@ -41,7 +41,7 @@ interface Res { code: number; stdout: string; stderr: string; ms: number }
 function vs(args: string[], opts: { input?: string } = {}): Promise<Res> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, cwd: projectRoot });
+    const c = spawn(commandPath('vserver'), args, { env, cwd: projectRoot });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (b) => (stdout += b));
@@ -191,7 +191,7 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
   test('enter gives a shell on a terminal (tmux)', { skip: spawnSync('tmux', ['-V']).status !== 0 && 'no tmux' }, async () => {
     const sock = `vctx${run}`;
     const envs = ['VSERVER_CONFDIR', 'VSERVER_ROOTDIR', 'VSERVER_RUNDIR'].map((k) => `${k}=${env[k]}`).join(' ');
-    const cmd = `env ${envs} ${process.execPath} --import tsx ${CLI} ${A} enter; echo ENTER-EXIT=$?; sleep 30`;
+    const cmd = `env ${envs} ${commandPath('vserver')} ${A} enter; echo ENTER-EXIT=$?; sleep 30`;
     assert.equal(spawnSync('tmux', ['-L', sock, 'new-session', '-d', '-s', 'e', '-x', '120', '-y', '30', '-c', projectRoot, cmd]).status, 0);
     const pane = () => spawnSync('tmux', ['-L', sock, 'capture-pane', '-p', '-t', 'e'], { encoding: 'utf8' }).stdout;
     await until('a prompt', () => (/[#$] *$/m.test(pane()) ? true : null), 15000);

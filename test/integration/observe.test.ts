@@ -21,16 +21,16 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandPath, type Command } from '../helpers/commands.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHCONTEXT = join(root, 'kernel', 'out', 'chcontext');
 const VDU_TOOL = join(root, 'kernel', 'out', 'vdu');
 const isRoot = process.getuid?.() === 0;
 
-/** runs one of the commands: vdu is C (kernel/out/vdu), the others from their TypeScript source */
-function cli(name: string, args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  const argv = name === 'vdu' ? [VDU_TOOL, ...args] : [process.execPath, '--import', 'tsx', join(root, 'src', 'cli', `${name}.ts`), ...args];
-  return spawnSync(argv[0]!, argv.slice(1), {
+/** runs one of the commands as installed (test/helpers/commands.ts) */
+function cli(name: Command, args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(commandPath(name), args, {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
@@ -154,7 +154,7 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
   });
 
   test('--help of every command: usage on stdout, exit 0', () => {
-    for (const name of ['vserver-stat', 'vps', 'vpstree', 'vkill', 'vdu']) {
+    for (const name of ['vserver-stat', 'vps', 'vpstree', 'vkill', 'vdu'] as const) {
       const r = cli(name, ['--help']);
       assert.equal(r.status, 0, `${name}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^Usage: ${name} `));
@@ -171,7 +171,7 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
   });
 
   test('usage errors: one line naming the flag, exit 2', () => {
-    const cases: [string, string[], string][] = [
+    const cases: [Command, string[], string][] = [
       ['vserver-stat', ['--bogus'], "vserver-stat: unknown option '--bogus'; try 'vserver-stat --help'\n"],
       ['vserver-stat', ['extra'], "vserver-stat: unexpected argument 'extra'; try 'vserver-stat --help'\n"],
       ['vpstree', ['--ascii', '--unicode'], "vpstree: options '--ascii' and '--unicode' exclude each other; try 'vpstree --help'\n"],

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The command-line tools as one CommonJS file each, dist/NAME.cjs (what
+// package.json's bin and setup.sh link), from tsc's output.
+//
+// Start-up is most of what these commands cost (bench/results/startup.md):
+// Node 20 starts a CommonJS file ~6 ms sooner than an ES module (the ESM
+// loader is not in its start-up snapshot), and one file spares the module
+// resolution and reads of ~20-60 files.  Dynamic import()s stay lazy in the
+// bundle (esbuild wraps their modules in functions run on first use), so a
+// command evaluates only what its verb needs (zod only when a configuration
+// is parsed).  The addon (*.node) stays outside, loaded by absolute path.
+// vtop is bundled apart (scripts/bundle-vtop.mjs: ESM, top-level await).
+// Run by scripts/build.mjs after tsc.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** the commands: src/cli/NAME.ts -> dist/NAME.cjs */
+export const COMMANDS = ['vserver', 'vserver-all', 'vserver-stat', 'vps', 'vpstree', 'vkill'];
+
+const entries = Object.fromEntries(COMMANDS.map((c) => [c, join(root, 'dist', 'src', 'cli', `${c}.js`)]));
+for (const f of Object.values(entries)) {
+  if (!existsSync(f)) {
+    console.error(`bundle-cli: ${f} is missing: run tsc first (npm run build)`);
+    process.exit(1);
+  }
+}
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch (e) {
+  console.error(`bundle-cli: esbuild is missing (${String(e.message).split('\n')[0]}); run npm install`);
+  process.exit(1);
+}
+try {
+  await esbuild.build({
+    entryPoints: entries, outdir: join(root, 'dist'), outExtension: { '.js': '.cjs' },
+    bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    minify: true, legalComments: 'none', external: ['*.node'],
+    // import() of Node's own modules becomes require(): the code-cache loader below
+    // compiles a bundle with vm.Script, where a real import() has no loader to call
+    supported: { 'dynamic-import': false },
+    // the sources are ES modules: import.meta.url is this file's URL here
+    define: { 'import.meta.url': '__vctxModuleUrl' },
+    banner: { js: "const __vctxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'error',
+  });
+} catch (e) {
+  console.error(`bundle-cli: esbuild failed (${String(e.message).split('\n')[0]})`);
+  process.exit(1);
+}
+// A big bundle (vserver's and vserver-all's hold zod and the build
+// templates: ~0.5 MB) costs V8 ~10 ms to pre-parse at each start, though a
+// status runs little of it.  Such a bundle moves to dist/cjs/NAME.js with
+// V8's code cache beside it (NAME.js.cache, made here by compiling it), and
+// dist/NAME.cjs becomes a loader that compiles it with that cache: the
+// parse is skipped.  A cache V8 rejects (another Node) only costs the parse.
+// Small bundles start faster without the loader's extra reads.
+const CACHE_ABOVE = 64 * 1024;
+const cjsDir = join(root, 'dist', 'cjs');
+rmSync(cjsDir, { recursive: true, force: true });
+for (const c of COMMANDS) {
+  const f = join(root, 'dist', `${c}.cjs`);
+  const text = readFileSync(f, 'utf8');
+  // esbuild keeps the entry's #! line first; every command has one
+  if (!text.startsWith('#!')) {
+    console.error(`bundle-cli: ${f} has no #! line (src/cli/${c}.ts must start with one)`);
+    process.exit(1);
+  }
+  if (text.length > CACHE_ABOVE) {
+    const shebang = text.slice(0, text.indexOf('\n'));
+    const body = join(cjsDir, `${c}.js`);
+    mkdirSync(cjsDir, { recursive: true });
+    const source = text.slice(shebang.length); // the #! line is the loader's (V8 compiles no #! here)
+    writeFileSync(body, source);
+    writeFileSync(`${body}.cache`, new Script(Module.wrap(source), { filename: body }).createCachedData());
+    writeFileSync(f, `${shebang}
+// ${c}: runs dist/cjs/${c}.js with V8's code cache (made by scripts/bundle-cli.mjs)
+'use strict';
+const { readFileSync } = require('node:fs');
+const file = require('node:path').join(__dirname, 'cjs', '${c}.js');
+let cachedData;
+try {
+  cachedData = readFileSync(file + '.cache');
+} catch {
+  cachedData = undefined;
+}
+const script = new (require('node:vm').Script)(require('node:module').wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+script.runInThisContext()(exports, require, module, file, require('node:path').dirname(file));
+`);
+  }
+  chmodSync(f, 0o755);
+}
