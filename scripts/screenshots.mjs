@@ -225,7 +225,7 @@ try {
   await waitFor(/^\s*IP lock\s/m, 'the detail pane');
   await shot('vtop-detail.svg', 'vtop: details of a server (capabilities, limits, namespaces)');
   await keys('Escape', '?');
-  await waitFor(/SIGTERM the selected process/, 'the help overlay');
+  await waitFor(/SIGTERM the (selected )?process/, 'the help overlay');
   await shot('vtop-help.svg', 'vtop: the help overlay (the key table)');
   await keys('Escape');
   await select('mail');
