@@ -35,7 +35,10 @@ function cli(name: Command, args: string[], opts: { uid?: number; env?: NodeJS.P
     encoding: 'utf8',
     timeout: 60_000,
     env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
+    // a real other user: its own group too (with root's group, a checkout below a
+    // 0701 directory such as mktemp -d's is out of its reach)
     uid: opts.uid,
+    gid: opts.uid,
   });
 }
 
