@@ -5,9 +5,9 @@ import { buildKeymap, DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
 import { EscapeCoalescingStdin, splitKeys } from '../../../src/ui/escape-coalescing-stdin.js';
 import { renderOnce, onceJson } from '../../../src/ui/once.js';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
-import { staticHostProbe } from '../../../src/ui/host-probe.js';
-import { stepInterval, VtopFeed } from '../../../src/ui/vtop-feed.js';
-import { RecordingActions } from '../../../src/ui/actions-port.js';
+import { staticHostProbe } from '../../../src/live/host-probe.js';
+import { stepInterval, VtopFeed } from '../../../src/live/vtop-feed.js';
+import { RecordingActions } from '../../../src/actions/vtop-port.js';
 import { VtopApp } from '../../../src/ui/app.js';
 import { DEMO, demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
 
