@@ -210,8 +210,13 @@ describe('vtop against real servers', { skip: skipAll }, () => {
     assert.equal(seccompOf(helper), '0', 'the helper has no filter');
     const rssKiB = Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${helper}/status`, 'utf8'))?.[1]);
     assert.ok(rssKiB < 8 * 1024, `the helper is small (RSS ${rssKiB} KiB)`);
-    // the spectator cannot signal: a kill(2) from inside vtop's filter fails; seen from outside as Seccomp 2 above,
-    // and from inside: a child of vtop inherits the filter and cannot signal the helper
+    // the spectator cannot signal: vtop's filter is libvctx's spectator filter (Seccomp 2 above), the one
+    // chcontext --ctx 1 loads before it runs CMD: under it, a kill of vtop's own helper is refused
+    const k = spawnSync(chcontext, ['--ctx', '1', '--', 'kill', '-TERM', String(helper)], { encoding: 'utf8' });
+    assert.notEqual(k.status, 0, 'a kill of the helper from under the spectator filter fails');
+    assert.match(k.stderr, /not permitted/i);
+    assert.ok(existsSync(`/proc/${helper}`), 'the helper lives');
+    assert.ok(!s.dead(), 'vtop lives');
     await s.keys('q');
     assert.ok(await waitFor(() => s.dead(), 10_000, 50), 'vtop quit');
     assert.ok(await waitFor(() => !existsSync(`/proc/${helper}`), 5000, 50), 'the helper exited with vtop');
