@@ -57,16 +57,6 @@ export async function acquireLock(file: string, waitSec: number): Promise<HeldLo
   };
 }
 
-/** runs @fn under the lock of @file */
-export async function withLock<T>(file: string, waitSec: number, fn: () => Promise<T>): Promise<T> {
-  const l = await acquireLock(file, waitSec);
-  try {
-    return await fn();
-  } finally {
-    await l.release();
-  }
-}
-
 /** how long a command waits for another one working on the same server */
 export const LOCK_WAIT_SEC = 150;
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { VctxPaths } from '../config/paths.js';
 import { toolsDir } from '../kernel-bridge/addon.js';
-import type { ActionRequest, ActionResult, Actions, ServerRequest } from '../ui/actions-port.js';
+import type { ActionRequest, ActionResult, Actions, ServerRequest } from './vtop-port.js';
 import { vserverCliArgv } from './chcontext-args.js';
 import { whoAmI } from './syslog.js';
 

@@ -188,13 +188,13 @@ runMain('vtop', async (argv) => {
   }
 
   // the data path
-  const { VtopFeed, stepInterval } = await import('../ui/vtop-feed.js');
-  const { staticHostProbe, liveHostProbe } = await import('../ui/host-probe.js');
-  const { DiskUseCache, staticDiskUse } = await import('../ui/disk-use-cache.js');
-  const { RecordingActions } = await import('../ui/actions-port.js');
+  const { VtopFeed, stepInterval } = await import('../live/vtop-feed.js');
+  const { staticHostProbe, liveHostProbe } = await import('../live/host-probe.js');
+  const { DiskUseCache, staticDiskUse } = await import('../live/disk-use-cache.js');
+  const { RecordingActions } = await import('../actions/vtop-port.js');
   let source: SnapshotSource;
   let feedOpts: Omit<ConstructorParameters<typeof VtopFeed>[0], 'source'>;
-  let actions: import('../ui/actions-port.js').Actions | null;
+  let actions: import('../actions/vtop-port.js').Actions | null;
   let note = '';
   if (fixtures) {
     const { FixtureSnapshotSource, FixtureError, fixtureFiles } = await import('../kernel-bridge/fixture-source.js');
@@ -279,8 +279,8 @@ runMain('vtop', async (argv) => {
 
 /** runs the dashboard on the terminal until q; remounts around `enter` */
 async function interactive(o: {
-  feed: InstanceType<typeof import('../ui/vtop-feed.js').VtopFeed>;
-  actions: import('../ui/actions-port.js').Actions;
+  feed: InstanceType<typeof import('../live/vtop-feed.js').VtopFeed>;
+  actions: import('../actions/vtop-port.js').Actions;
   keymap: import('../ui/keys.js').Keymap;
   colorMode: import('../ui/theme.js').ColorMode;
   stepInterval: (ms: number, dir: -1 | 1) => number;
@@ -309,10 +309,10 @@ async function interactive(o: {
   for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, () => { leave(); process.exit(128 + (sig === 'SIGTERM' ? 15 : 1)); });
 
   let ui: Partial<import('../ui/app.js').UiState> = {};
-  const pending: { handoff: { name: string; done: (r: import('../ui/actions-port.js').ActionResult) => void } | null } = { handoff: null };
+  const pending: { handoff: { name: string; done: (r: import('../actions/vtop-port.js').ActionResult) => void } | null } = { handoff: null };
   let unmount: (() => void) | null = null;
   // `enter` needs the terminal: the UI is unmounted while the shell runs
-  const actions: import('../ui/actions-port.js').Actions = {
+  const actions: import('../actions/vtop-port.js').Actions = {
     kill: (r) => o.actions.kill(r), killContext: (r) => o.actions.killContext(r), start: (r) => o.actions.start(r),
     stop: (r) => o.actions.stop(r), restart: (r) => o.actions.restart(r),
     enter: (r) => new Promise((done) => {
@@ -345,7 +345,7 @@ async function interactive(o: {
     if (!h) break;
     pending.handoff = null;
     leave();
-    let result: import('../ui/actions-port.js').ActionResult;
+    let result: import('../actions/vtop-port.js').ActionResult;
     try {
       result = await o.actions.enter({ name: h.name });
     } catch (e) {

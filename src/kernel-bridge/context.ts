@@ -1,8 +1,8 @@
 /**
- * Context membership and confinement through the addon: the XID of a
- * process, joining the spectator (context 1), releasing contexts left by
- * crashed tools, changing a running context's limits, and waiting (off the
- * main thread) for a context to empty.
+ * Context membership and confinement through the addon: listing contexts,
+ * joining the spectator (context 1), releasing a context left by a crashed
+ * tool, changing a running context's limits, and waiting (off the main
+ * thread) for a context to empty.
  */
 import { requireAddon } from './addon.js';
 
@@ -26,9 +26,7 @@ export interface ContextRecord {
 
 interface RawKernel {
   listContexts(): ContextRecord[];
-  xidOfPid(pid: number): number;
   spectate(): void;
-  gc(): number;
   release(xid: number): void;
   waitEmpty(xid: number, timeoutMs: number): Promise<void>;
   setLimits(xid: number, limits: LiveLimits): void;
@@ -49,11 +47,6 @@ export interface LiveLimits {
 
 const raw = (): RawKernel => requireAddon() as unknown as RawKernel;
 
-/** security context number of pid (0 = this process) */
-export function xidOfPid(pid: number): number {
-  return raw().xidOfPid(pid);
-}
-
 /**
  * Make this (multithreaded) process a member of context 1: it keeps the
  * host's view of every process but can no longer signal or trace any
@@ -61,11 +54,6 @@ export function xidOfPid(pid: number): number {
  */
 export function spectate(): void {
   raw().spectate();
-}
-
-/** release empty contexts whose monitor died; returns how many */
-export function gcContexts(): number {
-  return raw().gc();
 }
 
 /**

@@ -10,12 +10,11 @@ import type { Snapshot, SnapshotSource } from './types.js';
 /** the raw binding functions this module uses (binding/observe.cc) */
 interface ObserveBinding {
   snapshot(opts?: { lite?: boolean }): Snapshot;
-  escape(text: string | Uint8Array): string;
 }
 
 function binding(): ObserveBinding {
   const a = requireAddon();
-  if (typeof a.snapshot !== 'function' || typeof a.escape !== 'function') {
+  if (typeof a.snapshot !== 'function') {
     throw new Error('vctx native addon has no snapshot(): rebuild it (npm run build)');
   }
   return a as unknown as ObserveBinding;
@@ -45,13 +44,4 @@ export class NativeSnapshotSource implements SnapshotSource {
   snapshot(): Snapshot {
     return this.raw.snapshot({ lite: this.lite });
   }
-}
-
-/**
- * The escaping every process string of a snapshot already had: valid UTF-8
- * stays, control characters (C0, DEL, C1), bidi controls and invalid bytes
- * become visible escapes such as `\x1b` and `\n`, a backslash becomes `\\`.
- */
-export function terminalEscape(text: string | Uint8Array): string {
-  return binding().escape(text);
 }

@@ -15,7 +15,7 @@ import { buildProcRows, DEFAULT_PROC_VIEW, type ProcRow, type ProcViewOptions, t
 import { buildServerRows, DEFAULT_RUNAWAY_INTERVALS, runawayKeys, type ServerRow } from '../views/vtop-servers.js';
 import { fitParts, headerLines } from '../views/vtop-header.js';
 import { clip, safe } from '../views/vtop-text.js';
-import { type ActionRequest, type Actions, describeRequest, dispatchAction } from './actions-port.js';
+import { type ActionRequest, type Actions, describeRequest, dispatchAction } from '../actions/vtop-port.js';
 import { ConfirmDialog, type ConfirmState } from './confirm-dialog.js';
 import { DetailPane } from './detail-pane.js';
 import { Header } from './header.js';

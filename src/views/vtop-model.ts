@@ -1,7 +1,7 @@
 /**
  * What one vtop refresh hands the UI: a snapshot with everything derived
  * from outside it (CPU%, host figures, configured names, disk use, user
- * names).  Plain data; built by the feed (src/ui/vtop-feed.ts), read by
+ * names).  Plain data; built by the feed (src/live/vtop-feed.ts), read by
  * the vtop-* views.
  */
 import type { Snapshot } from '../kernel-bridge/types.js';

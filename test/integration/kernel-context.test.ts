@@ -330,6 +330,9 @@ describe('context 1, the spectator (the seed walk-through)', { skip }, () => {
         const r = chcontext(['--ctx', String(ctx.xid), '--', 'kill', String(nspid(host).at(-1))]);
         assert.equal(r.status, 0, show(r));
         assert.equal(r.stderr, '');
+        // and the kill happened: the command is gone, so the context ends and is released
+        assert.ok(await waitFor(() => !running(host), 3000), 'the context command still runs');
+        await waitGone(ctx.xid);
       } finally {
         await stopContext(ctx);
       }

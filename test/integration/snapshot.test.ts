@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { killContext, killPid } from '../../src/kernel-bridge/kill.js';
-import { NativeSnapshotSource, terminalEscape } from '../../src/kernel-bridge/snapshot.js';
+import { requireAddon } from '../../src/kernel-bridge/addon.js';
+import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import type { ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
 import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
 
@@ -247,7 +248,9 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
     }
   });
 
-  test('terminalEscape escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
+  test('the escaping of comm and cmdline escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
+    // the addon's escape(): libvctx's vctx_escape, which every process string of a snapshot goes through
+    const terminalEscape = (requireAddon() as { escape(text: string | Uint8Array): string }).escape;
     assert.equal(terminalEscape('plain é 世界'), 'plain é 世界');
     assert.equal(terminalEscape('a\x1b[2Jb'), 'a\\x1b[2Jb');
     assert.equal(terminalEscape('t\tn\nr\r\\'), 't\\tn\\nr\\r\\\\');

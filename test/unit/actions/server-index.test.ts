@@ -14,8 +14,8 @@ import {
 } from '../../../src/actions/server-index.js';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
 import type { Snapshot } from '../../../src/kernel-bridge/types.js';
-import { staticHostProbe } from '../../../src/ui/host-probe.js';
-import { VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { staticHostProbe } from '../../../src/live/host-probe.js';
+import { VtopFeed } from '../../../src/live/vtop-feed.js';
 import { buildServerRows } from '../../../src/views/vtop-servers.js';
 import { DEMO, demoSnapshots, listSource } from '../ui/harness.js';
 

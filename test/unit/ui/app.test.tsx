@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import chalk from 'chalk';
-import { buildKeymap, DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
+import { buildKeymap, DEFAULT_BINDINGS, keyFor, lookup } from '../../../src/ui/keys.js';
 import { EscapeCoalescingStdin, splitKeys } from '../../../src/ui/escape-coalescing-stdin.js';
 import { renderOnce, onceJson } from '../../../src/ui/once.js';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
-import { staticHostProbe } from '../../../src/ui/host-probe.js';
-import { stepInterval, VtopFeed } from '../../../src/ui/vtop-feed.js';
-import { RecordingActions } from '../../../src/ui/actions-port.js';
+import { staticHostProbe } from '../../../src/live/host-probe.js';
+import { stepInterval, VtopFeed } from '../../../src/live/vtop-feed.js';
+import { RecordingActions } from '../../../src/actions/vtop-port.js';
 import { VtopApp } from '../../../src/ui/app.js';
 import { DEMO, demoFeed, demoSnapshots, KEY, listSource, renderVtop, tick } from './harness.js';
 
@@ -275,7 +275,11 @@ test('an arrow sequence and a letter in one read are two keys', async () => {
 });
 
 test('key overrides drive dispatch and help', async () => {
-  buildKeymap({ overrides: { kill: 'z' } });
+  const km = buildKeymap({ overrides: { kill: 'z' } });
+  assert.equal(lookup(km, 'z'), 'kill', 'z kills');
+  assert.equal(lookup(km, 'k'), undefined, 'k no longer does');
+  assert.equal(keyFor(km, 'kill'), 'z');
+  assert.equal(lookup(km, 'K'), 'killHard', 'the other bindings stay');
   const r = await renderVtop({ overrides: { kill: 'z' }, columns: 100, rows: 30 });
   await r.press(KEY.down, KEY.tab, 'k');
   assert.doesNotMatch(r.text(), /Send SIGTERM/);

@@ -14,12 +14,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
 import type { Snapshot } from '../../../src/kernel-bridge/types.js';
-import { staticDiskUse } from '../../../src/ui/disk-use-cache.js';
-import * as hostProbe from '../../../src/ui/host-probe.js';
-import { staticHostProbe } from '../../../src/ui/host-probe.js';
+import { staticDiskUse } from '../../../src/live/disk-use-cache.js';
+import { cpuTimes } from '../../../src/kernel-bridge/host.js';
+import * as hostProbe from '../../../src/live/host-probe.js';
+import { staticHostProbe } from '../../../src/live/host-probe.js';
 import { DEFAULT_BINDINGS } from '../../../src/ui/keys.js';
 import { onceJson, renderOnce } from '../../../src/ui/once.js';
-import { VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { VtopFeed } from '../../../src/live/vtop-feed.js';
 import { buildServerRows } from '../../../src/views/vtop-servers.js';
 import { DEMO, demoSnapshots, KEY, listSource, renderVtop } from './harness.js';
 
@@ -148,7 +149,7 @@ test('memory: the list\'s "RSS sum" and the cgroup\'s "cgroup mem" are named as 
 
 test('CPU: the host\'s figure is % of one core like every other, in the header and --once --json', async () => {
   // the conversion of /proc/stat's all-CPU counters (looked up here: it did not exist before the fix)
-  const { cpuTimes, hostCpuPercent } = hostProbe;
+  const { hostCpuPercent } = hostProbe;
   assert.equal(typeof hostCpuPercent, 'function', 'the host probe converts to % of one core');
   const a = cpuTimes('cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\ncpu1 50 0 50 400 0 0 0 0 0 0\n');
   const b = cpuTimes('cpu  250 0 200 950 0 0 0 0 0 0\n');

@@ -8,14 +8,14 @@ import { stripVTControlCharacters } from 'node:util';
 import { render } from 'ink';
 import { FixtureSnapshotSource } from '../../../src/kernel-bridge/fixture-source.js';
 import type { Snapshot, SnapshotSource } from '../../../src/kernel-bridge/types.js';
-import { RecordingActions } from '../../../src/ui/actions-port.js';
+import { RecordingActions } from '../../../src/actions/vtop-port.js';
 import { VtopApp, type VtopAppProps } from '../../../src/ui/app.js';
-import { staticDiskUse } from '../../../src/ui/disk-use-cache.js';
+import { staticDiskUse } from '../../../src/live/disk-use-cache.js';
 import { EscapeCoalescingStdin } from '../../../src/ui/escape-coalescing-stdin.js';
-import { staticHostProbe } from '../../../src/ui/host-probe.js';
+import { staticHostProbe } from '../../../src/live/host-probe.js';
 import { buildKeymap, type KeyOverrides } from '../../../src/ui/keys.js';
 import { type ColorMode, makeTheme, ThemeContext } from '../../../src/ui/theme.js';
-import { stepInterval, VtopFeed } from '../../../src/ui/vtop-feed.js';
+import { stepInterval, VtopFeed } from '../../../src/live/vtop-feed.js';
 
 export const DEMO = fileURLToPath(new URL('../../fixtures/vtop/demo.json', import.meta.url));
 

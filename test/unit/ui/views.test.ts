@@ -5,7 +5,7 @@ import { decodeCaps, detailLines } from '../../../src/views/vtop-detail.js';
 import { buildProcRows, DEFAULT_PROC_VIEW, formatProcLine, procColumns } from '../../../src/views/vtop-procs.js';
 import { buildServerRows, formatServerLine, runawayKeys, serverColumns } from '../../../src/views/vtop-servers.js';
 import { computeLayout } from '../../../src/views/vtop-layout.js';
-import { demoFeed } from './harness.js';
+import { demoFeed, renderVtop } from './harness.js';
 
 test('server rows: host first, running by XID, stopped configured servers, disk … while unknown', async () => {
   const f = (await demoFeed(2)).getFrame()!;
@@ -60,11 +60,45 @@ test('capabilities decode by name, kept vs dropped; detail lines fit the width',
   assert.match(text, /config +\/etc\/vservers\/db\.conf/);
 });
 
-test('layout never uses more rows than the terminal minus one', () => {
-  for (const [r, c, n] of [[24, 80, 6], [24, 80, 60], [10, 40, 3], [50, 200, 2], [12, 80, 30]] as const) {
+test('layout: what each part of the screen gets (worked out by hand, not by the layout code)', () => {
+  // a frame is rows - 1 lines: the header (2 lines from 16 frame lines on, else 1), the server
+  // table's header, its rows (at most 40 % of what the 4 fixed lines leave, at least 2 when there
+  // are that many servers), the process title and column header, the process rows, the status line
+  const cases: [rows: number, cols: number, servers: number, want: { header: number; servers: number; procs: number }][] = [
+    [24, 80, 6, { header: 2, servers: 6, procs: 11 }],
+    [24, 80, 60, { header: 2, servers: 6, procs: 11 }],
+    [24, 80, 1, { header: 2, servers: 1, procs: 16 }],
+    [10, 40, 3, { header: 1, servers: 2, procs: 2 }],
+    [50, 200, 2, { header: 2, servers: 2, procs: 41 }],
+    [50, 200, 60, { header: 2, servers: 17, procs: 26 }],
+    [12, 80, 30, { header: 1, servers: 2, procs: 4 }],
+    [16, 80, 30, { header: 1, servers: 4, procs: 6 }],
+    [17, 80, 30, { header: 2, servers: 4, procs: 6 }],
+  ];
+  for (const [r, c, n, want] of cases) {
     const l = computeLayout(r, c, n);
-    assert.equal(l.tooSmall, false);
-    assert.equal(l.header + l.servers + 1 + l.procs + 2 + 1, r - 1, `${r}x${c}`);
+    assert.deepEqual(l, { width: c, height: r - 1, ...want, tooSmall: false }, `${r}x${c} with ${n} servers`);
   }
   assert.equal(computeLayout(8, 30, 3).tooSmall, true);
+  assert.equal(computeLayout(9, 80, 3).tooSmall, true);
+  assert.equal(computeLayout(10, 39, 3).tooSmall, true);
+});
+
+test('layout: the drawn frame is one line shorter than the terminal and nothing falls off it', async () => {
+  for (const [r, c] of [[24, 80], [10, 40], [12, 80], [16, 80], [17, 80], [15, 60], [50, 200]] as const) {
+    const v = await renderVtop({ rows: r, columns: c });
+    try {
+      const lines = v.lines();
+      assert.equal(lines.length, r - 1, `${r}x${c}: ${lines.length} lines`);
+      assert.match(lines[0]!, /^vhost1 /, `${r}x${c}: the header comes first`);
+      assert.ok(lines.some((l) => /XID +NAME/.test(l)), `${r}x${c}: server table header`);
+      assert.ok(lines.some((l) => /PID .*COMMAND/.test(l)), `${r}x${c}: process column header`);
+      assert.match(lines[lines.length - 1]!, /\? help/, `${r}x${c}: the status line is the last line`);
+      // the process pane is as tall as the layout says (with 6 server rows: the demo's host and 5 servers)
+      const procRows = lines.slice(lines.findIndex((l) => /PID .*COMMAND/.test(l)) + 1, -1);
+      assert.equal(procRows.length, computeLayout(r, c, 6).procs, `${r}x${c}: process rows`);
+    } finally {
+      v.unmount();
+    }
+  }
 });

@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseServerConfig } from '../../src/config/index.js';
+import { parseServerConfig } from '../../../src/config/index.js';
 import {
   inheritedSoftLimits, loopbackCandidates, loopbackForXid, rebootCommand, rlimitArg, shellQuote, startArgs,
-} from '../../src/actions/chcontext-args.js';
-import { aliasLabel } from '../../src/actions/alias.js';
-import { auditLine } from '../../src/actions/syslog.js';
-import { formatUptime } from '../../src/cli/vserver-format.js';
+} from '../../../src/actions/chcontext-args.js';
+import { aliasLabel } from '../../../src/actions/alias.js';
+import { auditLine } from '../../../src/actions/syslog.js';
+import { formatUptime } from '../../../src/cli/vserver-format.js';
 
 const plan = {
   root: '/vservers/web', loopback: '127.128.0.42', console: '/run/vservers/web/console.log',

@@ -1,7 +1,8 @@
 /**
  * The one door from vtop to the system: every changing thing the UI can do
- * is a request on this interface.  The CLI injects the live one, the
- * client of the privileged helper (src/actions/vtop-actions.ts); tests inject
+ * is a request on this interface.  The actions side owns it; the UI
+ * (src/ui/app.tsx) only dispatches on it.  The CLI injects the live one,
+ * the client of the privileged helper (./vtop-actions.ts); tests inject
  * RecordingActions.  Components never reach the bridge themselves.
  */
 
