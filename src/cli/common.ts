@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
 
 /** exit codes of CONTRACT.md */
-export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNKNOWN = 3;
@@ -22,11 +21,6 @@ let program = 'vctx';
 /** sets the name every message starts with */
 export function setProgram(name: string): void {
   program = name;
-}
-
-/** the name every message starts with */
-export function programName(): string {
-  return program;
 }
 
 /** an error that ends the command with a one-line message and an exit code */
