@@ -1,8 +1,9 @@
 /**
  * Context membership and confinement through the addon: listing contexts,
  * joining the spectator (context 1), releasing a context left by a crashed
- * tool, changing a running context's limits, and waiting (off the main
- * thread) for a context to empty.
+ * tool, changing a running context's limits, and reaping a child Node did
+ * not spawn.  (Waiting for a context to empty is `vserver stop`'s poll of
+ * the cgroup: it also watches the monitor and releases for a dead one.)
  */
 import { requireAddon } from './addon.js';
 
@@ -28,7 +29,6 @@ interface RawKernel {
   listContexts(): ContextRecord[];
   spectate(): void;
   release(xid: number): void;
-  waitEmpty(xid: number, timeoutMs: number): Promise<void>;
   setLimits(xid: number, limits: LiveLimits): void;
   waitChild(pid: number): number;
 }
@@ -64,11 +64,6 @@ export function spectate(): void {
  */
 export function releaseContextNow(xid: number): void {
   raw().release(xid);
-}
-
-/** resolves when context xid has no process left; rejects with ETIMEDOUT */
-export function waitEmpty(xid: number, timeoutMs: number): Promise<void> {
-  return raw().waitEmpty(xid, timeoutMs);
 }
 
 /**
