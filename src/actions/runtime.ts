@@ -21,6 +21,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
+import type { ContextRecord } from '../kernel-bridge/context.js';
 import { cgroupPids, cgroupPopulated, contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
 import { monitorByCmdline, procStat, processAlive } from '../kernel-bridge/pid.js';
 
@@ -143,26 +144,13 @@ export interface RunningContext {
   monitor: number | null;
 }
 
-interface SnapshotContext {
-  xid: number;
-  name: string;
-  parentXid: number;
-  cgroup: string;
-  pid1: number;
-  flags: string[];
-  created: number;
-  nprocs: number;
-}
-
 /**
  * The kernel's contexts named @name (the name is a trusted.* attribute Node
  * cannot read itself): a walk of the cgroup tree through the addon.
  */
-async function contextsNamed(name: string): Promise<SnapshotContext[]> {
+async function contextsNamed(name: string): Promise<ContextRecord[]> {
   const { listContexts } = await import('../kernel-bridge/context.js');
-  return listContexts()
-    .filter((c) => c.name === name && c.parentXid === 0)
-    .map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
+  return listContexts().filter((c) => c.name === name && c.parentXid === 0);
 }
 
 /** the monitor of a context: the parent of its PID 1 while that runs */

@@ -6,27 +6,20 @@
  * the cgroup: it also watches the monitor and releases for a dead one.)
  */
 import { requireAddon } from './addon.js';
+import type { ContextInfo } from './types.js';
 
-/** a running context as the cgroup tree records it (no /proc scan) */
-export interface ContextRecord {
-  xid: number;
-  parentXid: number;
-  name: string;
-  cgroup: string;
-  root: string;
-  /** host PID of PID 1, 0 when unknown or no longer that process */
-  pid1: number;
-  ip: string | null;
-  loopback: string | null;
-  capBounding: string;
-  /** space-separated flag names */
-  flags: string;
-  created: number;
-  nprocs: number;
-}
+/**
+ * A running context as the cgroup tree records it (no /proc scan): the
+ * snapshot's ContextInfo without the figures and namespaces.
+ */
+export type ContextRecord = Pick<ContextInfo,
+  'xid' | 'parentXid' | 'name' | 'cgroup' | 'root' | 'pid1' | 'ip' | 'loopback' | 'capBounding' | 'flags' | 'created' | 'nprocs'>;
+
+/** what the addon's listContexts() gives: the flags as libvctx writes them, space-separated */
+type RawContextRecord = Omit<ContextRecord, 'flags'> & { flags: string };
 
 interface RawKernel {
-  listContexts(): ContextRecord[];
+  listContexts(): RawContextRecord[];
   spectate(): void;
   release(xid: number): void;
   setLimits(xid: number, limits: LiveLimits): void;
@@ -86,5 +79,5 @@ export function waitChild(pid: number): number {
 
 /** every running context (the spectator's included), from the cgroup tree */
 export function listContexts(): ContextRecord[] {
-  return raw().listContexts();
+  return raw().listContexts().map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
 }
