@@ -193,10 +193,6 @@ int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err);
 /* remove the cgroups (v2 + v1) and eBPF state of an empty context */
 int vctx_release(uint32_t xid, vctx_error *err);
 
-/* wait until context @xid has no process (or is gone); 0, or -1 with
-   ETIMEDOUT after @timeout_ms (-1 = forever) */
-int vctx_wait_empty(uint32_t xid, int timeout_ms, vctx_error *err);
-
 /* remove empty, monitor-less contexts left by crashed tools; returns count */
 int vctx_gc(vctx_error *err);
 

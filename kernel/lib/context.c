@@ -597,19 +597,3 @@ VCTX_API int vctx_spectate(int tsync, vctx_error *err)
 	return vctx_seccomp_spectator(tsync, err);
 }
 
-/**
- * vctx_wait_empty - wait for context @xid to have no process left.
- */
-VCTX_API int vctx_wait_empty(uint32_t xid, int timeout_ms, vctx_error *err)
-{
-	struct vctx_cg cg;
-	vctx_error e2;
-
-	if (vctx_cg_open(xid, &cg, &e2) < 0)
-		return 0;	/* gone: empty */
-	int rc = vctx_cg_wait_empty(cg.v2fd, timeout_ms);
-	close(cg.v2fd);
-	if (rc < 0)
-		return vctx_set_error(err, ETIMEDOUT, "context %u still has processes after %d ms", xid, timeout_ms);
-	return 0;
-}

@@ -15,7 +15,9 @@
  * from one server's files to another's.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mountsBelow } from '../kernel-bridge/host.js';
+import { processesRootedIn } from '../kernel-bridge/pid.js';
 import { dirname, join, resolve } from 'node:path';
 import {
   checkServerInit, checkServerRoot, configPath, ConfigError, DEFAULT_PATHS, formatIssue, formatIssueBare,
@@ -111,34 +113,6 @@ export function parseTemplateName(t: string): ParsedTemplate | null {
   const m = /^debootstrap:(.*)$/.exec(t);
   if (m) return { kind: 'debootstrap', suite: m[1] };
   return null;
-}
-
-/** the mount points at or below dir (host mount namespace), deepest first */
-export async function mountsBelow(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const base = resolve(dir);
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const mp = f[4]?.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp && (mp === base || mp.startsWith(base + '/'))) out.push(mp);
-  }
-  return out.sort((a, b) => b.length - a.length);
-}
-
-/**
- * Processes whose root directory is at or below dir, as far as the host can
- * tell from /proc/PID/root (a running server seen from the host).
- */
-export async function processesRootedIn(dir: string): Promise<number[]> {
-  const base = resolve(dir);
-  const pids: number[] = [];
-  for (const e of await readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const r = await readlink(`/proc/${e}/root`).catch(() => null);
-    if (r && (r === base || r.startsWith(base + '/'))) pids.push(Number(e));
-  }
-  return pids;
 }
 
 /** S_FLAGS and S_INIT of the rendered configuration set to what the template needs */

@@ -3,7 +3,6 @@
  * (pure: the caller supplies what needs I/O), and the host command the
  * monitor runs on vreboot / vhalt.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot, toolsDir } from '../kernel-bridge/addon.js';
@@ -26,28 +25,8 @@ export interface StartPlan {
   init: string[];
   /** keep PID 1 while processes remain (sysv rc style, commands without fakeinit) */
   persist: boolean;
-  /** the inherited soft limits by resource number (/proc/self/limits), for hard-only ULIMITs */
+  /** the inherited soft limits by resource number (the bridge's inheritedSoftLimits), for hard-only ULIMITs */
   inheritedSoft: ReadonlyMap<number, RlimitValue>;
-}
-
-const LIMIT_NAMES: Record<string, number> = {
-  'Max cpu time': 0, 'Max file size': 1, 'Max data size': 2, 'Max stack size': 3, 'Max core file size': 4,
-  'Max resident set': 5, 'Max processes': 6, 'Max open files': 7, 'Max locked memory': 8,
-  'Max address space': 9, 'Max file locks': 10, 'Max pending signals': 11, 'Max msgqueue size': 12,
-  'Max nice priority': 13, 'Max realtime priority': 14,
-};
-
-/** the soft limits this process has (and its children inherit) */
-export function inheritedSoftLimits(text: string = readFileSync('/proc/self/limits', 'utf8')): Map<number, RlimitValue> {
-  const out = new Map<number, RlimitValue>();
-  for (const line of text.split('\n')) {
-    const name = line.slice(0, 26).trim();
-    const n = LIMIT_NAMES[name];
-    if (n === undefined) continue;
-    const soft = line.slice(26).trim().split(/\s+/)[0] ?? '';
-    out.set(n, soft === 'unlimited' ? 'unlimited' : Number(soft));
-  }
-  return out;
 }
 
 function rlimitName(r: Rlimit): string {

@@ -7,9 +7,7 @@
  * net.ipv4.ping_group_range ("1 0", nobody, by default).  Root inside a
  * server is gid 0.
  */
-import { readFileSync } from 'node:fs';
-
-export const PING_GROUP_RANGE = '/proc/sys/net/ipv4/ping_group_range';
+import { PING_GROUP_RANGE, readPingGroupRange } from '../kernel-bridge/host.js';
 
 /** the fix: every group may open ICMP datagram sockets (what systemd sets) */
 export const PING_GROUP_FIX = "sysctl -w net.ipv4.ping_group_range='0 2147483647'";
@@ -32,9 +30,6 @@ export function pingGroupProblem(range: string): string | null {
 /** the warning for a server with an address, from the host's setting; null when none */
 export function pingWarning(hasAddress: boolean, file = PING_GROUP_RANGE): string | null {
   if (!hasAddress) return null;
-  try {
-    return pingGroupProblem(readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
+  const range = readPingGroupRange(file);
+  return range === null ? null : pingGroupProblem(range);
 }

@@ -12,10 +12,9 @@ import { existsSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import type { VctxPaths } from '../config/paths.js';
-import {
-  cgroupPids, cgroupPopulated, contextCgroup, dirIno, findContext, processAlive, readState, releaseContext,
-  removeState, runFiles, type ServerState,
-} from './runtime.js';
+import { cgroupEmpty, contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
+import { processAlive } from '../kernel-bridge/pid.js';
+import { findContext, readState, releaseContext, removeState, runFiles, type ServerState } from './runtime.js';
 import { unpublishServer } from './server-index.js';
 
 export interface RepairReport {
@@ -30,14 +29,14 @@ export interface RepairReport {
 /**
  * Whether the state @st records leftovers repair() would remove: false while
  * its context has processes or its monitor lives (running, starting, or
- * being released by the monitor).  Reads only the cgroup and /proc.
+ * being released by the monitor).  Reads only the cgroup and the monitor's
+ * process (through the bridge).
  */
 export function isStale(st: ServerState): boolean {
   if (st.xid !== null && st.cgroupIno !== null) {
     const dir = contextCgroup(st.xid);
     if (dir && dirIno(dir) === st.cgroupIno) {
-      const empty = cgroupPids(dir).length === 0 && !cgroupPopulated(dir);
-      return empty && !processAlive(st.monitor);
+      return cgroupEmpty(dir) && !processAlive(st.monitor);
     }
     return true;
   }

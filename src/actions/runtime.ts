@@ -16,11 +16,14 @@
  * `trusted.vctx.name` attribute, through the snapshot).  A state file whose
  * context is gone is a crash's leftover: repair() removes what it records.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
+import type { ContextRecord } from '../kernel-bridge/context.js';
+import { cgroupPids, cgroupPopulated, contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
+import { monitorByCmdline, procStat, processAlive } from '../kernel-bridge/pid.js';
 
 /** the files of one server under the runtime directory */
 export interface ServerRunFiles {
@@ -120,105 +123,6 @@ export async function removeState(paths: VctxPaths, name: string): Promise<void>
   await fsp.rm(runFiles(paths, name).state, { force: true });
 }
 
-// ------------------------------------------------------------ cgroups
-
-let cgroupMounts: { v2: string | null; v1: string[] } | null = null;
-
-/** the cgroup2 mount and the v1 hierarchies (from /proc/self/mountinfo) */
-export function cgroupLayout(): { v2: string | null; v1: string[] } {
-  if (cgroupMounts) return cgroupMounts;
-  let v2: string | null = null;
-  const v1: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const mp = (left[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (right[0] === 'cgroup2' && v2 === null) v2 = mp;
-    else if (right[0] === 'cgroup') v1.push(mp);
-  }
-  cgroupMounts = { v2, v1 };
-  return cgroupMounts;
-}
-
-/** <cgroup2>/vctx/<xid> (top-level contexts: servers are never nested) */
-export function contextCgroup(xid: number): string | null {
-  const v2 = cgroupLayout().v2;
-  return v2 ? join(v2, 'vctx', String(xid)) : null;
-}
-
-/** inode of a directory as a decimal string, or null when it is gone */
-export function dirIno(dir: string): string | null {
-  try {
-    return statSync(dir, { bigint: true }).ino.toString();
-  } catch {
-    return null;
-  }
-}
-
-/** every PID in the cgroup subtree at @dir (nested contexts included) */
-export function cgroupPids(dir: string): number[] {
-  const out: number[] = [];
-  const walk = (d: string, depth: number): void => {
-    try {
-      for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l) out.push(Number(l));
-    } catch {
-      return;
-    }
-    if (depth > 16) return;
-    let ents;
-    try {
-      ents = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) if (e.isDirectory()) walk(join(d, e.name), depth + 1);
-  };
-  walk(dir, 0);
-  return out;
-}
-
-/** true while the cgroup subtree has processes (cgroup.events populated) */
-export function cgroupPopulated(dir: string): boolean {
-  try {
-    return /^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-// ------------------------------------------------------------ processes
-
-/** fields of /proc/PID/stat: state, ppid, start time (ticks) */
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  state: string;
-  ppid: number;
-  startTime: number;
-}
-
-export function procStat(pid: number): ProcStat | null {
-  let s: string;
-  try {
-    s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const close = s.lastIndexOf(')');
-  const comm = s.slice(s.indexOf('(') + 1, close);
-  const f = s.slice(close + 2).split(' ');
-  return { pid, comm, state: f[0] ?? '?', ppid: Number(f[1]), startTime: Number(f[19]) };
-}
-
-/** a live process (a zombie is dead: it only waits to be reaped) */
-export function processAlive(pid: number | null): boolean {
-  if (!pid || pid <= 0) return false;
-  const st = procStat(pid);
-  return st !== null && st.state !== 'Z' && st.state !== 'X';
-}
-
 // ------------------------------------------------------------ contexts
 
 /** a running server's context, as the kernel has it */
@@ -240,26 +144,13 @@ export interface RunningContext {
   monitor: number | null;
 }
 
-interface SnapshotContext {
-  xid: number;
-  name: string;
-  parentXid: number;
-  cgroup: string;
-  pid1: number;
-  flags: string[];
-  created: number;
-  nprocs: number;
-}
-
 /**
  * The kernel's contexts named @name (the name is a trusted.* attribute Node
  * cannot read itself): a walk of the cgroup tree through the addon.
  */
-async function contextsNamed(name: string): Promise<SnapshotContext[]> {
+async function contextsNamed(name: string): Promise<ContextRecord[]> {
   const { listContexts } = await import('../kernel-bridge/context.js');
-  return listContexts()
-    .filter((c) => c.name === name && c.parentXid === 0)
-    .map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
+  return listContexts().filter((c) => c.name === name && c.parentXid === 0);
 }
 
 /** the monitor of a context: the parent of its PID 1 while that runs */
@@ -314,30 +205,6 @@ export async function findContext(paths: VctxPaths, name: string, opts: { scan?:
     monitorAlive: monitor !== null,
     monitor,
   };
-}
-
-/** a live `chcontext ... --name NAME ...` monitor, by its command line */
-export function monitorByCmdline(name: string): number | null {
-  let ents: string[];
-  try {
-    ents = readdirSync('/proc');
-  } catch {
-    return null;
-  }
-  for (const e of ents) {
-    if (!/^\d+$/.test(e)) continue;
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1');
-    } catch {
-      continue;
-    }
-    if (!cmd.includes('chcontext\0') && !cmd.startsWith('chcontext')) continue;
-    const args = cmd.split('\0');
-    const i = args.indexOf('--name');
-    if (i >= 0 && args[i + 1] === name && args.includes('--daemon') && processAlive(Number(e))) return Number(e);
-  }
-  return null;
 }
 
 /**

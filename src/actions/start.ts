@@ -15,7 +15,7 @@ import {
 import type { VctxPaths } from '../config/paths.js';
 import { addAlias, deviceExists, devicesWith, plannedAlias, removeAlias } from './alias.js';
 import {
-  CHCONTEXT, inheritedSoftLimits, loopbackCandidates, loopbackForXid, rebootCommand, startArgs, type StartPlan,
+  CHCONTEXT, loopbackCandidates, loopbackForXid, rebootCommand, startArgs, type StartPlan,
 } from './chcontext-args.js';
 import { runningContexts, startClashes } from './clashes.js';
 import { loadConfigFor } from './config-load.js';
@@ -26,9 +26,12 @@ import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
 import { publishServer } from './server-index.js';
 import {
-  contextCgroup, dirIno, ensureRunDir, findContext, loopbacksInUse, procStat, readState, removeState, runFiles, writeState,
+  ensureRunDir, findContext, loopbacksInUse, readState, removeState, runFiles, writeState,
   type AliasRecord, type ServerState,
 } from './runtime.js';
+import { contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
+import { inheritedSoftLimits } from '../kernel-bridge/host.js';
+import { procStat } from '../kernel-bridge/pid.js';
 
 /** how long a start or stop waits for another command on the same server */
 export { LOCK_WAIT_SEC } from './lock.js';

@@ -9,11 +9,13 @@
  * not die make it fail, listing them with their state.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveInRoot, type ServerConfig } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
+import { cgroupEmpty, cgroupPids, dirIno } from '../kernel-bridge/cgroup.js';
 import { killContext } from '../kernel-bridge/kill.js';
+import { procStat, processAlive, processWchan } from '../kernel-bridge/pid.js';
 import { removeAlias } from './alias.js';
 import { CHCONTEXT } from './chcontext-args.js';
 import { checkName, loadConfigFor } from './config-load.js';
@@ -23,8 +25,7 @@ import { lockServer, type HeldLock } from './lock.js';
 import { repair } from './repair.js';
 import { unpublishServer } from './server-index.js';
 import {
-  cgroupPids, cgroupPopulated, dirIno, ensureRunDir, findContext, procStat, processAlive, readState,
-  releaseContext, removeState, runFiles, type RunningContext,
+  ensureRunDir, findContext, readState, releaseContext, removeState, runFiles, type RunningContext,
 } from './runtime.js';
 import { LOCK_WAIT_SEC } from './start.js';
 
@@ -44,7 +45,7 @@ export interface StopOptions {
 export interface StuckProcess {
   pid: number;
   comm: string;
-  /** /proc state letter: D (uninterruptible), Z, ... */
+  /** the process's state letter: D (uninterruptible), Z, ... */
   state: string;
   /** kernel function it sleeps in, when readable */
   wchan: string;
@@ -69,7 +70,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** true once the context's cgroup is gone (releasing it when its monitor died) */
 async function gone(c: RunningContext, ino: string | null): Promise<boolean> {
   if (dirIno(c.cgroup) !== ino) return true;
-  if (cgroupPids(c.cgroup).length || cgroupPopulated(c.cgroup)) return false;
+  if (!cgroupEmpty(c.cgroup)) return false;
   if (processAlive(c.monitor)) return false; // the monitor is releasing it
   await releaseContext(c.xid).catch(() => false);
   return dirIno(c.cgroup) !== ino;
@@ -174,13 +175,7 @@ function consoleSince(path: string, from: number): string {
 function stuckList(c: RunningContext): StuckProcess[] {
   return cgroupPids(c.cgroup).map((pid) => {
     const st = procStat(pid);
-    let wchan = '';
-    try {
-      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
-    } catch {
-      /* gone */
-    }
-    return { pid, comm: st?.comm ?? '?', state: st?.state ?? '?', wchan: wchan === '0' ? '' : wchan };
+    return { pid, comm: st?.comm ?? '?', state: st?.state ?? '?', wchan: processWchan(pid) };
   });
 }
 

@@ -231,7 +231,7 @@ runMain('vtop', async (argv) => {
       // names are root's to read in the kernel: other users get them from the public index,
       // believed only for contexts the kernel confirms (a stale entry names nothing)
       const { applyServerIndex, readServerIndex } = await import('../actions/server-index.js');
-      const { dirIno } = await import('../actions/runtime.js');
+      const { dirIno } = await import('../kernel-bridge/cgroup.js');
       feedOpts.annotate = (s) => applyServerIndex(s, readServerIndex(paths.rundir), dirIno);
       feedOpts.configured = () => [...new Set([...configuredServers(paths.confdir), ...readServerIndex(paths.rundir).map((e) => e.name)])];
     }

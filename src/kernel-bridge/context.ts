@@ -1,34 +1,27 @@
 /**
  * Context membership and confinement through the addon: listing contexts,
  * joining the spectator (context 1), releasing a context left by a crashed
- * tool, changing a running context's limits, and waiting (off the main
- * thread) for a context to empty.
+ * tool, changing a running context's limits, and reaping a child Node did
+ * not spawn.  (Waiting for a context to empty is `vserver stop`'s poll of
+ * the cgroup: it also watches the monitor and releases for a dead one.)
  */
 import { requireAddon } from './addon.js';
+import type { ContextInfo } from './types.js';
 
-/** a running context as the cgroup tree records it (no /proc scan) */
-export interface ContextRecord {
-  xid: number;
-  parentXid: number;
-  name: string;
-  cgroup: string;
-  root: string;
-  /** host PID of PID 1, 0 when unknown or no longer that process */
-  pid1: number;
-  ip: string | null;
-  loopback: string | null;
-  capBounding: string;
-  /** space-separated flag names */
-  flags: string;
-  created: number;
-  nprocs: number;
-}
+/**
+ * A running context as the cgroup tree records it (no /proc scan): the
+ * snapshot's ContextInfo without the figures and namespaces.
+ */
+export type ContextRecord = Pick<ContextInfo,
+  'xid' | 'parentXid' | 'name' | 'cgroup' | 'root' | 'pid1' | 'ip' | 'loopback' | 'capBounding' | 'flags' | 'created' | 'nprocs'>;
+
+/** what the addon's listContexts() gives: the flags as libvctx writes them, space-separated */
+type RawContextRecord = Omit<ContextRecord, 'flags'> & { flags: string };
 
 interface RawKernel {
-  listContexts(): ContextRecord[];
+  listContexts(): RawContextRecord[];
   spectate(): void;
   release(xid: number): void;
-  waitEmpty(xid: number, timeoutMs: number): Promise<void>;
   setLimits(xid: number, limits: LiveLimits): void;
   waitChild(pid: number): number;
 }
@@ -66,11 +59,6 @@ export function releaseContextNow(xid: number): void {
   raw().release(xid);
 }
 
-/** resolves when context xid has no process left; rejects with ETIMEDOUT */
-export function waitEmpty(xid: number, timeoutMs: number): Promise<void> {
-  return raw().waitEmpty(xid, timeoutMs);
-}
-
 /**
  * Change the limits of running context @xid where its controllers are
  * (cgroup2, or v1 on hybrid hosts); all or nothing.  Throws a KernelError
@@ -91,5 +79,5 @@ export function waitChild(pid: number): number {
 
 /** every running context (the spectator's included), from the cgroup tree */
 export function listContexts(): ContextRecord[] {
-  return raw().listContexts();
+  return raw().listContexts().map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
 }

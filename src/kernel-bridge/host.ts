@@ -3,9 +3,15 @@
  * (/proc/meminfo), and what node:os says of name, release and load.  Two
  * small reads per call, nothing forked.  Raw figures; vtop's host probe
  * (src/live/host-probe.ts) turns two samples into a CPU %.
+ * And the host's settings the actions consult: the mounts below a directory
+ * (/proc/self/mountinfo), this process's soft limits (/proc/self/limits) and
+ * net.ipv4.ping_group_range.
  */
 import { readFileSync } from 'node:fs';
+// fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 
 /** busy and total jiffies of all CPUs */
 export interface CpuTimes {
@@ -54,4 +60,51 @@ export function readHost(): HostReading {
     hostname: os.hostname(), kernel: os.release(), cpus, times,
     memTotal: kib('MemTotal'), memAvailable: kib('MemAvailable'), load: [l1, l5, l15],
   };
+}
+
+/** the mount points at or below dir (this mount namespace), deepest first */
+export async function mountsBelow(dir: string): Promise<string[]> {
+  const text = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+  const base = resolve(dir);
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const mp = f[4]?.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp && (mp === base || mp.startsWith(base + '/'))) out.push(mp);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** a soft limit as /proc/self/limits gives it */
+export type SoftLimit = number | 'unlimited';
+
+const LIMIT_NAMES: Record<string, number> = {
+  'Max cpu time': 0, 'Max file size': 1, 'Max data size': 2, 'Max stack size': 3, 'Max core file size': 4,
+  'Max resident set': 5, 'Max processes': 6, 'Max open files': 7, 'Max locked memory': 8,
+  'Max address space': 9, 'Max file locks': 10, 'Max pending signals': 11, 'Max msgqueue size': 12,
+  'Max nice priority': 13, 'Max realtime priority': 14,
+};
+
+/** the soft limits this process has (and its children inherit), by resource number */
+export function inheritedSoftLimits(text: string = readFileSync('/proc/self/limits', 'utf8')): Map<number, SoftLimit> {
+  const out = new Map<number, SoftLimit>();
+  for (const line of text.split('\n')) {
+    const name = line.slice(0, 26).trim();
+    const n = LIMIT_NAMES[name];
+    if (n === undefined) continue;
+    const soft = line.slice(26).trim().split(/\s+/)[0] ?? '';
+    out.set(n, soft === 'unlimited' ? 'unlimited' : Number(soft));
+  }
+  return out;
+}
+
+export const PING_GROUP_RANGE = '/proc/sys/net/ipv4/ping_group_range';
+
+/** the text of net.ipv4.ping_group_range ("LOW HIGH"), or null when unreadable */
+export function readPingGroupRange(file = PING_GROUP_RANGE): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }

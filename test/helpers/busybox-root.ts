@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mountsBelow, removeTree } from '../../src/actions/build.js';
+import { removeTree } from '../../src/actions/build.js';
+import { mountsBelow } from '../../src/kernel-bridge/host.js';
 import { buildBusybox } from '../../src/actions/templates/busybox.js';
 
 export interface BusyboxRootOptions {

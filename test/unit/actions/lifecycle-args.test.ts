@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServerConfig } from '../../../src/config/index.js';
 import {
-  inheritedSoftLimits, loopbackCandidates, loopbackForXid, rebootCommand, rlimitArg, shellQuote, startArgs,
+  loopbackCandidates, loopbackForXid, rebootCommand, rlimitArg, shellQuote, startArgs,
 } from '../../../src/actions/chcontext-args.js';
+import { inheritedSoftLimits } from '../../../src/kernel-bridge/host.js';
 import { aliasLabel } from '../../../src/actions/alias.js';
 import { auditLine } from '../../../src/actions/syslog.js';
 import { formatUptime } from '../../../src/cli/vserver-format.js';
