@@ -197,6 +197,9 @@ describe('day-one defects of the commands', { skip: !isRoot && 'needs root' }, (
       assert.match((await status()) ?? '', /writable by its group/);
       spawnSync('chmod', ['g-w', confFile(n)]);
       assert.equal(await status(), null);
+      // delete leaves nothing of the server in the run directory, the kept verdict included
+      assert.equal((await vs([n, 'delete', '--force'])).code, 0);
+      assert.deepEqual(readdirSync(join(T, 'run', '.config-check')).filter((f) => f.startsWith(n)), []);
     });
   });
 
