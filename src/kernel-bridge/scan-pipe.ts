@@ -1,9 +1,9 @@
 /**
  * A snapshot taken by a command's C front while Node started
- * (kernel/tools/vserver-stat.c), read from the pipe it left open: the
- * Snapshot the addon's snapshot({ lite: true }) gives, as JSON (the front's
- * scan_to() writes the same keys in the same order), without loading the
- * addon.  One JSON.parse: at start-up, before V8 has compiled anything,
+ * (kernel/tools/vserver-stat.c, vps.c), read from the pipe it left open:
+ * the Snapshot the addon's snapshot({ lite: true }) gives, as JSON
+ * (libvctx's vctx_scan_json writes the same keys in the same order),
+ * without loading the addon.  One JSON.parse: at start-up, before V8 has compiled anything,
  * decoding a binary form field by field in JavaScript cost more (~2 ms for
  * 100 processes) than the addon it spares.
  *
@@ -25,6 +25,14 @@ export function readScanPipe(fd: number): Snapshot {
   } finally {
     closeSync(fd);
   }
+  return parseScan(text);
+}
+
+/**
+ * The snapshot in @text, as a front wrote it (libvctx's vctx_scan_json).
+ * @throws KernelError the scan's own failure; Error what is not a snapshot
+ */
+export function parseScan(text: string): Snapshot {
   let v: unknown;
   try {
     v = JSON.parse(text);

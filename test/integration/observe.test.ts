@@ -289,6 +289,19 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     assert.doesNotMatch(psRow.slice(at, at + 20), /ERR/);
   });
 
+  test("vps: the front's helper (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
+    const r = cli('vps', ['-eo', 'pid,ppid,args']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const helper = lines.find((l) => / \S*kernel\/out\/vps -eo pid,ppid,args$/.test(l));
+    assert.ok(helper, r.stdout);
+    assert.match(helper, /^\s*(\d+)\s+0 MAIN\s+\d+ /);
+    const helperPid = /^\s*(\d+)/.exec(helper)![1];
+    const ps = lines.find((l) => / ps -eo pid,ppid,args$/.test(l))!;
+    assert.ok(ps, r.stdout);
+    assert.match(ps, new RegExp(String.raw`^\s*\d+\s+1 ALL_PROC\s+${helperPid} `));
+  });
+
   test('vps -o ppid,pid,comm: the PID column is found after PPID', () => {
     const r = cli('vps', ['-e', '-o', 'ppid,pid,comm']);
     assert.equal(r.status, 0, r.stderr);
