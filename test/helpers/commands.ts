@@ -1,9 +1,8 @@
 /**
  * The commands as `npm install` ships them and setup.sh links them: one
  * bundle each (dist/NAME.cjs, scripts/bundle-cli.mjs; vtop's dist/vtop.mjs,
- * scripts/bundle-vtop.mjs), the fronts of vps and vserver-stat,
- * kernel/out/vps and kernel/out/vserver-stat, and vdu, kernel/out/vdu
- * (make).  The
+ * scripts/bundle-vtop.mjs), the fronts of vps, vserver-stat and vserver,
+ * kernel/out/NAME, and vdu, kernel/out/vdu (make).  The
  * integration and e2e tests run these, through their #! line, so they test
  * what users run.  The bundles are rebuilt first (tsc, then esbuild) when a
  * source file is newer than one of them, so the tests still test the
@@ -32,7 +31,7 @@ function newestSource(dir: string): number {
 }
 
 /** the bundled commands users run through a C front, kernel/out/NAME (kernel/tools/NAME.c) */
-const FRONTS: readonly Command[] = ['vps', 'vserver-stat'];
+const FRONTS: readonly Command[] = ['vps', 'vserver-stat', 'vserver'];
 
 /** the bundle of @c (not built here: commandPath builds) */
 export const bundleOf = (c: Command): string => join(root, 'dist', c === 'vtop' ? 'vtop.mjs' : `${c}.cjs`);
