@@ -45,8 +45,8 @@ if (process.getuid?.() !== 0) {
 }
 for (const [what, ok] of [
   ['hyperfine', spawnSync('sh', ['-c', 'command -v hyperfine'], { stdio: 'ignore' }).status === 0],
-  ['dist/*.cjs and kernel/out/vps (npm run build)', ['vserver', 'vserver-stat', 'vps'].every((c) => existsSync(bin(c))) &&
-    existsSync(join(root, 'kernel', 'out', 'vps'))],
+  ['dist/*.cjs and the C fronts kernel/out/{vps,vserver-stat,vserver} (npm run build)', ['vserver', 'vserver-stat', 'vps'].every((c) => existsSync(bin(c))) &&
+    ['vps', 'vserver-stat', 'vserver'].every((c) => existsSync(join(root, 'kernel', 'out', c)))],
 ]) {
   if (!ok) {
     console.error(`bench/startup.mjs: ${what} missing`);
@@ -67,9 +67,9 @@ function vserver(...a) {
 
 const commands = [
   { label: 'node -e 0', cmd: 'node -e 0' },
-  { label: 'vserver-stat', cmd: bin('vserver-stat') },
+  { label: 'vserver-stat', cmd: join(root, 'kernel', 'out', 'vserver-stat') },
   { label: 'vps -e', cmd: `${join(root, 'kernel', 'out', 'vps')} -e` },
-  { label: `vserver ${NAME} status`, cmd: `${bin('vserver')} ${NAME} status` },
+  { label: `vserver ${NAME} status`, cmd: `${join(root, 'kernel', 'out', 'vserver')} ${NAME} status` },
   { label: 'ps -e', cmd: 'ps -e' },
 ];
 
@@ -186,9 +186,10 @@ range: this VM's speed drifts between rounds, alike for every command of a round
 
 - host: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, node ${process.version}
 - ${spawnSync('hyperfine', ['--version'], { encoding: 'utf8' }).stdout.trim()}; date ${new Date().toISOString()}
-- the commands as installed: \`dist/vserver-stat.cjs\`, \`dist/vserver.cjs ${NAME} status\` (scripts/bundle-cli.mjs)
-  through their \`#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node\` line, and \`kernel/out/vps -e\` (vps's front,
-  which starts ps and node with \`dist/vps.cjs\` at once); the
+- the commands as installed, their C fronts (kernel/tools/NAME.c): \`kernel/out/vserver ${NAME} status\`
+  (execs node with \`dist/vserver.cjs\`, without env(1)), \`kernel/out/vps -e\` (starts ps and node with
+  \`dist/vps.cjs\` at once, and hands over the snapshot taken when ps ends) and \`kernel/out/vserver-stat\`
+  (takes the snapshot while node starts with \`dist/vserver-stat.cjs\`, and hands it over as JSON); the
   server is a busybox one (\`vserver ${NAME} build\`, started) in temporary directories
 - every command runs without NODE_EXTRA_CA_CERTS (the commands drop it; with it \`node -e 0\` reads
   the CA bundle, ~40 ms here, and would be a floor no command pays)

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Context membership and confinement: spectate(), release(), listContexts(),
-// setLimits(), cgroupLayout() (where libvctx keeps the contexts' cgroups), and
-// waitChild() for a child Node did not spawn.
+// setLimits() and cgroupLayout() (where libvctx keeps the contexts' cgroups).
 #include "common.h"
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <sys/wait.h>
 
 namespace vctxb {
 namespace {
@@ -29,27 +27,6 @@ Napi::Value Release(const Napi::CallbackInfo &info) {
   vctx_error err{};
   if (vctx_release(xid, &err) < 0) ThrowKernelError(info.Env(), err);
   return info.Env().Undefined();
-}
-
-// waitChild(pid) -> exit code, or 128+N for signal N: reaps a child this
-// process has but Node did not spawn (vps's ps: kernel/out/vps forks it, then
-// becomes Node); blocks until the child ends (vps calls it when ps's output
-// has ended)
-Napi::Value WaitChild(const Napi::CallbackInfo &info) {
-  const char *usage = "waitChild(pid: number) -> number";
-  uint32_t pid;
-  if (!ArgUint(info, 0, usage, &pid)) return info.Env().Undefined();
-  int st = 0;
-  pid_t r;
-  while ((r = waitpid(static_cast<pid_t>(pid), &st, 0)) < 0 && errno == EINTR) {
-  }
-  if (r < 0) {
-    vctx_error err{};
-    vctx_set_error(&err, errno, "waiting for process %u: %s", pid, strerror(errno));
-    ThrowKernelError(info.Env(), err);
-    return info.Env().Undefined();
-  }
-  return Napi::Number::New(info.Env(), WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
 // listContexts() -> [{xid, parentXid, name, cgroup, root, pid1, ip, loopback,
@@ -150,7 +127,6 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listContexts", Napi::Function::New(env, ListContexts, "listContexts"));
   exports.Set("cgroupLayout", Napi::Function::New(env, CgroupLayout, "cgroupLayout"));
   exports.Set("setLimits", Napi::Function::New(env, SetLimits, "setLimits"));
-  exports.Set("waitChild", Napi::Function::New(env, WaitChild, "waitChild"));
 }
 
 Registrar reg("kernel", Init);

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "vctx.h"
 
@@ -121,6 +122,15 @@ void vctx_scanner_set_lite(struct vctx_scanner *s, int on);
  */
 int vctx_scan(struct vctx_scanner *s, const struct vctx_snapshot **out,
 	      vctx_error *err);
+
+/*
+ * vctx_scan_json - scan once (stat only when @lite) and write the snapshot
+ * to @f as JSON, the object the addon's snapshot() gives
+ * (src/kernel-bridge/types.ts Snapshot), leaving out process @leave_out
+ * (0: none); when the scan fails, {"error": MESSAGE, "errno": N, "code":
+ * NAME} instead.  Returns -1 when @f reports a write error, else 0.
+ */
+int vctx_scan_json(FILE *f, int lite, pid_t leave_out);
 
 /*
  * vctx_escape - copy @len bytes of @in to @out (size @outlen, always

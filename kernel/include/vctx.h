@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/resource.h>
 
@@ -354,6 +355,13 @@ int vctx_ipv4_is_local(uint32_t ip);
 
 /* cgroup id (inode number) of a cgroup2 directory fd */
 uint64_t vctx_cgroup_id(int cgfd);
+
+/*
+ * vctx_json_string - @s to @f as a JSON string: quote and backslash
+ * escaped, control characters as \u00XX, valid UTF-8 as it is, each byte
+ * of an invalid UTF-8 sequence as U+FFFD.
+ */
+void vctx_json_string(FILE *f, const char *s);
 
 #ifdef __cplusplus
 }

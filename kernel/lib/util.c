@@ -116,3 +116,55 @@ int vctx_starttime(pid_t pid, uint64_t *st)
 	*st = strtoull(p + 1, NULL, 10);
 	return 0;
 }
+
+/*
+ * Writes @s to @f as a JSON string: quote and backslash escaped, control
+ * characters as \u00XX, valid UTF-8 as it is, and each byte of an invalid
+ * UTF-8 sequence as U+FFFD (JSON text is Unicode; a path is bytes).
+ */
+VCTX_API void vctx_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putc('"', f);
+	while (*p) {
+		unsigned char c = *p;
+		int n = 0, i;
+
+		if (c == '"' || c == '\\') {
+			fprintf(f, "\\%c", c);
+			p++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+			p++;
+			continue;
+		}
+		if (c < 0x80) {
+			putc(c, f);
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		for (i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		/* overlong 3/4-byte forms, surrogates and beyond U+10FFFF */
+		if (n == 0 || i <= n ||
+		    (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) {
+			fputs("\\ufffd", f);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, (size_t)n + 1, f);
+		p += n + 1;
+	}
+	putc('"', f);
+}

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "vctx.h"
 #include "vctx-version.h"
 
 struct walk {
@@ -221,58 +222,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-/*
- * Writes @s as a JSON string: quote and backslash escaped, control
- * characters as \u00XX, valid UTF-8 as it is, and each byte of an invalid
- * UTF-8 sequence as U+FFFD (JSON text is Unicode; a path is bytes).
- */
-static void json_string(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	while (*p) {
-		unsigned char c = *p;
-		int n = 0, i;
-
-		if (c == '"' || c == '\\') {
-			printf("\\%c", c);
-			p++;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			printf("\\u%04x", c);
-			p++;
-			continue;
-		}
-		if (c < 0x80) {
-			putchar(c);
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		for (i = 1; i <= n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				break;
-		/* overlong 3/4-byte forms, surrogates and beyond U+10FFFF */
-		if (n == 0 || i <= n ||
-		    (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
-		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) {
-			fputs("\\ufffd", stdout);
-			p++;
-			continue;
-		}
-		fwrite(p, 1, (size_t)n + 1, stdout);
-		p += n + 1;
-	}
-	putchar('"');
-}
-
 int main(int argc, char **argv)
 {
 	struct walk w = { 0 };
@@ -325,7 +274,7 @@ int main(int argc, char **argv)
 			continue;
 		if (json) {
 			fputs(listed++ ? ",\n    {\n      \"path\": " : "\n    {\n      \"path\": ", stdout);
-			json_string(argv[i]);
+			vctx_json_string(stdout, argv[i]);
 			printf(",\n      \"kib\": %llu\n    }", kib);
 		} else {
 			printf("%s\t%lluK\n", argv[i], kib);

@@ -10,13 +10,16 @@
  *
  *   vps [--json] [PS-OPTIONS...]
  *
- * ps is forked first, as the spectator, its standard output a pipe; then
- * this process becomes Node (exec) with the pipe's end as fd 3 and
- * VCTX_VPS_PS=3,PID in its environment: vps.ts reads ps's output to its
- * end and reaps ps (the addon's waitChild) for its exit status.  ps's
+ * A helper is forked first: it runs ps as the spectator, its standard
+ * output a pipe, waits for it, then takes the host snapshot (libvctx's
+ * scan) and writes ps's PID and exit status and the snapshot as JSON to a
+ * second pipe; meanwhile this process becomes Node (exec) with the pipes'
+ * ends as fds 3 (ps's output) and 4 (the rest) and VCTX_VPS_PS=3,4 in its
+ * environment: vps.ts reads both to their end and loads no addon.  ps's
  * arguments are vps's except --json, which vps.ts takes.  With --help
  * first, or not as root, no ps runs: vps.ts answers (the help, or the
- * one-line refusal).
+ * one-line refusal).  The helper shows in ps's output as `vps ARGS`, on
+ * the host.
  *
  * The bundle is found from this binary's own path: kernel/out/vps ->
  * dist/vps.cjs; node is looked up in PATH, with NODE_EXTRA_CA_CERTS
@@ -25,11 +28,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "vctx.h"
+#include "vctx-scan.h"
 
 static const char prog[] = "vps";
 
@@ -37,6 +43,49 @@ static void die(const char *what)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
 	exit(1);
+}
+
+/*
+ * The helper, a child of the front: runs ps as the spectator with its
+ * output on @out, waits for it, then takes the snapshot (after ps, as the
+ * mapping must: a process ps listed has started by then) and writes
+ * "PSPID STATUS\n" and the snapshot as JSON (vctx_scan_json) on @scan.
+ * STATUS is ps's exit code, or 128+N for signal N.
+ */
+static int run_ps_then_scan(char **ps_argv, int out, int scan)
+{
+	pid_t p = fork();
+	if (p < 0) {
+		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+		return 1;
+	}
+	if (p == 0) {
+		vctx_error e = { 0 };
+		close(scan);
+		if (dup2(out, 1) < 0)
+			_exit(127);
+		/* as `chcontext --ctx 1 -- ps ...`: see every context, signal none */
+		if (vctx_spectate(0, &e) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, e.msg);
+			_exit(1);
+		}
+		execvp(ps_argv[0], ps_argv);
+		fprintf(stderr, "%s: cannot run ps: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	close(out);
+	int st = 0;
+	pid_t r;
+	while ((r = waitpid(p, &st, 0)) < 0 && errno == EINTR)
+		;
+	int code = r < 0 ? 1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	FILE *f = fdopen(scan, "w");
+	if (!f)
+		return 1;
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	fprintf(f, "%d %d\n", (int)p, code);
+	int w = vctx_scan_json(f, 1, 0);
+	return fclose(f) || w < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -67,33 +116,25 @@ int main(int argc, char **argv)
 	unsetenv("NODE_EXTRA_CA_CERTS");
 	unsetenv("VCTX_VPS_PS");
 	if (!(argc > 1 && strcmp(argv[1], "--help") == 0) && geteuid() == 0) {
-		int out[2];
-		if (pipe2(out, O_CLOEXEC) < 0)
+		int out[2], scan[2];
+		if (pipe2(out, O_CLOEXEC) < 0 || pipe2(scan, O_CLOEXEC) < 0)
 			die("pipe");
-		pid_t p = fork();
-		if (p < 0)
+		pid_t helper = fork();
+		if (helper < 0)
 			die("fork");
-		if (p == 0) {
-			vctx_error e = { 0 };
+		if (helper == 0) {
 			close(out[0]);
-			if (dup2(out[1], 1) < 0)
-				_exit(127);
-			/* as `chcontext --ctx 1 -- ps ...`: see every context, signal none */
-			if (vctx_spectate(0, &e) < 0) {
-				fprintf(stderr, "%s: %s\n", prog, e.msg);
-				_exit(1);
-			}
-			execvp(ps_argv[0], ps_argv);
-			fprintf(stderr, "%s: cannot run ps: %s\n", prog, strerror(errno));
-			_exit(127);
+			close(scan[0]);
+			signal(SIGPIPE, SIG_IGN);	/* Node may end without reading */
+			_exit(run_ps_then_scan(ps_argv, out[1], scan[1]));
 		}
 		close(out[1]);
-		/* fd 3 for Node (dup2 clears close-on-exec) */
-		if (out[0] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(out[0], 3) < 0)
+		close(scan[1]);
+		/* ps's output as fd 3, the scan as fd 4 (dup2 clears close-on-exec) */
+		int o = fcntl(out[0], F_DUPFD_CLOEXEC, 10), s = fcntl(scan[0], F_DUPFD_CLOEXEC, 10);
+		if (o < 0 || s < 0 || dup2(o, 3) < 0 || dup2(s, 4) < 0)
 			die("dup2");
-		char env[64];
-		snprintf(env, sizeof(env), "3,%d", (int)p);
-		setenv("VCTX_VPS_PS", env, 1);
+		setenv("VCTX_VPS_PS", "3,4", 1);
 	}
 	execvp("node", node_argv);
 	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));

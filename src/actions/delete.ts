@@ -66,5 +66,7 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
     await lock.release();
     // the runtime directory (console logs, lock) goes with a deleted server only
     if (deleted) await rm(files.dir, { recursive: true, force: true }).catch(() => {});
+    // and status's verdict on its NAME.conf (status.ts, configErrorOf)
+    if (deleted) await rm(join(paths.rundir, '.config-check', `${name}.json`), { force: true }).catch(() => {});
   }
 }

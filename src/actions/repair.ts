@@ -15,7 +15,6 @@ import type { VctxPaths } from '../config/paths.js';
 import { cgroupEmpty, contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
 import { processAlive } from '../kernel-bridge/pid.js';
 import { findContext, readState, releaseContext, removeState, runFiles, type ServerState } from './runtime.js';
-import { unpublishServer } from './server-index.js';
 
 export interface RepairReport {
   /** the context released, if any */
@@ -71,6 +70,10 @@ export async function repair(paths: VctxPaths, name: string): Promise<RepairRepo
   const f = runFiles(paths, name);
   if (existsSync(f.rebootSocket)) await fsp.rm(f.rebootSocket, { force: true }).catch(() => {});
   await removeState(paths, name).catch(() => {});
+  // loaded here, not with this module: every status imports repair, and the
+  // server index brings the configuration's validators (node:net) and
+  // node:fs/promises with it (~10 ms of a status)
+  const { unpublishServer } = await import('./server-index.js');
   await unpublishServer(paths, name).catch(() => {});
   return rep;
 }

@@ -24,7 +24,10 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+// zod/mini as the configuration's schemas (values.ts): full zod, with its
+// locales, would be ~300 KB of every vserver bundle (start, stop and
+// status's repair import this module)
+import * as z from 'zod/mini';
 import { serverNameProblem } from '../config/validate.js';
 import type { VctxPaths } from '../config/paths.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
@@ -48,11 +51,11 @@ export interface PublishedServer {
 
 const entrySchema = z.object({
   name: z.string(),
-  xid: z.number().int().min(2).max(65535),
+  xid: z.int().check(z.minimum(2), z.maximum(65535)),
   state: z.literal('running'),
-  ip: z.string().max(64).nullable(),
-  cgroupIno: z.string().regex(/^\d{1,20}$/).nullable(),
-  startedAt: z.number().nonnegative(),
+  ip: z.nullable(z.string().check(z.maxLength(64))),
+  cgroupIno: z.nullable(z.string().check(z.regex(/^\d{1,20}$/))),
+  startedAt: z.number().check(z.nonnegative()),
 });
 
 export function indexDir(rundir: string): string {

@@ -3,7 +3,10 @@
  * (configured and running), as data.  A status also repairs what a crashed
  * command left (repair.ts) unless another command holds the server.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkTrustedFile } from '../config/checks.js';
 import { configPath, listServers, loadAllServers, readBootSettings } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
 import type { VctxPaths } from '../config/paths.js';
@@ -41,16 +44,7 @@ export async function serverStatus(name: string, paths: VctxPaths): Promise<Serv
   // a status reports the state of a server whose NAME.conf is invalid, and
   // names the problem; the parser is loaded only when the file exists
   const configured = existsSync(configPath(paths.confdir, name));
-  let configError: string | null = null;
-  if (configured) {
-    const { loadConfigFor } = await import('./config-load.js');
-    try {
-      await loadConfigFor(paths.confdir, name);
-    } catch (e) {
-      if (!(e instanceof LifecycleError) || e.kind === 'usage' || e.kind === 'unknown-server') throw e;
-      configError = e.message;
-    }
-  }
+  const configError = configured ? await configErrorOf(paths, name) : null;
   // a crash's leftovers go now, but never under a start or stop in progress
   // (the lock is asked only when there are leftovers: asking runs flock)
   const st = readState(paths, name);
@@ -64,6 +58,50 @@ export async function serverStatus(name: string, paths: VctxPaths): Promise<Serv
     name, running: true, xid: c.xid, pid1: c.pid1, nprocs: c.nprocs, startedAt: c.startedAt,
     uptimeSec: Math.max(0, Math.floor((Date.now() - c.startedAt) / 1000)), flags: c.flags, configured, configError,
   };
+}
+
+/**
+ * The errors of NAME.conf, one per line, or null when it reads.  Parsing
+ * costs a status more than all else (the value schemas and node:net load:
+ * ~13 ms of ~40), and the text rarely changes between two statuses: the
+ * verdict on a text is kept in RUNDIR/.config-check/NAME.json with the
+ * text itself and the identity of the code that judged it, and reused
+ * while both are the same.  Whether the file is safe to trust (its owner
+ * and mode, and its directory's) is checked every time.
+ */
+async function configErrorOf(paths: VctxPaths, name: string): Promise<string | null> {
+  const file = configPath(paths.confdir, name);
+  const memo = join(paths.rundir, '.config-check', `${name}.json`);
+  let key: string | null = null;
+  try {
+    const code = statSync(fileURLToPath(import.meta.url));
+    key = JSON.stringify([`${code.size}:${code.mtimeMs}`, file, readFileSync(file, 'utf8')]);
+    if (!(await checkTrustedFile(file))) {
+      const m = JSON.parse(readFileSync(memo, 'utf8')) as { key?: unknown; error?: unknown };
+      if (m.key === key && (m.error === null || typeof m.error === 'string')) return m.error;
+    }
+  } catch {
+    // no verdict kept (or the file went): the full load below says what is wrong
+  }
+  const { loadConfigFor } = await import('./config-load.js');
+  let error: string | null = null;
+  try {
+    await loadConfigFor(paths.confdir, name);
+  } catch (e) {
+    if (!(e instanceof LifecycleError) || e.kind === 'usage' || e.kind === 'unknown-server') throw e;
+    error = e.message;
+  }
+  // kept only when the file read as judged and was trusted (else the error is the trust's, rechecked each time)
+  try {
+    if (key !== null && !(await checkTrustedFile(file))) {
+      mkdirSync(join(paths.rundir, '.config-check'), { recursive: true, mode: 0o700 });
+      writeFileSync(`${memo}.tmp`, JSON.stringify({ key, error }) + '\n', { mode: 0o600 });
+      renameSync(`${memo}.tmp`, memo);
+    }
+  } catch {
+    // a read-only run directory: the next status parses again
+  }
+  return error;
 }
 
 /** is another command holding the server's lock right now? */

@@ -250,15 +250,17 @@ export function optString(p: ParsedArgs, long: string): string | undefined {
 
 /**
  * Prints the help text on stdout when `--help` was given, or the version
- * line when `--version` was; returns true then (the command exits 0).
+ * line when `--version` was; returns true then (the command exits 0 once
+ * it is written).
  */
 export function handleHelp(p: ParsedArgs, text: string): boolean {
+  // through writeOut: straight to fd 1, without making Node's stdout stream (~2 ms)
   if (p.opts.has('help')) {
-    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    void writeOut(text.endsWith('\n') ? text : text + '\n');
     return true;
   }
   if (p.opts.has('version')) {
-    process.stdout.write(versionLine() + '\n');
+    void writeOut(versionLine() + '\n');
     return true;
   }
   return false;

@@ -6,8 +6,8 @@
  * row's PID through a snapshot taken right after ps ends.
  *
  * Installed, `vps` is kernel/out/vps (kernel/tools/vps.c): it starts ps
- * and this file at the same time (startedPs); run otherwise, this file
- * runs ps itself (runPs).
+ * and this file at the same time, and takes the snapshot when ps ends
+ * (startedPs); run otherwise, this file runs ps itself (runPs).
  */
 import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   versionLine,
   writeOut,
 } from './common.js';
+import type { Snapshot } from '../kernel-bridge/types.js';
 import { liveSnapshot } from './live-snapshot.js';
 
 const HELP = `Usage: vps [--json] [PS-OPTIONS...]
@@ -55,24 +56,39 @@ interface PsRun {
   code: number;
   psPid: number | null;
   psXid: number;
+  /** the snapshot taken right after ps ended, when the front took it */
+  snapshot?: Snapshot;
 }
 
 /**
  * ps as started by the `vps` front (kernel/tools/vps.c) before it became
- * this process: the spectator's ps, a child of ours, its output on the fd
- * of VCTX_VPS_PS=FD,PID; null when this process was started otherwise.
+ * this process: the spectator's ps, run by the front's helper, its output
+ * on the first fd of VCTX_VPS_PS=FD,FD; on the second, once ps has ended,
+ * "PSPID STATUS" and the snapshot the helper took then (as JSON); null
+ * when this process was started otherwise.
  */
 async function startedPs(): Promise<PsRun | null> {
   const spec = process.env.VCTX_VPS_PS;
   if (spec === undefined) return null;
   delete process.env.VCTX_VPS_PS;
   const m = /^(\d+),(\d+)$/.exec(spec);
-  if (!m) return fail(`VCTX_VPS_PS='${spec}' is not FD,PID (set by the vps front, kernel/out/vps)`, EXIT_FAIL);
-  const [fd, pid] = [Number(m[1]), Number(m[2])];
-  const stdout = readFileSync(fd, 'utf8'); // until ps ends
-  closeSync(fd);
-  const { waitChild } = await import('../kernel-bridge/context.js');
-  return { stdout, code: waitChild(pid), psPid: pid, psXid: 1 };
+  if (!m) return fail(`VCTX_VPS_PS='${spec}' is not FD,FD (set by the vps front, kernel/out/vps)`, EXIT_FAIL);
+  const [psFd, scanFd] = [Number(m[1]), Number(m[2])];
+  const stdout = readFileSync(psFd, 'utf8'); // until ps ends
+  closeSync(psFd);
+  const rest = readFileSync(scanFd, 'utf8'); // until the helper has scanned
+  closeSync(scanFd);
+  const nl = rest.indexOf('\n');
+  const head = /^(\d+) (\d+)$/.exec(nl < 0 ? rest : rest.slice(0, nl));
+  if (!head) return fail(`the vps front gave no ps status (${rest === '' ? 'nothing' : JSON.stringify(rest.slice(0, 40))}); rebuild (npm run build)`, EXIT_FAIL);
+  const { parseScan } = await import('../kernel-bridge/scan-pipe.js');
+  let snapshot: Snapshot;
+  try {
+    snapshot = parseScan(rest.slice(nl + 1));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e), EXIT_FAIL);
+  }
+  return { stdout, code: Number(head[2]), psPid: Number(head[1]), psXid: 1, snapshot };
 }
 
 /**
@@ -131,7 +147,7 @@ runMain('vps', async (argv) => {
   }
   if (run.stdout === '') return run.code;
 
-  const snapshot = await liveSnapshot({ lite: true });
+  const snapshot = run.snapshot ?? (await liveSnapshot({ lite: true }));
   const xids = new Map<number, number>();
   for (const p of snapshot.processes) xids.set(p.pid, p.xid);
   if (run.psPid !== null && !xids.has(run.psPid)) xids.set(run.psPid, run.psXid);

@@ -2,8 +2,16 @@
 /**
  * vserver-stat [--json]: one row per running context with util-vserver's
  * sums over its processes; --json adds the cgroup's own figures.
+ *
+ * Installed, `vserver-stat` is kernel/out/vserver-stat (kernel/tools/
+ * vserver-stat.c): it takes the snapshot while Node starts and hands it
+ * over on the fd of VCTX_STAT_SCAN (scannedByFront); run otherwise, this
+ * file takes it through the addon.
  */
+import type { Snapshot } from '../kernel-bridge/types.js';
 import {
+  EXIT_FAIL,
+  fail,
   handleHelp,
   namesForSnapshot,
   parseArgs,
@@ -43,6 +51,20 @@ Options:
 Exit status:
   0 success, 1 failure (not root, no kernel layer), 2 usage error.`;
 
+/** the snapshot the front took, if it started this process (VCTX_STAT_SCAN=FD) */
+async function scannedByFront(): Promise<Snapshot | null> {
+  const spec = process.env.VCTX_STAT_SCAN;
+  if (spec === undefined) return null;
+  delete process.env.VCTX_STAT_SCAN;
+  if (!/^\d+$/.test(spec)) return fail(`VCTX_STAT_SCAN='${spec}' is not an FD (set by the vserver-stat front, kernel/out/vserver-stat)`, EXIT_FAIL);
+  const { readScanPipe } = await import('../kernel-bridge/scan-pipe.js');
+  try {
+    return readScanPipe(Number(spec));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e), EXIT_FAIL);
+  }
+}
+
 runMain('vserver-stat', async (argv) => {
   const args = parseArgs(argv, [{ long: 'json' }, PATH_OPTIONS[0]!]);
   if (handleHelp(args, HELP)) return 0;
@@ -50,7 +72,7 @@ runMain('vserver-stat', async (argv) => {
   requireRoot();
   const { confdir } = resolvePaths(args);
 
-  const snapshot = await liveSnapshot({ lite: true });
+  const snapshot = (await scannedByFront()) ?? (await liveSnapshot({ lite: true }));
   const { computeStatRows, formatStatTable, statJson } = await import('../views/vserver-stat.js');
   const rows = computeStatRows(snapshot, namesForSnapshot(snapshot, confdir), { excludePid: process.pid });
   if (args.opts.has('json')) await writeOut(JSON.stringify(statJson(rows), null, 2) + '\n');

@@ -23,7 +23,6 @@ interface RawKernel {
   spectate(): void;
   release(xid: number): void;
   setLimits(xid: number, limits: LiveLimits): void;
-  waitChild(pid: number): number;
 }
 
 /**
@@ -66,15 +65,6 @@ export function releaseContextNow(xid: number): void {
  */
 export function setLiveLimits(xid: number, limits: LiveLimits): void {
   raw().setLimits(xid, limits);
-}
-
-/**
- * Waits for child @pid that Node did not spawn (blocking) and reaps it:
- * its exit code, or 128+N when signal N ended it.
- * @throws KernelError (ECHILD) when it is not a child of this process
- */
-export function waitChild(pid: number): number {
-  return raw().waitChild(pid);
 }
 
 /** every running context (the spectator's included), from the cgroup tree */

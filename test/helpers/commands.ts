@@ -1,8 +1,8 @@
 /**
  * The commands as `npm install` ships them and setup.sh links them: one
  * bundle each (dist/NAME.cjs, scripts/bundle-cli.mjs; vtop's dist/vtop.mjs,
- * scripts/bundle-vtop.mjs), vps's front kernel/out/vps and vdu, kernel/out/vdu
- * (make).  The
+ * scripts/bundle-vtop.mjs), the fronts of vps, vserver-stat and vserver,
+ * kernel/out/NAME, and vdu, kernel/out/vdu (make).  The
  * integration and e2e tests run these, through their #! line, so they test
  * what users run.  The bundles are rebuilt first (tsc, then esbuild) when a
  * source file is newer than one of them, so the tests still test the
@@ -30,6 +30,9 @@ function newestSource(dir: string): number {
   return t;
 }
 
+/** the bundled commands users run through a C front, kernel/out/NAME (kernel/tools/NAME.c) */
+const FRONTS: readonly Command[] = ['vps', 'vserver-stat', 'vserver'];
+
 /** the bundle of @c (not built here: commandPath builds) */
 export const bundleOf = (c: Command): string => join(root, 'dist', c === 'vtop' ? 'vtop.mjs' : `${c}.cjs`);
 let checked = false;
@@ -48,13 +51,15 @@ export function ensureBundles(): void {
       if (r.status !== 0) throw new Error(`scripts/${script} failed: ${r.stderr}`);
     }
   }
-  if (!existsSync(join(root, 'kernel', 'out', 'vps'))) throw new Error('kernel/out/vps is missing: run make -C kernel');
+  for (const front of FRONTS) {
+    if (!existsSync(join(root, 'kernel', 'out', front))) throw new Error(`kernel/out/${front} is missing: run make -C kernel`);
+  }
   checked = true;
 }
 
 /** the file a user runs for @c (what setup.sh links into /usr/local/sbin), built if stale */
 export function commandPath(c: Command): string {
   ensureBundles();
-  if (c === 'vps' || c === 'vdu') return join(root, 'kernel', 'out', c);
+  if (FRONTS.includes(c) || c === 'vdu') return join(root, 'kernel', 'out', c);
   return bundleOf(c);
 }

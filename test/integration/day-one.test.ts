@@ -174,6 +174,34 @@ describe('day-one defects of the commands', { skip: !isRoot && 'needs root' }, (
       assert.equal(s.code, 3);
       assert.ok(s.stderr.includes(`vserver: warning: ${want}`), s.stderr);
     });
+
+    test("status reports the file as it is at each run, though it keeps its verdict on a file's text", async () => {
+      const n = `d1m${run}`;
+      await make(n);
+      const status = async () => {
+        const r = await vs([n, 'status', '--json']);
+        assert.equal(r.code, 3, r.stderr);
+        return (JSON.parse(r.stdout) as { configError: string | null }).configError;
+      };
+      assert.equal(await status(), null);
+      assert.equal(await status(), null); // the kept verdict
+      setKeys(n, { S_NICE: 'abc' });
+      assert.match((await status()) ?? '', new RegExp(`${lineOf(n, 'S_NICE')}: S_NICE="abc": `));
+      setKeys(n, { S_NICE: 'xyz' }); // as long as before, at once
+      assert.match((await status()) ?? '', /S_NICE="xyz": /);
+      setKeys(n, { S_NICE: '5' });
+      assert.equal(await status(), null);
+      // trust is checked every time: a group-writable file is refused even with a kept verdict
+      writeFileSync(confFile(n), readFileSync(confFile(n), 'utf8'), { mode: 0o600 });
+      assert.equal(await status(), null);
+      spawnSync('chmod', ['g+w', confFile(n)]);
+      assert.match((await status()) ?? '', /writable by its group/);
+      spawnSync('chmod', ['g-w', confFile(n)]);
+      assert.equal(await status(), null);
+      // delete leaves nothing of the server in the run directory, the kept verdict included
+      assert.equal((await vs([n, 'delete', '--force'])).code, 0);
+      assert.deepEqual(readdirSync(join(T, 'run', '.config-check')).filter((f) => f.startsWith(n)), []);
+    });
   });
 
   describe('warnings (item 12)', () => {

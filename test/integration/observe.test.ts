@@ -14,6 +14,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -21,6 +22,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import type { ContextInfo, ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
 import { commandPath, type Command } from '../helpers/commands.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -233,6 +236,45 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     assert.ok((mine.cgroup.pids as number) >= 2);
   });
 
+  test("vserver-stat's front hands Node the addon's snapshot, less its own scanning child", () => {
+    // kernel/out/vserver-stat with a `node` that keeps what the front wrote on fd 3
+    const dir = mkdtempSync(join(tmpdir(), 'vctx-stat-front-'));
+    try {
+      writeFileSync(join(dir, 'node'), `#!/bin/sh\necho $$ > ${dir}/pid\nexec cat <&3 > ${dir}/scan.json\n`, { mode: 0o755 });
+      const r = spawnSync(commandPath('vserver-stat'), ['--json'], {
+        encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const front = JSON.parse(readFileSync(join(dir, 'scan.json'), 'utf8')) as Snapshot;
+      const frontPid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      const addon = new NativeSnapshotSource({ lite: true }).snapshot();
+      // the same keys, in the same order, for the snapshot, a process and a context
+      assert.deepEqual(Object.keys(front), Object.keys(addon));
+      assert.deepEqual(Object.keys(front.processes[0]!), Object.keys(addon.processes[0]!));
+      const mine = (s: Snapshot): ContextInfo => s.contexts.find((c) => c.xid === named.xid)!;
+      assert.deepEqual(Object.keys(mine(front)), Object.keys(mine(addon)));
+      // what does not change between two scans is equal
+      const still = (c: ContextInfo): Partial<ContextInfo> => {
+        const { cpuUsec: _c, memoryBytes: _m, ...rest } = c;
+        return rest;
+      };
+      assert.deepEqual(still(mine(front)), still(mine(addon)));
+      assert.equal(mine(front).name, ctxName);
+      const sleeper = (s: Snapshot): ProcessInfo => s.processes.find((p) => p.xid === named.xid && p.comm === 'sleep')!;
+      const { utime: _u, stime: _s, ...a } = sleeper(front);
+      const { utime: _u2, stime: _s2, ...b } = sleeper(addon);
+      assert.deepEqual(a, b);
+      assert.equal(typeof front.takenAt, 'number');
+      assert.equal(front.clockTicks, addon.clockTicks);
+      assert.equal(front.bootTime, addon.bootTime);
+      // the front's child, which scanned, is not in it (the front itself, now `cat`, is)
+      assert.ok(front.processes.some((p) => p.pid === frontPid));
+      assert.deepEqual(front.processes.filter((p) => p.ppid === frontPid), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('vps ax: CONTEXT after PID, the host as MAIN, the context by name, ps itself known', () => {
     const r = cli('vps', ['ax']);
     assert.equal(r.status, 0, r.stderr);
@@ -248,6 +290,19 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     const psRow = lines.find((l) => / ps ax$/.test(l))!;
     assert.ok(psRow, r.stdout);
     assert.doesNotMatch(psRow.slice(at, at + 20), /ERR/);
+  });
+
+  test("vps: the front's helper (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
+    const r = cli('vps', ['-eo', 'pid,ppid,args']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const helper = lines.find((l) => / \S*kernel\/out\/vps -eo pid,ppid,args$/.test(l));
+    assert.ok(helper, r.stdout);
+    assert.match(helper, /^\s*(\d+)\s+0 MAIN\s+\d+ /);
+    const helperPid = /^\s*(\d+)/.exec(helper)![1];
+    const ps = lines.find((l) => / ps -eo pid,ppid,args$/.test(l))!;
+    assert.ok(ps, r.stdout);
+    assert.match(ps, new RegExp(String.raw`^\s*\d+\s+1 ALL_PROC\s+${helperPid} `));
   });
 
   test('vps -o ppid,pid,comm: the PID column is found after PPID', () => {

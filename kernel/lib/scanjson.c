@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * scanjson.c - one host snapshot as JSON, for the C fronts of the
+ * commands (kernel/tools/vserver-stat.c, vps.c) that scan while Node
+ * starts and hand the snapshot over: the very object the addon's
+ * snapshot() gives (binding/observe.cc; src/kernel-bridge/types.ts
+ * Snapshot: the same keys in the same order), read on the Node side with
+ * one JSON.parse (src/kernel-bridge/scan-pipe.ts).
+ */
+#include <stdio.h>
+#include <string.h>
+#include "vctx.h"
+#include "vctx-scan.h"
+#include "util.h"
+
+/* a JSON string, or null when @s is empty */
+static void str_or_null(FILE *f, const char *s)
+{
+	if (*s)
+		vctx_json_string(f, s);
+	else
+		fputs("null", f);
+}
+
+VCTX_API int vctx_scan_json(FILE *f, int lite, pid_t leave_out)
+{
+	vctx_error e = { 0 };
+	const struct vctx_snapshot *s;
+	struct vctx_scanner *sc = vctx_scanner_new(&e);
+
+	if (sc) {
+		vctx_scanner_set_lite(sc, lite);
+		if (vctx_scan(sc, &s, &e) < 0) {
+			vctx_scanner_free(sc);
+			sc = NULL;
+		}
+	}
+	if (!sc) {
+		const char *code = e.err ? strerrorname_np(e.err) : NULL;
+		fputs("{\"error\":", f);
+		vctx_json_string(f, e.msg);
+		fprintf(f, ",\"errno\":%d,\"code\":", e.err);
+		vctx_json_string(f, code ? code : "");
+		fputs("}", f);
+		return ferror(f) ? -1 : 0;
+	}
+
+	fprintf(f, "{\"takenAt\":%.17g,\"clockTicks\":%ld,\"bootTime\":%lld,\"uptime\":%.17g,\"pageSize\":%ld,\"processes\":[",
+		s->taken_at_ms, s->clock_ticks, (long long)s->boot_time, s->uptime, s->page_size);
+	int first = 1;
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct vctx_proc *p = &s->procs[i];
+		char state[2] = { (unsigned char)p->state < 128 && p->state > ' ' ? p->state : '?', 0 };
+		if (p->pid == leave_out)
+			continue;
+		fprintf(f, "%s{\"pid\":%d,\"ppid\":%d,\"xid\":%u,\"innerPid\":", first ? "" : ",", (int)p->pid, (int)p->ppid, p->xid);
+		first = 0;
+		if (p->inner_pid > 0)
+			fprintf(f, "%d", (int)p->inner_pid);
+		else
+			fputs("null", f);
+		fputs(",\"state\":", f);
+		vctx_json_string(f, state);
+		fputs(",\"comm\":", f);
+		vctx_json_string(f, p->comm);
+		fprintf(f, ",\"threads\":%d,\"startTime\":%llu,\"utime\":%llu,\"stime\":%llu,\"cutime\":%llu,\"cstime\":%llu,"
+			"\"vsz\":%llu,\"rss\":%llu,\"uid\":%u,\"nice\":%d,\"cmdline\":",
+			p->threads, (unsigned long long)p->starttime, (unsigned long long)p->utime,
+			(unsigned long long)p->stime, (unsigned long long)p->cutime, (unsigned long long)p->cstime,
+			(unsigned long long)p->vsz, (unsigned long long)p->rss, (unsigned)p->uid, p->nice);
+		vctx_json_string(f, p->cmdline);
+		fputc('}', f);
+	}
+	fputs("],\"contexts\":[", f);
+	for (size_t i = 0; i < s->nctxs; i++) {
+		const struct vctx_ctx *c = &s->ctxs[i];
+		char caps[24], flags[128];
+		snprintf(caps, sizeof(caps), "0x%llx", (unsigned long long)c->caps);
+		vctx_flags_format(c->flags, flags, sizeof(flags));
+		fprintf(f, "%s{\"xid\":%u,\"name\":", i ? "," : "", c->xid);
+		vctx_json_string(f, c->name);
+		fprintf(f, ",\"parentXid\":%u,\"cgroup\":", c->parent_xid);
+		vctx_json_string(f, c->cgroup);
+		fputs(",\"root\":", f);
+		vctx_json_string(f, c->root);
+		fprintf(f, ",\"pid1\":%d,\"ip\":", (int)c->pid1);
+		str_or_null(f, c->ip);
+		fputs(",\"loopback\":", f);
+		str_or_null(f, c->loopback);
+		fputs(",\"capBounding\":", f);
+		vctx_json_string(f, caps);
+		fputs(",\"flags\":[", f);
+		/* vctx_flags_format's names, space-separated, as a list */
+		for (char *tok, *save = NULL, *q = flags; (tok = strtok_r(q, " ", &save)); q = NULL) {
+			if (q == NULL)
+				fputc(',', f);
+			vctx_json_string(f, tok);
+		}
+		fprintf(f, "],\"created\":%lld,\"nprocs\":%d,\"namespaces\":{", (long long)c->created, c->nprocs);
+		for (int k = 0, n = 0; k < VCTX_NS__COUNT; k++) {
+			if (!c->ns[k])
+				continue;
+			fprintf(f, "%s\"%s\":%llu", n++ ? "," : "", vctx_ns_name((enum vctx_ns_kind)k), (unsigned long long)c->ns[k]);
+		}
+		fprintf(f, "},\"cpuUsec\":%llu,\"cpuSource\":\"%s\",\"memoryBytes\":%llu,\"memorySource\":\"%s\",\"memoryMax\":",
+			(unsigned long long)c->cpu_usec, vctx_source_name(c->cpu_source),
+			(unsigned long long)c->mem_bytes, vctx_source_name(c->mem_source));
+		if (c->mem_max >= 0)
+			fprintf(f, "%lld", (long long)c->mem_max);
+		else
+			fputs("null", f);
+		fputs(",\"pidsMax\":", f);
+		if (c->pids_max >= 0)
+			fprintf(f, "%lld", (long long)c->pids_max);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"pidsEvents\":%llu,\"oomKills\":%llu}", (unsigned long long)c->pids_events,
+			(unsigned long long)c->oom_kills);
+	}
+	fputs("]}", f);
+	vctx_scanner_free(sc);
+	return ferror(f) ? -1 : 0;
+}
