@@ -61,7 +61,10 @@ const char *const ctx_keys[CK__COUNT] = {
   "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
 };
 
-const char *const flag_names[] = { "lock", "sched", "nproc", "private", "fakeinit" };
+// the context flags, by bit: kernel/tables/vctx-tables.json (vctx-tables.h)
+#define FLAG_ROW(bit, name) { bit, name },
+const struct { unsigned bit; const char *name; } flag_names[] = { VCTX_FLAG_ROWS(FLAG_ROW) };
+#undef FLAG_ROW
 
 inline napi_value Num(napi_env env, double v) {
   napi_value r;
@@ -212,7 +215,7 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
   napi_create_array(env, &flags);
   uint32_t nf = 0;
   for (unsigned i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-    if (c.flags & (1u << i)) napi_set_element(env, flags, nf++, Str(env, flag_names[i]));
+    if (c.flags & flag_names[i].bit) napi_set_element(env, flags, nf++, Str(env, flag_names[i].name));
   napi_create_object(env, &ns);
   for (int k = 0; k < VCTX_NS__COUNT; k++)
     if (c.ns[k]) napi_set_named_property(env, ns, vctx_ns_name((vctx_ns_kind)k), Num(env, (double)c.ns[k]));

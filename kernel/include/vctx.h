@@ -61,18 +61,16 @@ int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- flags */
 
-enum vctx_flag {
-	VCTX_F_LOCK	= 1u << 0,	/* no new contexts / namespaces inside */
-	VCTX_F_SCHED	= 1u << 1,	/* the context weighs as one (cpu ctl) */
-	VCTX_F_NPROC	= 1u << 2,	/* context-wide process cap (pids ctl) */
-	VCTX_F_PRIVATE	= 1u << 3,	/* never entered, no single signals */
-	VCTX_F_FAKEINIT	= 1u << 4,	/* first process is PID 1 (an init) */
-};
+/* enum vctx_flag (VCTX_F_LOCK ...), VCTX_FLAG_ROWS and the capability and
+   server-name tables: generated from kernel/tables/vctx-tables.json */
+#include "vctx-tables.h"
 
 /* "lock" -> VCTX_F_LOCK; returns 0 when unknown */
 unsigned vctx_flag_from_name(const char *name);
 /* space-separated names of set flags into buf */
 void vctx_flags_format(unsigned flags, char *buf, size_t len);
+/* the flags named in a blank- or comma-separated list (unknown names ignored) */
+unsigned vctx_flags_parse(const char *s);
 
 /* ---------------------------------------------------------- capabilities */
 

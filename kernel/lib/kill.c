@@ -109,13 +109,12 @@ static uint32_t private_xid(const char *v2, const char *cg)
 			if (strcmp(comp, VCTX_CGROUP_ROOT))
 				return 0;	/* not below vctx/ */
 			below = 1;
-		} else if (strspn(comp, "0123456789") == cl) {
+		} else if (vctx_all_digits(comp)) {
 			ssize_t n = getxattr(path, VCTX_XATTR_FLAGS, flags, sizeof(flags) - 1);
 			if (n > 0) {
 				flags[n] = 0;
-				for (char *t = strtok(flags, " \t\n"); t; t = strtok(NULL, " \t\n"))
-					if (!strcmp(t, "private"))
-						return (uint32_t)strtoul(comp, NULL, 10);
+				if (vctx_flags_parse(flags) & VCTX_F_PRIVATE)
+					return (uint32_t)strtoul(comp, NULL, 10);
 			}
 		}
 		p += cl;

@@ -116,3 +116,21 @@ int vctx_starttime(pid_t pid, uint64_t *st)
 	*st = strtoull(p + 1, NULL, 10);
 	return 0;
 }
+
+int vctx_all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+uint32_t vctx_xid_of_name(const char *name)
+{
+	if (!vctx_all_digits(name) || strlen(name) > 10)
+		return 0;
+	unsigned long v = strtoul(name, NULL, 10);
+	return v <= VCTX_XID_DYN_MAX ? (uint32_t)v : 0;
+}

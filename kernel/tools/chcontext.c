@@ -54,11 +54,11 @@ static void usage(FILE *out)
 "                        namespaces, Landlock)\n"
 "  --cap CAP             keep CAP (CAP_X or X) on top of the --secure set; !CAP\n"
 "                        drops one (repeatable).  With --secure, a capability\n"
-"                        refused to servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ...)\n"
+"                        refused to servers (" VCTX_CAPS_REFUSED_SOME ", ...)\n"
 "                        is an error (exit 2)\n"
 "  --hostname H          the context's host name\n"
 "  --domainname D        the context's NIS domain name\n"
-"  --flag F              lock, sched, nproc, private or fakeinit (repeatable);\n"
+"  --flag F              " VCTX_FLAG_OR_LIST " (repeatable);\n"
 "                        the context reads its flags in /dev/vctx/flags.\n"
 "                        lock: no new context or namespace inside (unshare and\n"
 "                        setns fail with EPERM, a chcontext inside says\n"
@@ -489,7 +489,7 @@ int main(int argc, char **argv)
 			for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
 				unsigned f = vctx_flag_from_name(t);
 				if (!f)
-					usage_error("--flag: unknown flag '%s' (lock sched nproc private fakeinit)", t);
+					usage_error("--flag: unknown flag '%s' (" VCTX_FLAG_WORDS ")", t);
 				spec.flags |= f;
 			}
 			break;
