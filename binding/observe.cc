@@ -333,10 +333,12 @@ Napi::Value KillContext(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), n);
 }
 
-// escape(text) -> the terminal-safe form libvctx gives comm and cmdline
+// escape(text[, 'hex']) -> the terminal-safe form libvctx gives comm and
+// cmdline (vctx_escape), or every escape as \xNN (vctx_escape_hex)
 Napi::Value Escape(const Napi::CallbackInfo &info) {
-  const char *usage = "escape(text)";
+  const char *usage = "escape(text[, style])";
   if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  bool hex = info.Length() > 1 && info[1].IsString() && info[1].As<Napi::String>().Utf8Value() == "hex";
   std::string in;
   if (info[0].IsBuffer()) {
     auto b = info[0].As<Napi::Buffer<char>>();
@@ -345,7 +347,7 @@ Napi::Value Escape(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   std::string out(in.size() * 4 + 1, '\0');
-  size_t n = vctx_escape(in.data(), in.size(), &out[0], out.size());
+  size_t n = (hex ? vctx_escape_hex : vctx_escape)(in.data(), in.size(), &out[0], out.size());
   return Napi::String::New(info.Env(), out.data(), n);
 }
 

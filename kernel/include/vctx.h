@@ -50,14 +50,27 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
+/* what kind of failure an error is, for callers that answer differently
+   (a tool's exit code): never read from the message's words */
+enum vctx_err_kind {
+	VCTX_ERR_FAILED = 0,	/* the operation failed */
+	VCTX_ERR_EXEC,		/* the command itself could not be executed
+				   (the shell's 127 for ENOENT, else 126) */
+};
+
 typedef struct vctx_error {
 	int err;		/* errno value, 0 when none */
+	enum vctx_err_kind kind;
 	char msg[512];		/* one line, no trailing newline */
 } vctx_error;
 
-/* set err->err and a printf-style message; always returns -1 */
+/* set err->err, kind VCTX_ERR_FAILED and a printf-style message; always
+   returns -1 */
 int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* the same with another kind */
+int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---------------------------------------------------------------- flags */
 

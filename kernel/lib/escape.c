@@ -2,9 +2,9 @@
 /*
  * The one escaper of server-sourced text in C (vctx_escape, vctx-scan.h):
  * process names and command lines, server names and roots, messages
- * written to the system log.  Its TypeScript twin is escapeText in
- * src/views/format.ts; test/unit/escape-golden.test.ts runs one table of
- * inputs through both.
+ * written to the system log, replies of vtop-helper.  Its TypeScript twin
+ * is escapeText in src/kernel-bridge/escape.ts; test/unit/escape.test.ts
+ * runs one table of inputs (test/fixtures/escape-golden.json) through both.
  */
 #include <string.h>
 #include "vctx-scan.h"
@@ -57,7 +57,7 @@ static int utf8_is_control(const unsigned char *s, size_t l)
 	return 0;
 }
 
-VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen)
+static size_t escape(const char *in, size_t len, char *out, size_t outlen, int short_forms)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t o = 0, i = 0;
@@ -70,9 +70,9 @@ VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen
 
 		if (l == 1) {
 			unsigned char c = s[i];
-			if (c == '\\') {
+			if (c == '\\' && short_forms) {
 				tmp[t++] = '\\'; tmp[t++] = '\\';
-			} else if (c == '\n' || c == '\r' || c == '\t') {
+			} else if (short_forms && (c == '\n' || c == '\r' || c == '\t')) {
 				tmp[t++] = '\\';
 				tmp[t++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
 			} else if (c < 0x20 || c == 0x7f) {
@@ -84,9 +84,16 @@ VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen
 		} else if (l > 1 && !utf8_is_control(s + i, l)) {
 			memcpy(tmp, s + i, l);
 			t = l;
+		} else if (l > 1) {
+			/* a valid control: its code point, \u{85} (as JavaScript writes it) */
+			unsigned cp = l == 2 ? (s[i] & 0x1fu) << 6 | (s[i + 1] & 0x3fu)
+					     : (s[i] & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu);
+			tmp[t++] = '\\'; tmp[t++] = 'u'; tmp[t++] = '{';
+			for (int sh = cp > 0xfff ? 12 : cp > 0xff ? 8 : 4; sh >= 0; sh -= 4)
+				tmp[t++] = hexdig[(cp >> sh) & 15];
+			tmp[t++] = '}';
 		} else {
-			if (l == 0)
-				l = 1;		/* invalid: escape one byte, resync */
+			l = 1;		/* invalid: escape one byte, resync */
 			for (size_t k = 0; k < l; k++) {
 				tmp[t++] = '\\'; tmp[t++] = 'x';
 				tmp[t++] = hexdig[s[i + k] >> 4];
@@ -103,3 +110,13 @@ VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen
 	return o;
 }
 
+
+VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen)
+{
+	return escape(in, len, out, outlen, 1);
+}
+
+VCTX_API size_t vctx_escape_hex(const char *in, size_t len, char *out, size_t outlen)
+{
+	return escape(in, len, out, outlen, 0);
+}

@@ -323,7 +323,7 @@ static int do_enter(uint32_t xid, char **argv, int pty, const char *workdir)
 	if (vctx_enter(xid, &ex, &pid, &conn, &master, &e) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		/* the command could not be executed inside: the shell's 127 */
-		return strncmp(e.msg, "in context", 10) == 0 ? 127 : 1;
+		return e.kind == VCTX_ERR_EXEC ? 127 : 1;
 	}
 	if (pty && master >= 0) {
 		relay_pty(master, conn);
@@ -694,7 +694,7 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		/* CMD itself could not be executed: the shell's 127 / 126 */
-		if (strncmp(e.msg, "cannot execute ", 15) == 0)
+		if (e.kind == VCTX_ERR_EXEC)
 			return e.err == ENOENT ? 127 : 126;
 		return 1;
 	}

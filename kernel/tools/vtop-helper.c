@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "vctx.h"
+#include "vctx-scan.h"
 
 static const char *prog = "vtop-helper";
 
@@ -131,19 +132,11 @@ static struct job *job_new(const char *id)
 
 /* ------------------------------------------------------------ output */
 
-/* @s with control characters as \xNN (auditLine in src/actions/syslog.ts) */
+/* @s as one line: libvctx's escaper, every escape \xNN (as auditLine in
+   src/actions/syslog.ts escapes) */
 static void escape(char *out, size_t len, const char *s)
 {
-	size_t o = 0;
-
-	for (; *s && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = 0;
+	vctx_escape_hex(s, strlen(s), out, len);
 }
 
 static void vsnappend(char *buf, size_t len, const char *fmt, va_list ap)
