@@ -190,10 +190,15 @@ VCTX_API void vctx_flags_format(unsigned flags, char *buf, size_t len)
 unsigned vctx_flags_parse(const char *s)
 {
 	unsigned flags = 0;
-	char tmp[256], *save = NULL;
 
-	snprintf(tmp, sizeof(tmp), "%s", s ? s : "");
-	for (char *t = strtok_r(tmp, " ,\t\n", &save); t; t = strtok_r(NULL, " ,\t\n", &save))
-		flags |= vctx_flag_from_name(t);
+	/* in place: the snapshot parses every context's flags */
+	while (s && *s) {
+		s += strspn(s, " ,\t\n");
+		size_t l = strcspn(s, " ,\t\n");
+		for (size_t i = 0; l && i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+			if (!strncmp(s, flag_names[i].name, l) && !flag_names[i].name[l])
+				flags |= flag_names[i].flag;
+		s += l;
+	}
 	return flags;
 }

@@ -118,9 +118,11 @@ VCTX_API const struct vctx_cgroup_layout *vctx_cgroup_layout(vctx_error *err)
 
 /**
  * vctx_cg_walk - visit every cgroup directory below @dirfd (relative path
- * @rel), parents before children, at most 16 levels deep.  @w->pre gets
- * the child's fd, name and relative path, its XID (the nearest all-digit
- * component, itself included) and its parent context's XID; it returns
+ * @rel), parents before children, at most VCTX_WALK_DEPTH levels deep: the
+ * one walk of a cgroup subtree (release, gc, find, the snapshot, kill).
+ * @w->pre gets the child's fd, name and relative path, its XID (the
+ * nearest component that names a context, vctx_xid_of_name, itself
+ * included) and its parent context's XID; it returns
  * VCTX_WALK_GO, VCTX_WALK_SKIP or VCTX_WALK_STOP.  @w->post, when set,
  * runs after a child's subtree (for removals).  Returns 1 when stopped.
  */
@@ -130,14 +132,16 @@ static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_
 	struct dirent *e;
 	int stop = 0;
 
-	if (depth > 16)
+	if (depth >= VCTX_WALK_DEPTH)
 		return 0;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a duplicate shares the offset of @dirfd: start from the top */
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
+	rewinddir(d);
 	while (!stop && (e = readdir(d))) {
 		char sub[512];
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
@@ -147,7 +151,7 @@ static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_
 		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		uint32_t me = vctx_all_digits(e->d_name) ? (uint32_t)strtoul(e->d_name, NULL, 10) : xid;
+		uint32_t own = vctx_xid_of_name(e->d_name), me = own ? own : xid;
 		int r = w->pre ? w->pre(sfd, e->d_name, sub, me, xid, w->arg) : VCTX_WALK_GO;
 		if (r == VCTX_WALK_STOP)
 			stop = 1;

@@ -32,6 +32,7 @@
 #include "vctx.h"
 #include "vctx-scan.h"
 #include "internal.h"
+#include "escape.h"
 
 /* escaped text is at most 4 bytes per raw byte */
 #define COMM_RAW_MAX	128
@@ -443,8 +444,8 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	e->lite = s->lite;
 	if (s->lite) {
 		/* one-shot summaries (vserver-stat) need none of it */
-		cl = vctx_escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
-				 esc, ESC_MAX(COMM_RAW_MAX));
+		cl = vctx__escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
+				 esc, ESC_MAX(COMM_RAW_MAX), 1);
 		ml = 0;
 		esc[cl + 1] = 0;
 		goto store;
@@ -478,8 +479,8 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	}
 
 	/* comm (already in hand) and the command line, both escaped */
-	cl = vctx_escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
-			 esc, ESC_MAX(COMM_RAW_MAX));
+	cl = vctx__escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
+			 esc, ESC_MAX(COMM_RAW_MAX), 1);
 	char raw[VCTX_CMDLINE_MAX];
 	memcpy(tail, "/cmdline", 9);
 	{
@@ -501,7 +502,7 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	for (ssize_t i = 0; i < n; i++)
 		if (raw[i] == 0)
 			raw[i] = ' ';
-	ml = vctx_escape(raw, (size_t)n, esc + cl + 1, ESC_MAX(VCTX_CMDLINE_MAX));
+	ml = vctx__escape(raw, (size_t)n, esc + cl + 1, ESC_MAX(VCTX_CMDLINE_MAX), 1);
 
 store:;
 	size_t need = cl + 1 + ml + 1;
@@ -713,11 +714,11 @@ static void ctx_figures(struct vctx_scanner *s, struct vctx_ctx *c, int dfd,
 	ssize_t n;
 
 	get_xattr(dfd, VCTX_XATTR_NAME, meta, sizeof(meta));
-	vctx_escape(meta, strlen(meta), c->name, sizeof(c->name));
+	vctx__escape(meta, strlen(meta), c->name, sizeof(c->name), 1);
 	{
 		char root[256];
 		get_xattr(dfd, VCTX_XATTR_ROOT, root, sizeof(root));
-		vctx_escape(root, strlen(root), c->root, sizeof(c->root));
+		vctx__escape(root, strlen(root), c->root, sizeof(c->root), 1);
 	}
 	get_xattr(dfd, VCTX_XATTR_FLAGS, meta, sizeof(meta));
 	c->flags = vctx_flags_parse(meta);
@@ -831,19 +832,20 @@ static int read_members(struct vctx_scanner *s, int dfd, uint32_t xid, int *coun
 }
 
 /*
- * Walk one cgroup directory below vctx/: @xid is the context it belongs
- * to (its own number when all digits, else the nearest numeric
- * ancestor's, 0 above every context); @is_ctx says it is that context's
- * own directory, whose parent context is @parent_xid.
+ * One cgroup directory below vctx/ in the walk (vctx_cg_walk): @xid is the
+ * context it belongs to (its own number when its name is one, else the
+ * nearest enclosing context's, 0 above every context); when its name is
+ * a context's, it is that context's own directory, whose parent context
+ * is @parent_xid.
  */
-static int walk_ctx(struct vctx_scanner *s, int dfd, char *rel, size_t rel_len,
-		    uint32_t xid, uint32_t parent_xid, int is_ctx, int depth)
+static int scan_pre(int dfd, const char *name, const char *rel, uint32_t xid, uint32_t parent_xid, void *arg)
 {
+	struct vctx_scanner *s = arg;
 	int count = 0;
 
-	if (is_ctx) {
+	if (vctx_xid_of_name(name)) {
 		if (grow((void **)&s->ctxs, &s->ctxs_cap, s->nctxs + 1, sizeof(struct vctx_ctx)) < 0)
-			return -1;
+			return VCTX_WALK_STOP;
 		struct vctx_ctx *c = &s->ctxs[s->nctxs++];
 		memset(c, 0, sizeof(*c));
 		c->xid = xid;
@@ -851,44 +853,7 @@ static int walk_ctx(struct vctx_scanner *s, int dfd, char *rel, size_t rel_len,
 		snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", s->layout->v2, rel);
 		ctx_figures(s, c, dfd, rel);
 	}
-	if (read_members(s, dfd, xid, &count) < 0)
-		return -1;
-	if (depth >= CTX_DEPTH_MAX)
-		return 0;
-
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0)
-		return 0;
-	DIR *d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return 0;
-	}
-	struct dirent *de;
-	int ret = 0;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		size_t nl = strlen(de->d_name);
-		if (rel_len + 1 + nl + 1 > 512)
-			continue;
-		int sub cleanup_fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;	/* removed meanwhile */
-		rel[rel_len] = '/';
-		memcpy(rel + rel_len + 1, de->d_name, nl + 1);
-		uint32_t sx = vctx_xid_of_name(de->d_name);
-		int sub_ctx = sx != 0;
-		if (!sub_ctx)
-			sx = xid;
-		ret = walk_ctx(s, sub, rel, rel_len + 1 + nl, sx,
-			       sub_ctx ? xid : parent_xid, sub_ctx, depth + 1);
-		rel[rel_len] = 0;
-		if (ret < 0)
-			break;
-	}
-	closedir(d);
-	return ret;
+	return read_members(s, dfd, xid, &count) < 0 ? VCTX_WALK_STOP : VCTX_WALK_GO;
 }
 
 /* index of the context with @xid in s->ctxs (sorted by xid in idx), or -1 */
@@ -926,8 +891,9 @@ static int scan_contexts(struct vctx_scanner *s, vctx_error *err)
 	int top cleanup_fd = open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return 0;	/* no context runs */
-	snprintf(rel, sizeof(rel), "%s", VCTX_CGROUP_ROOT);
-	if (walk_ctx(s, top, rel, strlen(rel), 0, 0, 0, 0) < 0)
+	struct vctx_walk w = { .pre = scan_pre, .arg = s };
+	/* stopped only when out of memory */
+	if (vctx_cg_walk(top, VCTX_CGROUP_ROOT, 0, &w))
 		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
 	return 0;
 }
