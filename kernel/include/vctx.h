@@ -106,6 +106,13 @@ const char *vctx_cap_refusal(int cap);
  * default set), 0 when none is refused.
  */
 int vctx_caps_check_server(uint64_t keep, vctx_error *err);
+/*
+ * One --cap argument (chcontext, reducecap): "X" or "CAP_X" (any case, or
+ * a number) is added to *add, "!X" to *drop; the first argument adding a
+ * capability refused to servers is kept in *refused.  -1 when the
+ * capability is unknown to this tool or the kernel.
+ */
+int vctx_cap_arg(const char *arg, uint64_t *add, uint64_t *drop, const char **refused);
 /* read Cap{Inh,Prm,Eff,Bnd,Amb} of pid (0 = self) */
 struct vctx_capsets { uint64_t inh, prm, eff, bnd, amb; };
 int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err);

@@ -97,6 +97,24 @@ VCTX_API int vctx_caps_check_server(uint64_t keep, vctx_error *err)
 	return 0;
 }
 
+VCTX_API int vctx_cap_arg(const char *arg, uint64_t *add, uint64_t *drop, const char **refused)
+{
+	int neg = arg[0] == '!';
+	int cap = vctx_cap_from_name(arg + neg);
+
+	if (cap < 0 || cap >= vctx_cap_count())
+		return -1;
+	if (neg) {
+		*drop |= B(cap);
+		return 0;
+	}
+	*add |= B(cap);
+	/* the first refused one is named, if --secure makes it count */
+	if (refused && !*refused && vctx_caps_check_server(B(cap), NULL) < 0)
+		*refused = arg;
+	return 0;
+}
+
 VCTX_API int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err)
 {
 	char path[64], buf[4096];

@@ -83,6 +83,19 @@ int vctx_guard_listen(uint32_t xid, char *path, size_t len, vctx_error *err)
 	return fd;
 }
 
+/* attach @n descriptors to @mh (SCM_RIGHTS), in @cbuf of CMSG_SPACE(n ints) */
+static void attach_fds(struct msghdr *mh, char *cbuf, size_t cbuf_len, const int *fds, int n)
+{
+	memset(cbuf, 0, cbuf_len);
+	mh->msg_control = cbuf;
+	mh->msg_controllen = cbuf_len;
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+}
+
 static void send_msg(int conn, int kind, int value, const char *text, int fd)
 {
 	struct guard_msg m = { .kind = kind, .value = value };
@@ -92,16 +105,8 @@ static void send_msg(int conn, int kind, int value, const char *text, int fd)
 
 	if (text)
 		snprintf(m.text, sizeof(m.text), "%s", text);
-	if (fd >= 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		attach_fds(&mh, cbuf, sizeof(cbuf), &fd, 1);
 	sendmsg(conn, &mh, MSG_NOSIGNAL);
 }
 
@@ -605,14 +610,7 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 						nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 					fds[i] = nul;
 				}
-			memset(cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf;
-			mh.msg_controllen = sizeof(cbuf);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-			memcpy(CMSG_DATA(c), fds, sizeof(fds));
+			attach_fds(&mh, cbuf, sizeof(cbuf), fds, 3);
 			if (sendmsg(conn, &mh, MSG_NOSIGNAL) < 0)
 				return vctx_set_error(err, errno, "cannot send the request to context %u: %s", xid, strerror(errno));
 		} else if (sendmsg(conn, &mh, MSG_NOSIGNAL) < 0) {

@@ -92,21 +92,10 @@ int main(int argc, char **argv)
 		case 's':
 			secure = 1;
 			break;
-		case 'c': {
-			int neg = optarg[0] == '!';
-			int cap = vctx_cap_from_name(optarg + neg);
-			if (cap < 0 || cap >= vctx_cap_count())
-				usage_error("--cap: unknown capability '%s'", optarg + neg);
-			if (neg)
-				drop |= 1ULL << cap;
-			else {
-				named |= 1ULL << cap;
-				/* the first refused one is named, if --secure makes it kept */
-				if (!refused_arg && vctx_caps_check_server(1ULL << cap, NULL) < 0)
-					refused_arg = optarg;
-			}
+		case 'c':
+			if (vctx_cap_arg(optarg, &named, &drop, &refused_arg) < 0)
+				usage_error("--cap: unknown capability '%s'", optarg + (optarg[0] == '!'));
 			break;
-		}
 		case 'S':
 			do_show = 1;
 			break;
