@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The exported escaper; the code is escape.h (one copy, inlined by procscan.c). */
+/* The exported escaper; its code is escape.h (one copy, also compiled into procscan.c). */
 #include "vctx-scan.h"
 #include "util.h"
 #include "escape.h"

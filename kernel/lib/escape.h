@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The escaper of server-sourced text (vctx_escape, vctx_escape_hex in
- * vctx-scan.h), inline: escape.c exports it, and procscan.c, which runs it
- * on every process name and command line of a snapshot, inlines it.  Its
+ * vctx-scan.h) as a static inline function: escape.c exports it, and
+ * procscan.c, which runs it on every process name and command line of a
+ * snapshot, compiles it in (no call through the exported symbol).  Its
  * TypeScript twin is escapeText in src/kernel-bridge/escape.ts;
  * test/unit/escape.test.ts runs one table of inputs
  * (test/fixtures/escape-golden.json) through both.
@@ -59,7 +60,7 @@ static inline int utf8_is_control(const unsigned char *s, size_t l)
 	return 0;
 }
 
-static inline __attribute__((always_inline)) size_t vctx__escape(const char *in, size_t len, char *out, size_t outlen,
+static inline size_t vctx__escape(const char *in, size_t len, char *out, size_t outlen,
 								  int short_forms)
 {
 	const unsigned char *s = (const unsigned char *)in;
