@@ -61,7 +61,10 @@ const char *const ctx_keys[CK__COUNT] = {
   "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
 };
 
-const char *const flag_names[] = { "lock", "sched", "nproc", "private", "fakeinit" };
+// the context flags, by bit: kernel/tables/vctx-tables.json (vctx-tables.h)
+#define FLAG_ROW(bit, name) { bit, name },
+const struct { unsigned bit; const char *name; } flag_names[] = { VCTX_FLAG_ROWS(FLAG_ROW) };
+#undef FLAG_ROW
 
 inline napi_value Num(napi_env env, double v) {
   napi_value r;
@@ -212,7 +215,7 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
   napi_create_array(env, &flags);
   uint32_t nf = 0;
   for (unsigned i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-    if (c.flags & (1u << i)) napi_set_element(env, flags, nf++, Str(env, flag_names[i]));
+    if (c.flags & flag_names[i].bit) napi_set_element(env, flags, nf++, Str(env, flag_names[i].name));
   napi_create_object(env, &ns);
   for (int k = 0; k < VCTX_NS__COUNT; k++)
     if (c.ns[k]) napi_set_named_property(env, ns, vctx_ns_name((vctx_ns_kind)k), Num(env, (double)c.ns[k]));
@@ -330,10 +333,12 @@ Napi::Value KillContext(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), n);
 }
 
-// escape(text) -> the terminal-safe form libvctx gives comm and cmdline
+// escape(text[, 'hex']) -> the terminal-safe form libvctx gives comm and
+// cmdline (vctx_escape), or every escape as \xNN (vctx_escape_hex)
 Napi::Value Escape(const Napi::CallbackInfo &info) {
-  const char *usage = "escape(text)";
+  const char *usage = "escape(text[, style])";
   if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  bool hex = info.Length() > 1 && info[1].IsString() && info[1].As<Napi::String>().Utf8Value() == "hex";
   std::string in;
   if (info[0].IsBuffer()) {
     auto b = info[0].As<Napi::Buffer<char>>();
@@ -342,7 +347,7 @@ Napi::Value Escape(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   std::string out(in.size() * 4 + 1, '\0');
-  size_t n = vctx_escape(in.data(), in.size(), &out[0], out.size());
+  size_t n = (hex ? vctx_escape_hex : vctx_escape)(in.data(), in.size(), &out[0], out.size());
   return Napi::String::New(info.Env(), out.data(), n);
 }
 

@@ -28,6 +28,9 @@ for (const tool of ['make', 'clang', 'gcc']) {
     process.exit(1);
   }
 }
+// the tables C and TypeScript share (kernel/tables/vctx-tables.json): the
+// header for make, src/generated/tables.ts for tsc
+run(process.execPath, [join(root, 'scripts', 'gen-tables.mjs')], 'the shared tables');
 run('make', ['-s', '-C', 'kernel', `-j${Math.max(2, 2)}`], 'the C library, tools and eBPF objects');
 const gyp = join(root, 'node_modules', '.bin', 'node-gyp');
 run(existsSync(gyp) ? gyp : 'node-gyp', ['rebuild', '--silent'], 'the node addon');

@@ -136,11 +136,19 @@ int vctx_scan_json(FILE *f, int lite, pid_t leave_out);
  * vctx_escape - copy @len bytes of @in to @out (size @outlen, always
  * NUL-terminated) so that a terminal shows them and obeys none of them:
  * valid UTF-8 stays, backslash becomes "\\", \n \r \t become "\n" "\r"
- * "\t", other C0 controls, DEL, C1 controls (U+0080..U+009F), bidi
- * overrides and invalid UTF-8 bytes become "\xHH" per byte.  An escape
+ * "\t", other C0 controls, DEL and invalid UTF-8 bytes become "\xHH" per
+ * byte, C1 controls (U+0080..U+009F), bidi controls and the line and
+ * paragraph separators "\u{HH}" (their code point, as JavaScript writes
+ * it).  escapeText in src/kernel-bridge/escape.ts is its twin.  An escape
  * that does not fit is dropped whole.  Returns the output length.
  */
 size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen);
+/*
+ * vctx_escape_hex - the same, but \n \r \t are "\x0a" "\x0d" "\x09" and a
+ * backslash stays: for one-line records read by people (the system
+ * log, vtop-helper's replies) where "\\" would only be noise.
+ */
+size_t vctx_escape_hex(const char *in, size_t len, char *out, size_t outlen);
 
 /* ------------------------------------------------ internal (not exported) */
 

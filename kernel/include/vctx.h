@@ -51,29 +51,40 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
+/* what kind of failure an error is, for callers that answer differently
+   (a tool's exit code): never read from the message's words */
+enum vctx_err_kind {
+	VCTX_ERR_FAILED = 0,	/* the operation failed */
+	VCTX_ERR_EXEC,		/* the command itself could not be executed
+				   (the shell's 127 for ENOENT, else 126) */
+};
+
 typedef struct vctx_error {
 	int err;		/* errno value, 0 when none */
+	enum vctx_err_kind kind;
 	char msg[512];		/* one line, no trailing newline */
 } vctx_error;
 
-/* set err->err and a printf-style message; always returns -1 */
+/* set err->err, kind VCTX_ERR_FAILED and a printf-style message; always
+   returns -1 */
 int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* the same with another kind */
+int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---------------------------------------------------------------- flags */
 
-enum vctx_flag {
-	VCTX_F_LOCK	= 1u << 0,	/* no new contexts / namespaces inside */
-	VCTX_F_SCHED	= 1u << 1,	/* the context weighs as one (cpu ctl) */
-	VCTX_F_NPROC	= 1u << 2,	/* context-wide process cap (pids ctl) */
-	VCTX_F_PRIVATE	= 1u << 3,	/* never entered, no single signals */
-	VCTX_F_FAKEINIT	= 1u << 4,	/* first process is PID 1 (an init) */
-};
+/* enum vctx_flag (VCTX_F_LOCK ...), VCTX_FLAG_ROWS and the capability and
+   server-name tables: generated from kernel/tables/vctx-tables.json */
+#include "vctx-tables.h"
 
 /* "lock" -> VCTX_F_LOCK; returns 0 when unknown */
 unsigned vctx_flag_from_name(const char *name);
 /* space-separated names of set flags into buf */
 void vctx_flags_format(unsigned flags, char *buf, size_t len);
+/* the flags named in a blank- or comma-separated list (unknown names ignored) */
+unsigned vctx_flags_parse(const char *s);
 
 /* ---------------------------------------------------------- capabilities */
 
@@ -96,6 +107,13 @@ const char *vctx_cap_refusal(int cap);
  * default set), 0 when none is refused.
  */
 int vctx_caps_check_server(uint64_t keep, vctx_error *err);
+/*
+ * One --cap argument (chcontext, reducecap): "X" or "CAP_X" (any case, or
+ * a number) is added to *add, "!X" to *drop; the first argument adding a
+ * capability refused to servers is kept in *refused.  -1 when the
+ * capability is unknown to this tool or the kernel.
+ */
+int vctx_cap_arg(const char *arg, uint64_t *add, uint64_t *drop, const char **refused);
 /* read Cap{Inh,Prm,Eff,Bnd,Amb} of pid (0 = self) */
 struct vctx_capsets { uint64_t inh, prm, eff, bnd, amb; };
 int vctx_caps_of_pid(pid_t pid, struct vctx_capsets *out, vctx_error *err);

@@ -16,60 +16,15 @@
 #include "vctx.h"
 #include "util.h"
 
-static const char *const cap_names[] = {
-	[0] = "CAP_CHOWN", [1] = "CAP_DAC_OVERRIDE", [2] = "CAP_DAC_READ_SEARCH",
-	[3] = "CAP_FOWNER", [4] = "CAP_FSETID", [5] = "CAP_KILL", [6] = "CAP_SETGID",
-	[7] = "CAP_SETUID", [8] = "CAP_SETPCAP", [9] = "CAP_LINUX_IMMUTABLE",
-	[10] = "CAP_NET_BIND_SERVICE", [11] = "CAP_NET_BROADCAST", [12] = "CAP_NET_ADMIN",
-	[13] = "CAP_NET_RAW", [14] = "CAP_IPC_LOCK", [15] = "CAP_IPC_OWNER",
-	[16] = "CAP_SYS_MODULE", [17] = "CAP_SYS_RAWIO", [18] = "CAP_SYS_CHROOT",
-	[19] = "CAP_SYS_PTRACE", [20] = "CAP_SYS_PACCT", [21] = "CAP_SYS_ADMIN",
-	[22] = "CAP_SYS_BOOT", [23] = "CAP_SYS_NICE", [24] = "CAP_SYS_RESOURCE",
-	[25] = "CAP_SYS_TIME", [26] = "CAP_SYS_TTY_CONFIG", [27] = "CAP_MKNOD",
-	[28] = "CAP_LEASE", [29] = "CAP_AUDIT_WRITE", [30] = "CAP_AUDIT_CONTROL",
-	[31] = "CAP_SETFCAP", [32] = "CAP_MAC_OVERRIDE", [33] = "CAP_MAC_ADMIN",
-	[34] = "CAP_SYSLOG", [35] = "CAP_WAKE_ALARM", [36] = "CAP_BLOCK_SUSPEND",
-	[37] = "CAP_AUDIT_READ", [38] = "CAP_PERFMON", [39] = "CAP_BPF",
-	[40] = "CAP_CHECKPOINT_RESTORE",
-};
+/* the tables: kernel/tables/vctx-tables.json, through vctx-tables.h */
+#define NAME_ROW(n, name, why) [n] = name,
+static const char *const cap_names[] = { VCTX_CAP_ROWS(NAME_ROW) };
+#define WHY_ROW(n, name, why) [n] = why,
+static const char *const refusals[] = { VCTX_CAP_ROWS(WHY_ROW) };
 #define NCAPNAMES ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
+_Static_assert(NCAPNAMES == VCTX_CAPS_KNOWN, "one row per capability");
 
 #define B(c) (1ULL << (c))
-
-static const uint64_t server_default =
-	B(CAP_CHOWN) | B(CAP_DAC_OVERRIDE) | B(CAP_FOWNER) | B(CAP_FSETID) |
-	B(CAP_KILL) | B(CAP_SETGID) | B(CAP_SETUID) | B(CAP_SETPCAP) |
-	B(CAP_NET_BIND_SERVICE) | B(CAP_SYS_CHROOT) | B(CAP_AUDIT_WRITE);
-
-static const uint64_t addable =
-	B(CAP_IPC_LOCK) | B(CAP_IPC_OWNER) | B(CAP_LEASE) | B(CAP_MKNOD) |
-	B(CAP_SYS_TTY_CONFIG) | B(CAP_NET_BROADCAST) | B(CAP_LINUX_IMMUTABLE) |
-	B(CAP_SYS_RESOURCE);
-
-static const struct { int cap; const char *why; } refusals[] = {
-	{ CAP_SYS_ADMIN, "it reaches the shared kernel (mounts, namespaces, quotas, many ioctls)" },
-	{ CAP_NET_ADMIN, "network configuration is the host's job on a shared stack (set IPROOTDEV for the alias)" },
-	{ CAP_NET_RAW, "raw sockets bypass the IPv4 lock; ping works through ICMP datagram sockets where the host's net.ipv4.ping_group_range allows them" },
-	{ CAP_SYS_MODULE, "kernel modules are shared by every server" },
-	{ CAP_SYS_RAWIO, "raw I/O reaches host devices and memory" },
-	{ CAP_SYS_PTRACE, "tracing could reach processes outside the server" },
-	{ CAP_SYS_BOOT, "it reboots the host; use vreboot/vhalt inside a server" },
-	{ CAP_SYS_TIME, "the clock is shared by every server" },
-	{ CAP_SYS_NICE, "it would lift the S_NICE floor and real-time limits" },
-	{ CAP_DAC_READ_SEARCH, "open_by_handle_at escapes the root directory" },
-	{ CAP_SETFCAP, "file capabilities would outlive the ceiling on shared files" },
-	{ CAP_BPF, "eBPF could undo the IPv4 lock" },
-	{ CAP_PERFMON, "performance monitoring observes the whole host" },
-	{ CAP_SYSLOG, "the kernel log is the host's" },
-	{ CAP_MAC_ADMIN, "security policy is the host's" },
-	{ CAP_MAC_OVERRIDE, "security policy is the host's" },
-	{ CAP_AUDIT_CONTROL, "the audit system is the host's" },
-	{ CAP_AUDIT_READ, "the audit log is the host's" },
-	{ CAP_WAKE_ALARM, "alarms wake the whole host" },
-	{ CAP_BLOCK_SUSPEND, "it blocks the host's suspend" },
-	{ CAP_CHECKPOINT_RESTORE, "it sets PIDs and reads other processes' state" },
-	{ CAP_SYS_PACCT, "process accounting is the host's" },
-};
 
 VCTX_API int vctx_cap_count(void)
 {
@@ -113,14 +68,13 @@ VCTX_API const char *vctx_cap_name(int cap)
 	return cap_names[cap];
 }
 
-VCTX_API uint64_t vctx_caps_server_default(void) { return server_default; }
-VCTX_API uint64_t vctx_caps_addable(void) { return addable; }
+VCTX_API uint64_t vctx_caps_server_default(void) { return VCTX_CAPS_DEFAULT_MASK; }
+VCTX_API uint64_t vctx_caps_addable(void) { return VCTX_CAPS_ADDABLE_MASK; }
 
 VCTX_API const char *vctx_cap_refusal(int cap)
 {
-	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
-		if (refusals[i].cap == cap)
-			return refusals[i].why;
+	if (cap >= 0 && cap < NCAPNAMES)
+		return refusals[cap];
 	if (cap >= NCAPNAMES)
 		return "it is newer than this tool, which cannot judge what it grants";
 	return NULL;
@@ -140,6 +94,24 @@ VCTX_API int vctx_caps_check_server(uint64_t keep, vctx_error *err)
 		}
 		return vctx_set_error(err, EPERM, "%s is refused to servers: %s", n, why);
 	}
+	return 0;
+}
+
+VCTX_API int vctx_cap_arg(const char *arg, uint64_t *add, uint64_t *drop, const char **refused)
+{
+	int neg = arg[0] == '!';
+	int cap = vctx_cap_from_name(arg + neg);
+
+	if (cap < 0 || cap >= vctx_cap_count())
+		return -1;
+	if (neg) {
+		*drop |= B(cap);
+		return 0;
+	}
+	*add |= B(cap);
+	/* the first refused one is named, if --secure makes it count */
+	if (refused && !*refused && vctx_caps_check_server(B(cap), NULL) < 0)
+		*refused = arg;
 	return 0;
 }
 
@@ -206,10 +178,8 @@ VCTX_API int vctx_caps_reduce(uint64_t keep, vctx_error *err)
 
 /* ------------------------------------------------------------ flags */
 
-static const struct { const char *name; unsigned flag; } flag_names[] = {
-	{ "lock", VCTX_F_LOCK }, { "sched", VCTX_F_SCHED }, { "nproc", VCTX_F_NPROC },
-	{ "private", VCTX_F_PRIVATE }, { "fakeinit", VCTX_F_FAKEINIT },
-};
+#define FLAG_ROW(bit, name) { name, bit },
+static const struct { const char *name; unsigned flag; } flag_names[] = { VCTX_FLAG_ROWS(FLAG_ROW) };
 
 VCTX_API unsigned vctx_flag_from_name(const char *name)
 {
@@ -238,10 +208,15 @@ VCTX_API void vctx_flags_format(unsigned flags, char *buf, size_t len)
 unsigned vctx_flags_parse(const char *s)
 {
 	unsigned flags = 0;
-	char tmp[256], *save = NULL;
 
-	snprintf(tmp, sizeof(tmp), "%s", s ? s : "");
-	for (char *t = strtok_r(tmp, " ,\t\n", &save); t; t = strtok_r(NULL, " ,\t\n", &save))
-		flags |= vctx_flag_from_name(t);
+	/* in place: the snapshot parses every context's flags */
+	while (s && *s) {
+		s += strspn(s, " ,\t\n");
+		size_t l = strcspn(s, " ,\t\n");
+		for (size_t i = 0; l && i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+			if (!strncmp(s, flag_names[i].name, l) && !flag_names[i].name[l])
+				flags |= flag_names[i].flag;
+		s += l;
+	}
 	return flags;
 }

@@ -116,21 +116,13 @@ VCTX_API const struct vctx_cgroup_layout *vctx_cgroup_layout(vctx_error *err)
 	return &layout;
 }
 
-static int is_xid_name(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
-
 /**
  * vctx_cg_walk - visit every cgroup directory below @dirfd (relative path
- * @rel), parents before children, at most 16 levels deep.  @w->pre gets
- * the child's fd, name and relative path, its XID (the nearest all-digit
- * component, itself included) and its parent context's XID; it returns
+ * @rel), parents before children, at most VCTX_WALK_DEPTH levels deep: the
+ * one walk of a cgroup subtree (release, gc, find, the snapshot, kill).
+ * @w->pre gets the child's fd, name and relative path, its XID (the
+ * nearest component that names a context, vctx_xid_of_name, itself
+ * included) and its parent context's XID; it returns
  * VCTX_WALK_GO, VCTX_WALK_SKIP or VCTX_WALK_STOP.  @w->post, when set,
  * runs after a child's subtree (for removals).  Returns 1 when stopped.
  */
@@ -140,14 +132,16 @@ static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_
 	struct dirent *e;
 	int stop = 0;
 
-	if (depth > 16)
+	if (depth >= VCTX_WALK_DEPTH)
 		return 0;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a duplicate shares the offset of @dirfd: start from the top */
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
+	rewinddir(d);
 	while (!stop && (e = readdir(d))) {
 		char sub[512];
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
@@ -157,7 +151,7 @@ static int walk_rec(int dirfd, const char *rel, uint32_t xid, const struct vctx_
 		int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		uint32_t me = is_xid_name(e->d_name) ? (uint32_t)strtoul(e->d_name, NULL, 10) : xid;
+		uint32_t own = vctx_xid_of_name(e->d_name), me = own ? own : xid;
 		int r = w->pre ? w->pre(sfd, e->d_name, sub, me, xid, w->arg) : VCTX_WALK_GO;
 		if (r == VCTX_WALK_STOP)
 			stop = 1;
@@ -203,7 +197,7 @@ struct find_arg {
 static int find_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
 {
 	struct find_arg *a = arg;
-	if (is_xid_name(name) && xid == a->xid) {
+	if (vctx_all_digits(name) && xid == a->xid) {
 		snprintf(a->out, a->len, "%s", rel);
 		return VCTX_WALK_STOP;
 	}
@@ -301,7 +295,7 @@ static void enable_v2_controllers(const char *rel_parent)
 static int name_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
 {
 	char v[128];
-	if (!is_xid_name(name))
+	if (!vctx_all_digits(name))
 		return VCTX_WALK_GO;
 	vctx_cg_getattr(fd, VCTX_XATTR_NAME, v, sizeof(v));
 	return strcmp(v, (const char *)arg) == 0 ? VCTX_WALK_STOP : VCTX_WALK_GO;
@@ -423,7 +417,7 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	else {
 		/* strip non-context components (chbind's bind-N) */
 		char *last;
-		while ((last = strrchr(parent, '/')) && !is_xid_name(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
+		while ((last = strrchr(parent, '/')) && !vctx_all_digits(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
 			*last = 0;
 	}
 	if (spec->name && spec->name[0] && name_used(lockfd, spec->name)) {

@@ -36,6 +36,7 @@
 
 struct setup_report {
 	int err;
+	enum vctx_err_kind kind;
 	char msg[sizeof(((vctx_error *)0)->msg)];
 };
 
@@ -47,7 +48,7 @@ VCTX_API void vctx_spec_init(struct vctx_spec *spec)
 
 static void report(int fd, const vctx_error *e)
 {
-	struct setup_report r = { .err = e->err ? e->err : EIO };
+	struct setup_report r = { .err = e->err ? e->err : EIO, .kind = e->kind };
 	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
 	if (write(fd, &r, sizeof(r)) < 0) {
 		/* nobody to tell */
@@ -91,7 +92,7 @@ static void __attribute__((noreturn)) exec_cmd(int repfd, char *const argv[], ch
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(argv[0], argv, envp ? envp : environ);
-	vctx_set_error(&e, errno, "cannot execute %s: %s", argv[0], strerror(errno));
+	vctx_set_error_kind(&e, VCTX_ERR_EXEC, errno, "cannot execute %s: %s", argv[0], strerror(errno));
 	die_report(repfd, &e);
 }
 
@@ -412,7 +413,7 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	rep[0] = -1;
 	if (n == (ssize_t)sizeof(r)) {
 		r.msg[sizeof(r.msg) - 1] = 0;
-		vctx_set_error(err, r.err, "%s", r.msg);
+		vctx_set_error_kind(err, r.kind, r.err, "%s", r.msg);
 		goto fail_child;
 	}
 	if (go2_failed) {
@@ -442,6 +443,7 @@ fail_time:
 fail:
 	{
 		int e = err ? err->err : errno;
+		enum vctx_err_kind kind = err ? err->kind : VCTX_ERR_FAILED;
 		char msg[sizeof(err->msg)];
 		if (err)
 			memcpy(msg, err->msg, sizeof(msg));
@@ -462,6 +464,7 @@ fail:
 		vctx_cg_destroy(&cg);
 		if (err) {
 			err->err = e;
+			err->kind = kind;
 			memcpy(err->msg, msg, sizeof(msg));
 		}
 		errno = e;

@@ -83,6 +83,19 @@ int vctx_guard_listen(uint32_t xid, char *path, size_t len, vctx_error *err)
 	return fd;
 }
 
+/* attach @n descriptors to @mh (SCM_RIGHTS), in @cbuf of CMSG_SPACE(n ints) */
+static void attach_fds(struct msghdr *mh, char *cbuf, size_t cbuf_len, const int *fds, int n)
+{
+	memset(cbuf, 0, cbuf_len);
+	mh->msg_control = cbuf;
+	mh->msg_controllen = cbuf_len;
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+}
+
 static void send_msg(int conn, int kind, int value, const char *text, int fd)
 {
 	struct guard_msg m = { .kind = kind, .value = value };
@@ -92,16 +105,8 @@ static void send_msg(int conn, int kind, int value, const char *text, int fd)
 
 	if (text)
 		snprintf(m.text, sizeof(m.text), "%s", text);
-	if (fd >= 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		attach_fds(&mh, cbuf, sizeof(cbuf), &fd, 1);
 	sendmsg(conn, &mh, MSG_NOSIGNAL);
 }
 
@@ -199,17 +204,28 @@ exec_child(int conn, const struct guard_req *rq, char *cwd, char **argv, char **
 	_exit(127);
 }
 
+static void close3(int (*fds)[3])
+{
+	for (int i = 0; i < 3; i++)
+		if ((*fds)[i] >= 0)
+			close((*fds)[i]);
+}
+
 /**
  * vctx_guard_serve - read one request on @conn and fork its process.
  * Returns 0 when the connection stays (process running), -1 when closed.
+ * The descriptors passed with the request (stdin/out/err of the process)
+ * and the pty are the child's: this side closes them on every path.
  */
 int vctx_guard_serve(int conn)
 {
-	char *buf = malloc(GUARD_MAXREQ);
+	char *buf cleanup_free = malloc(GUARD_MAXREQ);
+	char **argv cleanup_free = NULL, **envp cleanup_free = NULL;
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct iovec iov = { .iov_base = buf, .iov_len = GUARD_MAXREQ };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	int fds[3] = { -1, -1, -1 }, master = -1, slave = -1;
+	int fds[3] __attribute__((cleanup(close3))) = { -1, -1, -1 };
+	int master cleanup_fd = -1, slave cleanup_fd = -1;
 	struct guard_req rq;
 	ssize_t n;
 	pid_t pid;
@@ -217,15 +233,23 @@ int vctx_guard_serve(int conn)
 	if (!buf)
 		goto close_conn;
 	n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN) {
-		free(buf);
+	if (n < 0 && errno == EAGAIN)
 		return 0;
-	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(fds, CMSG_DATA(c), (k > 3 ? 3 : k) * sizeof(int));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0, slot = 0; i < k; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			while (slot < 3 && fds[slot] >= 0)
+				slot++;
+			if (slot < 3)
+				fds[slot++] = got;
+			else
+				close(got);
 		}
+	}
 	if (n < (ssize_t)sizeof(rq))
 		goto close_conn;
 	memcpy(&rq, buf, sizeof(rq));
@@ -234,83 +258,57 @@ int vctx_guard_serve(int conn)
 		goto close_conn;
 	}
 	/* strings: cwd, argv[argc], envp[envc], each NUL-terminated */
-	{
-		char **argv = calloc(rq.argc + 1, sizeof(char *));
-		char **envp = calloc(rq.envc + 1, sizeof(char *));
-		char *p = buf + sizeof(rq), *end = buf + n, *cwd = p;
-		unsigned k = 0;
-		if (!argv || !envp) {
-			free(argv);
-			free(envp);
-			goto close_conn;
-		}
-		for (p += strnlen(p, end - p) + 1; p < end && k < rq.argc + rq.envc; k++) {
-			if (k < rq.argc)
-				argv[k] = p;
-			else
-				envp[k - rq.argc] = p;
-			p += strnlen(p, end - p) + 1;
-		}
-		if (k != rq.argc + rq.envc || end[-1] != 0) {
-			send_msg(conn, GUARD_ERROR, EINVAL, "malformed request", -1);
-			free(argv);
-			free(envp);
-			goto close_conn;
-		}
-		if (rq.flags & GUARD_PTY) {
-			master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
-				send_msg(conn, GUARD_ERROR, errno, "cannot allocate a pseudo-terminal in the context", -1);
-				free(argv);
-				free(envp);
-				goto close_conn;
-			}
-			slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (slave < 0) {
-				send_msg(conn, GUARD_ERROR, errno, "cannot open the pseudo-terminal", -1);
-				free(argv);
-				free(envp);
-				goto close_conn;
-			}
-		}
-		pid = fork();
-		if (pid == 0) {
-			if (master >= 0)
-				close(master);
-			exec_child(conn, &rq, cwd, argv, envp, fds, slave);
-		}
-		free(argv);
-		free(envp);
+	char *p = buf + sizeof(rq), *end = buf + n, *cwd = p;
+	unsigned k = 0;
+	argv = calloc(rq.argc + 1, sizeof(char *));
+	envp = calloc(rq.envc + 1, sizeof(char *));
+	if (!argv || !envp)
+		goto close_conn;
+	for (p += strnlen(p, end - p) + 1; p < end && k < rq.argc + rq.envc; k++) {
+		if (k < rq.argc)
+			argv[k] = p;
+		else
+			envp[k - rq.argc] = p;
+		p += strnlen(p, end - p) + 1;
 	}
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (slave >= 0)
-		close(slave);
-	if (pid < 0) {
-		send_msg(conn, GUARD_ERROR, errno, "fork failed", -1);
+	if (k != rq.argc + rq.envc || end[-1] != 0) {
+		send_msg(conn, GUARD_ERROR, EINVAL, "malformed request", -1);
+		goto close_conn;
+	}
+	if (rq.flags & GUARD_PTY) {
+		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
+			send_msg(conn, GUARD_ERROR, errno, "cannot allocate a pseudo-terminal in the context", -1);
+			goto close_conn;
+		}
+		slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (slave < 0) {
+			send_msg(conn, GUARD_ERROR, errno, "cannot open the pseudo-terminal", -1);
+			goto close_conn;
+		}
+	}
+	pid = fork();
+	if (pid == 0) {
 		if (master >= 0)
 			close(master);
-		goto close_conn_nofree;
+		exec_child(conn, &rq, cwd, argv, envp, fds, slave);
+	}
+	if (pid < 0) {
+		send_msg(conn, GUARD_ERROR, errno, "fork failed", -1);
+		goto close_conn;
 	}
 	for (int i = 0; i < nslots; i++)
 		if (slots[i].conn == conn)
 			slots[i].pid = pid;
-	send_msg(conn, GUARD_STARTED, pid, NULL, master);
-	if (master >= 0)
-		close(master);
-	free(buf);
-	return 0;
-close_conn:
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (master >= 0)
-		close(master);
+	/* the child has them now: close ours before the host hears it started */
+	close3(&fds);
+	fds[0] = fds[1] = fds[2] = -1;
 	if (slave >= 0)
 		close(slave);
-close_conn_nofree:
-	free(buf);
+	slave = -1;
+	send_msg(conn, GUARD_STARTED, pid, NULL, master);
+	return 0;
+close_conn:
 	vctx_guard_forget_conn(conn);
 	return -1;
 }
@@ -505,6 +503,11 @@ void __attribute__((noreturn)) vctx_guard_loop(int lfd)
 
 /* ------------------------------------------------------------ host side */
 
+/*
+ * One message; its descriptor (the pty master of GUARD_STARTED) into *@fd
+ * when @fd is given and still -1; any other descriptor that came along is
+ * closed here, so that none is left open in a long-lived caller.
+ */
 static int read_msg(int conn, struct guard_msg *m, int *fd, pid_t *cred_pid)
 {
 	char cbuf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
@@ -518,9 +521,17 @@ static int read_msg(int conn, struct guard_msg *m, int *fd, pid_t *cred_pid)
 	if (n <= 0)
 		return n == 0 ? 0 : -1;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_type == SCM_RIGHTS && fd)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-		else if (c->cmsg_type == SCM_CREDENTIALS && cred_pid) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int got;
+				memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (fd && *fd < 0)
+					*fd = got;
+				else
+					close(got);
+			}
+		} else if (c->cmsg_type == SCM_CREDENTIALS && cred_pid) {
 			struct ucred cr;
 			memcpy(&cr, CMSG_DATA(c), sizeof(cr));
 			*cred_pid = cr.pid;
@@ -536,7 +547,8 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 	char path[108], flags[128];
 	struct vctx_cg cg;
 	size_t len = 0;
-	int conn = -1, one = 1, started = 0;
+	int conn cleanup_fd = -1, master cleanup_fd = -1;
+	int one = 1, started = 0;
 	pid_t host_pid = 0;
 
 	if (xid <= VCTX_XID_SPECTATOR)
@@ -561,7 +573,7 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 		return vctx_set_error(err, EINVAL, "no command to run");
 	if (len + sizeof(struct guard_req) > GUARD_MAXREQ)
 		return vctx_set_error(err, E2BIG, "command line and environment too long");
-	char *buf = malloc(sizeof(struct guard_req) + len);
+	char *buf cleanup_free = malloc(sizeof(struct guard_req) + len);
 	if (!buf)
 		return vctx_set_error(err, ENOMEM, "out of memory");
 	struct guard_req rq = { .magic = GUARD_MAGIC, .flags = ex->pty ? GUARD_PTY : 0, .uid = ex->uid,
@@ -580,9 +592,6 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 	if (conn < 0 || setsockopt(conn, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
 	    connect(conn, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
-		free(buf);
-		if (conn >= 0)
-			close(conn);
 		return vctx_set_error(err, e, "cannot reach the guard of context %u (%s): %s", xid, path,
 				      e == ENOENT || e == ECONNREFUSED ? "its guard process is gone" : strerror(e));
 	}
@@ -594,64 +603,42 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 			int fds[3];
 			for (int i = 0; i < 3; i++)
 				fds[i] = ex->fds[i];
-			int nul = -1;
+			int nul cleanup_fd = -1;
 			for (int i = 0; i < 3; i++)
 				if (fds[i] < 0) {
 					if (nul < 0)
 						nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 					fds[i] = nul;
 				}
-			memset(cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf;
-			mh.msg_controllen = sizeof(cbuf);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-			memcpy(CMSG_DATA(c), fds, sizeof(fds));
-			ssize_t s = sendmsg(conn, &mh, MSG_NOSIGNAL);
-			int e = errno;
-			if (nul >= 0)
-				close(nul);
-			if (s < 0) {
-				free(buf);
-				close(conn);
-				return vctx_set_error(err, e, "cannot send the request to context %u: %s", xid, strerror(e));
-			}
+			attach_fds(&mh, cbuf, sizeof(cbuf), fds, 3);
+			if (sendmsg(conn, &mh, MSG_NOSIGNAL) < 0)
+				return vctx_set_error(err, errno, "cannot send the request to context %u: %s", xid, strerror(errno));
 		} else if (sendmsg(conn, &mh, MSG_NOSIGNAL) < 0) {
-			int e = errno;
-			free(buf);
-			close(conn);
-			return vctx_set_error(err, e, "cannot send the request to context %u: %s", xid, strerror(e));
+			return vctx_set_error(err, errno, "cannot send the request to context %u: %s", xid, strerror(errno));
 		}
 	}
-	free(buf);
 	if (pty_master)
 		*pty_master = -1;
-	/* wait for both GUARD_STARTED and GUARD_CREDS (either order) */
+	/* wait for both GUARD_STARTED and GUARD_CREDS (either order); the pty
+	   master is the caller's only on success */
 	while (!started || !host_pid) {
 		struct guard_msg m;
-		int fd = -1;
+		int fd cleanup_fd = -1;
 		pid_t cp = 0;
 		int r = read_msg(conn, &m, &fd, &cp);
-		if (r <= 0) {
-			close(conn);
+		if (r <= 0)
 			return vctx_set_error(err, EPIPE, "the guard of context %u closed the connection", xid);
-		}
 		if (m.kind == GUARD_ERROR) {
-			close(conn);
-			if (fd >= 0)
-				close(fd);
 			m.text[sizeof(m.text) - 1] = 0;
-			return vctx_set_error(err, m.value ? m.value : EIO, "in context %u: %s", xid, m.text);
+			/* the guard could not start the command inside */
+			return vctx_set_error_kind(err, VCTX_ERR_EXEC, m.value ? m.value : EIO,
+						   "in context %u: %s", xid, m.text);
 		}
 		if (m.kind == GUARD_STARTED) {
 			started = 1;
-			if (fd >= 0) {
-				if (pty_master)
-					*pty_master = fd;
-				else
-					close(fd);
+			if (fd >= 0 && pty_master && master < 0) {
+				master = fd;
+				fd = -1;
 			}
 		} else if (m.kind == GUARD_CREDS) {
 			host_pid = cp;
@@ -665,6 +652,11 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 	/* exec may still fail after CREDS: the next message says so (error, or exited 127) */
 	*pid = host_pid;
 	*conn_out = conn;
+	conn = -1;
+	if (pty_master) {
+		*pty_master = master;
+		master = -1;
+	}
 	return 0;
 }
 

@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include "internal.h"
 
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
-
 /* the last all-digit component of a path below /vctx/ (0 when none) */
 static uint32_t xid_from_cgpath(const char *path)
 {
@@ -37,7 +27,7 @@ static uint32_t xid_from_cgpath(const char *path)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s", path + 6);
 	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save))
-		if (all_digits(t))
+		if (vctx_all_digits(t))
 			xid = (uint32_t)strtoul(t, NULL, 10);
 	return xid;
 }
@@ -195,7 +185,7 @@ static int has_inner_pid(int fd, pid_t inner)
 
 static int monitor_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
 {
-	if (all_digits(name))
+	if (vctx_all_digits(name))
 		return VCTX_WALK_SKIP;	/* another context: another PID namespace */
 	return has_inner_pid(fd, *(pid_t *)arg) ? VCTX_WALK_STOP : VCTX_WALK_GO;
 }
@@ -307,7 +297,7 @@ static int list_pre(int fd, const char *name, const char *rel, uint32_t xid, uin
 {
 	struct list_acc *acc = arg;
 
-	if (!all_digits(name))
+	if (!vctx_all_digits(name))
 		return VCTX_WALK_GO;
 	if (acc->n == acc->cap) {
 		size_t nc = acc->cap ? acc->cap * 2 : 16;

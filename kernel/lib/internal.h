@@ -15,6 +15,7 @@ struct vctx_cg {
 
 /* cgroup.c */
 enum { VCTX_WALK_GO, VCTX_WALK_SKIP, VCTX_WALK_STOP };
+#define VCTX_WALK_DEPTH 16	/* levels below the start a walk visits */
 struct vctx_walk {
 	int (*pre)(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent_xid, void *arg);
 	void (*post)(int dirfd, int fd, const char *name, uint32_t parent_xid, void *arg);

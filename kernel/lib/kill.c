@@ -29,7 +29,7 @@
 #include <sys/xattr.h>
 #include "vctx.h"
 #include "vctx-scan.h"
-#include "util.h"
+#include "internal.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -38,7 +38,6 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-#define KILL_DEPTH_MAX 16
 
 static int pidfd_open_(pid_t pid)
 {
@@ -109,13 +108,12 @@ static uint32_t private_xid(const char *v2, const char *cg)
 			if (strcmp(comp, VCTX_CGROUP_ROOT))
 				return 0;	/* not below vctx/ */
 			below = 1;
-		} else if (strspn(comp, "0123456789") == cl) {
+		} else if (vctx_all_digits(comp)) {
 			ssize_t n = getxattr(path, VCTX_XATTR_FLAGS, flags, sizeof(flags) - 1);
 			if (n > 0) {
 				flags[n] = 0;
-				for (char *t = strtok(flags, " \t\n"); t; t = strtok(NULL, " \t\n"))
-					if (!strcmp(t, "private"))
-						return (uint32_t)strtoul(comp, NULL, 10);
+				if (vctx_flags_parse(flags) & VCTX_F_PRIVATE)
+					return (uint32_t)strtoul(comp, NULL, 10);
 			}
 		}
 		p += cl;
@@ -186,8 +184,8 @@ static int pidlist_add(struct pidlist *pl, pid_t pid)
 	return 0;
 }
 
-/* every pid in the cgroup.procs of @dfd and its descendants */
-static int collect(int dfd, struct pidlist *pl, int depth)
+/* every pid in the cgroup.procs of @dfd */
+static int read_procs(int dfd, struct pidlist *pl)
 {
 	char *buf = NULL;
 	size_t cap = 0, total = 0;
@@ -232,27 +230,23 @@ static int collect(int dfd, struct pidlist *pl, int depth)
 		}
 		free(buf);
 	}
-	if (depth >= KILL_DEPTH_MAX)
-		return 0;
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0)
-		return 0;
-	DIR *d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return 0;
-	}
-	struct dirent *de;
-	int ret = 0;
-	while (!ret && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		int sub cleanup_fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub >= 0)
-			ret = collect(sub, pl, depth + 1);
-	}
-	closedir(d);
-	return ret;
+	return 0;
+}
+
+static int collect_pre(int fd, const char *name, const char *rel, uint32_t xid, uint32_t parent, void *arg)
+{
+	return read_procs(fd, arg) < 0 ? VCTX_WALK_STOP : VCTX_WALK_GO;
+}
+
+/* every pid in the cgroup.procs of @dfd and its descendants */
+static int collect(int dfd, struct pidlist *pl)
+{
+	struct vctx_walk w = { .pre = collect_pre, .arg = pl };
+
+	if (read_procs(dfd, pl) < 0)
+		return -1;
+	/* stopped only when out of memory */
+	return vctx_cg_walk(dfd, "", 0, &w) ? -1 : 0;
 }
 
 /* is the cgroup2 path @cg at or below @rel ("/vctx/5")? */
@@ -272,7 +266,7 @@ static int signal_members(int dfd, const char *rel, int sig, vctx_error *err)
 	struct pidlist pl = { 0 };
 	int count = 0;
 
-	if (collect(dfd, &pl, 0) < 0) {
+	if (collect(dfd, &pl) < 0) {
 		free(pl.v);
 		return vctx_set_error(err, ENOMEM, "listing the processes of %s: out of memory", rel);
 	}
@@ -296,7 +290,7 @@ static int signal_members(int dfd, const char *rel, int sig, vctx_error *err)
 static int count_members(int dfd)
 {
 	struct pidlist pl = { 0 };
-	int n = collect(dfd, &pl, 0) < 0 ? -1 : (int)pl.n;
+	int n = collect(dfd, &pl) < 0 ? -1 : (int)pl.n;
 	free(pl.v);
 	return n;
 }

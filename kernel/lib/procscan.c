@@ -32,106 +32,12 @@
 #include "vctx.h"
 #include "vctx-scan.h"
 #include "internal.h"
+#include "escape.h"
 
 /* escaped text is at most 4 bytes per raw byte */
 #define COMM_RAW_MAX	128
 #define ESC_MAX(n)	((n) * 4 + 1)
 #define CTX_DEPTH_MAX	16
-
-/* ------------------------------------------------------------ escaping */
-
-static const char hexdig[] = "0123456789abcdef";
-
-/* length of a valid UTF-8 sequence at s (n bytes left), 0 when invalid */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;	/* overlong */
-		if (c == 0xed && s[1] > 0x9f)
-			return 0;	/* surrogate */
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;	/* overlong */
-		if (c == 0xf4 && s[1] > 0x8f)
-			return 0;	/* above U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
-/* valid sequences a terminal still acts on: C1, bidi controls, separators */
-static int utf8_is_control(const unsigned char *s, size_t l)
-{
-	if (l == 2)
-		return (s[0] == 0xc2 && s[1] <= 0x9f) ||	/* C1 */
-		       (s[0] == 0xd8 && s[1] == 0x9c);		/* U+061C ALM */
-	if (l == 3 && s[0] == 0xe2 && s[1] == 0x80)
-		return s[2] == 0x8e || s[2] == 0x8f ||		/* LRM RLM */
-		       (s[2] >= 0xa8 && s[2] <= 0xae);		/* LS PS LRE..RLO */
-	if (l == 3 && s[0] == 0xe2 && s[1] == 0x81)
-		return s[2] >= 0xa6 && s[2] <= 0xa9;		/* LRI..PDI */
-	return 0;
-}
-
-VCTX_API size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t o = 0, i = 0;
-
-	if (!outlen)
-		return 0;
-	while (i < len) {
-		char tmp[16];
-		size_t t = 0, l = utf8_len(s + i, len - i);
-
-		if (l == 1) {
-			unsigned char c = s[i];
-			if (c == '\\') {
-				tmp[t++] = '\\'; tmp[t++] = '\\';
-			} else if (c == '\n' || c == '\r' || c == '\t') {
-				tmp[t++] = '\\';
-				tmp[t++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-			} else if (c < 0x20 || c == 0x7f) {
-				tmp[t++] = '\\'; tmp[t++] = 'x';
-				tmp[t++] = hexdig[c >> 4]; tmp[t++] = hexdig[c & 15];
-			} else {
-				tmp[t++] = c;
-			}
-		} else if (l > 1 && !utf8_is_control(s + i, l)) {
-			memcpy(tmp, s + i, l);
-			t = l;
-		} else {
-			if (l == 0)
-				l = 1;		/* invalid: escape one byte, resync */
-			for (size_t k = 0; k < l; k++) {
-				tmp[t++] = '\\'; tmp[t++] = 'x';
-				tmp[t++] = hexdig[s[i + k] >> 4];
-				tmp[t++] = hexdig[s[i + k] & 15];
-			}
-		}
-		if (o + t >= outlen)
-			break;
-		memcpy(out + o, tmp, t);
-		o += t;
-		i += l;
-	}
-	out[o] = 0;
-	return o;
-}
 
 /* ------------------------------------------------------------ layout */
 
@@ -154,37 +60,12 @@ VCTX_API const char *vctx_ns_name(enum vctx_ns_kind kind)
 	return (unsigned)kind < VCTX_NS__COUNT ? ns_names[kind] : "";
 }
 
-/* does the @sep-separated @list hold @word? */
-static int has_word(const char *list, const char *word, char sep)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, sep);
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l == wl && !memcmp(p, word, wl))
-			return 1;
-		p = e ? e + 1 : NULL;
-	}
-	return 0;
-}
-
 const struct vctx_cgroup_layout *vctx__scan_layout(vctx_error *err)
 {
 	return vctx_cgroup_layout(err);
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
 
 /* write the decimal of v at p, return the end */
 static char *put_u(char *p, unsigned long v)
@@ -563,8 +444,8 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	e->lite = s->lite;
 	if (s->lite) {
 		/* one-shot summaries (vserver-stat) need none of it */
-		cl = vctx_escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
-				 esc, ESC_MAX(COMM_RAW_MAX));
+		cl = vctx__escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
+				 esc, ESC_MAX(COMM_RAW_MAX), 1);
 		ml = 0;
 		esc[cl + 1] = 0;
 		goto store;
@@ -598,8 +479,8 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	}
 
 	/* comm (already in hand) and the command line, both escaped */
-	cl = vctx_escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
-			 esc, ESC_MAX(COMM_RAW_MAX));
+	cl = vctx__escape(st->comm, st->comm_len < COMM_RAW_MAX ? st->comm_len : COMM_RAW_MAX,
+			 esc, ESC_MAX(COMM_RAW_MAX), 1);
 	char raw[VCTX_CMDLINE_MAX];
 	memcpy(tail, "/cmdline", 9);
 	{
@@ -621,7 +502,7 @@ static int fill_entry(struct vctx_scanner *s, struct pent *e, char *path, char *
 	for (ssize_t i = 0; i < n; i++)
 		if (raw[i] == 0)
 			raw[i] = ' ';
-	ml = vctx_escape(raw, (size_t)n, esc + cl + 1, ESC_MAX(VCTX_CMDLINE_MAX));
+	ml = vctx__escape(raw, (size_t)n, esc + cl + 1, ESC_MAX(VCTX_CMDLINE_MAX), 1);
 
 store:;
 	size_t need = cl + 1 + ml + 1;
@@ -788,19 +669,6 @@ static void get_xattr(int fd, const char *name, char *out, size_t len)
 	vctx_chomp(out);
 }
 
-static unsigned parse_flags(const char *s)
-{
-	static const struct { const char *name; unsigned bit; } tab[] = {
-		{ "lock", VCTX_F_LOCK }, { "sched", VCTX_F_SCHED }, { "nproc", VCTX_F_NPROC },
-		{ "private", VCTX_F_PRIVATE }, { "fakeinit", VCTX_F_FAKEINIT },
-	};
-	unsigned f = 0;
-
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (has_word(s, tab[i].name, ' '))
-			f |= tab[i].bit;
-	return f;
-}
 
 static void dotted_or_empty(const char *in, char out[16])
 {
@@ -846,14 +714,14 @@ static void ctx_figures(struct vctx_scanner *s, struct vctx_ctx *c, int dfd,
 	ssize_t n;
 
 	get_xattr(dfd, VCTX_XATTR_NAME, meta, sizeof(meta));
-	vctx_escape(meta, strlen(meta), c->name, sizeof(c->name));
+	vctx__escape(meta, strlen(meta), c->name, sizeof(c->name), 1);
 	{
 		char root[256];
 		get_xattr(dfd, VCTX_XATTR_ROOT, root, sizeof(root));
-		vctx_escape(root, strlen(root), c->root, sizeof(c->root));
+		vctx__escape(root, strlen(root), c->root, sizeof(c->root), 1);
 	}
 	get_xattr(dfd, VCTX_XATTR_FLAGS, meta, sizeof(meta));
-	c->flags = parse_flags(meta);
+	c->flags = vctx_flags_parse(meta);
 	get_xattr(dfd, VCTX_XATTR_IP, meta, sizeof(meta));
 	dotted_or_empty(meta, c->ip);
 	get_xattr(dfd, VCTX_XATTR_LOOPBACK, meta, sizeof(meta));
@@ -964,19 +832,20 @@ static int read_members(struct vctx_scanner *s, int dfd, uint32_t xid, int *coun
 }
 
 /*
- * Walk one cgroup directory below vctx/: @xid is the context it belongs
- * to (its own number when all digits, else the nearest numeric
- * ancestor's, 0 above every context); @is_ctx says it is that context's
- * own directory, whose parent context is @parent_xid.
+ * One cgroup directory below vctx/ in the walk (vctx_cg_walk): @xid is the
+ * context it belongs to (its own number when its name is one, else the
+ * nearest enclosing context's, 0 above every context); when its name is
+ * a context's, it is that context's own directory, whose parent context
+ * is @parent_xid.
  */
-static int walk_ctx(struct vctx_scanner *s, int dfd, char *rel, size_t rel_len,
-		    uint32_t xid, uint32_t parent_xid, int is_ctx, int depth)
+static int scan_pre(int dfd, const char *name, const char *rel, uint32_t xid, uint32_t parent_xid, void *arg)
 {
+	struct vctx_scanner *s = arg;
 	int count = 0;
 
-	if (is_ctx) {
+	if (vctx_xid_of_name(name)) {
 		if (grow((void **)&s->ctxs, &s->ctxs_cap, s->nctxs + 1, sizeof(struct vctx_ctx)) < 0)
-			return -1;
+			return VCTX_WALK_STOP;
 		struct vctx_ctx *c = &s->ctxs[s->nctxs++];
 		memset(c, 0, sizeof(*c));
 		c->xid = xid;
@@ -984,49 +853,7 @@ static int walk_ctx(struct vctx_scanner *s, int dfd, char *rel, size_t rel_len,
 		snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", s->layout->v2, rel);
 		ctx_figures(s, c, dfd, rel);
 	}
-	if (read_members(s, dfd, xid, &count) < 0)
-		return -1;
-	if (depth >= CTX_DEPTH_MAX)
-		return 0;
-
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	if (dup < 0)
-		return 0;
-	DIR *d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return 0;
-	}
-	struct dirent *de;
-	int ret = 0;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		size_t nl = strlen(de->d_name);
-		if (rel_len + 1 + nl + 1 > 512)
-			continue;
-		int sub cleanup_fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;	/* removed meanwhile */
-		rel[rel_len] = '/';
-		memcpy(rel + rel_len + 1, de->d_name, nl + 1);
-		int sub_ctx = 0;
-		uint32_t sx = xid;
-		if (all_digits(de->d_name) && nl <= 10) {
-			unsigned long v = strtoul(de->d_name, NULL, 10);
-			if (v != VCTX_XID_HOST && v <= VCTX_XID_DYN_MAX) {
-				sx = (uint32_t)v;
-				sub_ctx = 1;
-			}
-		}
-		ret = walk_ctx(s, sub, rel, rel_len + 1 + nl, sx,
-			       sub_ctx ? xid : parent_xid, sub_ctx, depth + 1);
-		rel[rel_len] = 0;
-		if (ret < 0)
-			break;
-	}
-	closedir(d);
-	return ret;
+	return read_members(s, dfd, xid, &count) < 0 ? VCTX_WALK_STOP : VCTX_WALK_GO;
 }
 
 /* index of the context with @xid in s->ctxs (sorted by xid in idx), or -1 */
@@ -1064,8 +891,9 @@ static int scan_contexts(struct vctx_scanner *s, vctx_error *err)
 	int top cleanup_fd = open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return 0;	/* no context runs */
-	snprintf(rel, sizeof(rel), "%s", VCTX_CGROUP_ROOT);
-	if (walk_ctx(s, top, rel, strlen(rel), 0, 0, 0, 0) < 0)
+	struct vctx_walk w = { .pre = scan_pre, .arg = s };
+	/* stopped only when out of memory */
+	if (vctx_cg_walk(top, VCTX_CGROUP_ROOT, 0, &w))
 		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
 	return 0;
 }

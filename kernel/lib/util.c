@@ -168,3 +168,21 @@ VCTX_API void vctx_json_string(FILE *f, const char *s)
 	}
 	putc('"', f);
 }
+
+int vctx_all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+uint32_t vctx_xid_of_name(const char *name)
+{
+	if (!vctx_all_digits(name) || strlen(name) > 10)
+		return 0;
+	unsigned long v = strtoul(name, NULL, 10);
+	return v <= VCTX_XID_DYN_MAX ? (uint32_t)v : 0;
+}

@@ -26,5 +26,10 @@ void vctx_chomp(char *s);
 int vctx_starttime(pid_t pid, uint64_t *st);
 #endif
 
-/* "lock private" -> flags */
-unsigned vctx_flags_parse(const char *s);
+/* is @s a non-empty run of decimal digits? (a cgroup named so is a context) */
+int vctx_all_digits(const char *s);
+/*
+ * The XID a cgroup directory name stands for: all digits, at most 10 of
+ * them, 1 to VCTX_XID_DYN_MAX; 0 for any other name (not a context).
+ */
+uint32_t vctx_xid_of_name(const char *name);

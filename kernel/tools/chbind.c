@@ -33,11 +33,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/capability.h>
 #include "vctx.h"
 #include "vctx-version.h"
-
-#define CAP_SYS_ADMIN_BIT	21
-#define CAP_BPF_BIT		39
 
 static const char usage_text[] =
 "Usage: chbind --ip IP|IFACE [--loopback IP] [--silent] [--] CMD [ARG...]\n"
@@ -316,7 +314,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (vctx_caps_of_pid(0, &caps, &err) == 0 &&
-	    !(caps.eff & (1ull << CAP_SYS_ADMIN_BIT)) && !(caps.eff & (1ull << CAP_BPF_BIT))) {
+	    !(caps.eff & (1ull << CAP_SYS_ADMIN)) && !(caps.eff & (1ull << CAP_BPF))) {
 		fail("needs CAP_SYS_ADMIN or CAP_BPF to set a lock (processes of a virtual server have neither)");
 		return 1;
 	}

@@ -25,11 +25,10 @@ static void usage(FILE *out)
 "within the ceiling.\n"
 "\n"
 "Options:\n"
-"  --secure     keep only a server's set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL\n"
-"               SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE\n"
+"  --secure     keep only a server's set: " VCTX_CAPS_DEFAULT_HELP "\n"
 "  --cap CAP    with --secure: keep CAP too; without: drop CAP (CAP_X or X);\n"
 "               !CAP always drops CAP.  With --secure, a capability refused to\n"
-"               servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ... see vctx's CONTRACT.md)\n"
+"               servers (" VCTX_CAPS_REFUSED_SOME ", ... see vctx's CONTRACT.md)\n"
 "               is an error (exit 2)\n"
 "  --show       print the capability table of PID (default: this process)\n"
 "  --pid PID    with --show: the process to show\n"
@@ -93,21 +92,10 @@ int main(int argc, char **argv)
 		case 's':
 			secure = 1;
 			break;
-		case 'c': {
-			int neg = optarg[0] == '!';
-			int cap = vctx_cap_from_name(optarg + neg);
-			if (cap < 0 || cap >= vctx_cap_count())
-				usage_error("--cap: unknown capability '%s'", optarg + neg);
-			if (neg)
-				drop |= 1ULL << cap;
-			else {
-				named |= 1ULL << cap;
-				/* the first refused one is named, if --secure makes it kept */
-				if (!refused_arg && vctx_caps_check_server(1ULL << cap, NULL) < 0)
-					refused_arg = optarg;
-			}
+		case 'c':
+			if (vctx_cap_arg(optarg, &named, &drop, &refused_arg) < 0)
+				usage_error("--cap: unknown capability '%s'", optarg + (optarg[0] == '!'));
 			break;
-		}
 		case 'S':
 			do_show = 1;
 			break;

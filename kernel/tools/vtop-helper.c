@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "vctx.h"
+#include "vctx-scan.h"
 
 static const char *prog = "vtop-helper";
 
@@ -53,7 +54,6 @@ static const char *prog = "vtop-helper";
 /* the ranges a request may name (those of vtop and src/config/validate.ts) */
 #define PID_MAX_LINUX	4194304ULL	/* PID_MAX_LIMIT on 64-bit */
 #define START_TIME_MAX	9007199254740991ULL /* Number.MAX_SAFE_INTEGER: the most vtop can name */
-#define NAME_MAX_UNITS	64		/* MAX_NAME_LENGTH in src/config/validate.ts (UTF-16 units) */
 
 static void usage(FILE *out)
 {
@@ -132,19 +132,11 @@ static struct job *job_new(const char *id)
 
 /* ------------------------------------------------------------ output */
 
-/* @s with control characters as \xNN (auditLine in src/actions/syslog.ts) */
+/* @s as one line: libvctx's escaper, every escape \xNN (as auditLine in
+   src/actions/syslog.ts escapes) */
 static void escape(char *out, size_t len, const char *s)
 {
-	size_t o = 0;
-
-	for (; *s && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = 0;
+	vctx_escape_hex(s, strlen(s), out, len);
 }
 
 static void vsnappend(char *buf, size_t len, const char *fmt, va_list ap)
@@ -344,13 +336,16 @@ static int js_blank(long c)
 }
 
 /*
- * Why @name cannot name a server (serverNameProblem in
- * src/config/validate.ts, checked in the same order), or NULL.
+ * Why @name cannot name a server: the checks of kernel/tables/vctx-tables.json
+ * in their order, as serverNameProblem in src/config does, or NULL.
  */
 static const char *name_problem(const char *name, char *buf, size_t len)
 {
-	static const char rule[] = "a server name has 1 to 64 characters, no '/', '..', blanks or control "
-				   "characters, and does not start with '-' or '.'";
+	static const struct { enum vctx_name_test test; const char *arg, *says; } checks[] = {
+#define CHECK(test, arg, says) { test, arg, says },
+		VCTX_NAME_CHECKS(CHECK)
+#undef CHECK
+	};
 	const unsigned char *p = (const unsigned char *)name;
 	size_t units = 0;
 	int blank = 0, control = 0;
@@ -358,32 +353,32 @@ static const char *name_problem(const char *name, char *buf, size_t len)
 	while (*p) {
 		long c = utf8_next(&p);
 		if (c < 0) {
-			snprintf(buf, len, "the name is not valid UTF-8; %s", rule);
+			snprintf(buf, len, "the name is not valid UTF-8; %s", VCTX_NAME_RULE);
 			return buf;
 		}
 		units += c > 0xffff ? 2 : 1;
 		blank |= js_blank(c);
 		control |= c < 0x20 || c == 0x7f;
 	}
-	if (!*name)
-		snprintf(buf, len, "the name is empty; %s", rule);
-	else if (units > NAME_MAX_UNITS)
-		snprintf(buf, len, "the name has %zu characters; %s", units, rule);
-	else if (strchr(name, '/'))
-		snprintf(buf, len, "the name contains '/'; %s", rule);
-	else if (strstr(name, ".."))
-		snprintf(buf, len, "the name contains '..'; %s", rule);
-	else if (blank)
-		snprintf(buf, len, "the name contains a blank; %s", rule);
-	else if (control)
-		snprintf(buf, len, "the name contains a control character; %s", rule);
-	else if (name[0] == '-')
-		snprintf(buf, len, "the name starts with '-'; %s", rule);
-	else if (name[0] == '.')
-		snprintf(buf, len, "the name starts with '.'; %s", rule);
-	else
-		return NULL;
-	return buf;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const char *arg = checks[i].arg;
+		int hit = 0;
+		switch (checks[i].test) {
+		case VCTX_NAME_EMPTY: hit = !*name; break;
+		case VCTX_NAME_LONGER: hit = units > VCTX_NAME_MAX_UNITS; break;
+		case VCTX_NAME_CONTAINS: hit = strstr(name, arg) != NULL; break;
+		case VCTX_NAME_BLANK: hit = blank; break;
+		case VCTX_NAME_CONTROL: hit = control; break;
+		case VCTX_NAME_STARTS: hit = !strncmp(name, arg, strlen(arg)); break;
+		}
+		if (!hit)
+			continue;
+		int n = snprintf(buf, len, checks[i].says, units);
+		if (n >= 0 && (size_t)n < len)
+			snprintf(buf + n, len - (size_t)n, "; %s", VCTX_NAME_RULE);
+		return buf;
+	}
+	return NULL;
 }
 
 /* ------------------------------------------------------------ the actions */

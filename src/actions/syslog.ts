@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { escapeText } from '../kernel-bridge/escape.js';
 
 /** who asked: SUDO_USER, else LOGNAME, else the uid's name, else "uid N" */
 export function whoAmI(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,16 +23,16 @@ export function whoAmI(env: NodeJS.ProcessEnv = process.env): string {
 
 /** one log line; control characters are escaped so a name cannot forge lines */
 export function auditLine(who: string, action: string, server: string, result: string): string {
-  const clean = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const clean = (s: string) => escapeText(s, 'hex');
   return `${clean(who)}: ${action} ${clean(server)}: ${clean(result)}`;
 }
 
 /**
- * Writes the line; resolves when logger is done (at most 2 s), never
- * rejects.
+ * The one writer of the system log: @line through logger(1) at
+ * authpriv.notice with @tag; resolves when logger is done (at most 2 s),
+ * never rejects.  The caller escapes (auditLine, note).
  */
-export function audit(action: string, server: string, result: string): Promise<void> {
-  const line = auditLine(whoAmI(), action, server, result);
+export function writeSyslog(tag: string, line: string): Promise<void> {
   return new Promise((resolve) => {
     let done = false;
     const finish = () => {
@@ -45,8 +46,18 @@ export function audit(action: string, server: string, result: string): Promise<v
       child.kill('SIGKILL');
       finish();
     }, 2000);
-    const child = spawn('logger', ['-t', 'vserver', '-p', 'authpriv.notice', '--', line], { stdio: 'ignore' });
+    const child = spawn('logger', ['-t', tag, '-p', 'authpriv.notice', '--', line], { stdio: 'ignore' });
     child.once('error', finish);
     child.once('exit', finish);
   });
+}
+
+/** `WHO: ACTION SERVER: RESULT` with the tag "vserver" */
+export function audit(action: string, server: string, result: string): Promise<void> {
+  return writeSyslog('vserver', auditLine(whoAmI(), action, server, result));
+}
+
+/** `WHO: TEXT` with @tag (vkill's records), escaped as auditLine escapes */
+export function note(tag: string, text: string): Promise<void> {
+  return writeSyslog(tag, `${escapeText(whoAmI(), 'hex')}: ${escapeText(text, 'hex')}`);
 }

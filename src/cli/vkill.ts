@@ -6,7 +6,7 @@
  * signalled.  --xid N takes the PIDs as seen inside context N; no PID with
  * --xid signals every process of context N.
  */
-import { spawn } from 'node:child_process';
+import { note } from '../actions/syslog.js';
 import {
   EXIT_FAIL,
   EXIT_USAGE,
@@ -60,18 +60,7 @@ function errorOf(e: unknown): KernelLikeError {
 }
 
 /** best-effort line in the system log; never fails the command */
-function syslog(msg: string): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      const who = process.env.SUDO_USER || process.env.USER || `uid ${process.getuid?.() ?? '?'}`;
-      const child = spawn('logger', ['-t', 'vkill', '-p', 'authpriv.notice', '--', `${who}: ${msg}`], { stdio: 'ignore' });
-      child.on('error', () => resolve());
-      child.on('close', () => resolve());
-    } catch {
-      resolve();
-    }
-  });
-}
+const syslog = (msg: string): Promise<void> => note('vkill', msg);
 
 runMain('vkill', async (argv) => {
   const args = parseArgs(argv, [

@@ -10,10 +10,18 @@
  *
  * Pure data and pure functions: the config parser, the CLI (`--cap`,
  * `reducecap --show`) and the dashboard all import it.
+ *
+ * The rows themselves are kernel/tables/vctx-tables.json, which libvctx
+ * (caps.c, `chcontext --cap`, `reducecap`) reads too: scripts/gen-tables.mjs
+ * makes src/generated/tables.ts from it at build time.  Generated rather
+ * than read from the addon, because this module is pure and runs where the
+ * addon may be absent (unit tests without root, vtop's bundle).
  */
 
+import { CAP_ROWS, type CapSetName } from '../generated/tables.js';
+
 /** Which of the three sets a capability belongs to. */
-export type CapSet = 'default' | 'addable' | 'refused';
+export type CapSet = CapSetName;
 
 export interface CapInfo {
   /** capability number (bit in the capability masks) */
@@ -29,84 +37,8 @@ export interface CapInfo {
   readonly refusal?: string;
 }
 
-type Row = [number, string, CapSet, string, string?];
-
-/* Designated rows: number, name, set, description, refusal. */
-const ROWS: readonly Row[] = [
-  [0, 'CHOWN', 'default', 'change the owner of any file'],
-  [1, 'DAC_OVERRIDE', 'default', 'bypass file read, write and execute permission checks'],
-  [2, 'DAC_READ_SEARCH', 'refused', 'bypass read and search checks; open files by handle',
-    'open_by_handle_at() reaches files outside the server\'s root directory (the "shocker" escape); ' +
-    'DAC_OVERRIDE, which every server keeps, already lets root read any file inside the server'],
-  [3, 'FOWNER', 'default', 'bypass checks that require owning the file'],
-  [4, 'FSETID', 'default', 'keep set-user-ID and set-group-ID bits when changing a file'],
-  [5, 'KILL', 'default', 'send signals to processes of other users (inside the server)'],
-  [6, 'SETGID', 'default', 'change group IDs'],
-  [7, 'SETUID', 'default', 'change user IDs'],
-  [8, 'SETPCAP', 'default', 'drop capabilities from the bounding set'],
-  [9, 'LINUX_IMMUTABLE', 'addable', 'set the immutable and append-only file attributes'],
-  [10, 'NET_BIND_SERVICE', 'default', 'bind to ports below 1024'],
-  [11, 'NET_BROADCAST', 'addable', 'send broadcasts and listen to multicast'],
-  [12, 'NET_ADMIN', 'refused', 'configure interfaces, routes and the firewall',
-    'network configuration (addresses, routes, firewall) is the host\'s job on a shared network stack; ' +
-    'set IPROOT and IPROOTDEV and the host configures the server\'s address when it starts'],
-  [13, 'NET_RAW', 'refused', 'use raw and packet sockets',
-    'raw sockets forge packets from any address, around the server\'s IP lock; ' +
-    'ping works through ICMP datagram sockets where the host\'s net.ipv4.ping_group_range allows them'],
-  [14, 'IPC_LOCK', 'addable', 'lock memory (mlock, huge pages)'],
-  [15, 'IPC_OWNER', 'addable', 'bypass permission checks on System V IPC objects'],
-  [16, 'SYS_MODULE', 'refused', 'load and unload kernel modules',
-    'modules are loaded into the kernel every server shares; load them on the host (modprobe) before starting the server'],
-  [17, 'SYS_RAWIO', 'refused', 'raw I/O: ioperm, iopl, /dev/mem, SCSI commands',
-    'raw I/O reaches the host\'s hardware and memory directly; give the server a device node with MKNOD if it needs one'],
-  [18, 'SYS_CHROOT', 'default', 'use chroot()'],
-  [19, 'SYS_PTRACE', 'refused', 'trace any process',
-    'it lets the server trace every process it can see, including host tools entered into it; ' +
-    'programs can still trace their own children and processes of the same user (strace, gdb of your own program)'],
-  [20, 'SYS_PACCT', 'refused', 'switch process accounting on and off',
-    'process accounting (acct) is one switch for the whole host; turn it on from the host'],
-  [21, 'SYS_ADMIN', 'refused', 'mounts, namespaces and many other system operations',
-    'it reaches the host kernel (mounts, namespaces, quotas, keyrings, and much more) and undoes the containment; ' +
-    'mounts a server needs are made by the host when it starts the server'],
-  [22, 'SYS_BOOT', 'refused', 'reboot and load a new kernel',
-    'reboot and kexec act on the whole machine; use vreboot or vhalt inside the server, which ask the host through /dev/reboot'],
-  [23, 'SYS_NICE', 'refused', 'raise priorities and use real-time scheduling',
-    'raised priorities and real-time scheduling starve the host and the other servers; ' +
-    'set the server\'s share with S_NICE, CPU_WEIGHT and CPU_MAX'],
-  [24, 'SYS_RESOURCE', 'addable', 'raise resource limits up to the server\'s limits'],
-  [25, 'SYS_TIME', 'refused', 'set the system clock',
-    'the clock is shared with the host; keep it right with NTP on the host'],
-  [26, 'SYS_TTY_CONFIG', 'addable', 'vhangup and terminal configuration'],
-  [27, 'MKNOD', 'addable', 'create device nodes (the device allowlist still applies)'],
-  [28, 'LEASE', 'addable', 'take file leases'],
-  [29, 'AUDIT_WRITE', 'default', 'write records to the audit log'],
-  [30, 'AUDIT_CONTROL', 'refused', 'configure the audit subsystem',
-    'the audit rules are the host\'s, and a server could switch auditing off; configure auditing on the host'],
-  [31, 'SETFCAP', 'refused', 'set file capabilities',
-    'file capabilities give power to whoever runs the file, including the host or another server sharing unified files; ' +
-    'add the capability the program needs to S_CAPS instead'],
-  [32, 'MAC_OVERRIDE', 'refused', 'bypass mandatory access control',
-    'it bypasses the host\'s mandatory access control (AppArmor, SELinux, Smack) that also protects the host'],
-  [33, 'MAC_ADMIN', 'refused', 'configure mandatory access control',
-    'it changes the host\'s mandatory access control policy; load policies on the host'],
-  [34, 'SYSLOG', 'refused', 'read and clear the kernel log',
-    'the kernel log (dmesg) is the host\'s, with its addresses and other servers\' messages; read it on the host'],
-  [35, 'WAKE_ALARM', 'refused', 'set alarms that wake the machine',
-    'it wakes the whole machine from suspend'],
-  [36, 'BLOCK_SUSPEND', 'refused', 'keep the machine from suspending',
-    'it keeps the whole machine from suspending'],
-  [37, 'AUDIT_READ', 'refused', 'read the audit log over netlink',
-    'the audit log is the host\'s and holds other servers\' events; read it on the host'],
-  [38, 'PERFMON', 'refused', 'performance monitoring',
-    'performance monitoring observes the kernel and every process on the host; profile from the host'],
-  [39, 'BPF', 'refused', 'load eBPF programs and maps',
-    'eBPF programs run in the shared kernel, and could detach the programs that lock the server to its address'],
-  [40, 'CHECKPOINT_RESTORE', 'refused', 'checkpoint and restore processes',
-    'it chooses PIDs and reads the state of other processes; checkpoint a server from the host'],
-];
-
 /** Every capability this tool knows, indexed by number (0..CAP_LAST). */
-export const CAPABILITIES: readonly CapInfo[] = ROWS.map(([number, name, set, description, refusal]) => ({
+export const CAPABILITIES: readonly CapInfo[] = CAP_ROWS.map(([number, name, set, description, refusal]) => ({
   number,
   name,
   capName: `CAP_${name}`,
@@ -115,7 +47,7 @@ export const CAPABILITIES: readonly CapInfo[] = ROWS.map(([number, name, set, de
   ...(refusal !== undefined ? { refusal } : {}),
 }));
 
-/** The highest capability number this tool knows (CAP_CHECKPOINT_RESTORE). */
+/** The highest capability number this tool knows (the last row of the table). */
 export const CAP_LAST = CAPABILITIES.length - 1;
 
 const BY_NAME = new Map(CAPABILITIES.map((c) => [c.name, c]));

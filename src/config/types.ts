@@ -1,13 +1,17 @@
 /**
  * The typed result of reading /etc/vservers/NAME.conf.
  */
+import { FLAG_NAMES } from '../generated/tables.js';
 import type { Rlimit } from './ulimit.js';
 
-/** Context flags of S_FLAGS (seed: "Basic configuration of the virtual server"). */
-export type ServerFlag = 'lock' | 'sched' | 'nproc' | 'private' | 'fakeinit';
+/**
+ * Context flags of S_FLAGS (seed: "Basic configuration of the virtual
+ * server"): kernel/tables/vctx-tables.json, through src/generated/tables.ts.
+ */
+export type ServerFlag = (typeof FLAG_NAMES)[number];
 
 /** Every flag, in the order they are listed and formatted. */
-export const SERVER_FLAGS: readonly ServerFlag[] = ['lock', 'sched', 'nproc', 'private', 'fakeinit'];
+export const SERVER_FLAGS: readonly ServerFlag[] = FLAG_NAMES;
 
 /**
  * How a server is started and stopped (S_INIT).

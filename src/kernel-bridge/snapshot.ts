@@ -10,6 +10,7 @@ import type { Snapshot, SnapshotSource } from './types.js';
 /** the raw binding functions this module uses (binding/observe.cc) */
 interface ObserveBinding {
   snapshot(opts?: { lite?: boolean }): Snapshot;
+  escape(text: string | Uint8Array, style?: 'text' | 'hex'): string;
 }
 
 function binding(): ObserveBinding {
@@ -44,4 +45,16 @@ export class NativeSnapshotSource implements SnapshotSource {
   snapshot(): Snapshot {
     return this.raw.snapshot({ lite: this.lite });
   }
+}
+
+/**
+ * The escaping every process string of a snapshot already had: valid UTF-8
+ * stays, control characters (C0, DEL, C1), bidi controls and invalid bytes
+ * become visible escapes such as `\x1b` and `\n`, a backslash becomes `\\`.
+ * Style 'hex' writes every escape as `\xNN` and keeps backslashes.  The
+ * TypeScript twin, for text that never went through the kernel, is
+ * escapeText (./escape.ts).
+ */
+export function terminalEscape(text: string | Uint8Array, style: 'text' | 'hex' = 'text'): string {
+  return binding().escape(text, style);
 }

@@ -3,6 +3,8 @@
  * detail").  Pure functions, no I/O.
  */
 
+import { escapeText } from '../kernel-bridge/escape.js';
+
 const MEM_SUFFIXES = [' ', 'K', 'M', 'G', 'T', '+'] as const;
 
 /**
@@ -64,25 +66,13 @@ export function ticksToMs(ticks: number, clockTicks: number): number {
 }
 
 /**
- * Makes a string safe for a terminal line: C0/C1 control characters,
- * DEL and backslash become C-style escapes (`\n`, `\t`, `\\`, `\xNN`,
- * `\u{NNNN}`).  Printable text, including non-ASCII letters, is kept.
+ * Makes a string safe for a terminal line: control characters (C0, DEL,
+ * C1, bidi controls) and backslash become C-style escapes (`\n`, `\t`,
+ * `\\`, `\xNN` per UTF-8 byte), as libvctx escapes process names.
+ * Printable text, including non-ASCII letters, is kept.
  */
 export function escapeForTerminal(s: string): string {
-  // Fast path: nothing to escape.
-  if (!/[\x00-\x1f\x7f-\x9f\\\u2028\u2029]/.test(s)) return s;
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) out += `\\u{${c.toString(16)}}`;
-    else out += ch;
-  }
-  return out;
+  return escapeText(s, 'text');
 }
 
 /**

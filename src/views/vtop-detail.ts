@@ -3,19 +3,13 @@
  * decoded by name (kept vs dropped), flags, limits and how close each is,
  * IP lock, namespaces, paths.  Pure: rows in, lines out.
  */
+import { CAPABILITIES } from '../config/caps.js';
 import { formatMemory } from './format.js';
 import type { ServerRow } from './vtop-servers.js';
 import { clip, safe, wrapWords } from './vtop-text.js';
 
-/** Linux capability names by number (linux/capability.h), 0..40 */
-export const CAP_NAMES: readonly string[] = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID',
-  'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW',
-  'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT',
-  'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD',
-  'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
-  'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
-];
+/** Linux capability names by number (linux/capability.h), 0..CAP_LAST: config/caps.ts's table */
+export const CAP_NAMES: readonly string[] = CAPABILITIES.map((c) => c.name);
 
 /** a bounding set split by name; bits above CAP_LAST_CAP we know come as `cap_N` */
 export function decodeCaps(hex: string): { kept: string[]; dropped: string[] } {

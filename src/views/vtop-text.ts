@@ -3,6 +3,8 @@
  * any string from the system safe to print.  Pure.
  */
 
+import { escapeText } from '../kernel-bridge/escape.js';
+
 /** a table column */
 export interface Column<Id extends string = string> {
   id: Id;
@@ -45,23 +47,13 @@ export function fitColumns<Id extends string>(cols: readonly Column<Id>[], width
   return chosen.map((c) => ({ ...c, at: c.flex ? Math.min(c.width + spare, c.maxWidth ?? Infinity) : c.width }));
 }
 
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
-
 /**
  * Any raw control character left in a string becomes a visible escape
  * (`\x1b`).  Text the scanner already escaped (literal backslashes) is kept
  * as is: this is the last guard before the terminal, not a second escaping.
  */
 export function safe(s: string): string {
-  if (!CONTROL.test(s)) return s;
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) out += `\\u{${c.toString(16)}}`;
-    else out += ch;
-  }
-  return out;
+  return escapeText(s, 'hex');
 }
 
 /** cuts to n code points, marking the cut with `…` */

@@ -262,6 +262,21 @@ describe('enter a running context by XID', { skip }, () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 
+  test('the guard keeps no descriptor of the processes it started, whichever way they ended', () => {
+    // the guard serves every enter for the context's lifetime: a descriptor
+    // passed with a request (stdin/out/err) or a pty it made must not stay
+    // open in it, on success or failure
+    const guard = ctx.pid1;
+    const fds = () => readdirSync(`/proc/${guard}/fd`).length;
+    const start = fds();
+    for (let i = 0; i < 5; i++) {
+      assert.equal(chcontext(['--ctx', String(ctx.xid), '--', 'true']).status, 0);
+      assert.equal(chcontext(['--ctx', String(ctx.xid), '--', '/no/such/program']).status, 127);
+      assert.equal(chcontext(['--ctx', String(ctx.xid), '--', 'sh', '-c', 'exit 3'], { input: 'x' }).status, 3);
+    }
+    assert.equal(fds(), start, `descriptors of the guard (PID ${guard}): ${readdirSync(`/proc/${guard}/fd`).join(' ')}`);
+  });
+
   test('stdin and stdout are the caller own', () => {
     const r = chcontext(['--ctx', String(ctx.xid), '--', 'tr', 'a-z', 'A-Z'], { input: 'hello context\n' });
     assert.equal(ok(r), 'HELLO CONTEXT\n');

@@ -103,7 +103,7 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.equal(before.status, 0, before.stderr);
     // an upgrade brings new sources: the rebuild replaces the monitor's own binary (chcontext) under it
     const now = new Date();
-    utimesSync(join(root, 'kernel', 'tools', 'chcontext.c'), now, now);
+    utimesSync(join(root, 'kernel', 'tools', 'chcontext', 'main.c'), now, now);
     const r = setup(['--no-demo']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /==> building/);

@@ -28,9 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "vctx.h"
+#include "chcontext.h"
 #include "vctx-version.h"
 
-static const char *prog = "chcontext";
+const char *prog = "chcontext";
 
 static void usage(FILE *out)
 {
@@ -54,11 +55,11 @@ static void usage(FILE *out)
 "                        namespaces, Landlock)\n"
 "  --cap CAP             keep CAP (CAP_X or X) on top of the --secure set; !CAP\n"
 "                        drops one (repeatable).  With --secure, a capability\n"
-"                        refused to servers (SYS_ADMIN, NET_ADMIN, NET_RAW, ...)\n"
+"                        refused to servers (" VCTX_CAPS_REFUSED_SOME ", ...)\n"
 "                        is an error (exit 2)\n"
 "  --hostname H          the context's host name\n"
 "  --domainname D        the context's NIS domain name\n"
-"  --flag F              lock, sched, nproc, private or fakeinit (repeatable);\n"
+"  --flag F              " VCTX_FLAG_OR_LIST " (repeatable);\n"
 "                        the context reads its flags in /dev/vctx/flags.\n"
 "                        lock: no new context or namespace inside (unshare and\n"
 "                        setns fail with EPERM, a chcontext inside says\n"
@@ -103,7 +104,7 @@ static void usage(FILE *out)
 	      out);
 }
 
-static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
+void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: ", prog);
 	fprintf(stderr, fmt, arg);
@@ -201,220 +202,6 @@ static void add_rlimit(struct vctx_spec *spec, const char *arg)
 	spec->n_rlimits++;
 }
 
-/* ------------------------------------------------------------ enter */
-
-static struct termios saved_tio;
-static int tio_saved;
-
-static void restore_tty(void)
-{
-	if (tio_saved)
-		tcsetattr(0, TCSAFLUSH, &saved_tio);
-}
-
-static void copy_winsize(int master)
-{
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-		ioctl(master, TIOCSWINSZ, &ws);
-}
-
-/* relay between our terminal and the context's pty until the shell exits */
-static int relay_pty(int master, int conn)
-{
-	sigset_t set;
-	int sfd;
-	char buf[8192];
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
-		struct termios raw = saved_tio;
-		cfmakeraw(&raw);
-		tio_saved = 1;
-		atexit(restore_tty);
-		tcsetattr(0, TCSAFLUSH, &raw);
-	}
-	copy_winsize(master);
-	int in_open = 1;
-	for (;;) {
-		struct pollfd pfd[4] = {
-			{ .fd = in_open ? 0 : -1, .events = POLLIN },
-			{ .fd = master, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = conn, .events = POLLIN },
-		};
-		if (poll(pfd, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[2].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) > 0)
-				copy_winsize(master);
-		}
-		if (pfd[0].revents) {
-			ssize_t n = read(0, buf, sizeof(buf));
-			if (n <= 0)
-				in_open = 0;
-			else if (write(master, buf, (size_t)n) < 0)
-				break;
-		}
-		if (pfd[1].revents) {
-			ssize_t n = read(master, buf, sizeof(buf));
-			if (n <= 0)
-				break;	/* EIO: every slave descriptor is closed */
-			if (write(1, buf, (size_t)n) < 0)
-				break;
-		}
-		if (pfd[3].revents && !pfd[1].revents) {
-			/* the process exited: drain what is left on the pty, then stop */
-			for (;;) {
-				struct pollfd m = { .fd = master, .events = POLLIN };
-				if (poll(&m, 1, 50) <= 0)
-					break;
-				ssize_t n = read(master, buf, sizeof(buf));
-				if (n <= 0 || write(1, buf, (size_t)n) < 0)
-					break;
-			}
-			break;
-		}
-	}
-	restore_tty();
-	tio_saved = 0;
-	return 0;
-}
-
-static int status_code(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
-}
-
-static int do_enter(uint32_t xid, char **argv, int pty, const char *workdir)
-{
-	vctx_error e = { 0 };
-	struct vctx_exec ex = { .argv = argv, .envp = NULL, .cwd = workdir, .fds = { 0, 1, 2 }, .pty = pty };
-	pid_t pid;
-	int conn, master = -1, st = 0;
-	char *envp[8];
-	int k = 0;
-	const char *term = getenv("TERM");
-	static char termvar[128];
-
-	/* a clean environment: only TERM comes from the caller */
-	if (term) {
-		snprintf(termvar, sizeof(termvar), "TERM=%s", term);
-		envp[k++] = termvar;
-	}
-	envp[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[k++] = "HOME=/root";
-	envp[k++] = "USER=root";
-	envp[k++] = "LOGNAME=root";
-	envp[k++] = "SHELL=/bin/sh";
-	envp[k] = NULL;
-	ex.envp = envp;
-	if (vctx_enter(xid, &ex, &pid, &conn, &master, &e) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		/* the command could not be executed inside: the shell's 127 */
-		return strncmp(e.msg, "in context", 10) == 0 ? 127 : 1;
-	}
-	if (pty && master >= 0) {
-		relay_pty(master, conn);
-		close(master);
-	} else {
-		/* the process has our stdio; ignore terminal signals meant for it */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-	}
-	if (vctx_enter_wait(conn, &st, &e) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		return e.err == EPIPE ? 1 : 127;
-	}
-	return status_code(st);
-}
-
-/* ------------------------------------------------------------ reboot manager */
-
-static int reboot_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 4) < 0) {
-		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, path, strerror(errno));
-		exit(1);
-	}
-	return fd;
-}
-
-/* run a host command detached (it may stop us: we don't wait for it) */
-static void run_detached(const char *cmd)
-{
-	pid_t p = fork();
-	if (p == 0) {
-		setsid();
-		if (fork() == 0) {
-			int nul = open("/dev/null", O_RDWR);
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-			_exit(127);
-		}
-		_exit(0);
-	}
-	if (p > 0)
-		waitpid(p, NULL, 0);
-}
-
-/*
- * One request at a time, answered at once; a request within 10 s of the
- * last accepted one is refused, so a flood from a server cannot make the
- * host restart it in a loop or stall anything.
- */
-static void reboot_serve(int lfd, const char *on_reboot, const char *on_halt, time_t *last)
-{
-	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	char buf[32] = "";
-	const char *reply;
-
-	if (c < 0)
-		return;
-	struct timeval tv = { .tv_sec = 1 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = recv(c, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = 0;
-	time_t now = time(NULL);
-	const char *cmd = NULL;
-	if (strcmp(buf, "reboot\n") == 0 || strcmp(buf, "reboot") == 0)
-		cmd = on_reboot;
-	else if (strcmp(buf, "halt\n") == 0 || strcmp(buf, "halt") == 0)
-		cmd = on_halt;
-	if (!cmd)
-		reply = n > 0 && (strncmp(buf, "reboot", 6) == 0 || strncmp(buf, "halt", 4) == 0)
-				? "error: this server has no reboot manager\n"
-				: "error: unknown request (reboot or halt)\n";
-	else if (*last && now - *last < 10)
-		reply = "error: a request is already being carried out\n";
-	else {
-		*last = now;
-		run_detached(cmd);
-		reply = "ok\n";
-	}
-	send(c, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(c);
-}
-
 /* ------------------------------------------------------------ main */
 
 enum {
@@ -461,22 +248,10 @@ int main(int argc, char **argv)
 		case O_SECURE:
 			spec.secure = 1;
 			break;
-		case O_CAP: {
-			const char *n = optarg;
-			int neg = n[0] == '!';
-			int cap = vctx_cap_from_name(n + neg);
-			if (cap < 0 || cap >= vctx_cap_count())
-				usage_error("--cap: unknown capability '%s'", n + neg);
-			if (neg)
-				drop |= 1ULL << cap;
-			else {
-				add |= 1ULL << cap;
-				/* the first refused one is named, if --secure makes it count */
-				if (!refused_arg && vctx_caps_check_server(1ULL << cap, NULL) < 0)
-					refused_arg = n;
-			}
+		case O_CAP:
+			if (vctx_cap_arg(optarg, &add, &drop, &refused_arg) < 0)
+				usage_error("--cap: unknown capability '%s'", optarg + (optarg[0] == '!'));
 			break;
-		}
 		case O_HOST:
 			spec.hostname = optarg;
 			break;
@@ -489,7 +264,7 @@ int main(int argc, char **argv)
 			for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
 				unsigned f = vctx_flag_from_name(t);
 				if (!f)
-					usage_error("--flag: unknown flag '%s' (lock sched nproc private fakeinit)", t);
+					usage_error("--flag: unknown flag '%s' (" VCTX_FLAG_WORDS ")", t);
 				spec.flags |= f;
 			}
 			break;
@@ -639,107 +414,8 @@ int main(int argc, char **argv)
 	if (spec.ipv4 && !spec.loopback && spec.root)
 		spec.loopback = 0; /* set by the caller: vserver passes --loopback */
 
-	int lfd = -1;
-	if (reboot_sock) {
-		lfd = reboot_listen(reboot_sock);
-		spec.reboot_socket = reboot_sock;
-	}
-	int report[2] = { -1, -1 };
-	if (daemon) {
-		/* the monitor goes to the background; we report XID and PID 1 */
-		if (pipe2(report, O_CLOEXEC) < 0) {
-			perror("pipe");
-			return 1;
-		}
-		pid_t p = fork();
-		if (p < 0) {
-			perror("fork");
-			return 1;
-		}
-		if (p > 0) {
-			char buf[600];
-			close(report[1]);
-			ssize_t n = read(report[0], buf, sizeof(buf) - 1);
-			buf[n > 0 ? n : 0] = 0;
-			waitpid(p, NULL, WNOHANG);
-			if (n <= 0) {
-				fprintf(stderr, "%s: the context monitor died while starting\n", prog);
-				return 1;
-			}
-			if (buf[0] == 'E') {
-				fprintf(stderr, "%s: %s", prog, buf + 2);
-				return 1;
-			}
-			fputs(buf + 2, stdout);
-			return 0;
-		}
-		close(report[0]);
-		setsid();
-		signal(SIGHUP, SIG_IGN);
-		/* the monitor and the context keep none of the caller's stdio */
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		close(nul);
-	}
-	struct vctx_handle h;
-	signal(SIGPIPE, SIG_IGN);
-	if (vctx_create(&spec, cmd, NULL, &h, &e) < 0) {
-		if (lfd >= 0)
-			unlink(reboot_sock);
-		if (daemon) {
-			dprintf(report[1], "E %s\n", e.msg);
-			_exit(1);
-		}
-		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		/* CMD itself could not be executed: the shell's 127 / 126 */
-		if (strncmp(e.msg, "cannot execute ", 15) == 0)
-			return e.err == ENOENT ? 127 : 126;
-		return 1;
-	}
-	if (daemon) {
-		dprintf(report[1], "O %u %d\n", h.xid, h.pid1);
-		close(report[1]);
-	} else if (!silent)
-		fprintf(stderr, "New security context is %u\n", h.xid);
 
-	/* the monitor: forward termination signals, serve vreboot, reap */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (!daemon) {
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGQUIT);
-	}
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	time_t last = 0;
-	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = h.pidfd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = lfd, .events = POLLIN },
-		};
-		if (poll(pfd, 3, -1) < 0)
-			continue;
-		if (pfd[0].revents)
-			break;
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT)
-				syscall(SYS_pidfd_send_signal, h.pidfd, si.ssi_signo, NULL, 0);
-		}
-		if (lfd >= 0 && pfd[2].revents)
-			reboot_serve(lfd, on_reboot, on_halt, &last);
-	}
-	int st = 0;
-	if (lfd >= 0) {
-		close(lfd);
-		unlink(reboot_sock);
-	}
-	if (vctx_wait(&h, &st, &e) < 0 && !daemon)
-		fprintf(stderr, "%s: %s\n", prog, e.msg);
-	return status_code(st);
+	struct create_opts co = { .daemon = daemon, .silent = silent, .reboot_sock = reboot_sock,
+				  .on_reboot = on_reboot, .on_halt = on_halt };
+	return create_and_monitor(&spec, cmd, &co);
 }
