@@ -74,11 +74,6 @@ export function capByName(name: string): CapInfo | undefined {
   return BY_NAME.get(normalizeCapName(name));
 }
 
-/** Look a capability up by number, or undefined beyond CAP_LAST. */
-export function capByNumber(n: number): CapInfo | undefined {
-  return CAPABILITIES[n];
-}
-
 /** Why a capability is refused, or undefined when it is not refused (or unknown). */
 export function capRefusal(name: string): string | undefined {
   return capByName(name)?.refusal;
