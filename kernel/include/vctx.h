@@ -381,6 +381,16 @@ uint64_t vctx_cgroup_id(int cgfd);
  */
 void vctx_json_string(FILE *f, const char *s);
 
+/**
+ * vctx_front_exec_node - the commands' C fronts (vserver, vps, vserver-stat):
+ * become Node running the bundle dist/@bundle, found from this binary's own
+ * path (kernel/out/NAME -> dist/@bundle), with @argv[1..] as its arguments
+ * and NODE_EXTRA_CA_CERTS removed (with it Node reads a CA bundle at start).
+ * Returns only on failure, after printing "@prog: ..." on stderr: 127 when
+ * node cannot be run, 1 otherwise.
+ */
+int vctx_front_exec_node(const char *prog, const char *bundle, int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include <linux/limits.h>
 #include "vctx.h"
 #include "util.h"
@@ -185,4 +186,35 @@ uint32_t vctx_xid_of_name(const char *name)
 		return 0;
 	unsigned long v = strtoul(name, NULL, 10);
 	return v <= VCTX_XID_DYN_MAX ? (uint32_t)v : 0;
+}
+
+VCTX_API int vctx_front_exec_node(const char *prog, const char *bundle, int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0 || !(self[n] = 0, slash = strrchr(self, '/'))) {
+		fprintf(stderr, "%s: cannot find its own path (/proc/self/exe): %s\n", prog, strerror(errno));
+		return 1;
+	}
+	*slash = 0;				/* .../kernel/out */
+	if ((size_t)snprintf(path, sizeof(path), "%s/../../dist/%s", self, bundle) >= sizeof(path)) {
+		fprintf(stderr, "%s: the path of its bundle is too long\n", prog);
+		return 1;
+	}
+	char **node_argv = calloc((size_t)argc + 2, sizeof(char *));
+	if (!node_argv) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	node_argv[0] = "node";
+	node_argv[1] = path;
+	for (int i = 1; i < argc; i++)
+		node_argv[i + 1] = argv[i];
+	unsetenv("NODE_EXTRA_CA_CERTS");
+	execvp("node", node_argv);
+	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
+	free(node_argv);
+	return 127;
 }

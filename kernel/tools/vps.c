@@ -90,30 +90,15 @@ static int run_ps_then_scan(char **ps_argv, int out, int scan)
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX], bundle[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		die("cannot find its own path (/proc/self/exe)");
-	self[n] = 0;
-	*strrchr(self, '/') = 0;			/* .../kernel/out */
-	snprintf(bundle, sizeof(bundle), "%s/../../dist/vps.cjs", self);
-
-	char **node_argv = calloc((size_t)argc + 2, sizeof(char *));
 	char **ps_argv = calloc((size_t)argc + 1, sizeof(char *));
-	if (!node_argv || !ps_argv)
+	if (!ps_argv)
 		die("out of memory");
-	node_argv[0] = "node";
-	node_argv[1] = bundle;
-	for (int i = 1; i < argc; i++)
-		node_argv[i + 1] = argv[i];
 	int np = 0;
 	ps_argv[np++] = "ps";
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") != 0)
 			ps_argv[np++] = argv[i];
 
-	unsetenv("NODE_EXTRA_CA_CERTS");
 	unsetenv("VCTX_VPS_PS");
 	if (!(argc > 1 && strcmp(argv[1], "--help") == 0) && geteuid() == 0) {
 		int out[2], scan[2];
@@ -136,7 +121,5 @@ int main(int argc, char **argv)
 			die("dup2");
 		setenv("VCTX_VPS_PS", "3,4", 1);
 	}
-	execvp("node", node_argv);
-	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
-	return 127;
+	return vctx_front_exec_node(prog, "vps.cjs", argc, argv);
 }

@@ -55,24 +55,6 @@ static int scan_to(int fd)
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX], bundle[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		die("cannot find its own path (/proc/self/exe)");
-	self[n] = 0;
-	*strrchr(self, '/') = 0;			/* .../kernel/out */
-	snprintf(bundle, sizeof(bundle), "%s/../../dist/vserver-stat.cjs", self);
-
-	char **node_argv = calloc((size_t)argc + 2, sizeof(char *));
-	if (!node_argv)
-		die("out of memory");
-	node_argv[0] = "node";
-	node_argv[1] = bundle;
-	for (int i = 1; i < argc; i++)
-		node_argv[i + 1] = argv[i];
-
-	unsetenv("NODE_EXTRA_CA_CERTS");
 	unsetenv("VCTX_STAT_SCAN");
 	if (!(argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "--version") == 0)) &&
 	    geteuid() == 0) {
@@ -94,7 +76,5 @@ int main(int argc, char **argv)
 			die("dup2");
 		setenv("VCTX_STAT_SCAN", "3", 1);
 	}
-	execvp("node", node_argv);
-	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
-	return 127;
+	return vctx_front_exec_node(prog, "vserver-stat.cjs", argc, argv);
 }
