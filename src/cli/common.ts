@@ -291,6 +291,14 @@ export function versionLine(): string {
 export type { VctxPaths };
 
 /** option specs for `--confdir`, `--rootdir`, `--rundir` */
+/** the --help lines of the path options, --help and --version (vserver, vserver-all) */
+export const PATH_AND_STANDARD_HELP = `  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
+  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
+  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
+                    /run/vservers)
+  --help            display this help and exit
+  --version         output version information and exit`;
+
 export const PATH_OPTIONS: OptionSpec[] = [
   { long: 'confdir', value: true },
   { long: 'rootdir', value: true },

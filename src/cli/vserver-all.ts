@@ -6,7 +6,7 @@
  */
 import { allStates, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
-  EXIT_FAIL, handleHelp, warn, optString, parseArgs, parseUint, PATH_OPTIONS, requireRoot, resolvePaths, runMain,
+  EXIT_FAIL, handleHelp, warn, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
   usageError, writeOut,
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
@@ -33,12 +33,7 @@ Options:
   --timeout S       with stop: seconds each server's init has to shut down
                     (default 10)
   --json            with status: the servers as a JSON array
-  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
-  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
-  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
-                    /run/vservers)
-  --help            display this help and exit
-  --version         output version information and exit
+${PATH_AND_STANDARD_HELP}
 
 Exit status:
   0 when every server did what was asked, 1 when one failed (each is named),

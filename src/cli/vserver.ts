@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
 import {
-  CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS,
+  CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
   requireRoot, resolvePaths, runMain, usageError, warn, writeOut, type OptionSpec, type ParsedArgs,
 } from './common.js';
 
@@ -55,12 +55,7 @@ pre-stop|post-stop NAME (60 s each); a failing pre-start aborts the start.
 Inside a server, vreboot and vhalt restart or stop it.
 
 Options:
-  --confdir DIR     configuration (default $VSERVER_CONFDIR or /etc/vservers)
-  --rootdir DIR     server roots (default $VSERVER_ROOTDIR or /vservers)
-  --rundir DIR      runtime state and logs (default $VSERVER_RUNDIR or
-                    /run/vservers)
-  --help            display this help and exit
-  --version         output version information and exit
+${PATH_AND_STANDARD_HELP}
 
 Exit status:
   0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not
