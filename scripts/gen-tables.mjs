@@ -141,6 +141,8 @@ const T = [];
 T.push(`//${header('')}`, '// The data only; the code around it is in src/config (caps.ts, types.ts, validate.ts).', '');
 T.push('/** Context flags, by bit. */');
 T.push(`export const FLAG_NAMES = ${JSON.stringify(flagWords)} as const;`);
+T.push('/** Each flag by its upper-case name (FLAG.FAKEINIT), for code that tests one. */');
+T.push(`export const FLAG = { ${flags.map((f) => `${f.name.toUpperCase()}: ${JSON.stringify(f.name)}`).join(', ')} } as const;`);
 T.push('');
 T.push("export type CapSetName = 'default' | 'addable' | 'refused';");
 T.push('/** [number, name, set, description, refusal?], by number */');

@@ -57,6 +57,8 @@ enum vctx_err_kind {
 	VCTX_ERR_FAILED = 0,	/* the operation failed */
 	VCTX_ERR_EXEC,		/* the command itself could not be executed
 				   (the shell's 127 for ENOENT, else 126) */
+	VCTX_ERR_RUNNING,	/* a context of that server name runs already */
+	VCTX_ERR_BUSY,		/* the context number asked for is in use */
 };
 
 typedef struct vctx_error {

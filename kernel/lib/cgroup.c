@@ -421,12 +421,12 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 			*last = 0;
 	}
 	if (spec->name && spec->name[0] && name_used(lockfd, spec->name)) {
-		vctx_set_error(err, EEXIST, "server %s is already running", spec->name);
+		vctx_set_error_kind(err, VCTX_ERR_RUNNING, EEXIST, "server %s is already running", spec->name);
 		goto out;
 	}
 	if (xid) {
 		if (used_xid(xid)) {
-			vctx_set_error(err, EBUSY, "context %u is already in use", xid);
+			vctx_set_error_kind(err, VCTX_ERR_BUSY, EBUSY, "context %u is already in use", xid);
 			goto out;
 		}
 	} else {
@@ -452,7 +452,7 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	snprintf(p, sizeof(p), "%s/%s", layout.v2, cg->rel);
 	if (mkdir(p, 0755) < 0) {
 		if (errno == EEXIST)
-			vctx_set_error(err, EBUSY, "context %u is already in use", xid);
+			vctx_set_error_kind(err, VCTX_ERR_BUSY, EBUSY, "context %u is already in use", xid);
 		else
 			vctx_set_error(err, errno, "cannot create cgroup %s: %s", p, strerror(errno));
 		cg->rel[0] = 0;

@@ -74,8 +74,10 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned cnt,
 
 /**
  * vctx_seccomp_install - the context's seccomp filter: refuse user
- * namespaces (and, with VCTX_F_LOCK, every new namespace and setns); with
- * @secure also the kernel keyring, which is not namespaced.
+ * namespaces (and, with VCTX_F_LOCK, every new namespace and setns) and
+ * kexec_load/kexec_file_load (EPERM: CAP_SYS_BOOT, which servers keep for
+ * reboot(2), must not load a kernel); with @secure also the kernel
+ * keyring, which is not namespaced.
  */
 int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 {
@@ -107,6 +109,12 @@ int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 			goto out;
 	}
 	if ((flags & VCTX_F_LOCK) && rule(ctx, eperm, SCMP_SYS(setns), 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+		goto out;
+	/* kexec: servers hold CAP_SYS_BOOT for reboot(2), which the kernel
+	   confines to their PID namespace; loading a kernel is the host's */
+	if (rule(ctx, eperm, SCMP_SYS(kexec_load), 0, SCMP_A0(SCMP_CMP_NE, 0), err) ||
+	    (SCMP_SYS(kexec_file_load) >= 0 &&
+	     rule(ctx, eperm, SCMP_SYS(kexec_file_load), 0, SCMP_A0(SCMP_CMP_NE, 0), err)))
 		goto out;
 	if (secure) {
 		int nrs[] = { SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key) };

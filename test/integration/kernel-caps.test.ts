@@ -38,12 +38,12 @@ const skip = isRoot ? false : 'needs root';
 /** CONTRACT.md: kept by default in a server and with --secure */
 const SERVER_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_AUDIT_WRITE',
+  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_SYS_BOOT', 'CAP_AUDIT_WRITE',
 ];
 const CAP_BITS: Record<string, number> = {
   CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
   CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_SYS_CHROOT: 18,
-  CAP_SYS_ADMIN: 21, CAP_AUDIT_WRITE: 29,
+  CAP_SYS_ADMIN: 21, CAP_SYS_BOOT: 22, CAP_AUDIT_WRITE: 29,
 };
 const mask = (names: string[]): bigint => names.reduce((m, n) => m | (1n << BigInt(CAP_BITS[n]!)), 0n);
 const SERVER_MASK = mask(SERVER_CAPS);
@@ -102,7 +102,7 @@ describe('capability ceiling of a --secure context', { skip }, () => {
     assert.deepEqual(marked(table, 'Effective').sort(), [...SERVER_CAPS].sort());
     const st = ok(inCtx(ctx.xid, 'cat /proc/self/status'));
     assert.equal(statusField(st, 'CapBnd'), SERVER_MASK.toString(16).padStart(16, '0'));
-    assert.equal(statusField(st, 'CapBnd'), '00000000200405fb');
+    assert.equal(statusField(st, 'CapBnd'), '00000000204405fb');
     assert.equal(statusField(st, 'CapInh'), '0000000000000000');
     assert.equal(statusField(st, 'CapAmb'), '0000000000000000');
     // NO_NEW_PRIVS stays off so su and other setuid programs keep working
@@ -111,8 +111,8 @@ describe('capability ceiling of a --secure context', { skip }, () => {
 
   test('the PID 1 and the command carry the same ceiling', () => {
     const st = readFileSync(`/proc/${ctx.pid1}/status`, 'utf8');
-    assert.equal(statusField(st, 'CapBnd'), '00000000200405fb');
-    assert.equal(statusField(st, 'CapEff'), '00000000200405fb');
+    assert.equal(statusField(st, 'CapBnd'), '00000000204405fb');
+    assert.equal(statusField(st, 'CapEff'), '00000000204405fb');
   });
 
   test('control: outside, the setuid and file-capability binaries do gain', () => {

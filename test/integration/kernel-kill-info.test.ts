@@ -161,7 +161,7 @@ describe('info', { skip }, () => {
       assert.equal(c.name, `kt-${process.pid}`);
       assert.equal(c.ip, '127.0.0.61');
       assert.equal(c.loopback, '127.128.0.61');
-      assert.equal(BigInt(c.capBounding as string), 0x200405fbn);
+      assert.equal(BigInt(c.capBounding as string), 0x204405fbn);
       assert.deepEqual(c.flags, ['lock']);
       assert.equal(c.pid1, ctx.pid1);
       assert.equal(c.root, root);

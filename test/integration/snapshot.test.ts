@@ -209,7 +209,7 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
       set(top, 'trusted.vctx.flags', 'lock private');
       set(top, 'trusted.vctx.ip', '127.0.0.42');
       set(top, 'trusted.vctx.created', '1700000000');
-      set(top, 'trusted.vctx.caps', '0x200405fb');
+      set(top, 'trusted.vctx.caps', '0x204405fb');
       await sleep(50);
       procs.forEach((p, i) => writeFileSync(join(dirs[i]!, 'cgroup.procs'), String(p.pid)));
       const s = source.snapshot();
@@ -227,7 +227,7 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
       assert.equal(outer.ip, '127.0.0.42');
       assert.equal(outer.loopback, null);
       assert.equal(outer.created, 1700000000);
-      assert.equal(outer.capBounding, '0x200405fb');
+      assert.equal(outer.capBounding, '0x204405fb');
       assert.ok(!s.contexts.some((c) => c.cgroup.endsWith('bind-123') || c.cgroup.endsWith('bind-test')));
       if (outer.memorySource === 'sum') {
         const rss = procs.slice(0, 3).reduce((a, p) => a + byPid(s, p.pid!)!.rss, 0);

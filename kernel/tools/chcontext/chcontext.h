@@ -29,10 +29,13 @@ int relay_pty(int master, int conn);
 /* rebootmgr.c */
 int reboot_listen(const char *path);
 void reboot_serve(int lfd, const char *on_reboot, const char *on_halt, time_t *last);
+/* a host command (sh -c) run detached: the monitor does not wait for it */
+void run_detached(const char *cmd);
 
 /* create.c: what main hands over for a new context */
 struct create_opts {
 	int daemon, silent;
+	int status_fd;	/* --status-fd: the start's one JSON line, or -1 */
 	const char *reboot_sock, *on_reboot, *on_halt;
 };
 int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_opts *o);

@@ -15,16 +15,88 @@
 #include "vctx.h"
 #include "chcontext.h"
 
+/* what the monitor tells the --daemon caller: the context, or why not */
+struct start_report {
+	int ok;
+	int kind;	/* enum vctx_err_kind */
+	int err;
+	uint32_t xid;
+	pid_t pid1;
+	char msg[sizeof(((vctx_error *)0)->msg)];
+};
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case VCTX_ERR_EXEC:
+		return "VCTX_ERR_EXEC";
+	case VCTX_ERR_RUNNING:
+		return "VCTX_ERR_RUNNING";
+	case VCTX_ERR_BUSY:
+		return "VCTX_ERR_BUSY";
+	default:
+		return "VCTX_ERR_FAILED";
+	}
+}
+
+/*
+ * --status-fd: one JSON line, {"xid":N,"pid1":P} or {"error":{"kind":
+ * "VCTX_ERR_...","errno":E,"code":"EEXIST","message":"..."}}, so that the
+ * caller decides by the kind, never by the words of a message.
+ */
+static void write_status(int fd, const struct start_report *r)
+{
+	if (fd < 0)
+		return;
+	int dupfd = dup(fd);
+	FILE *f = dupfd >= 0 ? fdopen(dupfd, "w") : NULL;
+	if (!f) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return;
+	}
+	if (r->ok)
+		fprintf(f, "{\"xid\":%u,\"pid1\":%d}\n", r->xid, (int)r->pid1);
+	else {
+		const char *code = r->err ? strerrorname_np(r->err) : NULL;
+		fprintf(f, "{\"error\":{\"kind\":\"%s\",\"errno\":%d,\"code\":", kind_name(r->kind), r->err);
+		vctx_json_string(f, code ? code : "");
+		fputs(",\"message\":", f);
+		vctx_json_string(f, r->msg);
+		fputs("}}\n", f);
+	}
+	fclose(f);
+}
+
+/*
+ * How the init ended, from its wait status: the kernel ends a PID
+ * namespace's init with SIGHUP when a process in it calls reboot(2) with
+ * RESTART/RESTART2, with SIGINT for HALT/POWER_OFF (reboot_pid_ns).
+ */
+static const char *init_end(int st)
+{
+	if (!WIFSIGNALED(st))
+		return NULL;
+	if (WTERMSIG(st) == SIGHUP)
+		return "reboot";
+	if (WTERMSIG(st) == SIGINT)
+		return "halt";
+	return NULL;
+}
+
 /*
  * A new context running @cmd, and this process its monitor: it forwards
- * termination signals, serves the reboot socket and reaps.  Returns the
- * exit code of chcontext.
+ * termination signals, serves the reboot socket and reaps.  When the init
+ * ends by reboot(2) (and no stop from the host announced itself with
+ * SIGUSR1), the context is released and the on-reboot / on-halt command
+ * runs.  Returns the exit code of chcontext.
  */
 int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_opts *o)
 {
 	const int daemon = o->daemon, silent = o->silent;
 	const char *reboot_sock = o->reboot_sock, *on_reboot = o->on_reboot, *on_halt = o->on_halt;
 	vctx_error e = { 0 };
+	struct start_report rep = { 0 };
 
 	int lfd = -1;
 	if (reboot_sock) {
@@ -44,23 +116,29 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 			return 1;
 		}
 		if (p > 0) {
-			char buf[600];
 			close(report[1]);
-			ssize_t n = read(report[0], buf, sizeof(buf) - 1);
-			buf[n > 0 ? n : 0] = 0;
+			ssize_t n;
+			do
+				n = read(report[0], &rep, sizeof(rep));
+			while (n < 0 && errno == EINTR);
 			waitpid(p, NULL, WNOHANG);
-			if (n <= 0) {
-				fprintf(stderr, "%s: the context monitor died while starting\n", prog);
+			if (n != (ssize_t)sizeof(rep)) {
+				memset(&rep, 0, sizeof(rep));
+				rep.err = EPIPE;
+				snprintf(rep.msg, sizeof(rep.msg), "the context monitor died while starting");
+			}
+			rep.msg[sizeof(rep.msg) - 1] = 0;
+			write_status(o->status_fd, &rep);
+			if (!rep.ok) {
+				fprintf(stderr, "%s: %s\n", prog, rep.msg);
 				return 1;
 			}
-			if (buf[0] == 'E') {
-				fprintf(stderr, "%s: %s", prog, buf + 2);
-				return 1;
-			}
-			fputs(buf + 2, stdout);
+			printf("%u %d\n", rep.xid, (int)rep.pid1);
 			return 0;
 		}
 		close(report[0]);
+		if (o->status_fd >= 0)
+			close(o->status_fd);
 		setsid();
 		signal(SIGHUP, SIG_IGN);
 		/* the monitor and the context keep none of the caller's stdio */
@@ -76,7 +154,12 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		if (lfd >= 0)
 			unlink(reboot_sock);
 		if (daemon) {
-			dprintf(report[1], "E %s\n", e.msg);
+			rep.kind = e.kind;
+			rep.err = e.err;
+			snprintf(rep.msg, sizeof(rep.msg), "%s", e.msg);
+			if (write(report[1], &rep, sizeof(rep)) < 0) {
+				/* the caller is gone */
+			}
 			_exit(1);
 		}
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
@@ -86,7 +169,12 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		return 1;
 	}
 	if (daemon) {
-		dprintf(report[1], "O %u %d\n", h.xid, h.pid1);
+		rep.ok = 1;
+		rep.xid = h.xid;
+		rep.pid1 = h.pid1;
+		if (write(report[1], &rep, sizeof(rep)) < 0) {
+			/* the caller is gone; the context runs on */
+		}
 		close(report[1]);
 	} else if (!silent)
 		fprintf(stderr, "New security context is %u\n", h.xid);
@@ -96,12 +184,16 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	/* SIGUSR1: a stop from the host is under way (vserver NAME stop): the
+	   init's end is then its doing, not the server's request */
+	sigaddset(&set, SIGUSR1);
 	if (!daemon) {
 		sigaddset(&set, SIGINT);
 		sigaddset(&set, SIGQUIT);
 	}
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int host_stop = 0;
 	time_t last = 0;
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -111,13 +203,16 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		};
 		if (poll(pfd, 3, -1) < 0)
 			continue;
-		if (pfd[0].revents)
-			break;
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT)
+		/* signals first: a SIGUSR1 sent before the init ended counts */
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGUSR1)
+				host_stop = 1;
+			else if (si.ssi_signo != SIGINT && si.ssi_signo != SIGQUIT)
 				syscall(SYS_pidfd_send_signal, h.pidfd, si.ssi_signo, NULL, 0);
 		}
+		if (pfd[0].revents)
+			break;
 		if (lfd >= 0 && pfd[2].revents)
 			reboot_serve(lfd, on_reboot, on_halt, &last);
 	}
@@ -126,7 +221,16 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		close(lfd);
 		unlink(reboot_sock);
 	}
-	if (vctx_wait(&h, &st, &e) < 0 && !daemon)
+	int released = vctx_wait(&h, &st, &e) == 0;
+	if (!released && !daemon)
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
+	/* the server rebooted or halted itself: the host restarts or stops it
+	   (its address and records) once the context is gone */
+	const char *end = init_end(st);
+	if (end && released && !host_stop) {
+		const char *what = strcmp(end, "reboot") == 0 ? on_reboot : on_halt;
+		if (what)
+			run_detached(what);
+	}
 	return status_code(st);
 }

@@ -90,10 +90,19 @@ static void usage(FILE *out)
 "  --console FILE        the init's stdin/out/err (and /dev/console)\n"
 "  --reboot-socket PATH  serve vreboot/vhalt: PATH is bound as /dev/reboot\n"
 "                        inside\n"
-"  --on-reboot CMD       the host command (sh -c) a vreboot request runs\n"
-"  --on-halt CMD         the host command (sh -c) a vhalt request runs\n"
+"  --on-reboot CMD       the host command (sh -c) a vreboot request runs, and\n"
+"                        that runs once the context is released when its init\n"
+"                        ended by reboot(2) RESTART (killed by SIGHUP)\n"
+"  --on-halt CMD         the same for vhalt and for reboot(2) HALT or POWER_OFF\n"
+"                        (killed by SIGINT).  SIGUSR1 to the monitor announces a\n"
+"                        stop from the host: the init's end then runs neither\n"
 "  --daemon              run the monitor in the background; print \"XID PID1\" on\n"
 "                        stdout\n"
+"  --status-fd N         with --daemon: also write one JSON line to descriptor N,\n"
+"                        {\"xid\":X,\"pid1\":P} or {\"error\":{\"kind\":\"VCTX_ERR_...\",\n"
+"                        \"errno\":E,\"code\":\"EEXIST\",\"message\":\"...\"}} (kinds:\n"
+"                        FAILED, EXEC, RUNNING: a server of that name runs,\n"
+"                        BUSY: the context number is in use)\n"
 "  --pty                 with --ctx N: run CMD on a new pseudo-terminal of the\n"
 "                        context\n"
 "  --workdir DIR         working directory of CMD inside\n"
@@ -208,6 +217,7 @@ enum {
 	O_CTX = 256, O_SECURE, O_CAP, O_HOST, O_DOMAIN, O_FLAG, O_SILENT, O_HELP, O_ROOT, O_IP,
 	O_LOOP, O_NAME, O_MEM, O_PIDS, O_CPUW, O_CPUMAX, O_NICE, O_RLIM, O_PERSIST, O_ACCT,
 	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR, O_VERSION,
+	O_STATUSFD,
 };
 
 static const struct option opts[] = {
@@ -225,6 +235,7 @@ static const struct option opts[] = {
 	{ "on-reboot", required_argument, 0, O_ONREBOOT }, { "on-halt", required_argument, 0, O_ONHALT },
 	{ "daemon", no_argument, 0, O_DAEMON }, { "pty", no_argument, 0, O_PTY },
 	{ "workdir", required_argument, 0, O_WORKDIR }, { "version", no_argument, 0, O_VERSION },
+	{ "status-fd", required_argument, 0, O_STATUSFD },
 	{ 0, 0, 0, 0 },
 };
 
@@ -232,7 +243,7 @@ int main(int argc, char **argv)
 {
 	struct vctx_spec spec;
 	vctx_error e = { 0 };
-	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, c;
+	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, status_fd = -1, c;
 	uint64_t add = 0, drop = 0;
 	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL, *refused_arg = NULL;
 	long ctx = 0;
@@ -343,6 +354,11 @@ int main(int argc, char **argv)
 		case O_WORKDIR:
 			spec.workdir = optarg;
 			break;
+		case O_STATUSFD:
+			status_fd = (int)parse_num(optarg, "--status-fd descriptor", 3, 1023);
+			if (fcntl(status_fd, F_GETFD) < 0)
+				usage_error("--status-fd %s: no such open descriptor", optarg);
+			break;
 		default:
 			/* getopt's own message would name the binary's path */
 			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -415,7 +431,9 @@ int main(int argc, char **argv)
 		spec.loopback = 0; /* set by the caller: vserver passes --loopback */
 
 
-	struct create_opts co = { .daemon = daemon, .silent = silent, .reboot_sock = reboot_sock,
+	if (status_fd >= 0 && !daemon)
+		usage_error("%s", "--status-fd needs --daemon");
+	struct create_opts co = { .daemon = daemon, .silent = silent, .status_fd = status_fd, .reboot_sock = reboot_sock,
 				  .on_reboot = on_reboot, .on_halt = on_halt };
 	return create_and_monitor(&spec, cmd, &co);
 }

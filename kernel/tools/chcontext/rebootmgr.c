@@ -30,7 +30,7 @@ int reboot_listen(const char *path)
 }
 
 /* run a host command detached (it may stop us: we don't wait for it) */
-static void run_detached(const char *cmd)
+void run_detached(const char *cmd)
 {
 	pid_t p = fork();
 	if (p == 0) {

@@ -173,7 +173,7 @@ describe('parseServerConfig: rules between keys', () => {
     assert.equal(c.onBoot, false);
     assert.deepEqual(c.flags, []);
     assert.equal(c.priority, 0);
-    assert.equal(c.caps.hex, '0x00000000200405fb');
+    assert.equal(c.caps.hex, '0x00000000204405fb');
   });
 });
 
