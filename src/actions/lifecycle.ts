@@ -41,9 +41,18 @@ export async function setServer(name: string, args: readonly string[], paths: Vc
     `ok, ${r.changes.map(([k, v]) => `${k}=${v}`).join(' ')} ${r.xid !== null ? `applied to context ${r.xid} and ` : ''}written to ${r.conf}`);
 }
 
+function howText(r: StopResult): string {
+  switch (r.how) {
+    case 'shutdown': return 'shut down';
+    case 'term': return 'ended by SIGTERM';
+    case 'kill': return 'killed';
+    case 'already-gone': return 'had ended by itself';
+  }
+}
+
 /** stops @name (timeoutSec for its own shutdown, default 10) */
-export async function stopServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number } = {}): Promise<StopResult> {
-  return logged('stop', name, () => stop(name, paths, opts), (r) => `ok, context ${r.xid} ${r.how === 'shutdown' ? 'shut down' : r.how === 'term' ? 'ended by SIGTERM' : 'killed'}`);
+export async function stopServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number; settleEnded?: boolean } = {}): Promise<StopResult> {
+  return logged('stop', name, () => stop(name, paths, opts), (r) => `ok, context ${r.xid} ${howText(r)}`);
 }
 
 export interface RestartOptions {
@@ -68,7 +77,11 @@ export async function restartServer(name: string, paths: VctxPaths, opts: Restar
     try {
       let stopped: StopResult | null = null;
       try {
-        stopped = await stop(name, paths, { timeoutSec: opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC, lockHeld: true });
+        // --if-running: a server that rebooted itself (its state recorded,
+        // its context gone) counts as running: it is settled, then started
+        stopped = await stop(name, paths, {
+          timeoutSec: opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC, lockHeld: true, settleEnded: opts.ifRunning,
+        });
       } catch (e) {
         if (!(e instanceof LifecycleError && e.kind === 'not-running')) throw e;
         if (opts.ifRunning) return { stopped: null, started: null };
@@ -80,10 +93,14 @@ export async function restartServer(name: string, paths: VctxPaths, opts: Restar
   }, (r) => (r.started ? `ok, context ${r.started.xid}` : 'not running, nothing done'));
 }
 
-/** stop requested from inside (vhalt): only when running */
+/**
+ * stop requested from inside (vhalt, or the server's own halt, which the
+ * monitor reports once the context is gone): only when running, or when it
+ * ended by itself and its records are still there
+ */
 export async function haltServer(name: string, paths: VctxPaths, opts: { timeoutSec?: number } = {}): Promise<StopResult | null> {
   try {
-    return await stopServer(name, paths, opts);
+    return await stopServer(name, paths, { ...opts, settleEnded: true });
   } catch (e) {
     if (e instanceof LifecycleError && e.kind === 'not-running') return null;
     throw e;

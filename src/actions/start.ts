@@ -1,10 +1,17 @@
 /**
  * `vserver NAME start`: check everything, then pre-start hook, IP alias,
- * context (chcontext --daemon), post-start hook.  A failure at any step
- * undoes every step taken before it and names the step.
+ * context (chcontext --daemon), the boot, post-start hook.  A failure at
+ * any step undoes every step taken before it and names the step.
+ *
+ * The start is done when the server's boot is: its init runs and no rc
+ * script of the boot (/etc/init.d/rcS, /etc/init.d/rc N: processes named
+ * rcS or rc, zombies included) is left, while the init sleeps - seen in the
+ * kernel's view of the context's processes, for at most BOOT_WAIT_SEC.  An
+ * init that ends meanwhile (the context empties) fails the start with the
+ * last lines of the console, and nothing of the server is left.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -29,9 +36,11 @@ import {
   ensureRunDir, findContext, loopbacksInUse, readState, removeState, runFiles, writeState,
   type AliasRecord, type ServerState,
 } from './runtime.js';
-import { contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
+import { cgroupPids, contextCgroup, dirIno } from '../kernel-bridge/cgroup.js';
+import { escapeText } from '../kernel-bridge/escape.js';
 import { inheritedSoftLimits } from '../kernel-bridge/host.js';
-import { procStat } from '../kernel-bridge/pid.js';
+import { procStat, processAlive } from '../kernel-bridge/pid.js';
+import { FLAG } from '../generated/tables.js';
 
 /** how long a start or stop waits for another command on the same server */
 export { LOCK_WAIT_SEC } from './lock.js';
@@ -43,11 +52,16 @@ export interface StartResult {
   warnings: string[];
 }
 
+/** how long a start waits for the server's boot (its rc scripts) to finish */
+export const BOOT_WAIT_SEC = 120;
+/** console lines a failed start quotes */
+const CONSOLE_TAIL_LINES = 4;
+
 /** what the host's init would run for the server, as argv inside it */
 async function initArgv(config: ServerConfig, root: string): Promise<{ argv: string[]; persist: boolean }> {
   const init = config.init;
   if (init.style === 'init') return { argv: ['/sbin/init'], persist: false };
-  if (init.style === 'command') return { argv: init.argv, persist: !config.flags.includes('fakeinit') };
+  if (init.style === 'command') return { argv: init.argv, persist: !config.flags.includes(FLAG.FAKEINIT) };
   const rc = (await resolveInRoot(root, '/etc/init.d/rc')).exists ? '/etc/init.d/rc' : '/etc/rc.d/rc';
   return { argv: [rc, String(init.runlevel)], persist: true };
 }
@@ -79,13 +93,105 @@ export async function startProblems(config: ServerConfig, paths: VctxPaths, warn
   return out;
 }
 
-function runChcontext(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** chcontext --status-fd's line: the context, or why not (the kind decides, never the words) */
+export type ChcontextStatus =
+  | { xid: number; pid1: number }
+  | { error: { kind: string; errno: number; code: string; message: string } };
+
+/** the one JSON line of `chcontext --daemon --status-fd 3`; null when there is none */
+export function parseChcontextStatus(text: string): ChcontextStatus | null {
+  const line = text.split('\n').find((l) => l.trim() !== '');
+  if (!line) return null;
+  try {
+    const v = JSON.parse(line) as Record<string, unknown>;
+    if (typeof v.xid === 'number' && typeof v.pid1 === 'number') return { xid: v.xid, pid1: v.pid1 };
+    const e = v.error as Record<string, unknown> | undefined;
+    if (e && typeof e.kind === 'string' && typeof e.message === 'string') {
+      return { error: { kind: e.kind, errno: Number(e.errno) || 0, code: String(e.code ?? ''), message: e.message } };
+    }
+  } catch {
+    /* not JSON */
+  }
+  return null;
+}
+
+/** runs chcontext --daemon with its status line on descriptor 3 */
+function runChcontext(args: string[]): Promise<{ code: number; status: ChcontextStatus | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(CHCONTEXT, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code !== 1 ? err.message : '') });
+    const child = spawn(CHCONTEXT, ['--status-fd', '3', ...args], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
+    let stderr = '';
+    let status = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { status += d.toString(); });
+    child.once('error', (e) => resolve({ code: 127, status: null, stderr: e.message }));
+    child.once('close', (code) => resolve({ code: code ?? 1, status: parseChcontextStatus(status), stderr }));
   });
+}
+
+/** the last @n non-empty lines of the console log, escaped, joined on one line */
+export function consoleTail(file: string, n = CONSOLE_TAIL_LINES): string {
+  let fd = -1;
+  try {
+    const size = statSync(file).size;
+    const len = Math.min(size, 8192);
+    const buf = Buffer.alloc(len);
+    fd = openSync(file, 'r');
+    readSync(fd, buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    return lines.slice(-n).map((l) => escapeText(l)).join(' | ');
+  } catch {
+    return '';
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** boot script names: sysvinit's and busybox's /etc/init.d/rcS and rc N, /etc/rc.d/rc* */
+const BOOT_SCRIPTS = new Set(['rcS', 'rc', 'rc.sysinit']);
+
+export type BootState = 'booting' | 'up' | 'ended';
+
+/**
+ * One look at the context: ended (PID 1 gone: the context emptied or its
+ * init exited), booting (a boot script runs, or PID 1 is not asleep: it may
+ * be between two of them), or up.
+ */
+export function bootState(cgroup: string, pid1: number, hasInit: boolean): BootState {
+  const pids = cgroupPids(cgroup);
+  if (!pids.includes(pid1) || !processAlive(pid1)) return 'ended';
+  for (const pid of pids) {
+    const st = procStat(pid);
+    if (st && BOOT_SCRIPTS.has(st.comm)) return 'booting';
+  }
+  if (hasInit && procStat(pid1)?.state !== 'S') return 'booting';
+  return 'up';
+}
+
+/**
+ * Waits until the boot is done (two looks in a row say 'up', 20 ms apart)
+ * or the init ends; 'booting' after @ms.
+ */
+async function waitBoot(cgroup: string, pid1: number, hasInit: boolean, ms: number): Promise<BootState> {
+  const end = Date.now() + ms;
+  let ups = 0;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const s = bootState(cgroup, pid1, hasInit);
+    if (s === 'ended') return s;
+    ups = s === 'up' ? ups + 1 : 0;
+    if (ups >= 2) return 'up';
+    if (Date.now() >= end) return 'booting';
+    await sleep(ups ? 20 : delay);
+  }
+}
+
+/** waits (up to @ms) for the monitor to release an ended context */
+async function waitReleased(cgroup: string, ino: string | null, monitor: number | null, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && (processAlive(monitor) || (ino !== null && dirIno(cgroup) === ino))) await sleep(20);
 }
 
 /**
@@ -177,15 +283,16 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
         init: argv, persist, inheritedSoft: inheritedSoftLimits(),
       };
       const out = await runChcontext(startArgs(config, plan));
-      if (out.code !== 0) {
-        const msg = out.stderr.trim().replace(/^chcontext: /, '') || `chcontext exited with status ${out.code}`;
-        if (/already running/.test(msg)) throw new LifecycleError('already-running', 'context', `server '${name}' is already running`);
-        throw new Error(msg);
+      const status = out.status;
+      if (!status || 'error' in status || out.code !== 0) {
+        if (status && 'error' in status) {
+          if (status.error.kind === 'VCTX_ERR_RUNNING') throw new LifecycleError('already-running', 'context', `server '${name}' is already running`);
+          throw new Error(status.error.message);
+        }
+        throw new Error(out.stderr.trim().replace(/^chcontext: /, '').split('\n')[0] || `chcontext exited with status ${out.code} and no status line`);
       }
-      const m = /^(\d+) (\d+)/.exec(out.stdout.trim());
-      if (!m) throw new Error(`chcontext printed ${JSON.stringify(out.stdout.trim())} instead of "XID PID1"`);
-      xid = Number(m[1]);
-      const pid1 = Number(m[2]);
+      xid = status.xid;
+      const pid1 = status.pid1;
       const cg = contextCgroup(xid);
       state.xid = xid;
       state.pid1 = pid1;
@@ -202,16 +309,26 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     const ino = state.cgroupIno;
     hookEnv.xid = xid;
 
+    // the boot: done when its rc scripts are; an init that ends meanwhile fails the start
+    step = 'boot';
+    const cg = contextCgroup(xid);
+    const boot = cg && ino !== null ? await waitBoot(cg, pid1, config.init.style === 'init', BOOT_WAIT_SEC * 1000) : 'ended';
+    if (boot === 'ended') {
+      if (cg) await waitReleased(cg, ino, state.monitor, 10_000);
+      await repair(paths, name);
+      undo.length = 0; // repair removed the alias, state and index entry
+      const tail = consoleTail(files.console);
+      const hint = config.init.style === 'sysv' && (await resolveInRoot(root, '/sbin/init')).exists
+        ? `; S_INIT=sysv runs the rc scripts without an init, so the server ends when they leave no process: set S_INIT="init" in ${config.file} (sysvinit is installed) or rebuild it`
+        : '';
+      throw new LifecycleError('failed', 'init',
+        `cannot start '${name}': its init (${argv.join(' ')}) ended during the boot${hint}; last lines of its console: ${tail || '(empty)'}`);
+    }
+    if (boot === 'booting') warnings.push(`the boot scripts of '${name}' are still running after ${BOOT_WAIT_SEC} s`);
+
     step = 'post-start';
     const post = await runHook(paths.confdir, 'post-start', hookEnv);
     if (!post.ok) warnings.push(`post-start hook: ${post.error}`);
-
-    // an init that exited at once: the monitor has released the context
-    if (ino === null || !(await findContext(paths, name, { scan: false }))) {
-      await repair(paths, name);
-      throw new LifecycleError('failed', 'init',
-        `server '${name}' started at context ${xid} but its init (${argv.join(' ')}) exited at once; see: vserver ${name} log`);
-    }
     const ping = pingWarning(config.ip !== null);
     if (ping) warnings.push(ping);
     // what other users may know of it (its name is root's to read in the kernel)

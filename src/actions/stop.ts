@@ -7,14 +7,24 @@
  * gone (the monitor removes it; a dead monitor's is released here); then
  * the alias is removed and the post-stop hook runs.  Processes that would
  * not die make it fail, listing them with their state.
+ *
+ * The shutdown is known to be finished from the kernel, never from the
+ * console: an init's last act is reboot(2) (sysvinit's halt, busybox's
+ * poweroff), which in a server's PID namespace ends its init (servers hold
+ * CAP_SYS_BOOT for this; kexec is closed by seccomp) and so the context.
+ * Busybox init pauses about 2 s before that call (for a serial console):
+ * once nothing but it is left and it sleeps, its shutdown is done and the
+ * context is ended at once.  The monitor is told first (SIGUSR1) that this
+ * end is the host's stop, so it runs no on-halt command of its own.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveInRoot, type ServerConfig } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
 import { cgroupEmpty, cgroupPids, dirIno } from '../kernel-bridge/cgroup.js';
 import { killContext } from '../kernel-bridge/kill.js';
+import { escapeText } from '../kernel-bridge/escape.js';
 import { procStat, processAlive, processWchan } from '../kernel-bridge/pid.js';
 import { removeAlias } from './alias.js';
 import { CHCONTEXT } from './chcontext-args.js';
@@ -22,12 +32,13 @@ import { checkName, loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { runHook } from './hooks.js';
 import { lockServer, type HeldLock } from './lock.js';
-import { repair } from './repair.js';
+import { isStale, repair } from './repair.js';
 import { unpublishServer } from './server-index.js';
 import {
   ensureRunDir, findContext, readState, releaseContext, removeState, runFiles, type RunningContext,
 } from './runtime.js';
 import { LOCK_WAIT_SEC } from './start.js';
+import { FLAG } from '../generated/tables.js';
 
 export const DEFAULT_STOP_TIMEOUT_SEC = 10;
 /** between SIGTERM and SIGKILL (the kill sequence "15 5 9") */
@@ -40,6 +51,13 @@ export interface StopOptions {
   timeoutSec?: number;
   /** the caller holds the lock (restart) */
   lockHeld?: boolean;
+  /**
+   * a server that ended by itself (its init's reboot(2), a halt inside: its
+   * state is recorded, its context gone) is settled as a stop would leave
+   * it - address, state, index, post-stop hook - with how 'already-gone'
+   * (the monitor's on-halt command, `stop --if-running`)
+   */
+  settleEnded?: boolean;
 }
 
 export interface StuckProcess {
@@ -51,10 +69,18 @@ export interface StuckProcess {
   wchan: string;
 }
 
+/** a process the stop had to signal because the shutdown left it */
+export interface KilledProcess {
+  pid: number;
+  comm: string;
+}
+
 export interface StopResult {
   xid: number;
   /** how the server went: its own shutdown, SIGTERM, or SIGKILL */
   how: 'shutdown' | 'term' | 'kill' | 'already-gone';
+  /** with 'term' or 'kill': the processes that were left and got the signals */
+  killed: KilledProcess[];
   warnings: string[];
 }
 
@@ -128,7 +154,7 @@ function signalPid1(c: RunningContext, sig: NodeJS.Signals): boolean {
  * to the signals.
  */
 async function askShutdown(c: RunningContext, config: ServerConfig | null, root: string, consoleFile: string, ms: number): Promise<'busybox' | 'signal' | 'ran' | 'none'> {
-  const priv = c.flags.includes('private');
+  const priv = c.flags.includes(FLAG.PRIVATE);
   const init = config?.init ?? { style: 'init' as const };
   if (init.style === 'init') {
     const r = await resolveInRoot(root, '/sbin/init').catch(() => null);
@@ -145,31 +171,35 @@ async function askShutdown(c: RunningContext, config: ServerConfig | null, root:
     return 'ran';
   }
   // a command: with fakeinit it is PID 1 and gets SIGTERM; under the reaper nothing of its own
-  if (c.flags.includes('fakeinit')) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
+  if (c.flags.includes(FLAG.FAKEINIT)) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
   return 'none';
 }
 
-function fileSize(path: string): number {
+/** tells the monitor that the init's coming end is this stop's (see the top) */
+function announceStop(c: RunningContext): void {
+  if (!c.monitor || !processAlive(c.monitor) || !/chcontext/.test(procStat(c.monitor)?.comm ?? '')) return;
   try {
-    return statSync(path).size;
+    process.kill(c.monitor, 'SIGUSR1');
   } catch {
-    return 0;
+    /* gone meanwhile */
   }
 }
 
-/** what the console log got since offset @from (at most 64 KiB) */
-function consoleSince(path: string, from: number): string {
-  let fd = -1;
-  try {
-    fd = openSync(path, 'r');
-    const buf = Buffer.alloc(65536);
-    const n = readSync(fd, buf, 0, buf.length, from);
-    return buf.subarray(0, n).toString('latin1');
-  } catch {
-    return '';
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
+/**
+ * busybox init after its shutdown: every other process (the guard
+ * included: it got the SIGTERM too) is gone and the init sleeps (in the
+ * pause before its reboot(2)); while it runs its shutdown actions it
+ * waits for them, with children.
+ */
+function busyboxShutDown(c: RunningContext): boolean {
+  const pids = cgroupPids(c.cgroup);
+  if (!pids.includes(c.pid1) || pids.some((pid) => pid !== c.pid1 && procStat(pid)?.comm !== 'vctx-guard')) return false;
+  return /nanosleep/.test(processWchan(c.pid1));
+}
+
+/** the processes still in the context, for the kill's report */
+function leftProcesses(c: RunningContext): KilledProcess[] {
+  return cgroupPids(c.cgroup).map((pid) => ({ pid, comm: escapeText(procStat(pid)?.comm ?? '?') }));
 }
 
 function stuckList(c: RunningContext): StuckProcess[] {
@@ -202,8 +232,14 @@ export async function stop(name: string, paths: VctxPaths, opts: StopOptions = {
   const files = await ensureRunDir(paths, name);
   const lock: HeldLock | null = opts.lockHeld ? null : await lockServer(files.lock, 'stop', name);
   try {
-    await repair(paths, name);
+    const before = readState(paths, name);
+    const ended = opts.settleEnded === true && before !== null && before.xid !== null && isStale(before);
+    const rep = await repair(paths, name);
     const c = await findContext(paths, name);
+    if (!c && ended && !rep.problems.length) {
+      const post = await runHook(paths.confdir, 'post-stop', { name, root: join(paths.rootdir, name), ip: config?.ip ?? null, xid: null });
+      return { xid: before.xid!, how: 'already-gone', killed: [], warnings: post.ok ? [] : [`post-stop hook: ${post.error}`] };
+    }
     if (!c) {
       if (configError) throw configError;
       throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
@@ -228,17 +264,13 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
   if (!pre.ok) warnings.push(`pre-stop hook: ${pre.error}`);
 
   let how: StopResult['how'] = 'shutdown';
+  let killed: KilledProcess[] = [];
   const t0 = Date.now();
-  const logStart = fileSize(files.console);
+  announceStop(c);
   const asked = await askShutdown(c, config, root, files.console, timeoutSec * 1000);
-  // busybox init's shutdown is done once it has signalled everything (its
-  // "Sent SIGTERM to all processes") and nothing but itself and the guard
-  // is left: what follows are pauses for a serial console (about 2 s)
   let finished = false;
   const busyboxDone = asked !== 'busybox' ? undefined : () => {
-    if (finished || !consoleSince(files.console, logStart).includes('Sent SIGTERM to all processes')) return;
-    const left = cgroupPids(c.cgroup).filter((pid) => pid !== c.pid1 && procStat(pid)?.comm !== 'vctx-guard');
-    if (left.length) return;
+    if (finished || !busyboxShutDown(c)) return;
     finished = true;
     try {
       killContext(c.xid, 'SIGKILL');
@@ -249,6 +281,7 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
   let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)), busyboxDone);
   if (!done) {
     how = 'term';
+    killed = leftProcesses(c);
     try {
       killContext(c.xid, 'SIGTERM');
     } catch (e) {
@@ -265,6 +298,10 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
     }
     done = await waitGone(c, ino, KILL_WAIT_SEC * 1000);
   }
+  if (killed.length) {
+    warnings.push(`the shutdown of '${name}' did not end within ${timeoutSec} s; ${how === 'kill' ? 'SIGTERM then SIGKILL' : 'SIGTERM'} ended ` +
+      killed.map((p) => `${p.pid} (${p.comm})`).join(', '));
+  }
   if (!done) {
     const stuck = stuckList(c);
     const list = stuck.map((p) => `${p.pid} (${p.comm}, state ${p.state}${p.wchan ? `, in ${p.wchan}` : ''})`).join(', ');
@@ -280,11 +317,11 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
       await removeAlias(st.alias);
     } catch (e) {
       warnings.push(`removing the address: ${errText(e)} (the next command retries)`);
-      return { xid: c.xid, how, warnings };
+      return { xid: c.xid, how, killed, warnings };
     }
   }
   await removeState(paths, name).catch(() => {});
   const post = await runHook(paths.confdir, 'post-stop', { ...hookEnv, xid: null });
   if (!post.ok) warnings.push(`post-stop hook: ${post.error}`);
-  return { xid: c.xid, how, warnings };
+  return { xid: c.xid, how, killed, warnings };
 }

@@ -28,11 +28,12 @@ Commands:
                     or context number another server has is refused unless
                     --allow-clash (the two then take turns: one runs at a time)
   start             start the server (pre-start hook, IP alias, context, init,
-                    post-start hook)
+                    post-start hook); done when its boot scripts are; exits 1
+                    with the console's last lines when its init ends meanwhile
   stop [--timeout S]
                     the init's own shutdown (up to S seconds, default 10), then
-                    SIGTERM, 5 s, SIGKILL; exits 1 listing processes that would
-                    not die
+                    SIGTERM, 5 s, SIGKILL, naming what it signalled; exits 1
+                    listing processes that would not die
   restart [--timeout S]
                     stop (when running) and start
   enter             an interactive login shell inside, on a new pseudo-terminal
@@ -52,7 +53,8 @@ Commands:
 
 Hooks: an executable CONFDIR/NAME.sh runs as root with pre-start|post-start|
 pre-stop|post-stop NAME (60 s each); a failing pre-start aborts the start.
-Inside a server, vreboot and vhalt restart or stop it.
+Inside a server, reboot (or vreboot) restarts it, halt or poweroff (or vhalt)
+stops it.
 
 Options:
 ${PATH_AND_STANDARD_HELP}

@@ -431,7 +431,7 @@ describe('template helpers', () => {
 const debootstrapWanted = process.env.VCTX_TEST_DEBOOTSTRAP !== '0';
 
 describe('vserver build: debootstrap template', { skip: debootstrapWanted ? false : 'VCTX_TEST_DEBOOTSTRAP=0' }, () => {
-  test('a minimal Debian that starts sysv-rc style, never systemd', { timeout: 300_000 }, async () => {
+  test('a minimal Debian with sysvinit as its PID 1, never systemd', { timeout: 300_000 }, async () => {
     const base = await tempBase();
     const paths = pathsIn(base);
     const lines: string[] = [];
@@ -441,9 +441,10 @@ describe('vserver build: debootstrap template', { skip: debootstrapWanted ? fals
     const echo = sh('chroot', [root, '/bin/sh', '-c', 'echo ok']);
     assert.equal(echo.code, 0, echo.err);
     assert.equal(echo.out.trim(), 'ok');
-    // the server's init: sysv-rc scripts, no systemd
+    // the server's init: sysvinit as PID 1, no systemd
     const { config } = await loadServerConfig(paths.confdir, 'deb1');
-    assert.deepEqual(config.init, { style: 'sysv', runlevel: 2 });
+    assert.deepEqual(config.init, { style: 'init' });
+    assert.ok(config.flags.includes('fakeinit'));
     // (/etc/init.d/rc is an absolute link: look at it from inside)
     assert.equal(sh('chroot', [root, '/usr/bin/test', '-x', '/etc/init.d/rc']).code, 0, '/etc/init.d/rc is there');
     const init = sh('chroot', [root, '/usr/bin/readlink', '-f', '/sbin/init']).out.trim();
@@ -451,7 +452,11 @@ describe('vserver build: debootstrap template', { skip: debootstrapWanted ? fals
     assert.notEqual(sh('chroot', [root, '/usr/bin/dpkg', '-s', 'systemd-sysv']).code, 0, 'systemd-sysv is not installed');
     assert.match(readFileSync(join(root, 'etc/apt/preferences.d/vserver-no-systemd'), 'utf8'), /Package: systemd-sysv/);
     assert.doesNotMatch(readFileSync(join(root, 'etc/inittab'), 'utf8'), /^[^#].*getty/m);
-    assert.ok(!(await readdir(join(root, 'etc/rc0.d'))).some((l) => /umountroot|halt/.test(l)));
+    // machine-only scripts go; halt and reboot stay (their reboot(2) ends the server)
+    const rc0 = await readdir(join(root, 'etc/rc0.d'));
+    assert.ok(!rc0.some((l) => /umountroot|umountfs|hwclock/.test(l)), rc0.join(' '));
+    assert.ok(rc0.some((l) => /^K\d\dhalt$/.test(l)), rc0.join(' '));
+    assert.ok((await readdir(join(root, 'etc/rc6.d'))).some((l) => /^K\d\dreboot$/.test(l)));
     assert.equal(readFileSync(join(root, 'etc/hostname'), 'utf8'), 'deb1\n');
     assert.ok(existsSync(join(root, 'sbin/vreboot')));
     const help = sh('chroot', [root, '/sbin/vreboot', '--help']);

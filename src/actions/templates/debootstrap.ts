@@ -4,12 +4,14 @@
  * host's release unless another suite is named (`debootstrap:SUITE`).
  *
  * A server does not boot systemd (it needs a writable cgroup tree of its
- * own): sysvinit-core and sysv-rc are installed, the server starts
- * sysv-rc style (S_INIT=sysv:2: `/etc/init.d/rc 2` at start, `rc 0` at stop,
- * no init process), APT is pinned never to install systemd-sysv, the
- * inittab (used if S_INIT is changed to `init`) has no getty, and the rc
- * links of scripts that only make sense on a real machine (clock, file
- * system checks, mounting and unmounting, halt/reboot) are removed.
+ * own): sysvinit-core and sysv-rc are installed and sysvinit is the
+ * server's PID 1 (S_INIT=init): it runs rcS and runlevel 2's scripts, stays
+ * and reaps; `vserver NAME stop` runs `init 0`, whose last script (halt)
+ * calls reboot(2), which ends the server's PID namespace.  APT is pinned
+ * never to install systemd-sysv, the inittab has no getty, and the rc links
+ * of scripts that only make sense on a real machine (clock, file system
+ * checks, mounting and unmounting, kernel settings) are removed; halt and
+ * reboot stay: their reboot(2) is how the init's shutdown ends.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, chmod } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import {
   inRoot, installVreboot, newMachineId, run, writeHostnameFiles, writeRootFile,
   TemplateError, type TemplateContext, type TemplateResult,
 } from './common.js';
+import { FLAG } from '../../generated/tables.js';
 
 /** one `deb` source of APT */
 export interface AptSource {
@@ -126,18 +129,26 @@ export function findDebootstrap(): string | null {
   return null;
 }
 
-/** rc scripts whose links are removed: they act on a real machine, not a server */
+/**
+ * rc scripts whose links are removed: they act on a real machine, not a
+ * server (the host mounts /proc, /sys and /dev, and owns the clock, the
+ * disks and the kernel's settings).  halt and reboot are kept: their
+ * reboot(2) ends the server (its PID namespace) at the end of `init 0` / `init 6`.
+ */
 export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
   'hwclock.sh', 'checkroot.sh', 'checkfs.sh', 'mountkernfs.sh', 'mount-configfs', 'mountdevsubfs.sh',
-  'mountall.sh', 'mountnfs.sh', 'brightness', 'hostname.sh',
-  'umountnfs.sh', 'umountfs', 'umountroot', 'halt', 'reboot',
+  'mountall.sh', 'mountnfs.sh', 'brightness', 'hostname.sh', 'procps',
+  'umountnfs.sh', 'umountfs', 'umountroot',
 ];
 
-/** the inittab of a Debian server, for S_INIT=init (sysvinit as PID 1) */
+/** what build writes for a debootstrap server: sysvinit as its PID 1 */
+export const DEBOOTSTRAP_INIT = { flags: [FLAG.FAKEINIT], init: 'init' } as const;
+
+/** the inittab of a Debian server: sysvinit is its PID 1 (S_INIT=init) */
 export function sysvInittab(name: string): string {
-  return `# /etc/inittab of the virtual server ${name}.
-# Used only when the server's S_INIT is 'init' (sysvinit as its PID 1); with
-# S_INIT=sysv:2 vctx runs /etc/init.d/rc 2 in the server at start, rc 0 at stop.
+  return `# /etc/inittab of the virtual server ${name}: sysvinit is its PID 1 (S_INIT=init).
+# \`vserver ${name} stop\` runs \`init 0\`; the halt script's reboot(2) ends the server.
+# \`reboot\` inside restarts it, \`halt\` or \`poweroff\` stops it.
 # No getty: the console is the server's log, \`vserver ${name} enter\` gives a shell.
 id:2:initdefault:
 si::sysinit:/etc/init.d/rcS
@@ -227,5 +238,5 @@ export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOp
   ctx.progress({ step: 'vreboot', detail: 'installing /sbin/vreboot and /sbin/vhalt' });
   await installVreboot(root, { withLibraries: false });
 
-  return { flags: [], init: 'sysv:2' };
+  return { flags: [...DEBOOTSTRAP_INIT.flags], init: DEBOOTSTRAP_INIT.init };
 }
