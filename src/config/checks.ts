@@ -186,7 +186,8 @@ export async function checkServerInit(
     if (!st.isFile() || (st.mode & 0o111) === 0) return err(`${c} in the server (${r.inner}) is not an executable file`);
     if (basename(r.inner) === 'systemd') {
       return err(`${c} in the server is systemd (${r.inner}), which cannot be a server's init: it needs a writable ` +
-        "cgroup tree of its own; install sysvinit-core or use S_INIT=sysv (rc scripts)");
+        'cgroup tree of its own and mounts of its own (CAP_SYS_ADMIN), which a server is never given, on hybrid ' +
+        "and pure cgroup-v2 hosts alike; install sysvinit-core in the server (S_INIT=init)");
     }
     return null;
   }

@@ -216,8 +216,8 @@ const sInit = str().transform((v, ctx): ServerInit | null => {
   const argv = t.split(/\s+/);
   const cmd = argv[0]!;
   if (SYSTEMD.test(cmd)) {
-    return fail(ctx, 'systemd cannot be a server\'s init: it needs a writable cgroup tree of its own; ' +
-      "use 'sysv' (rc scripts) or 'init' with a sysvinit or busybox /sbin/init");
+    return fail(ctx, 'systemd cannot be a server\'s init: it needs a writable cgroup tree of its own and mounts of ' +
+      "its own (CAP_SYS_ADMIN), which a server is never given; use 'init' with a sysvinit or busybox /sbin/init");
   }
   if (!cmd.startsWith('/')) return fail(ctx, allowed);
   return { style: 'command', argv };

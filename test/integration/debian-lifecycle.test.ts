@@ -148,7 +148,8 @@ describe('a Debian server: sysvinit as PID 1, its own shutdown, reboot and halt 
     const u = spawnSync('chroot', [root, 'update-rc.d', 'vctx-trace', 'defaults'], { encoding: 'utf8' });
     assert.equal(u.status, 0, u.stderr);
     // a probe of the kernel's reboot(2) and kexec rules, static (no library needed)
-    probe = compileC('bootprobe', `#include <errno.h>
+    probe = compileC('bootprobe', `#define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -288,6 +288,8 @@ describe('vserver lifecycle', { skip: !isRoot && 'needs root' }, () => {
     const s = await vs([n, 'stop', '--timeout', '1']);
     assert.equal(s.code, 0, s.stderr);
     assert.ok(s.ms < 1000 + 5000 + 4000, `stop took ${s.ms} ms`);
+    // it names what it had to end
+    assert.match(s.stderr, /^vserver: warning: the shutdown of '.*' did not end within 1 s; SIGTERM then SIGKILL ended \d+ \(vctx-init\), .*\d+ \(sleep\)/m);
     assertNoTrace(n, xid);
   });
 
