@@ -13,7 +13,7 @@
  * poweroff), which in a server's PID namespace ends its init (servers hold
  * CAP_SYS_BOOT for this; kexec is closed by seccomp) and so the context.
  * Busybox init pauses about 2 s before that call (for a serial console):
- * once nothing but it is left and it sleeps, its shutdown is done and the
+ * once nothing but it is left (not even the guard, which its kill(-1) ends) and it sleeps, its shutdown is done and the
  * context is ended at once.  The monitor is told first (SIGUSR1) that this
  * end is the host's stop, so it runs no on-halt command of its own.
  */
@@ -186,14 +186,14 @@ function announceStop(c: RunningContext): void {
 }
 
 /**
- * busybox init after its shutdown: every other process (the guard
- * included: it got the SIGTERM too) is gone and the init sleeps (in the
- * pause before its reboot(2)); while it runs its shutdown actions it
- * waits for them, with children.
+ * busybox init after its shutdown: every other process is gone - the
+ * context's guard too, which only its kill(-1, SIGTERM) after the shutdown
+ * actions ends - and the init sleeps (the pause before its reboot(2));
+ * while it runs its shutdown actions it waits for them, with children.
  */
 function busyboxShutDown(c: RunningContext): boolean {
   const pids = cgroupPids(c.cgroup);
-  if (!pids.includes(c.pid1) || pids.some((pid) => pid !== c.pid1 && procStat(pid)?.comm !== 'vctx-guard')) return false;
+  if (!pids.includes(c.pid1) || pids.some((pid) => pid !== c.pid1 && processAlive(pid))) return false;
   return /nanosleep/.test(processWchan(c.pid1));
 }
 
