@@ -105,8 +105,8 @@ const traceLines = () => (existsSync(join(rootOf(DEB), TRACE)) ? readFileSync(jo
 const traceScript = `#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          vctx-trace
-# Required-Start:
-# Required-Stop:
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
 # Default-Start:     2 3 4 5
 # Default-Stop:      0 1 6
 # Short-Description: leaves a trace of the rc scripts (vctx test)
@@ -215,7 +215,7 @@ int main(void) {
     assert.deepEqual(r.killed, []);
     assert.deepEqual(traceLines(), ['start init', 'stop init']);
     assertNoTrace(DEB, xid);
-    assert.match(readFileSync(join(T, 'run', DEB, 'console'), 'utf8'), /Will now halt/);
+    assert.match(readFileSync(join(T, 'run', DEB, 'console.log'), 'utf8'), /Will now halt/);
   });
 
   test('reboot inside restarts it through the host', { timeout: 120_000 }, async () => {

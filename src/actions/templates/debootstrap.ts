@@ -10,8 +10,8 @@
  * calls reboot(2), which ends the server's PID namespace.  APT is pinned
  * never to install systemd-sysv, the inittab has no getty, and the rc links
  * of scripts that only make sense on a real machine (clock, file system
- * checks, mounting and unmounting, kernel settings) are removed; halt and
- * reboot stay: their reboot(2) is how the init's shutdown ends.
+ * checks, mounting, kernel settings) are removed; halt, reboot and the
+ * unmount scripts stay: their reboot(2) is how the init's shutdown ends.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, chmod } from 'node:fs/promises';
@@ -133,12 +133,16 @@ export function findDebootstrap(): string | null {
  * rc scripts whose links are removed: they act on a real machine, not a
  * server (the host mounts /proc, /sys and /dev, and owns the clock, the
  * disks and the kernel's settings).  halt and reboot are kept: their
- * reboot(2) ends the server (its PID namespace) at the end of `init 0` / `init 6`.
+ * reboot(2) ends the server (its PID namespace) at the end of `init 0` /
+ * `init 6`.  So are umountnfs.sh, umountfs and umountroot: without
+ * CAP_SYS_ADMIN their unmounts fail harmlessly, and they are the links of
+ * the distribution's dependency chain (sendsigs, then the unmounts, then
+ * halt) that rc's concurrent (makefile) mode orders the shutdown by:
+ * without them halt would run at once, beside the services' stop scripts.
  */
 export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
   'hwclock.sh', 'checkroot.sh', 'checkfs.sh', 'mountkernfs.sh', 'mount-configfs', 'mountdevsubfs.sh',
   'mountall.sh', 'mountnfs.sh', 'brightness', 'hostname.sh', 'procps',
-  'umountnfs.sh', 'umountfs', 'umountroot',
 ];
 
 /** what build writes for a debootstrap server: sysvinit as its PID 1 */
