@@ -217,8 +217,8 @@ describe('capabilities refused to servers (CONTRACT.md)', { skip }, () => {
   /* the forms a user may write: CAP_X, X, any case */
   const forms = (name: string): string[] => [`CAP_${name}`, name, `cap_${name.toLowerCase()}`, `Cap_${name[0]}${name.slice(1).toLowerCase()}`];
 
-  test('the contract refuses 22 capabilities, each known to this tool', () => {
-    assert.equal(refused.length, 22, refused.join(' '));
+  test('the contract refuses 21 capabilities, each known to this tool', () => {
+    assert.equal(refused.length, 21, refused.join(' '));
     for (const name of refused) assert.ok(capByName(name), name);
   });
 
