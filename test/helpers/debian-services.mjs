@@ -92,7 +92,10 @@ export async function installServices(root, exec, opts = {}) {
   try {
     const u = await exec(APT_UPDATE, opts.updateMs ?? 300_000);
     updateSec = (Date.now() - t0) / 1000;
-    if (u.code !== 0) throw new Error(`step 'apt-get update' inside failed (exit ${u.code}):\n${tail(u.stdout + u.stderr)}`);
+    // apt-get update exits 0 when indexes failed to download (W: lines)
+    if (u.code !== 0 || /^[WE]: Failed to fetch/m.test(u.stderr + u.stdout)) {
+      throw new Error(`step 'apt-get update' inside failed (exit ${u.code}; the mirror must be reachable through NAT=yes):\n${tail(u.stdout + u.stderr)}`);
+    }
     const t1 = Date.now();
     const i = await exec(aptInstall(), opts.installMs ?? 1_200_000);
     installSec = (Date.now() - t1) / 1000;

@@ -420,7 +420,7 @@ describe('a real Debian server: nginx, sshd, PostgreSQL, cron and apt, unmodifie
   });
 
   test('free -m inside shows the 512 MB of MEMORY_MAX', { timeout: MIN }, async () => {
-    needs('start');
+    needs('installed'); // free is procps's, which the services bring
     const out = await insideOk('free -m', DEB.name, 'free -m');
     const mem = /^Mem:\s+(\d+)/m.exec(out);
     assert.ok(mem, out);
@@ -455,10 +455,9 @@ describe('a real Debian server: nginx, sshd, PostgreSQL, cron and apt, unmodifie
     try {
       const r = await inside('apt-get update without NAT', DEB2.name,
         'apt-get update -q -o Acquire::Retries=0 -o Acquire::http::Timeout=10 -o Acquire::https::Timeout=10', 3 * MIN);
-      assert.notEqual(r.code, 0, `apt-get update succeeded in a server without NAT=yes: ${show(r)}`);
-      assert.match(r.stdout + r.stderr, /Failed to fetch|Could not|Temporary failure|Unable to connect/, show(r));
-      const lists = readdirSync(join(rootOf(DEB2.name), 'var/lib/apt/lists')).filter((f) => f.endsWith('_Packages'));
-      assert.deepEqual(lists, [], 'no package list came from the mirror');
+      // apt-get update exits 0 when every index failed (W: lines): what it fetched is what counts
+      assert.match(r.stdout + r.stderr, /^[WE]: Failed to fetch http/m, `apt-get update reached the mirror from a server without NAT=yes: ${show(r)}`);
+      assert.doesNotMatch(r.stdout, /^(Hit|Get):/m, `an index came from the mirror: ${show(r)}`);
     } finally {
       const st = await stop(DEB2.name, paths(), { timeoutSec: 10 });
       assert.equal(st.how, 'shutdown');
@@ -489,6 +488,7 @@ describe('a real Debian server: nginx, sshd, PostgreSQL, cron and apt, unmodifie
     say(`stop: ${took.toFixed(2)} s (${r.how}; target: under 2 s)`);
     assert.equal(r.how, 'shutdown', `stop went through the init's own shutdown, not the kill fallback: ${JSON.stringify(r)}`);
     assert.deepEqual(r.warnings, []);
+    assert.deepEqual((r as { killed?: unknown[] }).killed ?? [], [], 'stop killed nothing');
 
     // the shutdown scripts ran: PostgreSQL was stopped by its init script
     assert.match(textFrom(log, pgFrom), /database system is shut down/, `PostgreSQL's log since the stop:\n${textFrom(log, pgFrom)}`);
