@@ -112,10 +112,11 @@ fi
 # What Debian must provide: compilers and headers for libvctx and the eBPF
 # programs, busybox for server roots, tmux for the end-to-end tests, procps
 # for vps, debootstrap for the debootstrap template, help2man and man-db for
-# the man pages, systemd for the unit (systemd-analyze checks it).
+# the man pages, systemd for the unit (systemd-analyze checks it), the ssh
+# client for the real-server test's login, lxc for its benchmark's peer.
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
-      help2man man-db systemd)
+      help2man man-db systemd openssh-client lxc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// Real-server benchmark (issue 11): start-to-serving and stop of a Debian
+// bookworm server with nginx, sshd, PostgreSQL and cron installed, under
+// vctx (`vserver NAME start` until nginx answers 200, `vserver NAME stop`
+// until everything is released) against the same root, copied, under LXC
+// (`lxc-start -d` until nginx answers 200, `lxc-stop` until STOPPED),
+// interleaved, median of N cycles (default 7).  Writes
+// bench/results/real-server.md.  Root only, needs the Debian mirror for
+// the build and apt-get (both cached: the bootstrap cache of `vserver
+// build`, the packages in $VCTX_CACHE_DIR/test-apt); touches nothing
+// outside its temporary directories and 127.0.0.10.
+//
+//   node bench/real-server.mjs [CYCLES]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir, cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installServices, insideArgv, SERVICES } from '../test/helpers/debian-services.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CYCLES = Number(process.argv[2] ?? 7);
+const IP = '127.0.0.10';
+const NAME = 'benchdeb';
+const LXC = 'benchdeblxc';
+
+if (process.getuid?.() !== 0) {
+  console.error('real-server benchmark: needs root');
+  process.exit(1);
+}
+for (const p of ['kernel/out/vserver', 'dist/vserver.cjs']) {
+  if (!existsSync(join(root, p))) {
+    console.error(`real-server benchmark: ${p} is missing: run npm install (or npm run build) first`);
+    process.exit(1);
+  }
+}
+
+// the installed form of the CLI: the C front and its bundle
+const VSERVER = join(root, 'kernel/out/vserver');
+const T = mkdtempSync(join(tmpdir(), 'vctx-bench-real-'));
+spawnSync('chmod', ['755', T]);
+const env = { ...process.env, VSERVER_CONFDIR: join(T, 'etc'), VSERVER_ROOTDIR: join(T, 'vs'), VSERVER_RUNDIR: join(T, 'run') };
+const vsRoot = join(T, 'vs', NAME);
+const lxcPath = join(T, 'lxc');
+const lxcRoot = join(lxcPath, LXC, 'rootfs');
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', cwd: root, maxBuffer: 64 << 20, ...opts });
+  if (r.status !== 0 && !opts.mayFail) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${(r.stderr || r.error?.message || '').slice(-2000)}`);
+  return r;
+}
+const vs = (...a) => sh(VSERVER, a);
+
+/** a shell script inside the running server (async: apt-get takes minutes) */
+function inside(script, ms) {
+  return new Promise((resolve) => {
+    const c = spawn(VSERVER, [NAME, 'exec', ...insideArgv(script)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b) => (stdout += b));
+    c.stderr.on('data', (b) => (stderr += b));
+    const t = setTimeout(() => c.kill('SIGKILL'), ms);
+    c.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+function get(ip) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: ip, port: 80, path: '/', timeout: 500 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+async function untilServing(ip, what) {
+  const end = Date.now() + 60000;
+  while (Date.now() < end) {
+    if (await get(ip)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${what}: nginx on ${ip}:80 did not answer 200 within 60 s`);
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+const say = (l) => process.stderr.write(`real-server: ${l}\n`);
+
+const res = { vs: { start: [], stop: [] }, lxc: { start: [], stop: [] } };
+let lxcError = null;
+const haveLxc = sh('lxc-start', ['--version'], { mayFail: true }).status === 0;
+let prep = '';
+
+async function cycleVs(record) {
+  let t = process.hrtime.bigint();
+  vs(NAME, 'start');
+  await untilServing(IP, 'vserver start');
+  const start = ms(t);
+  t = process.hrtime.bigint();
+  vs(NAME, 'stop');
+  const stop = ms(t);
+  if (sh(VSERVER, [NAME, 'status'], { mayFail: true }).status !== 3) throw new Error('vserver: still running after stop');
+  if (await get(IP)) throw new Error('vserver: nginx still answers after stop');
+  if (record) {
+    res.vs.start.push(start);
+    res.vs.stop.push(stop);
+  }
+}
+async function cycleLxc(record) {
+  let t = process.hrtime.bigint();
+  sh('lxc-start', ['-n', LXC, '-P', lxcPath, '-d']);
+  await untilServing(IP, 'lxc-start');
+  const start = ms(t);
+  t = process.hrtime.bigint();
+  sh('lxc-stop', ['-n', LXC, '-P', lxcPath, '-t', '30']);
+  const stop = ms(t);
+  const info = sh('lxc-info', ['-n', LXC, '-P', lxcPath, '-s'], { mayFail: true }).stdout;
+  if (!/STOPPED/.test(info)) throw new Error(`lxc: ${info.trim()} after lxc-stop`);
+  if (record) {
+    res.lxc.start.push(start);
+    res.lxc.stop.push(stop);
+  }
+}
+
+try {
+  // ---- the server: build (bootstrap cache), start, the services from the mirror (package cache), stop
+  let t0 = Date.now();
+  vs(NAME, 'build', '--template', 'debootstrap', '--ip', IP, '--nat');
+  const buildSec = (Date.now() - t0) / 1000;
+  vs(NAME, 'start');
+  const inst = await installServices(vsRoot, inside, { log: say });
+  vs(NAME, 'stop');
+  prep = `build ${buildSec.toFixed(1)} s; apt-get update ${inst.updateSec.toFixed(1)} s, install ${inst.installSec.toFixed(1)} s (${inst.cached} packages from the cache)`;
+  say(prep);
+
+  // ---- the LXC container: a copy of that root, the host's network
+  // (lxc.net.0.type = none, as a vserver shares the host's stack; nginx's
+  // stock listeners then bind the host's 0.0.0.0:80 and [::]:80, so the
+  // same URL, http://127.0.0.10/, answers), sysvinit as its init, SIGPWR
+  // (LXC's default halt signal) runs the inittab's powerfail entry: init 0
+  if (haveLxc) {
+    mkdirSync(join(lxcPath, LXC), { recursive: true });
+    sh('cp', ['-a', vsRoot, lxcRoot]);
+    writeFileSync(join(lxcPath, LXC, 'config'), [
+      `lxc.uts.name = ${NAME}`,
+      `lxc.rootfs.path = dir:${lxcRoot}`,
+      'lxc.net.0.type = none',
+      'lxc.init.cmd = /sbin/init',
+      'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed',
+      'lxc.mount.entry = tmpfs run tmpfs rw,nosuid,nodev,mode=755 0 0',
+      'lxc.mount.entry = tmpfs dev/shm tmpfs rw,nosuid,nodev,create=dir 0 0',
+      'lxc.autodev = 1',
+      'lxc.apparmor.profile = unconfined',
+      'lxc.tty.max = 0',
+      'lxc.pty.max = 16',
+      'lxc.console.path = none',
+      `lxc.log.file = ${join(T, 'lxc.log')}`,
+      'lxc.cap.drop = sys_module mac_admin mac_override sys_time',
+      '',
+    ].join('\n'));
+  } else lxcError = 'lxc-start is not installed (setup.sh installs lxc)';
+
+  // ---- warm-up, then the cycles, interleaved
+  await cycleVs(false);
+  if (!lxcError) {
+    try {
+      await cycleLxc(false);
+    } catch (e) {
+      lxcError = e.message;
+      const log = existsSync(join(T, 'lxc.log')) ? readFileSync(join(T, 'lxc.log'), 'utf8').split('\n').slice(-15).join('\n') : '';
+      say(`lxc failed: ${lxcError}\n${log}`);
+      sh('lxc-stop', ['-n', LXC, '-P', lxcPath, '-k'], { mayFail: true });
+    }
+  }
+  for (let i = 0; i < CYCLES; i++) {
+    await cycleVs(true);
+    if (!lxcError) await cycleLxc(true);
+    process.stderr.write(`\rcycle ${i + 1}/${CYCLES}`);
+  }
+  process.stderr.write('\n');
+} finally {
+  sh(VSERVER, [NAME, 'stop', '--timeout', '2'], { mayFail: true });
+  if (haveLxc) sh('lxc-stop', ['-n', LXC, '-P', lxcPath, '-k'], { mayFail: true });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const d of [join(lxcRoot), vsRoot]) {
+    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(d + '/'));
+    for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
+  }
+  rmSync(T, { recursive: true, force: true });
+}
+
+const f = (x) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+const m = {
+  vs: { start: median(res.vs.start), stop: median(res.vs.stop) },
+  lxc: lxcError ? null : { start: median(res.lxc.start), stop: median(res.lxc.stop) },
+};
+const met = (ok) => (ok ? 'met' : '**not met**');
+const lines = [
+  '# Real server: a Debian server with nginx, sshd, PostgreSQL and cron, vserver vs LXC',
+  '',
+  `Run ${new Date().toISOString()} on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Linux ${release()};`,
+  `median of ${CYCLES} interleaved cycles after one warm-up each. Produced by \`node bench/real-server.mjs ${CYCLES}\``,
+  '(as root, with the Debian mirror; also `npm run bench -- real-server`).',
+  '',
+  `The server: \`vserver NAME build --template debootstrap --ip ${IP} --nat\` (Debian bookworm, sysvinit),`,
+  `started, \`apt-get install -y ${SERVICES.join(' ')}\` inside with their stock configuration, stopped`,
+  `(${prep}). One cycle: start until nginx answers 200 on http://${IP}/ (start-to-serving),`,
+  'then stop until everything is released (vserver: `vserver NAME stop` returned and `status` says',
+  'stopped; LXC: `lxc-stop` returned and `lxc-info` says STOPPED). PostgreSQL, sshd and cron start',
+  'and stop with every cycle in both.',
+  '',
+  'The peer: `lxc-start -d` / `lxc-stop` (LXC 5 from Debian, the host\'s hybrid cgroups) on a copy',
+  'of the same root (`cp -a` after the install), sysvinit as its init, LXC\'s halt signal SIGPWR',
+  '(the inittab\'s powerfail entry: `init 0`). Network: `lxc.net.0.type = none`, the host\'s stack,',
+  'as a vserver shares it (no veth to set up, the cheapest network LXC has); nginx\'s stock',
+  `listeners then bind the host's 0.0.0.0:80 and [::]:80, so the same URL answers. /run and`,
+  '/dev/shm are fresh tmpfs in both.',
+  '',
+  '| | start-to-serving | stop |',
+  '|---|---:|---:|',
+  `| vserver | ${f(m.vs.start)} | ${f(m.vs.stop)} |`,
+];
+if (m.lxc) {
+  lines.push(`| lxc-start / lxc-stop | ${f(m.lxc.start)} | ${f(m.lxc.stop)} |`);
+  lines.push(`| ratio (vserver / LXC) | **${(m.vs.start / m.lxc.start).toFixed(2)}x** | ${(m.vs.stop / m.lxc.stop).toFixed(2)}x |`);
+  lines.push('', `Targets: start-to-serving at most half of LXC's (0.5x): ${met(m.vs.start <= m.lxc.start / 2)}; stop under 2 s: ${met(m.vs.stop < 2000)}.`);
+} else {
+  lines.push('', `LXC could not be run here: ${lxcError}.`, '', `Target: stop under 2 s: ${met(m.vs.stop < 2000)}.`);
+}
+lines.push('',
+  'Raw samples (ms):',
+  '',
+  `- vserver start-to-serving: ${res.vs.start.map((x) => x.toFixed(0)).join(' ')}`,
+  `- vserver stop: ${res.vs.stop.map((x) => x.toFixed(0)).join(' ')}`,
+);
+if (m.lxc) {
+  lines.push(`- lxc start-to-serving: ${res.lxc.start.map((x) => x.toFixed(0)).join(' ')}`);
+  lines.push(`- lxc stop: ${res.lxc.stop.map((x) => x.toFixed(0)).join(' ')}`);
+}
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/real-server.md'), lines.join('\n') + '\n');
+console.log(lines.slice(lines.indexOf('| | start-to-serving | stop |')).slice(0, 7).join('\n'));
