@@ -8,7 +8,8 @@ import { ADDABLE_CAPS, SERVER_DEFAULT_CAPS } from './caps.js';
 import { ConfigError, configError } from './issues.js';
 import { parseServerConfig } from './parse.js';
 import { SERVER_FLAGS, type ServerFlag } from './types.js';
-import { hostnameProblem } from './values.js';
+import { isIPv6 } from 'node:net';
+import { canonicalIPv6, hostnameProblem } from './values.js';
 import { serverNameProblem } from './validate.js';
 
 /** The build templates (CONTRACT "build --template"). */
@@ -65,7 +66,9 @@ export function renderConfigTemplate(opts: TemplateOptions): string {
       'unknown template; use busybox, copy or debootstrap[:SUITE]')]);
   }
   const hostname = opts.hostname ?? (hostnameProblem(opts.name) === null ? opts.name : '');
-  const ip = [opts.ip ?? '', opts.ip6 ?? ''].filter((a) => a !== '').join(' ');
+  // an IPv6 address is written in its canonical form, the one every check compares
+  const v6 = opts.ip6 !== undefined && isIPv6(opts.ip6) ? canonicalIPv6(opts.ip6) : opts.ip6;
+  const ip = [opts.ip ?? '', v6 ?? ''].filter((a) => a !== '').join(' ');
   const dev = opts.ipDev ?? '';
   const ctx = opts.ctx === undefined ? '' : String(opts.ctx);
   const flagSet = new Set(TEMPLATE_FLAGS.split(' '));
