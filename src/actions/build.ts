@@ -26,8 +26,9 @@ import {
 import { buildClashes } from './clashes.js';
 import { pingWarning } from './host-checks.js';
 import { buildBusybox } from './templates/busybox.js';
-import type { ProgressFn, TemplateContext, TemplateResult } from './templates/common.js';
-import { TemplateError } from './templates/common.js';
+import type { HostResolverFiles, ProgressFn, TemplateContext, TemplateResult } from './templates/common.js';
+import { TemplateError, writeResolvConf } from './templates/common.js';
+import type { BootstrapCache } from './templates/debootstrap-cache.js';
 import { buildCopy } from './templates/copy.js';
 import { buildDebootstrap, suiteProblem } from './templates/debootstrap.js';
 
@@ -39,8 +40,12 @@ export type BuildTemplateName = 'busybox' | 'copy' | 'debootstrap' | `debootstra
 export interface BuildOptions {
   /** @default 'busybox' */
   template?: BuildTemplateName | string;
-  /** IPROOT of the server (and its line in /etc/hosts) */
+  /** IPROOT of the server (and its line in /etc/hosts): its IPv4 address, or the whole list ("V4 V6") */
   ip?: string;
+  /** IPROOT's IPv6 address, written after the IPv4 one */
+  ip6?: string;
+  /** NAT=yes: the server reaches the outside world from the host's address (needs an address) */
+  nat?: boolean;
   /** S_HOSTNAME; @default the name */
   hostname?: string;
   /** S_CONTEXT: a static context number */
@@ -58,6 +63,10 @@ export interface BuildOptions {
   copyPaths?: readonly string[];
   /** debootstrap template: the mirror instead of the host's Debian mirror */
   mirror?: string;
+  /** debootstrap template: keep and reuse debootstrap's result there (the CLI: VCTX_CACHE_DIR or /var/cache/vctx); omitted: no cache */
+  cache?: BootstrapCache;
+  /** where the host's resolver configuration is read (tests) */
+  resolver?: HostResolverFiles;
 }
 
 export interface BuildPaths {
@@ -88,7 +97,7 @@ export type BuildErrorKind = 'usage' | 'exists' | 'failed';
 /** A build failure: one line naming the step that failed and what was wrong. */
 export class BuildError extends Error {
   readonly kind: BuildErrorKind;
-  /** the step: 'name', 'options', 'clash', 'exists', 'prepare', 'busybox', 'copy', 'debootstrap', 'vreboot', 'config', 'install' */
+  /** the step: 'name', 'options', 'clash', 'exists', 'prepare', 'busybox', 'copy', 'debootstrap', 'vreboot', 'dns', 'config', 'install' */
   readonly step: string;
   /** CONTRACT exit code */
   readonly exitCode: 1 | 2;
@@ -163,7 +172,7 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
   }
   let confText: string;
   try {
-    confText = renderConfigTemplate({ name, ip: opts.ip, hostname: opts.hostname, ctx: opts.ctx, template });
+    confText = renderConfigTemplate({ name, ip: opts.ip, ip6: opts.ip6, nat: opts.nat, hostname: opts.hostname, ctx: opts.ctx, template });
   } catch (e) {
     throw new BuildError('usage', 'options', errText(e));
   }
@@ -247,15 +256,18 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
     await chmod(staging, 0o755);
 
     const ctx: TemplateContext = {
-      name, root: staging, ip: opts.ip, hostname,
+      name, root: staging, ip: planned?.ip ?? undefined, ip6: planned?.ip6 ?? undefined, hostname,
       hostExcludes: [confdir, rootdir, resolve(paths.rundir)],
-      progress,
+      progress, warn: (m) => warnings.push(m),
     };
     step = parsed.kind;
     let result: TemplateResult;
     if (parsed.kind === 'busybox') result = await buildBusybox(ctx);
     else if (parsed.kind === 'copy') result = await buildCopy(ctx, { paths: opts.copyPaths });
-    else result = await buildDebootstrap(ctx, { suite: parsed.suite, mirror: opts.mirror });
+    else result = await buildDebootstrap(ctx, { suite: parsed.suite, mirror: opts.mirror, cache: opts.cache });
+    // DNS inside: the host's resolver configuration, as a file of the server's own
+    step = 'dns';
+    await writeResolvConf(ctx, opts.resolver);
     await chown(staging, 0, 0);
     await chmod(staging, 0o755);
 

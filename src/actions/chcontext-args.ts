@@ -60,7 +60,10 @@ export function startArgs(config: ServerConfig, plan: StartPlan): string[] {
   if (config.domainname) a.push('--domainname', config.domainname);
   if (config.context !== null) a.push('--ctx', String(config.context));
   if (config.ip) a.push('--ip', config.ip);
+  if (config.ip && config.ip6) a.push('--ip6', config.ip6);
+  // the server's private IPv6 loopback (--loopback6) is chcontext's to derive from --loopback
   if (plan.loopback) a.push('--loopback', plan.loopback);
+  if (config.ip && config.nat) a.push('--nat');
   for (const c of config.caps.added) a.push('--cap', c);
   for (const c of config.caps.dropped) a.push('--cap', `!${c}`);
   for (const f of config.flags) a.push('--flag', f);

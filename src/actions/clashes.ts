@@ -22,6 +22,8 @@ export interface RunningEntry {
   xid: number;
   name: string;
   ip: string | null;
+  /** its IPv6 address, where the kernel reports one */
+  ip6?: string | null;
 }
 
 /** the kernel's running top-level contexts (servers and chcontexts); [] without the addon */
@@ -29,7 +31,7 @@ export function runningContexts(): RunningEntry[] {
   try {
     return listContexts()
       .filter((c) => c.parentXid === 0 && c.xid > 1 && c.nprocs > 0)
-      .map((c) => ({ xid: c.xid, name: c.name, ip: c.ip }));
+      .map((c) => ({ xid: c.xid, name: c.name, ip: c.ip, ip6: c.ip6 ?? null }));
   } catch {
     return [];
   }
@@ -84,6 +86,10 @@ export function startClashes(config: ServerConfig, all: readonly ServerConfig[],
     if (config.ip !== null && r.ip === config.ip) {
       out.errors.push({ severity: 'error', file: config.file, line: config.lines.IPROOT ?? null, key: 'IPROOT', value: config.ip,
         message: `${config.ip} is the address of running ${who}; stop it first or give '${config.name}' an address of its own` });
+    }
+    if (config.ip6 !== null && r.ip6 === config.ip6) {
+      out.errors.push({ severity: 'error', file: config.file, line: config.lines.IPROOT ?? null, key: 'IPROOT', value: config.ip6,
+        message: `${config.ip6} is the IPv6 address of running ${who}; stop it first or give '${config.name}' an address of its own` });
     }
     if (config.context !== null && r.xid === config.context) {
       out.errors.push({ severity: 'error', file: config.file, line: config.lines.S_CONTEXT ?? null, key: 'S_CONTEXT', value: String(config.context),

@@ -52,6 +52,10 @@ export interface AliasRecord {
   dev: string;
   broadcast: string | null;
   label: string | null;
+  /** IPROOT's IPv6 address, added as /128 (nodad) besides; absent or null: none (records of older versions have none) */
+  ip6?: string | null;
+  /** true when the IPv4 address was the host's already: this start added (and stop removes) only ip6 */
+  v4Present?: boolean;
 }
 
 /** state.json */

@@ -7,7 +7,7 @@
  * runs, one world-readable entry
  *
  *     RUNDIR/.index/NAME   {"name":"web1","xid":50123,"state":"running",
- *                           "ip":"127.0.0.11","cgroupIno":"4711","startedAt":1767000000000}
+ *                           "ip":"127.0.0.11","ip6":null,"cgroupIno":"4711","startedAt":1767000000000}
  *
  * written atomically (a temporary file renamed over it), mode 0644 in a
  * 0755 directory (a server name never starts with '.', so the directory
@@ -43,6 +43,8 @@ export interface PublishedServer {
   state: 'running';
   /** IPROOT, or null when the server has no address */
   ip: string | null;
+  /** IPROOT's IPv6 address, or null (absent in entries of older versions) */
+  ip6?: string | null;
   /** inode of the context's cgroup2 directory (decimal), null when unknown */
   cgroupIno: string | null;
   /** unix ms when the server was started */
@@ -54,6 +56,7 @@ const entrySchema = z.object({
   xid: z.int().check(z.minimum(2), z.maximum(65535)),
   state: z.literal('running'),
   ip: z.nullable(z.string().check(z.maxLength(64))),
+  ip6: z.optional(z.nullable(z.string().check(z.maxLength(64)))),
   cgroupIno: z.nullable(z.string().check(z.regex(/^\d{1,20}$/))),
   startedAt: z.number().check(z.nonnegative()),
 });
@@ -73,7 +76,7 @@ export async function publishServer(paths: VctxPaths, entry: PublishedServer): P
   const file = join(dir, entry.name);
   const tmp = join(dir, `.${entry.name}.${process.pid}.tmp`);
   const body: PublishedServer = {
-    name: entry.name, xid: entry.xid, state: 'running', ip: entry.ip, cgroupIno: entry.cgroupIno, startedAt: entry.startedAt,
+    name: entry.name, xid: entry.xid, state: 'running', ip: entry.ip, ip6: entry.ip6 ?? null, cgroupIno: entry.cgroupIno, startedAt: entry.startedAt,
   };
   try {
     await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o644 });
@@ -136,7 +139,7 @@ export function applyServerIndex(snapshot: Snapshot, entries: readonly Published
     if (c.nprocs === 0 && !populated.has(c.xid)) return c;
     if (e.cgroupIno !== null && inoOf(c.cgroup) !== e.cgroupIno) return c;
     changed = true;
-    return { ...c, name: e.name, ip: c.ip ?? e.ip };
+    return { ...c, name: e.name, ip: c.ip ?? e.ip, ip6: c.ip6 ?? e.ip6 ?? null };
   });
   return changed ? { ...snapshot, contexts } : snapshot;
 }

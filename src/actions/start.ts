@@ -16,11 +16,11 @@ import { rename } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, formatIssueBare, loadAllServers,
-  localIPv4Addresses, resolveInRoot, type ServerConfig,
+  checkIp6Assignable, checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, formatIssueBare, loadAllServers,
+  localIPv4Addresses, localIPv6Addresses, resolveInRoot, type ServerConfig,
 } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
-import { addAlias, deviceExists, devicesWith, plannedAlias, removeAlias } from './alias.js';
+import { addAlias, aliasToAdd, deviceExists, removeAlias } from './alias.js';
 import {
   CHCONTEXT, loopbackCandidates, loopbackForXid, rebootCommand, startArgs, type StartPlan,
 } from './chcontext-args.js';
@@ -79,6 +79,8 @@ export async function startProblems(config: ServerConfig, paths: VctxPaths, warn
   for (const i of clashes.warnings) warnings.push(formatIssueBare(i));
   const ipIssue = checkIpAssignable(config, localIPv4Addresses(networkInterfaces()));
   if (ipIssue) out.push(formatIssue(ipIssue));
+  const ip6Issue = checkIp6Assignable(config, localIPv6Addresses(networkInterfaces()));
+  if (ip6Issue) out.push(formatIssue(ip6Issue));
   if (config.ipDev && !(await deviceExists(config.ipDev))) {
     out.push(`${config.file}:${config.lines.IPROOTDEV ?? '?'}: IPROOTDEV=${JSON.stringify(config.ipDev)}: no such network device on this host`);
   }
@@ -259,8 +261,8 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     if (!pre.ok) throw new Error(`${pre.error}${pre.output.trim() ? `: ${pre.output.trim().split('\n').pop()}` : ''}`);
 
     step = 'alias';
-    const alias: AliasRecord | null = plannedAlias(config);
-    if (alias && !(await devicesWith(alias.ip)).length) {
+    const alias: AliasRecord | null = await aliasToAdd(config);
+    if (alias) {
       state.alias = alias;
       await writeState(paths, state); // the intent first: a crash after adding is repaired
       undo.push({ what: 'alias', fn: async () => { await removeAlias(alias); } });
@@ -332,7 +334,7 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     const ping = pingWarning(config.ip !== null);
     if (ping) warnings.push(ping);
     // what other users may know of it (its name is root's to read in the kernel)
-    await publishServer(paths, { name, xid, state: 'running', ip: config.ip, cgroupIno: ino, startedAt: state.startedAt! })
+    await publishServer(paths, { name, xid, state: 'running', ip: config.ip, ip6: config.ip6, cgroupIno: ino, startedAt: state.startedAt! })
       .catch((e) => warnings.push(`the public index of running servers was not updated: ${errText(e)}`));
     return { xid, pid1, warnings };
   } catch (e) {

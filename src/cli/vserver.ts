@@ -22,11 +22,20 @@ Manage one virtual server: build, start, stop, enter, exec, status.
 NAME is configured in CONFDIR/NAME.conf and its root is ROOTDIR/NAME.
 
 Commands:
-  build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--hostname H] [--ctx N] [--force]
-        [--allow-clash]
+  build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--ip6 IP6]
+        [--nat] [--hostname H] [--ctx N] [--force] [--allow-clash] [--refresh-cache]
                     write NAME.conf and populate the server's root; an address
                     or context number another server has is refused unless
-                    --allow-clash (the two then take turns: one runs at a time)
+                    --allow-clash (the two then take turns: one runs at a time).
+                    --ip6 adds an IPv6 address to IPROOT ("IP IP6"); --nat
+                    writes NAT=yes: a server on an address the host cannot
+                    route out (127.x, private) reaches the outside world from
+                    the host's address.  The server's /etc/resolv.conf is the
+                    host's resolver configuration (loopback resolvers left out).
+                    debootstrap keeps its result in $VCTX_CACHE_DIR/debootstrap
+                    (default /var/cache/vctx; one tar of ~200 MiB per suite,
+                    architecture and mirror) and unpacks it in later builds;
+                    an entry older than 7 days, or --refresh-cache, is made anew
   start             start the server (pre-start hook, IP alias, context, init,
                     post-start hook); done when its boot scripts are; exits 1
                     with the console's last lines when its init ends meanwhile
@@ -59,6 +68,10 @@ stops it.
 Options:
 ${PATH_AND_STANDARD_HELP}
 
+Environment:
+  VCTX_CACHE_DIR    where build --template debootstrap keeps its cache
+                    (default /var/cache/vctx; entries in DIR/debootstrap)
+
 Exit status:
   0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not
   running.`;
@@ -71,8 +84,8 @@ const osSignals = osConstants.signals as unknown as Record<string, number>;
 const lifecycle = () => import('../actions/lifecycle.js');
 
 const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
-  build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'hostname', value: true },
-    { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }],
+  build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'nat' },
+    { long: 'hostname', value: true }, { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }, { long: 'refresh-cache' }],
   start: [],
   set: [],
   stop: [{ long: 'timeout', value: true }, { long: 'if-running' }],
@@ -190,10 +203,16 @@ async function main(argv: string[]): Promise<number> {
         if (n === null || n < 2 || n > 49151) usageError(`--ctx: '${ctxArg}' is not a static context number (2 to 49151)`);
         ctx = n;
       }
+      const template = optString(p, 'template');
+      if (p.opts.has('refresh-cache') && !/^debootstrap(:|$)/.test(template ?? '')) {
+        usageError('--refresh-cache is for --template debootstrap (the only template with a cache)');
+      }
       const { build, BuildError } = await import('../actions/build.js');
+      const { cacheDirFrom } = await import('../actions/templates/debootstrap-cache.js');
       const r = await build(name, {
-        template: optString(p, 'template'), ip: optString(p, 'ip'), hostname: optString(p, 'hostname'), ctx,
+        template, ip: optString(p, 'ip'), ip6: optString(p, 'ip6'), nat: p.opts.has('nat'), hostname: optString(p, 'hostname'), ctx,
         force: p.opts.has('force'), allowClash: p.opts.has('allow-clash'),
+        cache: { dir: cacheDirFrom(), refresh: p.opts.has('refresh-cache') },
         onProgress: (await import('./build-progress.js')).buildProgressPrinter(process.stderr),
       }, paths).catch((e: unknown) => {
         throw e instanceof BuildError ? new CliError(e.message, e.exitCode) : e;

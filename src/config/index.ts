@@ -15,4 +15,7 @@ export * from './template.js';
 export * from './types.js';
 export * from './ulimit.js';
 export * from './validate.js';
-export { CONFIG_KEYS, KEY_SCHEMAS, hostnameProblem, interfaceNameProblem, ipv4UnicastProblem } from './values.js';
+export {
+  CONFIG_KEYS, KEY_SCHEMAS, canonicalIPv6, hostnameProblem, interfaceNameProblem, ipv4UnicastProblem, ipv6UnicastProblem,
+  type IpRoot,
+} from './values.js';

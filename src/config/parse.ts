@@ -102,8 +102,11 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
     keyError('IPROOTDEV', 'IPROOTDEV needs IPROOT, the address to add to the device');
   }
   if (values.IPROOT && values.IPROOTBCAST) {
-    const p = broadcastProblem(values.IPROOT, values.IPROOTMASK ?? 32, values.IPROOTBCAST);
+    const p = broadcastProblem(values.IPROOT.v4, values.IPROOTMASK ?? 32, values.IPROOTBCAST);
     if (p) keyError('IPROOTBCAST', values.IPROOTMASK === null || values.IPROOTMASK === undefined ? `${p}; IPROOTMASK is empty, so the network is IPROOT alone` : p);
+  }
+  if (values.NAT && !values.IPROOT) {
+    keyWarning('NAT', 'NAT is ignored without IPROOT: a server without an address of its own uses the host\'s addresses');
   }
   for (const k of ['IPROOTMASK', 'IPROOTBCAST'] as const) {
     if (values[k] !== null && values[k] !== undefined && !values.IPROOTDEV) {
@@ -145,10 +148,12 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
   const config: ServerConfig = {
     name: opts.name,
     file,
-    ip: values.IPROOT ?? null,
+    ip: values.IPROOT?.v4 ?? null,
+    ip6: values.IPROOT?.v6 ?? null,
     ipDev: values.IPROOTDEV ?? null,
     ipPrefix: values.IPROOTMASK ?? null,
     ipBroadcast: values.IPROOTBCAST ?? null,
+    nat: values.NAT ?? false,
     onBoot: values.ONBOOT ?? false,
     caps: values.S_CAPS!,
     context: values.S_CONTEXT ?? null,

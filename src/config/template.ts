@@ -8,7 +8,8 @@ import { ADDABLE_CAPS, SERVER_DEFAULT_CAPS } from './caps.js';
 import { ConfigError, configError } from './issues.js';
 import { parseServerConfig } from './parse.js';
 import { SERVER_FLAGS, type ServerFlag } from './types.js';
-import { hostnameProblem } from './values.js';
+import { isIPv6 } from 'node:net';
+import { canonicalIPv6, hostnameProblem } from './values.js';
 import { serverNameProblem } from './validate.js';
 
 /** The build templates (CONTRACT "build --template"). */
@@ -17,8 +18,12 @@ export type BuildTemplate = 'busybox' | 'copy' | 'debootstrap';
 export interface TemplateOptions {
   /** the server's name */
   name: string;
-  /** IPROOT; omitted: the line is left empty (not locked to an address) */
+  /** IPROOT's IPv4 address (or the whole list); omitted: the line is left empty (not locked to an address) */
   ip?: string;
+  /** IPROOT's IPv6 address, written after the IPv4 one */
+  ip6?: string;
+  /** NAT=yes: the server reaches the outside world from the host's address. @default false */
+  nat?: boolean;
   /** IPROOTDEV; omitted: empty (the address must already be the host's) */
   ipDev?: string;
   /** S_HOSTNAME; omitted: the name, when it is a valid host name */
@@ -61,7 +66,9 @@ export function renderConfigTemplate(opts: TemplateOptions): string {
       'unknown template; use busybox, copy or debootstrap[:SUITE]')]);
   }
   const hostname = opts.hostname ?? (hostnameProblem(opts.name) === null ? opts.name : '');
-  const ip = opts.ip ?? '';
+  // an IPv6 address is written in its canonical form, the one every check compares
+  const v6 = opts.ip6 !== undefined && isIPv6(opts.ip6) ? canonicalIPv6(opts.ip6) : opts.ip6;
+  const ip = [opts.ip ?? '', v6 ?? ''].filter((a) => a !== '').join(' ');
   const dev = opts.ipDev ?? '';
   const ctx = opts.ctx === undefined ? '' : String(opts.ctx);
   const flagSet = new Set(TEMPLATE_FLAGS.split(' '));
@@ -78,15 +85,19 @@ export function renderConfigTemplate(opts: TemplateOptions): string {
 # key is a warning; a bad value is an error and the server is not started.
 # An empty value means the default given below.
 
-# IPROOT: the IPv4 address of the server.  Its processes are locked to it:
-# binding 0.0.0.0 gives this address, other host addresses are refused, and
-# connections leave from it.  Write the dotted address: host names are not
-# resolved (the server must not depend on DNS to start).
+# IPROOT: the IPv4 address of the server, and optionally an IPv6 address
+# after it, separated by a blank: "192.168.1.10" or "192.168.1.10 fd00::10".
+# Its processes are locked to them: binding 0.0.0.0 (or ::) gives these
+# addresses, other host addresses are refused, and connections leave from
+# them.  Write the addresses: host names are not resolved (the server must
+# not depend on DNS to start).  Without an IPv6 address the server still has
+# a private one on its own loopback, so programs that listen on [::] start.
 # Empty: the server is not locked and shares every address of the host.
 IPROOT=${q(ip)}
 
 # IPROOTDEV: the host network device (e.g. eth0) IPROOT is added to when the
-# server starts and removed from when it stops.  Empty: vctx adds nothing and
+# server starts and removed from when it stops (an IPv6 address as /128,
+# without duplicate address detection).  Empty: vctx adds nothing and
 # IPROOT must already be an address of the host (or in 127.0.0.0/8).
 IPROOTDEV=${q(dev)}
 
@@ -97,6 +108,15 @@ IPROOTMASK=""
 # IPROOTBCAST: broadcast address of the added address.  Default: derived
 # from the netmask.  Seldom used; only with IPROOTDEV.
 IPROOTBCAST=""
+
+# NAT: yes lets a server whose address the host cannot route out (one in
+# 127.0.0.0/8, as in tests, or a private address the network does not know)
+# reach the outside world: its outgoing connections to addresses that are
+# not loopback leave from the host's own address.  Nothing from outside
+# reaches the server through it.  No: the server's connections leave from
+# IPROOT only, so with such an address it cannot reach the outside world
+# (apt-get inside fails).  Needs IPROOT.  Default: no.
+NAT=${q(opts.nat ? 'yes' : 'no')}
 
 # ONBOOT: yes to start the server with "vserver-all start" at boot (and stop
 # it at shutdown).  Once the server works, it is a good idea to say yes.

@@ -34,7 +34,7 @@ export type PidsMaxSource = 'PIDS_MAX' | 'ULIMIT';
 
 /** Every key of a NAME.conf. */
 export type ConfigKey =
-  | 'IPROOT' | 'IPROOTDEV' | 'IPROOTMASK' | 'IPROOTBCAST' | 'ONBOOT' | 'S_CAPS' | 'S_CONTEXT'
+  | 'IPROOT' | 'IPROOTDEV' | 'IPROOTMASK' | 'IPROOTBCAST' | 'NAT' | 'ONBOOT' | 'S_CAPS' | 'S_CONTEXT'
   | 'S_DOMAINNAME' | 'S_HOSTNAME' | 'S_NICE' | 'S_FLAGS' | 'S_INIT' | 'ULIMIT' | 'PRIORITY'
   | 'MEMORY_MAX' | 'PIDS_MAX' | 'CPU_WEIGHT' | 'CPU_MAX';
 
@@ -57,6 +57,8 @@ export interface ServerConfig {
   file: string;
   /** IPROOT: the dotted IPv4 address the server is locked to; null = not locked */
   ip: string | null;
+  /** IPROOT's IPv6 address (canonical text), when it lists one besides the IPv4 address; null = none */
+  ip6: string | null;
   /** IPROOTDEV: device the address is added to at start and removed from at stop;
    *  null = the address must already be configured on the host */
   ipDev: string | null;
@@ -64,6 +66,8 @@ export interface ServerConfig {
   ipPrefix: number | null;
   /** IPROOTBCAST; null = derived from the prefix by the kernel */
   ipBroadcast: string | null;
+  /** NAT: the server reaches the outside world from the host's address */
+  nat: boolean;
   /** ONBOOT */
   onBoot: boolean;
   /** S_CAPS applied to the server default set */

@@ -7,7 +7,7 @@ import { isIPv4 } from 'node:net';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { configError, type ConfigIssue } from './issues.js';
 import type { ServerConfig } from './types.js';
-import { ipv4UnicastProblem } from './values.js';
+import { canonicalIPv6, ipv4UnicastProblem } from './values.js';
 
 export { MAX_NAME_LENGTH, serverNameProblem } from './name.js';
 
@@ -52,6 +52,9 @@ export function findClashes(config: ServerConfig, others: readonly ServerConfig[
     if (config.ip !== null && o.ip === config.ip) {
       out.push({ key: 'IPROOT', value: config.ip, server: side(config, 'IPROOT'), other: side(o, 'IPROOT'), exclusive: true });
     }
+    if (config.ip6 !== null && o.ip6 === config.ip6) {
+      out.push({ key: 'IPROOT', value: config.ip6, server: side(config, 'IPROOT'), other: side(o, 'IPROOT'), exclusive: true });
+    }
     if (config.context !== null && o.context === config.context) {
       out.push({ key: 'S_CONTEXT', value: String(config.context), server: side(config, 'S_CONTEXT'), other: side(o, 'S_CONTEXT'), exclusive: true });
     }
@@ -89,6 +92,31 @@ export function localIPv4Addresses(ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>):
     for (const a of list ?? []) if (a.family === 'IPv4' || (a.family as unknown) === 4) out.push(a.address);
   }
   return out;
+}
+
+/** The IPv6 addresses of the host (canonical text), from os.networkInterfaces(). */
+export function localIPv6Addresses(ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(ifaces)) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv6' || (a.family as unknown) === 6) out.push(canonicalIPv6(a.address.replace(/%.*$/, '')));
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the server's IPv6 address (IPROOT's second one) can be its own on
+ * this host: without IPROOTDEV vctx adds nothing, so the host must have it
+ * already (IPv6 has no loopback range like 127.0.0.0/8).  @localAddresses
+ * from localIPv6Addresses(os.networkInterfaces()).
+ */
+export function checkIp6Assignable(config: ServerConfig, localAddresses: readonly string[]): ConfigIssue | null {
+  const ip6 = config.ip6;
+  if (ip6 === null || config.ipDev !== null || localAddresses.includes(ip6)) return null;
+  return configError(config.file, config.lines.IPROOT ?? null, 'IPROOT', [config.ip, ip6].join(' '),
+    `${ip6} is not an address of this host, and without IPROOTDEV vctx does not add it; ` +
+    'set IPROOTDEV to the device to add it to (e.g. eth0, or lo for a unique-local test address), or configure the address on the host');
 }
 
 /**

@@ -7,7 +7,7 @@
  * bundle where zod's full API is ~450 KB that every start of `vserver`
  * would parse (bench/results/startup.md).
  */
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
 import { capMask, capMaskHex, closestName, resolveCapRequests } from './caps.js';
 import { parseUlimit, ULIMIT_ALLOWED, type Rlimit } from './ulimit.js';
@@ -49,6 +49,41 @@ export function ipv4UnicastProblem(ip: string): string | null {
   if (first === 0) return `${ip} is in 0.0.0.0/8 ("this host"), not an address others can reach`;
   if (first >= 224 && first <= 239) return `${ip} is a multicast address, not a host address`;
   if (first >= 240) return `${ip} is in the reserved range 240.0.0.0/4, not a host address`;
+  return null;
+}
+
+/** @ip (a valid IPv6 address) in its canonical RFC 5952 text: lower case, longest zero run as :: */
+export function canonicalIPv6(ip: string): string {
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
+
+/** the eight 16-bit groups of a valid IPv6 address */
+function ipv6Groups(ip: string): number[] {
+  const c = canonicalIPv6(ip);
+  const [head, tail] = c.includes('::') ? c.split('::') as [string, string] : [c, null];
+  const part = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const h = part(head);
+  if (tail === null) return h;
+  const t = part(tail);
+  return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
+/**
+ * Why @ip cannot be a server's IPv6 address, or null: it must be a unicast
+ * global or unique-local address (fd00::/8), not ::, the host's ::1, a
+ * multicast, link-local (it needs an interface scope) or IPv4-mapped one.
+ */
+export function ipv6UnicastProblem(ip: string): string | null {
+  if (ip.includes('%')) return `${ip} has a zone index (%...): a server's address is a global or unique-local one, without a scope`;
+  if (ip.includes('/')) return `${ip} has a prefix length: write the address alone (it is added as /128)`;
+  if (!isIPv6(ip)) return `${JSON.stringify(ip)} is not an IPv6 address`;
+  const g = ipv6Groups(ip);
+  const c = canonicalIPv6(ip);
+  if (c === '::') return ':: is the unspecified address, not a host address';
+  if (c === '::1') return "::1 is the host's loopback; localhost inside a server is the server's own, without configuring it";
+  if (g[0]! >> 8 === 0xff) return `${c} is a multicast address, not a host address`;
+  if ((g[0]! & 0xffc0) === 0xfe80) return `${c} is link-local (fe80::/10), which needs an interface scope; use a global or unique-local (fd00::/8) address`;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `${c} is an IPv4-mapped address; write the IPv4 address itself`;
   return null;
 }
 
@@ -114,16 +149,42 @@ const str = () => ({
   transform: <T>(fn: (v: string, ctx: Ctx) => T) => z.pipe(z.string(), z.transform(fn)),
 });
 
-const ipRoot = str().transform((v, ctx): string | null => {
+/** the addresses of IPROOT: one IPv4 address, and one IPv6 address besides when given */
+export interface IpRoot {
+  v4: string;
+  /** canonical (RFC 5952) form, or null */
+  v6: string | null;
+}
+
+const IPROOT_EXAMPLE = 'e.g. "192.168.1.10" or "192.168.1.10 fd00::10"';
+
+const ipRoot = str().transform((v, ctx): IpRoot | null => {
   if (v === '') return null;
-  if (v.includes(':')) return fail(ctx, 'IPv6 is not supported: a server is locked to one IPv4 address (e.g. 192.168.1.10)');
-  if (/\s/.test(v)) return fail(ctx, 'one address only, e.g. 192.168.1.10');
-  if (!isIPv4(v)) {
-    return fail(ctx, 'a dotted IPv4 address such as 192.168.1.10; host names are not resolved ' +
-      '(a server\'s address must not depend on DNS when it starts): write the address');
+  if (v.includes(',')) {
+    return fail(ctx, `separate the addresses with a blank, as util-vserver's IPROOT list did: ${IPROOT_EXAMPLE}`);
   }
-  const p = ipv4UnicastProblem(v);
-  return p ? fail(ctx, `${p}; use the unicast IPv4 address of the server`) : v;
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const t of v.trim().split(/\s+/)) {
+    if (t.includes(':')) {
+      const p = ipv6UnicastProblem(t);
+      if (p) return fail(ctx, `${p}; ${IPROOT_EXAMPLE}`);
+      v6.push(canonicalIPv6(t));
+    } else if (!isIPv4(t)) {
+      return fail(ctx, `${JSON.stringify(t)} is not a dotted IPv4 address such as 192.168.1.10 (nor an IPv6 address); ` +
+        'host names are not resolved (a server\'s address must not depend on DNS when it starts): write the address');
+    } else {
+      const p = ipv4UnicastProblem(t);
+      if (p) return fail(ctx, `${p}; use the unicast IPv4 address of the server`);
+      v4.push(t);
+    }
+  }
+  if (v4.length > 1) return fail(ctx, `one IPv4 address only (a server is locked to one), and one IPv6 address besides if any; ${IPROOT_EXAMPLE}`);
+  if (v6.length > 1) return fail(ctx, `one IPv6 address only, with the server's IPv4 address; ${IPROOT_EXAMPLE}`);
+  if (v4.length === 0) {
+    return fail(ctx, `an IPv6 address comes with the server's IPv4 address (a server is locked to one IPv4 address); ${IPROOT_EXAMPLE}`);
+  }
+  return { v4: v4[0]!, v6: v6[0] ?? null };
 });
 
 const ipDev = str().transform((v, ctx): string | null => {
@@ -148,6 +209,13 @@ const onBoot = str().transform((v, ctx): boolean => {
   if (l === '' || l === 'no') return false;
   if (l === 'yes') return true;
   return fail(ctx, "'yes' or 'no'");
+});
+
+const nat = str().transform((v, ctx): boolean => {
+  const l = v.toLowerCase();
+  if (l === '' || l === 'no') return false;
+  if (l === 'yes') return true;
+  return fail(ctx, "'yes' (the server reaches the outside world from the host's address) or 'no'");
 });
 
 const sCaps = str().transform((v, ctx): ServerCaps => {
@@ -281,6 +349,7 @@ export const KEY_SCHEMAS = {
   IPROOTDEV: ipDev,
   IPROOTMASK: ipMask,
   IPROOTBCAST: ipBcast,
+  NAT: nat,
   ONBOOT: onBoot,
   S_CAPS: sCaps,
   S_CONTEXT: sContext,

@@ -52,6 +52,7 @@ const contextSchema = z.object({
   root: z.string(),
   pid1: int.nonnegative(),
   ip: z.string().nullable(),
+  ip6: z.string().nullable().optional(),
   loopback: z.string().nullable(),
   capBounding: z.string().regex(/^0x[0-9a-fA-F]+$/),
   flags: z.array(z.string()),

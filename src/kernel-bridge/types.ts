@@ -51,6 +51,8 @@ export interface ContextInfo {
   pid1: number;
   /** dotted IPv4 lock or null */
   ip: string | null;
+  /** the IPv6 address of the lock (IPROOT's second address) or null; absent where the addon does not report it */
+  ip6?: string | null;
   /** loopback address 127/8 is mapped to, or null */
   loopback: string | null;
   /** capability bounding set of PID 1, as a hex string (0x...) */

@@ -60,7 +60,7 @@ export function detailLines(row: ServerRow, width: number, confdir: string, canA
     return L;
   }
   add(`root     ${c.root ? safe(c.root) : "(the host's /)"}`);
-  add(`IP lock  ${c.ip ?? 'none (not locked)'}${c.loopback ? `   localhost -> ${c.loopback}` : ''}`);
+  add(`IP lock  ${c.ip ? [c.ip, c.ip6].filter(Boolean).join(' ') : 'none (not locked)'}${c.loopback ? `   localhost -> ${c.loopback}` : ''}`);
   add(`flags    ${c.flags.length ? c.flags.map(safe).join(' ') : 'none'}${c.parentXid ? `   parent xid ${c.parentXid}` : ''}`);
   // two figures, each named: what the cgroup is charged (page cache included, a shared page
   // once) and the list's "RSS sum" (every process's resident memory, a shared page in each)

@@ -20,7 +20,7 @@ export interface VtopJson {
   servers: {
     xid: number | null; name: string; label: string; state: string; processes: number;
     cpuPercent: number | null; rssSumBytes: number; vszSumBytes: number; uptimeSeconds: number | null;
-    ip: string | null; diskBytes: number | null; runaways: number;
+    ip: string | null; ip6: string | null; diskBytes: number | null; runaways: number;
     cgroupMemoryBytes: number | null; cgroupMemoryMax: number | null; pidsMax: number | null;
     processList: {
       pid: number; startTime: number; innerPid: number | null; user: string; state: string;
@@ -40,7 +40,7 @@ export function frameToJson(frame: VtopFrame, servers: readonly ServerRow[], pro
     servers: servers.map((s) => ({
       xid: s.xid, name: s.name, label: s.label, state: s.state, processes: s.nprocs, cpuPercent: round(s.cpu),
       rssSumBytes: s.rss, vszSumBytes: s.vsz, uptimeSeconds: s.uptimeMs === null ? null : Math.floor(s.uptimeMs / 1000),
-      ip: s.ip, diskBytes: s.disk ?? null, runaways: s.runaways,
+      ip: s.ip, ip6: s.ip6, diskBytes: s.disk ?? null, runaways: s.runaways,
       cgroupMemoryBytes: s.context && s.context.memorySource !== 'sum' ? s.context.memoryBytes : null,
       cgroupMemoryMax: s.context?.memoryMax ?? null, pidsMax: s.context?.pidsMax ?? null,
       processList: s.xid === null ? [] : procsOf(s.xid).map((p) => ({

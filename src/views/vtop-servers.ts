@@ -38,6 +38,8 @@ export interface ServerRow {
   /** ms since the context's oldest process started; null when stopped */
   uptimeMs: number | null;
   ip: string | null;
+  /** the IPv6 address of its lock, or null */
+  ip6: string | null;
   /** bytes; null while being measured; undefined when it does not apply (host, anonymous) */
   disk: number | null | undefined;
   /** processes of this context flagged as runaway */
@@ -81,7 +83,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
   rows.push({
     key: 'x:0', xid: 0, name: '', label: 'root server', state: 'host', nprocs: host?.n ?? 0,
     cpu: frame.cpu.context.get(0), rss: host?.rss ?? 0, vsz: host?.vsz ?? 0,
-    uptimeMs: snap.uptime * 1000, ip: null, disk: undefined, runaways: host?.run ?? 0,
+    uptimeMs: snap.uptime * 1000, ip: null, ip6: null, disk: undefined, runaways: host?.run ?? 0,
     context: undefined, pressure: undefined,
   });
 
@@ -102,7 +104,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     rows.push({
       key: `x:${c.xid}`, xid: c.xid, name: c.name, label: raw ? safe(raw) : `(ctx ${c.xid})`,
       state: 'running', nprocs: a?.n ?? c.nprocs, cpu: frame.cpu.context.get(c.xid),
-      rss: a?.rss ?? 0, vsz: a?.vsz ?? 0, uptimeMs: uptimeOf(a), ip: c.ip,
+      rss: a?.rss ?? 0, vsz: a?.vsz ?? 0, uptimeMs: uptimeOf(a), ip: c.ip, ip6: c.ip6 ?? null,
       disk: c.name ? (frame.diskUse.get(c.name) ?? null) : undefined,
       runaways: a?.run ?? 0, context: c,
       pressure: fractions.length ? Math.max(...fractions) : undefined,
@@ -112,7 +114,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     if (running.has(name)) continue;
     rows.push({
       key: `n:${name}`, xid: null, name, label: safe(name), state: 'stopped', nprocs: 0, cpu: undefined,
-      rss: 0, vsz: 0, uptimeMs: null, ip: null, disk: frame.diskUse.get(name) ?? null, runaways: 0,
+      rss: 0, vsz: 0, uptimeMs: null, ip: null, ip6: null, disk: frame.diskUse.get(name) ?? null, runaways: 0,
       context: undefined, pressure: undefined,
     });
   }

@@ -9,7 +9,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { resolveInRoot } from '../../config/index.js';
 import { toolsDir } from '../../kernel-bridge/addon.js';
@@ -40,11 +41,15 @@ export interface TemplateContext {
   readonly root: string;
   /** the server's IPv4 address, when it has one */
   readonly ip?: string;
+  /** the server's IPv6 address, when it has one */
+  readonly ip6?: string;
   /** the server's host name (defaults to its name) */
   readonly hostname: string;
   /** host directories the copy must never take (config, roots, runtime) */
   readonly hostExcludes: readonly string[];
   readonly progress: ProgressFn;
+  /** something the user should know once the build is done (printed as a warning) */
+  readonly warn?: (message: string) => void;
 }
 
 /** What a template tells the configuration file. */
@@ -109,13 +114,14 @@ export async function writeRootFile(root: string, p: string, content: string | B
 }
 
 /** the lines of /etc/hosts for a server */
-export function hostsFile(hostname: string, ip?: string): string {
+export function hostsFile(hostname: string, ip?: string, ip6?: string): string {
   const short = hostname.split('.')[0] ?? hostname;
   const names = short !== hostname ? `${hostname} ${short}` : hostname;
   return [
     '127.0.0.1\tlocalhost',
     // with no address of its own, the name resolves to the server's own loopback
     ip ? `${ip}\t${names}` : `127.0.1.1\t${names}`,
+    ...(ip6 ? [`${ip6}\t${names}`] : []),
     '',
   ].join('\n');
 }
@@ -123,7 +129,113 @@ export function hostsFile(hostname: string, ip?: string): string {
 /** /etc/hostname and /etc/hosts */
 export async function writeHostnameFiles(ctx: TemplateContext): Promise<void> {
   await writeRootFile(ctx.root, '/etc/hostname', ctx.hostname + '\n');
-  await writeRootFile(ctx.root, '/etc/hosts', hostsFile(ctx.hostname, ctx.ip));
+  await writeRootFile(ctx.root, '/etc/hosts', hostsFile(ctx.hostname, ctx.ip, ctx.ip6));
+}
+
+/* ------------------------------------------------------------ DNS */
+
+/** where the host's resolver configuration is read */
+export interface HostResolverFiles {
+  /** the host's /etc/resolv.conf (read through any link) */
+  readonly resolvConf: string;
+  /** systemd-resolved's list of the upstream servers behind its 127.0.0.53 stub */
+  readonly upstreamResolvConf: string;
+}
+
+export const HOST_RESOLVER_FILES: HostResolverFiles = {
+  resolvConf: '/etc/resolv.conf',
+  upstreamResolvConf: '/run/systemd/resolve/resolv.conf',
+};
+
+/** the /etc/resolv.conf a build writes into a server */
+export interface ServerResolvConf {
+  readonly text: string;
+  /** the name servers the server will ask */
+  readonly nameservers: readonly string[];
+  /** the host file they came from */
+  readonly source: string;
+  /** why DNS will not work inside as built, or null */
+  readonly warning: string | null;
+}
+
+/**
+ * A loopback name server (127.0.0.0/8, ::1, 0.0.0.0, ::, or IPv4-mapped
+ * 127.x): the host's own stub resolver (systemd-resolved's 127.0.0.53,
+ * dnsmasq's 127.0.0.1), which a server cannot reach — its localhost is its
+ * own.
+ */
+export function isLoopbackNameserver(addr: string): boolean {
+  const a = addr.replace(/%.*$/, '').toLowerCase();
+  if (isIPv4(a)) return a.startsWith('127.') || a === '0.0.0.0';
+  if (isIPv6(a)) {
+    const c = new URL(`http://[${a}]/`).hostname.slice(1, -1);
+    return c === '::1' || c === '::' || /^::ffff:7f[0-9a-f]{2}:/.test(c);
+  }
+  return false;
+}
+
+function nameserversOf(text: string): string[] {
+  const out: string[] = [];
+  for (const l of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(l);
+    if (m?.[1]) out.push(m[1]);
+  }
+  return out;
+}
+
+/**
+ * What a server's /etc/resolv.conf should say: the host's resolver
+ * configuration (the file's text, not a link into the host), with the
+ * name servers a server cannot reach — loopback ones — commented out.
+ * When that leaves none (a host behind systemd-resolved's stub), the
+ * upstream servers systemd-resolved lists in @files.upstreamResolvConf are
+ * used instead; when there are none either, the file says so and
+ * `warning` tells the user what to write.
+ */
+export async function serverResolvConf(files: HostResolverFiles = HOST_RESOLVER_FILES): Promise<ServerResolvConf> {
+  const read = (f: string) => readFile(f, 'utf8').catch(() => null);
+  const host = await read(files.resolvConf);
+  const reachable = (t: string) => nameserversOf(t).filter((n) => !isLoopbackNameserver(n));
+  const header = (src: string, extra: string[] = []) => [
+    `# The resolver configuration of this virtual server, written by vserver build`,
+    `# from the host's ${src}.  A server cannot reach the host's loopback, so`,
+    `# loopback name servers (a local stub resolver) are left out.`,
+    ...extra,
+  ];
+  const commentLoopback = (t: string) => t.split('\n').map((l) => {
+    const m = /^\s*nameserver\s+(\S+)/.exec(l);
+    return m?.[1] && isLoopbackNameserver(m[1]) ? `# ${l.trim()}   (the host's loopback: not reachable from a server)` : l;
+  }).join('\n').replace(/\n*$/, '\n');
+  if (host !== null && reachable(host).length) {
+    return { text: [...header(files.resolvConf), commentLoopback(host)].join('\n'), nameservers: reachable(host), source: files.resolvConf, warning: null };
+  }
+  const upstream = await read(files.upstreamResolvConf);
+  if (upstream !== null && reachable(upstream).length) {
+    const text = [...header(files.upstreamResolvConf, [
+      `# The host's ${files.resolvConf} names only a local stub resolver; these are`,
+      `# the upstream servers behind it.`,
+    ]), commentLoopback(upstream)].join('\n');
+    return { text, nameservers: reachable(upstream), source: files.upstreamResolvConf, warning: null };
+  }
+  const stubs = host === null ? [] : nameserversOf(host);
+  const what = host === null ? `the host has no ${files.resolvConf}`
+    : stubs.length ? `the host's ${files.resolvConf} names only ${stubs.join(', ')}, a resolver on the host's loopback that a server cannot reach`
+      : `the host's ${files.resolvConf} names no name server`;
+  const warning = `${what}, and ${files.upstreamResolvConf} names no upstream server: DNS will not work inside the server ` +
+    'until its /etc/resolv.conf names a name server it can reach (e.g. nameserver 192.0.2.53, your network\'s resolver)';
+  const text = [...header(files.resolvConf, [`# ${warning}`]), host === null ? '' : commentLoopback(host)].join('\n');
+  return { text, nameservers: [], source: files.resolvConf, warning };
+}
+
+/** /etc/resolv.conf of the server from the host's (a file, never a link) */
+export async function writeResolvConf(ctx: TemplateContext, files: HostResolverFiles = HOST_RESOLVER_FILES): Promise<ServerResolvConf> {
+  const r = await serverResolvConf(files);
+  await writeRootFile(ctx.root, '/etc/resolv.conf', r.text);
+  ctx.progress({ step: 'dns', detail: r.nameservers.length
+    ? `/etc/resolv.conf: name servers ${r.nameservers.join(' ')} (from the host's ${r.source})`
+    : '/etc/resolv.conf: no name server a server can reach' });
+  if (r.warning) ctx.warn?.(r.warning);
+  return r;
 }
 
 /** a fresh random /etc/machine-id (32 lower-case hex digits) */

@@ -17,10 +17,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, chmod } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
-  inRoot, installVreboot, newMachineId, run, writeHostnameFiles, writeRootFile,
+  inRoot, installVreboot, newMachineId, writeHostnameFiles, writeRootFile,
   TemplateError, type TemplateContext, type TemplateResult,
 } from './common.js';
 import { FLAG } from '../../generated/tables.js';
+import { bootstrapWithCache, type BootstrapCache } from './debootstrap-cache.js';
 
 /** one `deb` source of APT */
 export interface AptSource {
@@ -182,6 +183,8 @@ export interface DebootstrapOptions {
   readonly suite?: string;
   /** the mirror; default the host's Debian mirror */
   readonly mirror?: string;
+  /** keep and reuse debootstrap's result there; omitted: debootstrap runs every time */
+  readonly cache?: BootstrapCache;
 }
 
 /** populate ctx.root with a minimal Debian */
@@ -214,12 +217,8 @@ export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOp
   const args = ['--variant=minbase', '--include=sysvinit-core', `--components=${components.join(',')}`];
   if (keyring) args.push(`--keyring=${keyring}`);
   args.push(suite, root, mirror);
-  ctx.progress({ step: 'debootstrap', detail: `debootstrap ${args.join(' ')}` });
-  try {
-    await run(program, args, { onLine: (l) => ctx.progress({ step: 'debootstrap', detail: l }) });
-  } catch (e) {
-    throw new TemplateError('debootstrap', (e as Error).message);
-  }
+  // the fetch: from the cache when it has this very bootstrap, else debootstrap (debootstrap-cache.ts)
+  await bootstrapWithCache(ctx, program, args, opts.cache);
 
   ctx.progress({ step: 'debootstrap', detail: 'making the system a server' });
   if (existsSync(inRoot(root, '/lib/systemd/systemd')) && existsSync(inRoot(root, '/usr/share/doc/systemd-sysv'))) {

@@ -20,7 +20,16 @@ import { buildServerRows } from '../../../src/views/vtop-servers.js';
 import { DEMO, demoSnapshots, listSource } from '../ui/harness.js';
 
 const entry = (o: Partial<PublishedServer> = {}): PublishedServer => ({
-  name: 'web', xid: 2, state: 'running', ip: '10.0.0.2', cgroupIno: '4711', startedAt: 1_767_000_000_000, ...o,
+  name: 'web', xid: 2, state: 'running', ip: '10.0.0.2', ip6: null, cgroupIno: '4711', startedAt: 1_767_000_000_000, ...o,
+});
+
+test('an entry carries the IPv6 address too; an entry of an older version (no ip6) still reads', async () => {
+  const rundir = mkdtempSync(join(tmpdir(), 'vctx-index-'));
+  const paths = { confdir: join(rundir, 'etc'), rootdir: join(rundir, 'roots'), rundir };
+  await publishServer(paths, entry({ ip6: 'fd00::2' }));
+  assert.equal(JSON.parse(readFileSync(join(indexDir(rundir), 'web'), 'utf8')).ip6, 'fd00::2');
+  writeFileSync(join(indexDir(rundir), 'old'), JSON.stringify({ name: 'old', xid: 5, state: 'running', ip: '10.0.0.5', cgroupIno: '5', startedAt: 1 }));
+  assert.deepEqual(readServerIndex(rundir).map((e) => [e.name, e.ip, e.ip6 ?? null]), [['old', '10.0.0.5', null], ['web', '10.0.0.2', 'fd00::2']]);
 });
 
 test('start publishes a world-readable entry atomically; stop removes it; bad entries are skipped', async () => {

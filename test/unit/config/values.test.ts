@@ -14,12 +14,25 @@ type Pick = (c: ServerConfig) => unknown;
 /* key -> [value, expected (through pick)] accepted, and values refused with a message pattern */
 const TABLE: Array<{ key: ConfigKey; extra?: string; pick: Pick; good: Array<[string, unknown]>; bad: Array<[string, RegExp]> }> = [
   {
-    key: 'IPROOT', pick: (c) => c.ip,
-    good: [['192.168.1.10', '192.168.1.10'], ['127.0.0.2', '127.0.0.2'], ['', null]],
+    key: 'IPROOT', pick: (c) => [c.ip, c.ip6],
+    good: [['192.168.1.10', ['192.168.1.10', null]], ['127.0.0.2', ['127.0.0.2', null]], ['', [null, null]],
+      ['127.0.0.31 fd00::31', ['127.0.0.31', 'fd00::31']], ['FD00:0:0::31  127.0.0.31', ['127.0.0.31', 'fd00::31']],
+      [' 10.0.0.1\t2001:db8:0:0:0:0:0:1 ', ['10.0.0.1', '2001:db8::1']]],
     bad: [['www.example.com', /host names are not resolved/], ['192.168.1.300', /dotted IPv4/],
-      ['::1', /IPv6 is not supported/], ['0.0.0.0', /0\.0\.0\.0\/8/], ['224.0.0.1', /multicast/],
-      ['255.255.255.255', /broadcast/], ['240.0.0.1', /reserved/], ['10.0.0.1 10.0.0.2', /one address only/],
-      ['$(hostname -i)', /one address only/], ['`hostname`', /dotted IPv4/]],
+      ['::1', /::1 is the host's loopback/], ['fd00::31', /comes with the server's IPv4 address/],
+      ['127.0.0.31,fd00::31', /separate the addresses with a blank/],
+      ['10.0.0.1 fe80::1', /link-local/], ['10.0.0.1 ff02::1', /multicast/], ['10.0.0.1 ::', /unspecified/],
+      ['10.0.0.1 ::ffff:10.0.0.1', /IPv4-mapped/], ['10.0.0.1 fd00::1%lo', /zone index/],
+      ['10.0.0.1 fd00::1/64', /prefix length/], ['10.0.0.1 fd00::zz', /not an IPv6 address/],
+      ['10.0.0.1 fd00::1 fd00::2', /one IPv6 address only/],
+      ['0.0.0.0', /0\.0\.0\.0\/8/], ['224.0.0.1', /multicast/],
+      ['255.255.255.255', /broadcast/], ['240.0.0.1', /reserved/], ['10.0.0.1 10.0.0.2', /one IPv4 address only/],
+      ['$(hostname -i)', /not a dotted IPv4 address/], ['`hostname`', /dotted IPv4/]],
+  },
+  {
+    key: 'NAT', extra: 'IPROOT=127.0.0.31\n', pick: (c) => c.nat,
+    good: [['yes', true], ['YES', true], ['no', false], ['', false]],
+    bad: [['true', /'yes' .*or 'no'/], ['1', /'yes' .*or 'no'/]],
   },
   {
     key: 'IPROOTDEV', extra: 'IPROOT=10.0.0.1\n', pick: (c) => c.ipDev,

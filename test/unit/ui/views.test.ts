@@ -5,6 +5,7 @@ import { decodeCaps, detailLines } from '../../../src/views/vtop-detail.js';
 import { buildProcRows, DEFAULT_PROC_VIEW, formatProcLine, procColumns } from '../../../src/views/vtop-procs.js';
 import { buildServerRows, formatServerLine, runawayKeys, serverColumns } from '../../../src/views/vtop-servers.js';
 import { computeLayout } from '../../../src/views/vtop-layout.js';
+import { frameToJson } from '../../../src/views/vtop-json.js';
 import { demoFeed, renderVtop } from './harness.js';
 
 test('server rows: host first, running by XID, stopped configured servers, disk … while unknown', async () => {
@@ -58,6 +59,19 @@ test('capabilities decode by name, kept vs dropped; detail lines fit the width',
   assert.match(text, /IP lock +10\.0\.0\.3/);
   assert.match(text, /caps kept \(12\).*IPC_LOCK/s);
   assert.match(text, /config +\/etc\/vservers\/db\.conf/);
+});
+
+test('a server with an IPv6 address: the detail pane shows it after the IPv4 one, the JSON has ip6 (null without)', async () => {
+  const f = (await demoFeed(2)).getFrame()!;
+  const rows = buildServerRows(f, new Set());
+  const db = rows.find((r) => r.name === 'db')!;
+  const v6 = { ...db, ip6: 'fd00::3', context: { ...db.context!, ip6: 'fd00::3' } };
+  assert.match(detailLines(v6, 60, '/etc/vservers').map((l) => l.text).join('\n'), /IP lock +10\.0\.0\.3 fd00::3/);
+  assert.doesNotMatch(detailLines(db, 60, '/etc/vservers').map((l) => l.text).join('\n'), /fd00/);
+  const json = frameToJson(f, rows.map((r) => (r.name === 'db' ? v6 : r)), () => []);
+  const j = json.servers.find((s) => s.name === 'db')!;
+  assert.deepEqual([j.ip, j.ip6], ['10.0.0.3', 'fd00::3']);
+  assert.equal(json.servers.find((s) => s.name === 'web')!.ip6, null);
 });
 
 test('layout: what each part of the screen gets (worked out by hand, not by the layout code)', () => {
