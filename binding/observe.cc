@@ -53,12 +53,12 @@ State *StateOf(napi_env env) {
 enum CtxKey {
   CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_CAPS,
   CK_FLAGS, CK_CREATED, CK_NPROCS, CK_NS, CK_CPU, CK_CPUSRC, CK_MEM, CK_MEMSRC,
-  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK__COUNT
+  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK_IP6, CK_LOOPBACK6, CK_NAT, CK__COUNT
 };
 const char *const ctx_keys[CK__COUNT] = {
   "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "capBounding",
   "flags", "created", "nprocs", "namespaces", "cpuUsec", "cpuSource", "memoryBytes",
-  "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
+  "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills", "ip6", "loopback6", "nat",
 };
 
 // the context flags, by bit: kernel/tables/vctx-tables.json (vctx-tables.h)
@@ -74,6 +74,11 @@ inline napi_value Num(napi_env env, double v) {
 inline napi_value Int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
+  return r;
+}
+inline napi_value Bool(napi_env env, bool v) {
+  napi_value r;
+  napi_get_boolean(env, v, &r);
   return r;
 }
 inline napi_value Str(napi_env env, const char *s, size_t n = NAPI_AUTO_LENGTH) {
@@ -231,6 +236,8 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
     c.mem_max >= 0 ? Num(env, (double)c.mem_max) : null,
     c.pids_max >= 0 ? Num(env, (double)c.pids_max) : null,
     Num(env, (double)c.pids_events), Num(env, (double)c.oom_kills),
+    c.ip6[0] ? Str(env, c.ip6) : null, c.loopback6[0] ? Str(env, c.loopback6) : null,
+    Bool(env, c.nat),
   };
   for (int i = 0; i < CK__COUNT; i++) napi_set_property(env, o, keys[i], v[i]);
   return o;
