@@ -18,6 +18,8 @@
  *                             answer one client, exit
  *   userve ADDR PORT          UDP: bind, print "bound ADDR:PORT", answer one
  *                             datagram with "hello", print "from PEER:PORT", exit
+ *   uconn ADDR PORT           UDP connect + send + recv (what resolvers do):
+ *                             "local LOCAL peer PEER -> REPLY" or "error ENAME"
  *   usend ADDR PORT           UDP sendto + recvfrom: "reply from PEER:PORT -> REPLY"
  *                             or "error ENAME"
  *   v6                        socket(AF_INET6): "ok" or "error ENAME"
@@ -274,6 +276,26 @@ int main(int argc, char **argv)
 		if (sendto(fd, "hello\n", 6, 0, (struct sockaddr *)&from, fl) < 0)
 			printf("reply error %s\n", ename(errno));
 		printf("from %s\n", fmt(&from, 1));
+	} else if (!strcmp(m, "uconn") && argc == 4) {
+		struct sockaddr_storage sa;
+		socklen_t sl = addr(argv[2], argv[3], &sa);
+		int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
+		struct timeval tv = { 2, 0 };
+		char buf[64];
+		ssize_t n;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sl) < 0 || send(fd, "hi\n", 3, 0) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0) {
+			printf("error %s\n", ename(errno == EAGAIN ? ETIMEDOUT : errno));
+			return 0;
+		}
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		printf("local %s peer %s -> %s\n", sockname(fd, 0, 0), sockname(fd, 1, 0), buf);
 	} else if (!strcmp(m, "usend") && argc == 4) {
 		struct sockaddr_storage sa, from;
 		socklen_t sl = addr(argv[2], argv[3], &sa), fl = sizeof(from);
