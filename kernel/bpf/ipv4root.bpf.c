@@ -53,7 +53,9 @@
  *                unbound listener reads as the server's address
  *   ingress /    IPv4 and IPv6 packets: the local address must be the
  *   egress       server's address or its private loopback (the latter only
- *                with the server's own addresses on the other end); with
+ *                with the server's own addresses on the other end, and at
+ *                ingress only from a TCP/UDP socket of the server: the
+ *                host picks an IPv6 loopback as its own source); with
  *                nat, also a connected socket's own packets to/from a
  *                destination off the loopback; everything else is dropped
  */
@@ -771,6 +773,49 @@ static __always_inline int nat_conn6(struct __sk_buff *skb, const __u32 *local, 
 	return !zero6(d) && eq6(s, local) && eq6(d, remote);
 }
 
+/*
+ * A packet to a private loopback: is its sender a socket of the server (it
+ * may be the host's, which picks the destination itself as the source of
+ * an IPv6 connection to it)?  @t holds the sender's tuple as a packet to it
+ * would: saddr/sport ours, daddr/dport the sender's.  A sender that is no
+ * full socket any more (TIME_WAIT) or yet (a request) was one of ours when
+ * the connection was accepted.
+ */
+static __always_inline int sender_ours(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 tlen,
+				       __u8 proto, __u64 id, const struct ipv4root_lock *l)
+{
+	struct bpf_sock *sk, *full;
+	int r = 0;
+
+	if (proto == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(skb, t, tlen, BPF_F_CURRENT_NETNS, 0);
+		if (!sk)
+			return 0;
+		full = bpf_sk_fullsock(sk);
+		r = full ? ours(full, id) : 1;
+		bpf_sk_release(sk);
+		return r;
+	}
+	if (proto == IPPROTO_UDP) {
+		sk = bpf_sk_lookup_udp(skb, t, tlen, BPF_F_CURRENT_NETNS, 0);
+		if (!sk) {
+			/* a socket bound to the server's address answering a
+			   localhost client leaves from the loopback (sendmsg) */
+			if (tlen == sizeof(t->ipv4))
+				t->ipv4.daddr = l->ip;
+			else
+				set6(t->ipv6.daddr, l->ip6);
+			sk = bpf_sk_lookup_udp(skb, t, tlen, BPF_F_CURRENT_NETNS, 0);
+		}
+		if (!sk)
+			return 0;
+		r = ours(sk, id);
+		bpf_sk_release(sk);
+		return r;
+	}
+	return 1;	/* no sockets to tell: the addresses decided */
+}
+
 /* @in: ingress (local = the destination) or egress (local = the source) */
 static __always_inline int skb_allowed(struct __sk_buff *skb, int in)
 {
@@ -790,8 +835,27 @@ static __always_inline int skb_allowed(struct __sk_buff *skb, int in)
 		remote = in ? ad[0] : ad[1];
 		if (local == k.l.ip)
 			return 1;
-		if (k.l.loopback && local == k.l.loopback)
-			return remote == k.l.loopback || remote == k.l.ip;
+		if (k.l.loopback && local == k.l.loopback) {
+			struct bpf_sock_tuple t = {};
+			__u8 vh, proto;
+			__u16 ports[2];
+
+			if (remote != k.l.loopback && remote != k.l.ip)
+				return 0;
+			if (!in)
+				return 1;
+			if (bpf_skb_load_bytes(skb, 9, &proto, 1) || bpf_skb_load_bytes(skb, 0, &vh, 1))
+				return 0;
+			if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+				if (bpf_skb_load_bytes(skb, (vh & 0xf) * 4, ports, sizeof(ports)))
+					return 0;
+				t.ipv4.saddr = local;
+				t.ipv4.sport = ports[1];
+				t.ipv4.daddr = remote;
+				t.ipv4.dport = ports[0];
+			}
+			return sender_ours(skb, &t, sizeof(t.ipv4), proto, k.id, &k.l);
+		}
 		return (k.l.flags & IPV4ROOT_F_NAT) && nat_conn4(skb, local, remote);
 	}
 	if ((vihl >> 4) == 6) {
@@ -808,8 +872,27 @@ static __always_inline int skb_allowed(struct __sk_buff *skb, int in)
 		}
 		if (!zero6(k.l.ip6) && eq6(local, k.l.ip6))
 			return 1;
-		if (eq6(local, k.l.lo6))
-			return eq6(remote, k.l.lo6) || (!zero6(k.l.ip6) && eq6(remote, k.l.ip6));
+		if (eq6(local, k.l.lo6)) {
+			struct bpf_sock_tuple t = {};
+			__u8 proto;
+			__u16 ports[2];
+
+			if (!eq6(remote, k.l.lo6) && (zero6(k.l.ip6) || !eq6(remote, k.l.ip6)))
+				return 0;
+			if (!in)
+				return 1;
+			if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+				return 0;
+			if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+				if (bpf_skb_load_bytes(skb, 40, ports, sizeof(ports)))
+					return 0;
+				set6(t.ipv6.saddr, local);
+				t.ipv6.sport = ports[1];
+				set6(t.ipv6.daddr, remote);
+				t.ipv6.dport = ports[0];
+			}
+			return sender_ours(skb, &t, sizeof(t.ipv6), proto, k.id, &k.l);
+		}
 		return (k.l.flags & IPV4ROOT_F_NAT) && nat_conn6(skb, local, remote);
 	}
 	return 0;

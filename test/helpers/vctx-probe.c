@@ -14,17 +14,19 @@
  *                             (ETIMEDOUT when no answer came in 3 s)
  *   names ADDR PORT           connect: "local LOCAL peer PEER -> REPLY" (the
  *                             addresses without ports) or "error ENAME"
+ *   dserve PORT               serve on a dual-stack [::]:PORT (IPV6_V6ONLY off)
  *   autolisten                listen() without bind(): "listening ADDR:PORT",
  *                             answer one client, exit
- *   userve ADDR PORT          UDP: bind, print "bound ADDR:PORT", answer one
+ *   userve ADDR PORT          UDP (IPv6: IPV6_V6ONLY): bind, print "bound ADDR:PORT", answer one
  *                             datagram with "hello", print "from PEER:PORT", exit
  *   uconn ADDR PORT           UDP connect + send + recv (what resolvers do):
  *                             "local LOCAL peer PEER -> REPLY" or "error ENAME"
  *   usend ADDR PORT           UDP sendto + recvfrom: "reply from PEER:PORT -> REPLY"
  *                             or "error ENAME"
  *   v6                        socket(AF_INET6): "ok" or "error ENAME"
- *                             (ADDR may be IPv6: serve binds it IPV6_V6ONLY,
- *                             as nginx does; IPv6 addresses print as [A]:PORT)
+ *                             (ADDR may be IPv6: bind and serve set IPV6_V6ONLY,
+ *                             as nginx does, but for ::ffff:a.b.c.d; IPv6
+ *                             addresses print as [A]:PORT)
  *   escape MARKER             double-chroot and fchdir escapes: "escape chroot=inside|OUT fchdir=inside|OUT"
  *   handle FILE               name_to_handle_at + open_by_handle_at: "handle ok|error ENAME"
  *   abstract NAME             connect to the abstract unix socket \0NAME
@@ -130,13 +132,17 @@ static const char *fmt(const struct sockaddr_storage *ss, int port)
 	return o;
 }
 
-static int tcp_socket(int family)
+/* IPv6 sockets are IPV6_V6ONLY (as nginx's), but for ::ffff:a.b.c.d or with @dual */
+static int tcp_socket(const struct sockaddr_storage *sa, int dual)
 {
-	int fd = socket(family, SOCK_STREAM, 0);
-	int one = 1;
+	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
+	int one = 1, v6only = !dual;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (sa->ss_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+			v6only = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
 	return fd;
 }
 
@@ -216,15 +222,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(m, "bind") && argc == 4) {
 		struct sockaddr_storage sa;
 		socklen_t sl = addr(argv[2], argv[3], &sa);
-		int fd = tcp_socket(sa.ss_family);
+		int fd = tcp_socket(&sa, 0);
 		if (bind(fd, (struct sockaddr *)&sa, sl) < 0)
 			printf("error %s\n", ename(errno));
 		else
 			printf("bound %s\n", sockname(fd, 0, 1));
-	} else if (!strcmp(m, "serve") && argc == 4) {
+	} else if ((!strcmp(m, "serve") && argc == 4) || (!strcmp(m, "dserve") && argc == 3)) {
 		struct sockaddr_storage sa;
-		socklen_t sl = addr(argv[2], argv[3], &sa);
-		int fd = tcp_socket(sa.ss_family);
+		int dual = !strcmp(m, "dserve");
+		socklen_t sl = dual ? addr("::", argv[2], &sa) : addr(argv[2], argv[3], &sa);
+		int fd = tcp_socket(&sa, dual);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0 || listen(fd, 4) < 0) {
 			printf("error %s\n", ename(errno));
 			return 0;
@@ -262,8 +269,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(m, "userve") && argc == 4) {
 		struct sockaddr_storage sa, from;
 		socklen_t sl = addr(argv[2], argv[3], &sa), fl = sizeof(from);
-		int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
+		int fd = socket(sa.ss_family, SOCK_DGRAM, 0), one = 1;
 		char buf[64];
+		if (sa.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0) {
 			printf("error %s\n", ename(errno));
 			return 0;

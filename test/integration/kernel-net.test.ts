@@ -29,6 +29,7 @@ import {
   stopAll,
   stopContext,
   tool,
+  waitFor,
   type Ctx,
 } from '../helpers/kernel.js';
 
@@ -114,12 +115,14 @@ describe('IPv4 lock of a context', { skip }, () => {
     assert.match(ok(inCtx(ctx.xid, `vctx-probe connect 127.0.0.1 ${PORT + 1}`)), /-> hello/);
   });
 
-  test('servers reach each other at their 127.x addresses, and see each other\'s address', () => {
+  test('servers reach each other at their 127.x addresses, and see each other\'s address', async () => {
     const port = PORT + 4;
     inCtx(ctx2.xid, `vctx-probe serve 0.0.0.0 ${port} >/tmp/serve-${port}.out 2>&1 &`);
     const out = ok(inCtx(ctx.xid, `sleep 0.2; vctx-probe names ${IP2} ${port}`)).trim();
     assert.equal(out, `local ${IP} peer ${IP2} -> hello`);
-    const served = readFileSync(join(root, 'tmp', `serve-${port}.out`), 'utf8');
+    const file = join(root, 'tmp', `serve-${port}.out`);
+    const served = await waitFor(() => /^accepted /m.test(readFileSync(file, 'utf8')) && readFileSync(file, 'utf8'), 3000);
+    assert.ok(served);
     assert.match(served, new RegExp(`^accepted ${IP.replace(/\./g, '\\.')}:\\d+ on ${IP2.replace(/\./g, '\\.')}:${port}$`, 'm'), served);
   });
 
