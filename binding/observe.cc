@@ -51,14 +51,14 @@ State *StateOf(napi_env env) {
 }
 
 enum CtxKey {
-  CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_CAPS,
+  CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_IP6, CK_LOOPBACK6, CK_NAT, CK_CAPS,
   CK_FLAGS, CK_CREATED, CK_NPROCS, CK_NS, CK_CPU, CK_CPUSRC, CK_MEM, CK_MEMSRC,
-  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK_IP6, CK_LOOPBACK6, CK_NAT, CK__COUNT
+  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK__COUNT
 };
 const char *const ctx_keys[CK__COUNT] = {
-  "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "capBounding",
+  "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "ip6", "loopback6", "nat", "capBounding",
   "flags", "created", "nprocs", "namespaces", "cpuUsec", "cpuSource", "memoryBytes",
-  "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills", "ip6", "loopback6", "nat",
+  "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
 };
 
 // the context flags, by bit: kernel/tables/vctx-tables.json (vctx-tables.h)
@@ -229,15 +229,15 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
   napi_value v[CK__COUNT] = {
     Int(env, c.xid), Str(env, c.name), Int(env, c.parent_xid), Str(env, c.cgroup),
     Str(env, c.root), Int(env, c.pid1), c.ip[0] ? Str(env, c.ip) : null,
-    c.loopback[0] ? Str(env, c.loopback) : null, Str(env, caps), flags,
+    c.loopback[0] ? Str(env, c.loopback) : null,
+    c.ip6[0] ? Str(env, c.ip6) : null, c.loopback6[0] ? Str(env, c.loopback6) : null, Bool(env, c.nat),
+    Str(env, caps), flags,
     Num(env, (double)c.created), Int(env, c.nprocs), ns, Num(env, (double)c.cpu_usec),
     Str(env, vctx_source_name(c.cpu_source)), Num(env, (double)c.mem_bytes),
     Str(env, vctx_source_name(c.mem_source)),
     c.mem_max >= 0 ? Num(env, (double)c.mem_max) : null,
     c.pids_max >= 0 ? Num(env, (double)c.pids_max) : null,
     Num(env, (double)c.pids_events), Num(env, (double)c.oom_kills),
-    c.ip6[0] ? Str(env, c.ip6) : null, c.loopback6[0] ? Str(env, c.loopback6) : null,
-    Bool(env, c.nat),
   };
   for (int i = 0; i < CK__COUNT; i++) napi_set_property(env, o, keys[i], v[i]);
   return o;

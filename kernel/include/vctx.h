@@ -5,8 +5,9 @@
  * A security context is a group of processes with its own PID, IPC, UTS,
  * mount, cgroup and time namespaces, its own cgroup (named by its XID, in
  * the cgroup2 hierarchy under "vctx/"), a root directory, a capability
- * ceiling, rlimits and cgroup limits, and optionally one IPv4 address it is
- * locked to (eBPF cgroup programs).
+ * ceiling, rlimits and cgroup limits, and optionally a network lock (eBPF
+ * cgroup programs): its IPv4 address, an IPv6 address and the private
+ * loopbacks it is locked to (struct vctx_netlock).
  *
  * Conventions:
  *  - every fallible function returns 0 (or a count) on success and -1 on
