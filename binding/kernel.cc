@@ -29,7 +29,7 @@ Napi::Value Release(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// listContexts() -> [{xid, parentXid, name, cgroup, root, pid1, ip, loopback,
+// listContexts() -> [{xid, parentXid, name, cgroup, root, pid1, ip, loopback, ip6, loopback6, nat,
 // capBounding, flags, created, nprocs}]: a walk of the cgroup tree and its
 // xattrs only, no /proc scan - cheap enough for every name lookup
 Napi::Value ListContexts(const Napi::CallbackInfo &info) {
@@ -58,6 +58,13 @@ Napi::Value ListContexts(const Napi::CallbackInfo &info) {
     o.Set("pid1", static_cast<double>(c.pid1));
     o.Set("ip", ip[0] ? Napi::Value(Napi::String::New(env, ip)) : env.Null());
     o.Set("loopback", lb[0] ? Napi::Value(Napi::String::New(env, lb)) : env.Null());
+    char ip6[INET6_ADDRSTRLEN] = "", lb6[INET6_ADDRSTRLEN] = "";
+    static const uint8_t zero[16] = {};
+    if (memcmp(c.ipv6, zero, 16)) inet_ntop(AF_INET6, c.ipv6, ip6, sizeof(ip6));
+    if (memcmp(c.loopback6, zero, 16)) inet_ntop(AF_INET6, c.loopback6, lb6, sizeof(lb6));
+    o.Set("ip6", ip6[0] ? Napi::Value(Napi::String::New(env, ip6)) : env.Null());
+    o.Set("loopback6", lb6[0] ? Napi::Value(Napi::String::New(env, lb6)) : env.Null());
+    o.Set("nat", Napi::Boolean::New(env, c.nat != 0));
     o.Set("capBounding", caps);
     o.Set("flags", flags);
     o.Set("created", static_cast<double>(c.created));

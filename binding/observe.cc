@@ -51,12 +51,12 @@ State *StateOf(napi_env env) {
 }
 
 enum CtxKey {
-  CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_CAPS,
+  CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_IP6, CK_LOOPBACK6, CK_NAT, CK_CAPS,
   CK_FLAGS, CK_CREATED, CK_NPROCS, CK_NS, CK_CPU, CK_CPUSRC, CK_MEM, CK_MEMSRC,
   CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK__COUNT
 };
 const char *const ctx_keys[CK__COUNT] = {
-  "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "capBounding",
+  "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "ip6", "loopback6", "nat", "capBounding",
   "flags", "created", "nprocs", "namespaces", "cpuUsec", "cpuSource", "memoryBytes",
   "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
 };
@@ -74,6 +74,11 @@ inline napi_value Num(napi_env env, double v) {
 inline napi_value Int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
+  return r;
+}
+inline napi_value Bool(napi_env env, bool v) {
+  napi_value r;
+  napi_get_boolean(env, v, &r);
   return r;
 }
 inline napi_value Str(napi_env env, const char *s, size_t n = NAPI_AUTO_LENGTH) {
@@ -224,7 +229,9 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
   napi_value v[CK__COUNT] = {
     Int(env, c.xid), Str(env, c.name), Int(env, c.parent_xid), Str(env, c.cgroup),
     Str(env, c.root), Int(env, c.pid1), c.ip[0] ? Str(env, c.ip) : null,
-    c.loopback[0] ? Str(env, c.loopback) : null, Str(env, caps), flags,
+    c.loopback[0] ? Str(env, c.loopback) : null,
+    c.ip6[0] ? Str(env, c.ip6) : null, c.loopback6[0] ? Str(env, c.loopback6) : null, Bool(env, c.nat),
+    Str(env, caps), flags,
     Num(env, (double)c.created), Int(env, c.nprocs), ns, Num(env, (double)c.cpu_usec),
     Str(env, vctx_source_name(c.cpu_source)), Num(env, (double)c.mem_bytes),
     Str(env, vctx_source_name(c.mem_source)),

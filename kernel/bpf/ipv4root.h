@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Shared between the ipv4root eBPF programs (bpf/ipv4root.bpf.c) and
- * libvctx (lib/ipv4root.c): the lock map's value and the names the
- * library pins and recognises.
+ * libvctx (lib/ipv4root.c): the lock map's value, the address registry's
+ * key and the names the library pins and recognises.
  */
 #ifndef VCTX_IPV4ROOT_H
 #define VCTX_IPV4ROOT_H
@@ -11,7 +11,33 @@
 struct ipv4root_lock {
 	__u32 ip;		/* the lock address, network byte order */
 	__u32 loopback;		/* where 127.0.0.0/8 goes (nbo), 0 = not mapped */
+	__u32 flags;		/* IPV4ROOT_F_* */
+	__u32 ip6[4];		/* the server's IPv6 address, :: = none */
+	__u32 lo6[4];		/* its private IPv6 loopback (a ULA on lo);
+				   :: = IPv6 sockets are refused */
 };
+
+/* connect() to destinations off the host's loopback leaves from the
+   address the kernel's routing chooses (the host's), not the lock's */
+#define IPV4ROOT_F_NAT		0x1
+/* the host's net.ipv6.bindv6only: new IPv6 sockets are IPV6_V6ONLY */
+#define IPV4ROOT_F_V6ONLY	0x2
+
+/*
+ * The address registry: every lock address (IPv4 as ::ffff:a.b.c.d, and
+ * the IPv6 address) -> the id of the cgroup locked to it.  A 127/8
+ * destination found here is another server and is not mapped to the
+ * caller's own loopback.
+ */
+struct ipv4root_addr {
+	__u32 a[4];		/* network byte order */
+};
+
+/* the private IPv6 loopbacks: IPV4ROOT_ULA_HI:IPV4ROOT_ULA_MID::/96 + the
+   32 bits of the IPv4 loopback (fd76:6374:7800::7f80:33 for 127.128.0.51) */
+#define IPV4ROOT_ULA_W0		0xfd766374u	/* host byte order */
+#define IPV4ROOT_ULA_W1		0x78000000u
+#define IPV4ROOT_ULA_W2		0x00000000u
 
 /*
  * The programs look the lock up by walking the ancestors of the socket's
@@ -23,6 +49,7 @@ struct ipv4root_lock {
 #define IPV4ROOT_MAX_LEVEL	32
 
 #define IPV4ROOT_MAP_NAME	"ipv4root_locks"
+#define IPV4ROOT_ADDRS_NAME	"ipv4root_addrs"
 #define IPV4ROOT_MAP_ENTRIES	65536
 /* program names as the kernel reports them (BPF_OBJ_NAME_LEN = 16) */
 #define IPV4ROOT_PROG_BIND4	"ipv4root_bind4"

@@ -79,6 +79,9 @@ struct vctx_ctx {
 	pid_t pid1;		/* trusted.vctx.pid1, 0 when unknown */
 	char ip[16];		/* dotted, "" when none */
 	char loopback[16];	/* dotted, "" when none */
+	char ip6[46];		/* IPv6 address, "" when none */
+	char loopback6[46];	/* private IPv6 loopback, "" when none */
+	int nat;		/* trusted.vctx.nat: 1 with --nat */
 	uint64_t caps;		/* bounding set (xattr, else PID 1's CapBnd) */
 	int caps_known;		/* 0: neither said it */
 	unsigned flags;		/* VCTX_F_* */

@@ -5,8 +5,9 @@
  * A security context is a group of processes with its own PID, IPC, UTS,
  * mount, cgroup and time namespaces, its own cgroup (named by its XID, in
  * the cgroup2 hierarchy under "vctx/"), a root directory, a capability
- * ceiling, rlimits and cgroup limits, and optionally one IPv4 address it is
- * locked to (eBPF cgroup programs).
+ * ceiling, rlimits and cgroup limits, and optionally a network lock (eBPF
+ * cgroup programs): its IPv4 address, an IPv6 address and the private
+ * loopbacks it is locked to (struct vctx_netlock).
  *
  * Conventions:
  *  - every fallible function returns 0 (or a count) on success and -1 on
@@ -167,6 +168,12 @@ struct vctx_spec {
 	unsigned flags;		/* VCTX_F_* */
 	uint32_t ipv4;		/* IPv4 lock, network byte order; 0 = none */
 	uint32_t loopback;	/* 127/8 maps to this (nbo); 0 = no mapping */
+	uint8_t ipv6[16];	/* the server's IPv6 address; all zero = none */
+	uint8_t loopback6[16];	/* its private IPv6 loopback (a ULA added to
+				   lo); all zero with a loopback: derived
+				   from it (vctx_loopback6_for) */
+	int nat;		/* connections off the loopback leave from the
+				   host's address (see vctx_netlock) */
 	int has_nice;		/* S_NICE: nice floor */
 	int nice;
 	struct vctx_rlimit rlimits[VCTX_MAX_RLIMITS];
@@ -301,6 +308,8 @@ struct vctx_info {
 	char root[256];		/* root directory or "" */
 	pid_t pid1;		/* host PID of PID 1, 0 if unknown */
 	uint32_t ipv4, loopback;/* nbo, 0 = none */
+	uint8_t ipv6[16], loopback6[16];	/* all zero = none */
+	int nat;
 	uint64_t caps;		/* bounding set of PID 1 */
 	unsigned flags;
 	int64_t created;	/* unix seconds */
@@ -316,23 +325,50 @@ int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err);
 /* --------------------------------------------------------- ipv4root */
 
 /*
- * Lock every process of the cgroup2 directory @cgfd to @ip (nbo): bind to
- * 0.0.0.0 yields @ip, other local addresses give EPERM, connect/sendmsg
- * leave from @ip, unbound sockets are filtered at ingress/egress, IPv6
- * sockets are refused at creation.  @loopback (nbo, 0 = none) is where
- * 127.0.0.0/8 is mapped.  Loads and pins the programs on first use
- * (mounting bpffs when missing).  One-shot: fails with EEXIST when the
- * cgroup or an ancestor is already locked.
+ * The network lock of a context (the ipv4root eBPF programs; the rules are
+ * in kernel/bpf/ipv4root.bpf.c's header and docs/CONTRACT.md):
+ *  - @ip: bind to 0.0.0.0 yields it, other local addresses give EPERM,
+ *    connect/sendmsg leave from it;
+ *  - @loopback (0 = none): 127.0.0.0/8 except the addresses of other
+ *    servers is the context's own localhost: its listeners at @loopback or
+ *    @ip, read back as 127.0.0.1;
+ *  - @ip6 (all zero = none): the server's IPv6 address, `::` binds to it;
+ *  - @loopback6 (all zero = IPv6 sockets are refused): its private IPv6
+ *    loopback, ::1 inside, added to lo while the lock lasts;
+ *  - @nat: connect() to destinations off the loopback leaves from the
+ *    address the kernel's routing chooses instead of @ip (without it a
+ *    loopback @ip gives ENETUNREACH there).
  */
+struct vctx_netlock {
+	uint32_t ip, loopback;		/* nbo */
+	uint8_t ip6[16], loopback6[16];
+	int nat;
+};
+
+/*
+ * Lock every process of the cgroup2 directory @cgfd (see struct
+ * vctx_netlock).  Loads and pins the programs on first use (mounting bpffs
+ * when missing).  One-shot: fails with EEXIST when the cgroup or an
+ * ancestor is already locked.  vctx_ipv4root_forget() undoes it.
+ */
+int vctx_netlock_attach(int cgfd, const struct vctx_netlock *nl, vctx_error *err);
+/* the lock of the cgroup (or nearest locked ancestor); all zero = none */
+int vctx_netlock_query(int cgfd, struct vctx_netlock *out, vctx_error *err);
+/* vctx_netlock_attach with @ip and @loopback only (IPv6 refused, no nat) */
 int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback,
 			 vctx_error *err);
 /* the lock of the cgroup (or nearest locked ancestor); 0 ip = none */
 int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback,
 			vctx_error *err);
-/* forget the map entry of a removed cgroup (by cgroup id) */
+/* forget the lock of a removed cgroup (by cgroup id): its map entry, its
+   registered addresses and its private IPv6 loopback on lo */
 int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err);
 /* the loopback address reserved for a server's context: 127.128.hi.lo */
 uint32_t vctx_loopback_for_xid(uint32_t xid);
+/* the private IPv6 loopback of a server whose IPv4 loopback is @loopback
+   (nbo): fd76:6374:7800::/96 + its 32 bits, fd76:6374:7800::7f80:33 for
+   127.128.0.51 */
+void vctx_loopback6_for(uint32_t loopback, uint8_t out[16]);
 
 /*
  * Context metadata: trusted.* xattrs on the context's cgroup2 directory
@@ -343,6 +379,9 @@ uint32_t vctx_loopback_for_xid(uint32_t xid);
 #define VCTX_XATTR_FLAGS	"trusted.vctx.flags"	/* "lock private ..." */
 #define VCTX_XATTR_IP		"trusted.vctx.ip"	/* dotted IPv4 lock */
 #define VCTX_XATTR_LOOPBACK	"trusted.vctx.loopback"	/* dotted */
+#define VCTX_XATTR_IP6		"trusted.vctx.ip6"	/* IPv6 address */
+#define VCTX_XATTR_LOOPBACK6	"trusted.vctx.loopback6"	/* IPv6 */
+#define VCTX_XATTR_NAT		"trusted.vctx.nat"	/* "1" with nat */
 #define VCTX_XATTR_ROOT		"trusted.vctx.root"	/* root directory */
 #define VCTX_XATTR_PID1		"trusted.vctx.pid1"	/* host PID of PID 1 */
 #define VCTX_XATTR_CAPS		"trusted.vctx.caps"	/* bounding set, 0x hex */
@@ -372,6 +411,8 @@ int vctx_cgroup_self(char *path, size_t len, vctx_error *err);
 int vctx_ipv4_of_iface(const char *name, uint32_t *ip);
 /* is @ip (nbo) on an interface, or in 127/8?  1 yes, 0 no, -1 errno */
 int vctx_ipv4_is_local(uint32_t ip);
+/* is @ip6 on an interface, or ::1?  1 yes, 0 no, -1 errno */
+int vctx_ipv6_is_local(const uint8_t ip6[16]);
 
 /* cgroup id (inode number) of a cgroup2 directory fd */
 uint64_t vctx_cgroup_id(int cgfd);

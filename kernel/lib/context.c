@@ -253,10 +253,32 @@ static int validate(const struct vctx_spec *spec, vctx_error *err)
 	return 0;
 }
 
+static int zero16(const uint8_t *a)
+{
+	static const uint8_t z[16];
+
+	return memcmp(a, z, 16) == 0;
+}
+
+/* the network lock of @spec (the private IPv6 loopback derived from the
+   IPv4 one when not given) */
+static void spec_netlock(const struct vctx_spec *spec, struct vctx_netlock *nl)
+{
+	memset(nl, 0, sizeof(*nl));
+	nl->ip = spec->ipv4;
+	nl->loopback = spec->loopback;
+	memcpy(nl->ip6, spec->ipv6, 16);
+	memcpy(nl->loopback6, spec->loopback6, 16);
+	if (zero16(nl->loopback6) && nl->loopback)
+		vctx_loopback6_for(nl->loopback, nl->loopback6);
+	nl->nat = spec->nat;
+}
+
 static int record_metadata(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err)
 {
 	char v[64], flags[128];
 	struct in_addr a;
+	struct vctx_netlock nl;
 
 	vctx_flags_format(spec->flags, flags, sizeof(flags));
 	if (spec->name && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err))
@@ -275,6 +297,15 @@ static int record_metadata(const struct vctx_spec *spec, struct vctx_cg *cg, vct
 		if (vctx_cg_setattr(cg->v2fd, VCTX_XATTR_LOOPBACK, inet_ntop(AF_INET, &a, v, sizeof(v)), err))
 			return -1;
 	}
+	if (spec->ipv4 && !zero16(spec->ipv6) &&
+	    vctx_cg_setattr(cg->v2fd, VCTX_XATTR_IP6, inet_ntop(AF_INET6, spec->ipv6, v, sizeof(v)), err))
+		return -1;
+	spec_netlock(spec, &nl);
+	if (spec->ipv4 && !zero16(nl.loopback6) &&
+	    vctx_cg_setattr(cg->v2fd, VCTX_XATTR_LOOPBACK6, inet_ntop(AF_INET6, nl.loopback6, v, sizeof(v)), err))
+		return -1;
+	if (spec->ipv4 && spec->nat && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAT, "1", err))
+		return -1;
 	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
 	/* the monitor was recorded with the cgroup (vctx_cg_create) */
 	return vctx_cg_setattr(cg->v2fd, VCTX_XATTR_CREATED, v, err);
@@ -391,8 +422,12 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	   second go lets it run the command */
 	if (record_metadata(spec, &cg, err) < 0)
 		goto fail_child;
-	if (spec->ipv4 && vctx_ipv4root_attach(cg.v2fd, spec->ipv4, spec->loopback, err) < 0)
-		goto fail_child;
+	if (spec->ipv4) {
+		struct vctx_netlock nl;
+		spec_netlock(spec, &nl);
+		if (vctx_netlock_attach(cg.v2fd, &nl, err) < 0)
+			goto fail_child;
+	}
 	snprintf(v, sizeof(v), "%d", pid);
 	if (vctx_cg_setattr(cg.v2fd, VCTX_XATTR_PID1, v, err) < 0)
 		goto fail_child;

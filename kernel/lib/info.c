@@ -105,6 +105,14 @@ static void fill_info(int v2fd, const char *rel, uint32_t xid, uint32_t parent, 
 	vctx_cg_getattr(v2fd, VCTX_XATTR_LOOPBACK, v, sizeof(v));
 	if (v[0])
 		inet_pton(AF_INET, v, &out->loopback);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_IP6, v, sizeof(v));
+	if (v[0])
+		inet_pton(AF_INET6, v, out->ipv6);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_LOOPBACK6, v, sizeof(v));
+	if (v[0])
+		inet_pton(AF_INET6, v, out->loopback6);
+	vctx_cg_getattr(v2fd, VCTX_XATTR_NAT, v, sizeof(v));
+	out->nat = v[0] == '1';
 	vctx_cg_getattr(v2fd, VCTX_XATTR_FLAGS, v, sizeof(v));
 	out->flags = vctx_flags_parse(v);
 	vctx_cg_getattr(v2fd, VCTX_XATTR_CREATED, v, sizeof(v));

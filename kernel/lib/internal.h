@@ -37,6 +37,10 @@ int vctx_cg_join(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
 void vctx_cg_getattr(int v2fd, const char *name, char *buf, size_t len);
 int vctx_cg_setattr(int v2fd, const char *name, const char *value, vctx_error *err);
 
+/* netaddr.c: add (1) / remove (0) @a (16 bytes) /128 on lo, nodad; 1 added,
+   0 already there (add) or done (remove), -1 */
+int vctx_lo_addr6(const void *a, int add, vctx_error *err);
+
 /* dev.c / mounts */
 int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *err);
 int vctx_host_xid_file(vctx_error *err);

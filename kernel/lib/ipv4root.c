@@ -34,8 +34,7 @@
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "vctx.h"
-#include "util.h"
+#include "internal.h"
 #include "../bpf/ipv4root.h"
 
 extern const unsigned char vctx_bpf_ipv4root[];
@@ -45,35 +44,50 @@ extern const unsigned char vctx_bpf_ipv4root_end[];
 #define V4R_LOCKFILE	VCTX_RUNDIR "/ipv4root.lock"
 #define V4R_PREFIX	"ipv4root-"
 #define V4R_MAP_PIN	"locks"
+#define V4R_ADDRS_PIN	"addrs"
 #define LOAD_FAILED	"cannot load the ipv4root eBPF programs"
 
-enum v4r_prog { P_SOCK, P_INGR, P_EGR, P_BIND, P_CONN, P_SEND, P__N };
+enum v4r_prog {
+	P_SOCK, P_INGR, P_EGR, P_BIND, P_CONN, P_SEND, P_RECV, P_SNAME, P_PNAME,
+	P_BIND6, P_CONN6, P_SEND6, P_RECV6, P_SNAME6, P_PNAME6, P_SOPT, P__N
+};
 
-/* attach order: the packet filters and the IPv6 refusal first */
+/* attach order: the packet filters and the socket marking first */
 static const struct {
 	const char *name;		/* function name in ipv4root.bpf.c */
 	const char *pin;		/* file name in the pin directory */
 	const char *what;		/* for messages */
 	enum bpf_attach_type type;
 } v4r_progs[P__N] = {
-	[P_SOCK] = { "ipv4root_sock",  "sock_create", "socket-creation", BPF_CGROUP_INET_SOCK_CREATE },
-	[P_INGR] = { "ipv4root_ingr",  "ingress",     "ingress",         BPF_CGROUP_INET_INGRESS },
-	[P_EGR]  = { "ipv4root_egr",   "egress",      "egress",          BPF_CGROUP_INET_EGRESS },
-	[P_BIND] = { "ipv4root_bind4", "bind4",       "bind4",           BPF_CGROUP_INET4_BIND },
-	[P_CONN] = { "ipv4root_conn4", "connect4",    "connect4",        BPF_CGROUP_INET4_CONNECT },
-	[P_SEND] = { "ipv4root_send4", "sendmsg4",    "sendmsg4",        BPF_CGROUP_UDP4_SENDMSG },
+	[P_SOCK]   = { "ipv4root_sock",   "sock_create",  "socket-creation", BPF_CGROUP_INET_SOCK_CREATE },
+	[P_INGR]   = { "ipv4root_ingr",   "ingress",      "ingress",         BPF_CGROUP_INET_INGRESS },
+	[P_EGR]    = { "ipv4root_egr",    "egress",       "egress",          BPF_CGROUP_INET_EGRESS },
+	[P_BIND]   = { "ipv4root_bind4",  "bind4",        "bind4",           BPF_CGROUP_INET4_BIND },
+	[P_CONN]   = { "ipv4root_conn4",  "connect4",     "connect4",        BPF_CGROUP_INET4_CONNECT },
+	[P_SEND]   = { "ipv4root_send4",  "sendmsg4",     "sendmsg4",        BPF_CGROUP_UDP4_SENDMSG },
+	[P_RECV]   = { "ipv4root_recv4",  "recvmsg4",     "recvmsg4",        BPF_CGROUP_UDP4_RECVMSG },
+	[P_SNAME]  = { "ipv4root_sname4", "getsockname4", "getsockname4",    BPF_CGROUP_INET4_GETSOCKNAME },
+	[P_PNAME]  = { "ipv4root_pname4", "getpeername4", "getpeername4",    BPF_CGROUP_INET4_GETPEERNAME },
+	[P_BIND6]  = { "ipv4root_bind6",  "bind6",        "bind6",           BPF_CGROUP_INET6_BIND },
+	[P_CONN6]  = { "ipv4root_conn6",  "connect6",     "connect6",        BPF_CGROUP_INET6_CONNECT },
+	[P_SEND6]  = { "ipv4root_send6",  "sendmsg6",     "sendmsg6",        BPF_CGROUP_UDP6_SENDMSG },
+	[P_RECV6]  = { "ipv4root_recv6",  "recvmsg6",     "recvmsg6",        BPF_CGROUP_UDP6_RECVMSG },
+	[P_SNAME6] = { "ipv4root_sname6", "getsockname6", "getsockname6",    BPF_CGROUP_INET6_GETSOCKNAME },
+	[P_PNAME6] = { "ipv4root_pname6", "getpeername6", "getpeername6",    BPF_CGROUP_INET6_GETPEERNAME },
+	[P_SOPT]   = { "ipv4root_sopt",   "setsockopt",   "setsockopt",      BPF_CGROUP_SETSOCKOPT },
 };
 
 /* the open pins of this build, cached per process (all fds O_CLOEXEC) */
 struct v4r_pins {
 	int map;
+	int addrs;			/* the address registry */
 	int prog[P__N];
 	__u32 bind_id;			/* kernel id of our bind4 program */
 	ino_t map_ino;			/* to notice pins replaced under us */
 };
 
 static pthread_mutex_t v4r_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct v4r_pins v4r_cache = { .map = -1, .prog = { -1, -1, -1, -1, -1, -1 } };
+static struct v4r_pins v4r_cache = { .map = -1, .addrs = -1, .prog = { [0 ... P__N - 1] = -1 } };
 static char v4r_build[32];		/* "ipv4root-<16 hex>" */
 
 /* --------------------------------------------------------------- helpers */
@@ -101,7 +115,9 @@ static void v4r_pins_close(struct v4r_pins *p)
 {
 	if (p->map >= 0)
 		close(p->map);
-	p->map = -1;
+	if (p->addrs >= 0)
+		close(p->addrs);
+	p->map = p->addrs = -1;
 	for (int i = 0; i < P__N; i++) {
 		if (p->prog[i] >= 0)
 			close(p->prog[i]);
@@ -126,7 +142,7 @@ static int v4r_pins_open(const char *build, struct v4r_pins *p)
 	struct bpf_prog_info info;
 	__u32 ilen = sizeof(info);
 
-	p->map = -1;
+	p->map = p->addrs = -1;
 	for (int i = 0; i < P__N; i++)
 		p->prog[i] = -1;
 	v4r_pin_path(path, sizeof(path), build, V4R_MAP_PIN);
@@ -135,6 +151,10 @@ static int v4r_pins_open(const char *build, struct v4r_pins *p)
 	p->map_ino = st.st_ino;
 	p->map = bpf_obj_get(path);
 	if (p->map < 0)
+		goto fail;
+	v4r_pin_path(path, sizeof(path), build, V4R_ADDRS_PIN);
+	p->addrs = bpf_obj_get(path);
+	if (p->addrs < 0)
 		goto fail;
 	for (int i = 0; i < P__N; i++) {
 		v4r_pin_path(path, sizeof(path), build, v4r_progs[i].pin);
@@ -318,6 +338,13 @@ static int v4r_load_and_pin(vctx_error *err)
 			       path, strerror(map ? errno : ENOENT));
 		goto out_tmp;
 	}
+	map = bpf_object__find_map_by_name(obj, IPV4ROOT_ADDRS_NAME);
+	v4r_pin_path(path, sizeof(path), tmp, V4R_ADDRS_PIN);
+	if (!map || bpf_map__pin(map, path) < 0) {
+		vctx_set_error(err, map ? errno : ENOENT, "cannot pin the ipv4root address map at %s: %s",
+			       path, strerror(map ? errno : ENOENT));
+		goto out_tmp;
+	}
 	for (int i = 0; i < P__N; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(obj, v4r_progs[i].name);
 
@@ -486,6 +513,26 @@ static int v4r_other_maps(int *maps, int max)
 	return n;
 }
 
+/*
+ * Look @id up in a lock map of any build: older builds' values are shorter
+ * (the fields they lack read as zero), newer ones' may be longer.
+ */
+static int v4r_lookup(int map, uint64_t id, struct ipv4root_lock *out)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	unsigned char buf[256];
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(map, &info, &len) < 0 || info.value_size > sizeof(buf))
+		return -1;
+	if (bpf_map_lookup_elem(map, &id, buf) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, buf, info.value_size < sizeof(*out) ? info.value_size : sizeof(*out));
+	return 0;
+}
+
 /* the nearest lock recorded for @cgfd or an ancestor, in any build's map */
 static int v4r_find_lock(int cgfd, struct ipv4root_lock *out, vctx_error *err)
 {
@@ -499,10 +546,58 @@ static int v4r_find_lock(int cgfd, struct ipv4root_lock *out, vctx_error *err)
 	nmaps = 1 + v4r_other_maps(maps + 1, 15);
 	for (int i = 0; i < n && !found; i++)
 		for (int m = 0; m < nmaps && !found; m++)
-			found = maps[m] >= 0 && bpf_map_lookup_elem(maps[m], &ids[i], out) == 0;
+			found = maps[m] >= 0 && v4r_lookup(maps[m], ids[i], out) == 0;
 	for (int m = 1; m < nmaps; m++)
 		close(maps[m]);
 	return found;
+}
+
+static void v4r_key4(struct ipv4root_addr *k, uint32_t ip)
+{
+	memset(k, 0, sizeof(*k));
+	k->a[2] = htonl(0xffff);
+	k->a[3] = ip;
+}
+
+static int zero16(const void *a)
+{
+	static const unsigned char z[16];
+
+	return memcmp(a, z, 16) == 0;
+}
+
+/* drop @id's entries from the address registry of this build */
+static void v4r_unregister(int addrs, const struct ipv4root_lock *l, uint64_t id)
+{
+	struct ipv4root_addr k;
+	uint64_t v;
+
+	if (addrs < 0)
+		return;
+	v4r_key4(&k, l->ip);
+	if (bpf_map_lookup_elem(addrs, &k, &v) == 0 && v == id)
+		bpf_map_delete_elem(addrs, &k);
+	if (zero16(l->ip6))
+		return;
+	memcpy(k.a, l->ip6, 16);
+	if (bpf_map_lookup_elem(addrs, &k, &v) == 0 && v == id)
+		bpf_map_delete_elem(addrs, &k);
+}
+
+/* is @lo6 the private IPv6 loopback of a lock in @map other than @id's? */
+static int v4r_lo6_used(int map, const __u32 *lo6, uint64_t id)
+{
+	uint64_t key, next;
+	struct ipv4root_lock l;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(map, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key != id && v4r_lookup(map, key, &l) == 0 && !memcmp(l.lo6, lo6, 16))
+			return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------- API */
@@ -520,30 +615,60 @@ VCTX_API uint32_t vctx_loopback_for_xid(uint32_t xid)
 }
 
 /**
- * vctx_ipv4root_attach - lock a cgroup2 directory to one IPv4 address
+ * vctx_loopback6_for - the private IPv6 loopback of a server
+ * @loopback: its private IPv4 loopback (nbo)
+ * @out: set to fd76:6374:7800::/96 followed by the 32 bits of @loopback
+ *       (fd76:6374:7800::7f80:33 for 127.128.0.51)
+ */
+VCTX_API void vctx_loopback6_for(uint32_t loopback, uint8_t out[16])
+{
+	uint32_t w[4] = { htonl(IPV4ROOT_ULA_W0), htonl(IPV4ROOT_ULA_W1), htonl(IPV4ROOT_ULA_W2), loopback };
+
+	memcpy(out, w, 16);
+}
+
+/**
+ * vctx_netlock_attach - lock a cgroup2 directory's network use
  * @cgfd: the cgroup2 directory (O_RDONLY or O_PATH), with no process yet
- * @ip: the lock address, network byte order
- * @loopback: where 127.0.0.0/8 is mapped (nbo), 0 for no mapping
+ * @nl: the addresses (see struct vctx_netlock)
  * @err: filled on failure
  *
- * Records the lock in the pinned map and attaches the six ipv4root
- * programs with BPF_F_ALLOW_MULTI, loading and pinning them first when
- * this build has never run (mounting bpffs when missing).  Fails with
- * EEXIST when the cgroup or an ancestor is already locked (one-shot).  On
- * failure nothing stays attached or recorded.
+ * Records the lock in the pinned lock map, registers its addresses (so
+ * other servers reach them), adds the private IPv6 loopback to lo when
+ * there is one, and attaches the ipv4root programs with BPF_F_ALLOW_MULTI,
+ * loading and pinning them first when this build has never run (mounting
+ * bpffs when missing).  Fails with EEXIST when the cgroup or an ancestor
+ * is already locked (one-shot).  On failure nothing stays attached,
+ * recorded or added.  vctx_ipv4root_forget() undoes it.
  *
  * Return: 0 or -1.
  */
-VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx_error *err)
+VCTX_API int vctx_netlock_attach(int cgfd, const struct vctx_netlock *nl, vctx_error *err)
 {
-	struct ipv4root_lock lock = { .ip = ip, .loopback = loopback };
+	struct ipv4root_lock lock;
+	struct ipv4root_addr k;
 	uint64_t ids[IPV4ROOT_MAX_LEVEL + 1];
-	char a[INET_ADDRSTRLEN];
-	int n, lk = -1, rc = -1, i = 0;
+	char a[INET6_ADDRSTRLEN];
+	int n, lk = -1, rc = -1, i = 0, ula = 0;
+	uint32_t ip = nl->ip;
 
 	if (ip == 0 || ip == 0xffffffffu)
 		return vctx_set_error(err, EINVAL, "invalid ipv4root address %s",
 				      inet_ntop(AF_INET, &ip, a, sizeof(a)));
+	if (!zero16(nl->loopback6) && nl->loopback6[0] != 0xfd)
+		return vctx_set_error(err, EINVAL, "the private IPv6 loopback %s is not a unique local address (fd00::/8)",
+				      inet_ntop(AF_INET6, nl->loopback6, a, sizeof(a)));
+	memset(&lock, 0, sizeof(lock));
+	lock.ip = ip;
+	lock.loopback = nl->loopback;
+	lock.flags = nl->nat ? IPV4ROOT_F_NAT : 0;
+	{
+		char b[8] = "";
+		if (vctx_read_file_at(AT_FDCWD, "/proc/sys/net/ipv6/bindv6only", b, sizeof(b)) > 0 && b[0] == '1')
+			lock.flags |= IPV4ROOT_F_V6ONLY;
+	}
+	memcpy(lock.ip6, nl->ip6, 16);
+	memcpy(lock.lo6, nl->loopback6, 16);
 	n = v4r_ancestors(cgfd, ids, IPV4ROOT_MAX_LEVEL + 1, err);
 	if (n < 0)
 		return -1;
@@ -577,6 +702,19 @@ VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx
 			       errno == E2BIG ? "the lock table is full" : strerror(errno));
 		goto out;
 	}
+	v4r_key4(&k, ip);
+	if (bpf_map_update_elem(v4r_cache.addrs, &k, &ids[0], BPF_ANY) < 0)
+		goto fail_addr;
+	if (!zero16(lock.ip6)) {
+		memcpy(k.a, lock.ip6, 16);
+		if (bpf_map_update_elem(v4r_cache.addrs, &k, &ids[0], BPF_ANY) < 0)
+			goto fail_addr;
+	}
+	if (!zero16(lock.lo6)) {
+		ula = vctx_lo_addr6(lock.lo6, 1, err);
+		if (ula < 0)
+			goto fail_map;
+	}
 	for (i = 0; i < P__N; i++)
 		if (bpf_prog_attach(v4r_cache.prog[i], cgfd, v4r_progs[i].type, BPF_F_ALLOW_MULTI) < 0)
 			break;
@@ -586,10 +724,18 @@ VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx
 			       v4r_progs[i].what, strerror(e));
 		while (i-- > 0)
 			bpf_prog_detach2(v4r_cache.prog[i], cgfd, v4r_progs[i].type);
-		bpf_map_delete_elem(v4r_cache.map, &ids[0]);
-		goto out;
+		if (ula == 1)
+			vctx_lo_addr6(lock.lo6, 0, NULL);
+		goto fail_map;
 	}
 	rc = 0;
+	goto out;
+fail_addr:
+	vctx_set_error(err, errno, "cannot register the server's address: %s",
+		       errno == E2BIG ? "the address table is full" : strerror(errno));
+fail_map:
+	v4r_unregister(v4r_cache.addrs, &lock, ids[0]);
+	bpf_map_delete_elem(v4r_cache.map, &ids[0]);
 out:
 	if (lk >= 0)
 		close(lk);
@@ -598,10 +744,31 @@ out:
 }
 
 /**
- * vctx_ipv4root_query - the IPv4 lock a cgroup's processes are under
+ * vctx_ipv4root_attach - lock a cgroup2 directory to one IPv4 address
+ * @cgfd: the cgroup2 directory (O_RDONLY or O_PATH), with no process yet
+ * @ip: the lock address, network byte order
+ * @loopback: where 127.0.0.0/8 is mapped (nbo), 0 for no mapping
+ * @err: filled on failure
+ *
+ * vctx_netlock_attach() without IPv6 (IPv6 sockets are refused) and
+ * without nat: chbind's lock.
+ *
+ * Return: 0 or -1.
+ */
+VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx_error *err)
+{
+	struct vctx_netlock nl;
+
+	memset(&nl, 0, sizeof(nl));
+	nl.ip = ip;
+	nl.loopback = loopback;
+	return vctx_netlock_attach(cgfd, &nl, err);
+}
+
+/**
+ * vctx_netlock_query - the network lock a cgroup's processes are under
  * @cgfd: a cgroup2 directory
- * @ip: set to the lock address (nbo), 0 when the cgroup is not locked
- * @loopback: set to the mapped loopback address (nbo), 0 when none
+ * @out: set to the lock, all zero when the cgroup is not locked
  * @err: filled on failure
  *
  * The lock of the cgroup itself or of its nearest locked ancestor, as long
@@ -610,11 +777,12 @@ out:
  *
  * Return: 0 or -1.
  */
-VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vctx_error *err)
+VCTX_API int vctx_netlock_query(int cgfd, struct vctx_netlock *out, vctx_error *err)
 {
-	struct ipv4root_lock lock = { 0, 0 };
+	struct ipv4root_lock lock;
 	int rc = -1, r;
 
+	memset(&lock, 0, sizeof(lock));
 	pthread_mutex_lock(&v4r_mu);
 	v4r_open_cached();	/* may be absent: other builds' pins are searched too */
 	r = v4r_locked(cgfd, v4r_cache.bind_id, err);
@@ -625,23 +793,49 @@ VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vct
 	rc = 0;
 out:
 	pthread_mutex_unlock(&v4r_mu);
-	if (rc == 0) {
-		if (ip)
-			*ip = lock.ip;
-		if (loopback)
-			*loopback = lock.loopback;
+	if (rc == 0 && out) {
+		memset(out, 0, sizeof(*out));
+		out->ip = lock.ip;
+		out->loopback = lock.loopback;
+		out->nat = !!(lock.flags & IPV4ROOT_F_NAT);
+		memcpy(out->ip6, lock.ip6, 16);
+		memcpy(out->loopback6, lock.lo6, 16);
 	}
 	return rc;
 }
 
 /**
- * vctx_ipv4root_forget - drop the lock record of a removed cgroup
+ * vctx_ipv4root_query - the IPv4 part of vctx_netlock_query()
+ * @cgfd: a cgroup2 directory
+ * @ip: set to the lock address (nbo), 0 when the cgroup is not locked
+ * @loopback: set to the mapped loopback address (nbo), 0 when none
+ * @err: filled on failure
+ *
+ * Return: 0 or -1.
+ */
+VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vctx_error *err)
+{
+	struct vctx_netlock nl;
+
+	if (vctx_netlock_query(cgfd, &nl, err) < 0)
+		return -1;
+	if (ip)
+		*ip = nl.ip;
+	if (loopback)
+		*loopback = nl.loopback;
+	return 0;
+}
+
+/**
+ * vctx_ipv4root_forget - drop the lock of a removed cgroup
  * @cgroup_id: the cgroup's id (vctx_cgroup_id() taken before removal)
  * @err: filled on failure
  *
  * Deletes the entry from every build's lock map (an entry of an unknown
- * id is not an error) and removes the pins of older builds left empty.
- * Never loads anything: with no pins there is nothing to forget.
+ * id is not an error), the lock's addresses from the address registry,
+ * its private IPv6 loopback from lo (unless another lock still uses it),
+ * and removes the pins of older builds left empty.  Never loads anything:
+ * with no pins there is nothing to forget.
  *
  * Return: 0 or -1.
  */
@@ -649,7 +843,8 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 {
 	DIR *d;
 	struct dirent *de;
-	int lk, rc = 0, stale = 0;
+	int lk, rc = 0, stale = 0, maps[16], nmaps = 0, had_lo6 = 0;
+	__u32 lo6[4];
 
 	pthread_mutex_lock(&v4r_mu);
 	v4r_build_name();
@@ -662,6 +857,7 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 	}
 	while ((de = readdir(d))) {
 		char path[256];
+		struct ipv4root_lock l;
 		int map;
 
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) || strstr(de->d_name, "-tmp-"))
@@ -671,14 +867,40 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 		map = bpf_obj_get(path);
 		if (map < 0)
 			continue;
+		if (v4r_lookup(map, cgroup_id, &l) == 0) {
+			int addrs;
+
+			v4r_pin_path(path, sizeof(path), de->d_name, V4R_ADDRS_PIN);
+			addrs = bpf_obj_get(path);
+			v4r_unregister(addrs, &l, cgroup_id);
+			if (addrs >= 0)
+				close(addrs);
+			if (!zero16(l.lo6)) {
+				memcpy(lo6, l.lo6, 16);
+				had_lo6 = 1;
+			}
+		}
 		if (bpf_map_delete_elem(map, &cgroup_id) < 0 && errno != ENOENT && rc == 0)
 			rc = vctx_set_error(err, errno, "cannot forget the ipv4root lock of cgroup %llu: %s",
 					    (unsigned long long)cgroup_id, strerror(errno));
 		if (strcmp(de->d_name, v4r_build) && v4r_map_empty(map))
 			stale = 1;
-		close(map);
+		if (nmaps < 16)
+			maps[nmaps++] = map;
+		else
+			close(map);
 	}
 	closedir(d);
+	if (had_lo6) {
+		int used = 0;
+		for (int m = 0; m < nmaps && !used; m++)
+			used = v4r_lo6_used(maps[m], lo6, cgroup_id);
+		if (!used && vctx_lo_addr6(lo6, 0, NULL) < 0 && rc == 0)
+			rc = vctx_set_error(err, errno, "cannot remove the private IPv6 loopback of cgroup %llu from lo: %s",
+					    (unsigned long long)cgroup_id, strerror(errno));
+	}
+	for (int m = 0; m < nmaps; m++)
+		close(maps[m]);
 	if (stale) {
 		lk = v4r_flock(NULL);
 		if (lk >= 0) {

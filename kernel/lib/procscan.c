@@ -679,6 +679,15 @@ static void dotted_or_empty(const char *in, char out[16])
 		inet_ntop(AF_INET, &a, out, 16);
 }
 
+static void ip6_or_empty(const char *in, char out[46])
+{
+	struct in6_addr a;
+
+	out[0] = 0;
+	if (in[0] && inet_pton(AF_INET6, in, &a) == 1 && !IN6_IS_ADDR_UNSPECIFIED(&a))
+		inet_ntop(AF_INET6, &a, out, 46);
+}
+
 /* the v1 directory of controller @c for the context at cgroup2 @rel ("vctx/5") */
 static int v1_dir(const struct vctx_cgroup_layout *l, int c, const char *rel,
 		  uint32_t xid, char *out, size_t len)
@@ -726,6 +735,12 @@ static void ctx_figures(struct vctx_scanner *s, struct vctx_ctx *c, int dfd,
 	dotted_or_empty(meta, c->ip);
 	get_xattr(dfd, VCTX_XATTR_LOOPBACK, meta, sizeof(meta));
 	dotted_or_empty(meta, c->loopback);
+	get_xattr(dfd, VCTX_XATTR_IP6, meta, sizeof(meta));
+	ip6_or_empty(meta, c->ip6);
+	get_xattr(dfd, VCTX_XATTR_LOOPBACK6, meta, sizeof(meta));
+	ip6_or_empty(meta, c->loopback6);
+	get_xattr(dfd, VCTX_XATTR_NAT, meta, sizeof(meta));
+	c->nat = meta[0] == '1';
 	get_xattr(dfd, VCTX_XATTR_PID1, meta, sizeof(meta));
 	{
 		int64_t v = 0;

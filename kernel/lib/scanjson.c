@@ -87,6 +87,11 @@ VCTX_API int vctx_scan_json(FILE *f, int lite, pid_t leave_out)
 		str_or_null(f, c->ip);
 		fputs(",\"loopback\":", f);
 		str_or_null(f, c->loopback);
+		fputs(",\"ip6\":", f);
+		str_or_null(f, c->ip6);
+		fputs(",\"loopback6\":", f);
+		str_or_null(f, c->loopback6);
+		fprintf(f, ",\"nat\":%s", c->nat ? "true" : "false");
 		fputs(",\"capBounding\":", f);
 		vctx_json_string(f, caps);
 		fputs(",\"flags\":[", f);

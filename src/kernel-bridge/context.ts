@@ -13,7 +13,8 @@ import type { ContextInfo } from './types.js';
  * snapshot's ContextInfo without the figures and namespaces.
  */
 export type ContextRecord = Pick<ContextInfo,
-  'xid' | 'parentXid' | 'name' | 'cgroup' | 'root' | 'pid1' | 'ip' | 'ip6' | 'loopback' | 'capBounding' | 'flags' | 'created' | 'nprocs'>;
+  'xid' | 'parentXid' | 'name' | 'cgroup' | 'root' | 'pid1' | 'ip' | 'loopback' | 'ip6' | 'loopback6' | 'nat' |
+  'capBounding' | 'flags' | 'created' | 'nprocs'>;
 
 /** what the addon's listContexts() gives: the flags as libvctx writes them, space-separated */
 type RawContextRecord = Omit<ContextRecord, 'flags'> & { flags: string };

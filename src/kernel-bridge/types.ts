@@ -51,10 +51,14 @@ export interface ContextInfo {
   pid1: number;
   /** dotted IPv4 lock or null */
   ip: string | null;
-  /** the IPv6 address of the lock (IPROOT's second address) or null; absent where the addon does not report it */
-  ip6?: string | null;
   /** loopback address 127/8 is mapped to, or null */
   loopback: string | null;
+  /** the IPv6 address of its lock, or null */
+  ip6?: string | null;
+  /** its private IPv6 loopback (::1 inside), or null */
+  loopback6?: string | null;
+  /** true when its connections off the loopback leave from the host's address */
+  nat?: boolean;
   /** capability bounding set of PID 1, as a hex string (0x...) */
   capBounding: string;
   /** flag names: lock sched nproc private fakeinit */

@@ -8,9 +8,25 @@
  *   caps                      "eff=HEX prm=HEX bnd=HEX uid=N euid=N"
  *   bind ADDR PORT            "bound ADDR:PORT" or "error ENAME"
  *   serve ADDR PORT           bind+listen, print "listening ADDR:PORT",
- *                             answer one client with "hello", exit
+ *                             answer one client with "hello", print
+ *                             "accepted PEER:PORT on LOCAL:PORT", exit
  *   connect ADDR PORT         "connected LOCAL:PORT -> REPLY" or "error ENAME"
+ *                             (ETIMEDOUT when no answer came in 3 s)
+ *   names ADDR PORT           connect: "local LOCAL peer PEER -> REPLY" (the
+ *                             addresses without ports) or "error ENAME"
+ *   dserve PORT               serve on a dual-stack [::]:PORT (IPV6_V6ONLY off)
+ *   autolisten                listen() without bind(): "listening ADDR:PORT",
+ *                             answer one client, exit
+ *   userve ADDR PORT          UDP (IPv6: IPV6_V6ONLY): bind, print "bound ADDR:PORT", answer one
+ *                             datagram with "hello", print "from PEER:PORT", exit
+ *   uconn ADDR PORT           UDP connect + send + recv (what resolvers do):
+ *                             "local LOCAL peer PEER -> REPLY" or "error ENAME"
+ *   usend ADDR PORT           UDP sendto + recvfrom: "reply from PEER:PORT -> REPLY"
+ *                             or "error ENAME"
  *   v6                        socket(AF_INET6): "ok" or "error ENAME"
+ *                             (ADDR may be IPv6: bind and serve set IPV6_V6ONLY,
+ *                             as nginx does, but for ::ffff:a.b.c.d; IPv6
+ *                             addresses print as [A]:PORT)
  *   escape MARKER             double-chroot and fchdir escapes: "escape chroot=inside|OUT fchdir=inside|OUT"
  *   handle FILE               name_to_handle_at + open_by_handle_at: "handle ok|error ENAME"
  *   abstract NAME             connect to the abstract unix socket \0NAME
@@ -30,6 +46,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <stddef.h>
@@ -71,28 +88,92 @@ static unsigned long long status_hex(const char *key)
 	return v;
 }
 
-static struct sockaddr_in addr(const char *a, const char *p)
+/* ADDR PORT as a socket address of its family (IPv6 when ADDR has a ':') */
+static socklen_t addr(const char *a, const char *p, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(p)) };
-	inet_pton(AF_INET, a, &sa.sin_addr);
-	return sa;
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(a, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short)atoi(p));
+		inet_pton(AF_INET6, a, &s6->sin6_addr);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((unsigned short)atoi(p));
+	inet_pton(AF_INET, a, &s4->sin_addr);
+	return sizeof(*s4);
 }
 
-static int tcp_socket(void)
+/* "A:PORT" / "[A6]:PORT", or without the port */
+static const char *fmt(const struct sockaddr_storage *ss, int port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
+	static char out[4][80];
+	static int n;
+	char b[64];
+	char *o = out[n++ % 4];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, b, sizeof(b));
+		if (port)
+			snprintf(o, 80, "[%s]:%d", b, ntohs(s6->sin6_port));
+		else
+			snprintf(o, 80, "%s", b);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, b, sizeof(b));
+		if (port)
+			snprintf(o, 80, "%s:%d", b, ntohs(s4->sin_port));
+		else
+			snprintf(o, 80, "%s", b);
+	}
+	return o;
+}
+
+/* IPv6 sockets are IPV6_V6ONLY (as nginx's), but for ::ffff:a.b.c.d or with @dual */
+static int tcp_socket(const struct sockaddr_storage *sa, int dual)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
+	int one = 1, v6only = !dual;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->ss_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+			v6only = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
 	return fd;
 }
 
-static void print_sock(const char *what, int fd)
+static const char *sockname(int fd, int peer, int port)
 {
-	struct sockaddr_in sa;
-	socklen_t l = sizeof(sa);
-	char b[32];
-	getsockname(fd, (struct sockaddr *)&sa, &l);
-	printf("%s %s:%d", what, inet_ntop(AF_INET, &sa.sin_addr, b, sizeof(b)), ntohs(sa.sin_port));
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (peer)
+		getpeername(fd, (struct sockaddr *)&ss, &l);
+	else
+		getsockname(fd, (struct sockaddr *)&ss, &l);
+	return fmt(&ss, port);
+}
+
+/* accept one client, answer "hello", print who it was */
+static void answer(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	int c = accept(fd, (struct sockaddr *)&ss, &l);
+
+	if (c < 0) {
+		printf("error %s\n", ename(errno));
+		return;
+	}
+	if (write(c, "hello\n", 6) < 0)
+		exit(1);
+	printf("accepted %s on %s\n", fmt(&ss, 1), sockname(c, 0, 1));
+	close(c);
 }
 
 /* chroot into a new subdirectory, climb with .., chroot there: still inside? */
@@ -139,40 +220,111 @@ int main(int argc, char **argv)
 		       status_hex("CapPrm"), status_hex("CapBnd"), status_hex("CapInh"), status_hex("CapAmb"),
 		       getuid(), geteuid());
 	} else if (!strcmp(m, "bind") && argc == 4) {
-		struct sockaddr_in sa = addr(argv[2], argv[3]);
-		int fd = tcp_socket();
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		struct sockaddr_storage sa;
+		socklen_t sl = addr(argv[2], argv[3], &sa);
+		int fd = tcp_socket(&sa, 0);
+		if (bind(fd, (struct sockaddr *)&sa, sl) < 0)
 			printf("error %s\n", ename(errno));
-		else {
-			print_sock("bound", fd);
-			printf("\n");
-		}
-	} else if (!strcmp(m, "serve") && argc == 4) {
-		struct sockaddr_in sa = addr(argv[2], argv[3]);
-		int fd = tcp_socket();
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+		else
+			printf("bound %s\n", sockname(fd, 0, 1));
+	} else if ((!strcmp(m, "serve") && argc == 4) || (!strcmp(m, "dserve") && argc == 3)) {
+		struct sockaddr_storage sa;
+		int dual = !strcmp(m, "dserve");
+		socklen_t sl = dual ? addr("::", argv[2], &sa) : addr(argv[2], argv[3], &sa);
+		int fd = tcp_socket(&sa, dual);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0 || listen(fd, 4) < 0) {
 			printf("error %s\n", ename(errno));
 			return 0;
 		}
-		print_sock("listening", fd);
-		printf("\n");
-		int c = accept(fd, NULL, NULL);
-		if (c >= 0 && write(c, "hello\n", 6) < 0)
-			return 1;
-		close(c);
-	} else if (!strcmp(m, "connect") && argc == 4) {
-		struct sockaddr_in sa = addr(argv[2], argv[3]);
+		printf("listening %s\n", sockname(fd, 0, 1));
+		answer(fd);
+	} else if (!strcmp(m, "autolisten")) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		char buf[64] = "";
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (listen(fd, 4) < 0) {
 			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		printf("listening %s\n", sockname(fd, 0, 1));
+		answer(fd);
+	} else if ((!strcmp(m, "connect") || !strcmp(m, "names")) && argc == 4) {
+		struct sockaddr_storage sa;
+		socklen_t sl = addr(argv[2], argv[3], &sa);
+		int fd = socket(sa.ss_family, SOCK_STREAM, 0);
+		struct timeval tv = { 3, 0 };
+		char buf[64] = "";
+		/* a dropped SYN: ETIMEDOUT after 3 s instead of the kernel's minutes */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sl) < 0) {
+			printf("error %s\n", ename(errno == EINPROGRESS ? ETIMEDOUT : errno));
 			return 0;
 		}
 		ssize_t n = read(fd, buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = 0;
 		buf[strcspn(buf, "\n")] = 0;
-		print_sock("connected", fd);
-		printf(" -> %s\n", buf);
+		/* one printf: a server in the same shell writes to the same stdout */
+		if (!strcmp(m, "names"))
+			printf("local %s peer %s -> %s\n", sockname(fd, 0, 0), sockname(fd, 1, 0), buf);
+		else
+			printf("connected %s -> %s\n", sockname(fd, 0, 1), buf);
+	} else if (!strcmp(m, "userve") && argc == 4) {
+		struct sockaddr_storage sa, from;
+		socklen_t sl = addr(argv[2], argv[3], &sa), fl = sizeof(from);
+		int fd = socket(sa.ss_family, SOCK_DGRAM, 0), one = 1;
+		char buf[64];
+		if (sa.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		printf("bound %s\n", sockname(fd, 0, 1));
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		if (sendto(fd, "hello\n", 6, 0, (struct sockaddr *)&from, fl) < 0)
+			printf("reply error %s\n", ename(errno));
+		printf("from %s\n", fmt(&from, 1));
+	} else if (!strcmp(m, "uconn") && argc == 4) {
+		struct sockaddr_storage sa;
+		socklen_t sl = addr(argv[2], argv[3], &sa);
+		int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
+		struct timeval tv = { 2, 0 };
+		char buf[64];
+		ssize_t n;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sl) < 0 || send(fd, "hi\n", 3, 0) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0) {
+			printf("error %s\n", ename(errno == EAGAIN ? ETIMEDOUT : errno));
+			return 0;
+		}
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		printf("local %s peer %s -> %s\n", sockname(fd, 0, 0), sockname(fd, 1, 0), buf);
+	} else if (!strcmp(m, "usend") && argc == 4) {
+		struct sockaddr_storage sa, from;
+		socklen_t sl = addr(argv[2], argv[3], &sa), fl = sizeof(from);
+		int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
+		struct timeval tv = { 2, 0 };
+		char buf[64];
+		ssize_t n;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (fd < 0 || sendto(fd, "hi\n", 3, 0, (struct sockaddr *)&sa, sl) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			printf("error %s\n", ename(errno == EAGAIN ? ETIMEDOUT : errno));
+			return 0;
+		}
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		printf("reply from %s -> %s\n", fmt(&from, 1), buf);
 	} else if (!strcmp(m, "v6")) {
 		int fd = socket(AF_INET6, SOCK_STREAM, 0);
 		if (fd < 0)

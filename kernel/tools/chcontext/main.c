@@ -75,7 +75,22 @@ static void usage(FILE *out)
 "Server options (used by vserver NAME start):\n"
 "  --root DIR            pivot into DIR (the old root is detached)\n"
 "  --ip IP               lock the context to IP (see chbind)\n"
-"  --loopback IP         map 127.0.0.0/8 to IP, a loopback address of its own\n"
+"  --loopback IP         map 127.0.0.0/8 to IP, a loopback address of its own:\n"
+"                        127.0.0.1 inside reaches the server's own listeners\n"
+"                        (at IP or at its --ip address) and reads back as\n"
+"                        127.0.0.1; other servers' addresses are reached as\n"
+"                        they are\n"
+"  --ip6 IP6             with --ip: the server's IPv6 address (on an\n"
+"                        interface); [::] binds to it\n"
+"  --loopback6 IP6       with --ip: the private IPv6 loopback, ::1 inside, in\n"
+"                        fd76:6374:7800::/96, added to lo while the context\n"
+"                        lives; default: derived from --loopback\n"
+"                        (fd76:6374:7800::7f80:33 for 127.128.0.51).  Without\n"
+"                        either, IPv6 sockets are refused\n"
+"  --nat                 with --ip: connections to addresses off the loopback\n"
+"                        leave from the host's address (the kernel's routing\n"
+"                        chooses it); without it a loopback --ip cannot\n"
+"                        reach them (ENETUNREACH)\n"
 "  --name NAME           server name recorded with the context\n"
 "  --memory BYTES        memory limit of the context's cgroup\n"
 "  --pids N              process limit of the context's cgroup\n"
@@ -155,6 +170,16 @@ static uint32_t parse_ip(const char *s, const char *flag)
 	usage_error(buf, s);
 }
 
+static void parse_ip6(const char *s, const char *flag, uint8_t out[16])
+{
+	char buf[96];
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return;
+	snprintf(buf, sizeof(buf), "%s: '%%s' is not an IPv6 address", flag);
+	usage_error(buf, s);
+}
+
 static const struct { const char *name; int res; } rlimit_names[] = {
 	{ "core", RLIMIT_CORE }, { "data", RLIMIT_DATA }, { "nice", RLIMIT_NICE },
 	{ "fsize", RLIMIT_FSIZE }, { "sigpending", RLIMIT_SIGPENDING }, { "memlock", RLIMIT_MEMLOCK },
@@ -218,6 +243,7 @@ enum {
 	O_LOOP, O_NAME, O_MEM, O_PIDS, O_CPUW, O_CPUMAX, O_NICE, O_RLIM, O_PERSIST, O_ACCT,
 	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR, O_VERSION,
 	O_STATUSFD,
+	O_IP6, O_LOOP6, O_NAT,
 };
 
 static const struct option opts[] = {
@@ -236,6 +262,8 @@ static const struct option opts[] = {
 	{ "daemon", no_argument, 0, O_DAEMON }, { "pty", no_argument, 0, O_PTY },
 	{ "workdir", required_argument, 0, O_WORKDIR }, { "version", no_argument, 0, O_VERSION },
 	{ "status-fd", required_argument, 0, O_STATUSFD },
+	{ "ip6", required_argument, 0, O_IP6 }, { "loopback6", required_argument, 0, O_LOOP6 },
+	{ "nat", no_argument, 0, O_NAT },
 	{ 0, 0, 0, 0 },
 };
 
@@ -243,7 +271,7 @@ int main(int argc, char **argv)
 {
 	struct vctx_spec spec;
 	vctx_error e = { 0 };
-	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, status_fd = -1, c;
+	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, status_fd = -1, need_ip = 0, c;
 	uint64_t add = 0, drop = 0;
 	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL, *refused_arg = NULL;
 	long ctx = 0;
@@ -304,6 +332,31 @@ int main(int argc, char **argv)
 			spec.loopback = parse_ip(optarg, "--loopback");
 			if ((ntohl(spec.loopback) >> 24) != 127)
 				usage_error("--loopback %s: must be in 127.0.0.0/8", optarg);
+			break;
+		case O_IP6:
+			parse_ip6(optarg, "--ip6", spec.ipv6);
+			if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)spec.ipv6) ||
+			    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)spec.ipv6) ||
+			    IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)spec.ipv6) ||
+			    IN6_IS_ADDR_MULTICAST((struct in6_addr *)spec.ipv6))
+				usage_error("--ip6 %s: must be a unicast IPv6 address (not ::1, ::, ::ffff:a.b.c.d)", optarg);
+			if (vctx_ipv6_is_local(spec.ipv6) != 1) {
+				fprintf(stderr, "%s: --ip6 %s is not a local address (it is on no interface)\n", prog, optarg);
+				return 1;
+			}
+			need_ip = 1;
+			break;
+		case O_LOOP6: {
+			static const uint8_t pfx[12] = { 0xfd, 0x76, 0x63, 0x74, 0x78 };
+			parse_ip6(optarg, "--loopback6", spec.loopback6);
+			if (memcmp(spec.loopback6, pfx, sizeof(pfx)) || !memcmp(spec.loopback6 + 12, pfx + 8, 4))
+				usage_error("--loopback6 %s: must be in fd76:6374:7800::/96 (and not the prefix itself)", optarg);
+			need_ip = 1;
+			break;
+		}
+		case O_NAT:
+			spec.nat = 1;
+			need_ip = 1;
 			break;
 		case O_NAME:
 			spec.name = optarg;
@@ -427,6 +480,8 @@ int main(int argc, char **argv)
 		spec.caps = (spec.secure ? vctx_caps_server_default() : ~0ULL) | add;
 		spec.caps &= ~drop;
 	}
+	if (need_ip && !spec.ipv4)
+		usage_error("%s", "--ip6, --loopback6 and --nat need --ip");
 	if (spec.ipv4 && !spec.loopback && spec.root)
 		spec.loopback = 0; /* set by the caller: vserver passes --loopback */
 
