@@ -290,8 +290,15 @@ static int nv_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 	} else {
+		struct buf b = { 0 };
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
+		/* /proc reports 0, but readers that splice (busybox cat's
+		   sendfile) stop at the size: the host's length, a bound on
+		   what a server reads (a shorter read ends the file there) */
+		if (slurp(p, &b) == 0)
+			st->st_size = (off_t)b.len;
+		free(b.p);
 	}
 	return 0;
 }
