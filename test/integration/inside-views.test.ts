@@ -137,6 +137,17 @@ describe('inside views: free, uptime, /proc/meminfo and /proc/net show the serve
     assert.match(section(r.stdout, 'top'), /^MiB Mem :\s+512\.0 total,/m);
   });
 
+  test("/proc/loadavg inside counts the server's tasks, not the host's", async () => {
+    // lxcfs answers the first read of a cgroup with zeros and tracks it from then on
+    await vs([NAME, 'exec', 'cat', '/proc/loadavg']);
+    await new Promise((r) => setTimeout(r, 6000));
+    const la = (await vs([NAME, 'exec', 'cat', '/proc/loadavg'])).stdout;
+    const tasks = Number(/^[\d.]+ [\d.]+ [\d.]+ \d+\/(\d+) /.exec(la)?.[1]);
+    const ps = await vs([NAME, 'exec', 'ps']);
+    const mine = ps.stdout.trim().split('\n').length - 1;
+    assert.ok(tasks >= 1 && tasks <= mine + 2, `loadavg ${la.trim()}: ${tasks} tasks, the server has ${mine} processes`);
+  });
+
   test("/proc/meminfo inside follows the server's use: 40 MB written to its /dev/shm take 40 MB of its MemFree", async () => {
     const before = (await vs([NAME, 'exec', 'cat', '/proc/meminfo'])).stdout;
     assert.equal(meminfo(before, 'MemTotal'), 512 * 1024);
