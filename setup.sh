@@ -2,17 +2,22 @@
 # vctx setup: installs what Debian must provide, builds libvctx, the eBPF
 # objects, the C tools, the node addon, the TypeScript and the man pages,
 # installs the commands, their man pages and the systemd unit for ONBOOT
-# servers, then builds and starts three demo servers and opens vtop on them.
+# servers, starts the daemons behind the servers' inside views (lxcfs and
+# vctx-netview, scripts/vctx-views: detached, logged in /var/log/vctx, never
+# twice), then builds and starts three demo servers and opens vtop on them.
 #
 #   sudo ./setup.sh                  everything, then vtop on the demo
 #   sudo ./setup.sh --no-demo        install and build only (what CI runs)
 #   sudo ./setup.sh --enable-onboot  also enable vservers.service, so that the
-#                                    servers with ONBOOT=yes start at boot
-#   sudo ./setup.sh --uninstall      remove what setup installed (refused while
+#                                    servers with ONBOOT=yes start at boot, and
+#                                    vctx-views.service, which starts the
+#                                    inside views' daemons before them
+#   sudo ./setup.sh --uninstall      remove what setup installed and stop the
+#                                    daemons it started (refused while
 #                                    configured servers run)
 #   --prefix DIR                     install below DIR instead of /usr/local:
 #                                    commands in DIR/sbin, man pages in
-#                                    DIR/share/man/man8, the unit in
+#                                    DIR/share/man/man8, the units in
 #                                    DIR/lib/systemd/system
 #
 # Rerun it to upgrade: running servers keep running.  What it installed is
@@ -49,6 +54,8 @@ sbindir="$prefix/sbin"
 man8dir="$prefix/share/man/man8"
 unitdir="$prefix/lib/systemd/system"
 unit="$unitdir/vservers.service"
+views_unit="$unitdir/vctx-views.service"
+views="$here/scripts/vctx-views"
 manifest="$prefix/lib/vctx/installed"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -95,6 +102,10 @@ if [ "$uninstall" -eq 1 ]; then
   fi
   say "removing what setup installed (listed in $manifest)"
   mapfile -t entries < "$manifest"
+  # the daemons it started (their PID files are listed): stopped first
+  for f in "${entries[@]}"; do
+    case "$f" in /run/vctx-views/*.pid) n="${f##*/}"; "$views" stop "${n%.pid}" ;; esac
+  done
   n=0
   for f in "${entries[@]}"; do
     case "$f" in */) continue ;; esac
@@ -112,11 +123,12 @@ fi
 # What Debian must provide: compilers and headers for libvctx and the eBPF
 # programs, busybox for server roots, tmux for the end-to-end tests, procps
 # for vps, debootstrap for the debootstrap template, help2man and man-db for
-# the man pages, systemd for the unit (systemd-analyze checks it), the ssh
-# client for the real-server test's login, lxc for its benchmark's peer.
+# the man pages, systemd for the unit (systemd-analyze checks it), lxcfs and
+# libfuse3 (vctx-netview) for the inside views, the ssh client for the
+# real-server test's login, lxc for its benchmark's peer.
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
-      help2man man-db systemd openssh-client lxc)
+      help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -173,10 +185,29 @@ if [ "$onboot" -eq 1 ]; then
   say "enabling vservers.service (ONBOOT=yes servers start at boot)"
   systemctl enable "$unit"
 fi
-# the links enabling it (made now, or by an earlier --enable-onboot)
-for l in /etc/systemd/system/vservers.service /etc/systemd/system/*.wants/vservers.service; do
-  if [ -L "$l" ] && [ "$(readlink "$l")" = "$unit" ]; then installed+=("$l"); fi
+# the inside views' daemons, started at boot before the servers when enabled
+sed "s|@VIEWS@|$views|g" "$here/scripts/vctx-views.service" > "$views_unit.tmp"
+chmod 644 "$views_unit.tmp"
+mv -f "$views_unit.tmp" "$views_unit"
+installed+=("$views_unit")
+if [ "$onboot" -eq 1 ]; then systemctl enable "$views_unit"; fi
+# the links enabling them (made now, or by an earlier --enable-onboot)
+for l in /etc/systemd/system/vservers.service /etc/systemd/system/*.wants/vservers.service \
+         /etc/systemd/system/vctx-views.service /etc/systemd/system/*.wants/vctx-views.service; do
+  if [ -L "$l" ] && { [ "$(readlink "$l")" = "$unit" ] || [ "$(readlink "$l")" = "$views_unit" ]; }; then installed+=("$l"); fi
 done
+
+# the daemons now (no init may start them: PID 1 need not be systemd); the
+# PID files of those this run or an earlier one started are listed, so that
+# --uninstall stops them
+say "starting the inside views' daemons (lxcfs, vctx-netview) unless they run"
+mapfile -t started < <("$views" start) || true
+for f in "${started[@]}"; do [ -n "$f" ] && installed+=("$f"); done
+for f in "${!old[@]}"; do case "$f" in /run/vctx-views/*.pid) [ -f "$f" ] && installed+=("$f") ;; esac; done
+if [ "$("$views" status)" != $'lxcfs answers\nvctx-netview answers' ]; then
+  echo "setup.sh: the inside views' daemons do not all answer ($("$views" status | tr '\n' ' ')); see /var/log/vctx" >&2
+  exit 1
+fi
 
 # what an earlier run installed and this one did not: gone
 declare -A now=()

@@ -28,6 +28,11 @@ for (const tool of ['make', 'clang', 'gcc']) {
     process.exit(1);
   }
 }
+// vctx-netview (kernel/tools/vctx-netview.c) is a FUSE daemon: libfuse3's headers
+if (spawnSync('sh', ['-c', 'pkg-config --exists fuse3']).status !== 0) {
+  console.error('build: libfuse3-dev (and pkg-config) is missing; run ./setup.sh (it installs what Debian must provide)');
+  process.exit(1);
+}
 // the tables C and TypeScript share (kernel/tables/vctx-tables.json): the
 // header for make, src/generated/tables.ts for tsc
 run(process.execPath, [join(root, 'scripts', 'gen-tables.mjs')], 'the shared tables');

@@ -49,6 +49,10 @@ extern "C" {
 #define VCTX_XID_FILE		"/dev/vctx/xid"
 /* inside every context: a read-only file holding its flags ("lock nproc") */
 #define VCTX_FLAGS_FILE		"/dev/vctx/flags"
+/* where lxcfs serves its per-cgroup /proc files (Debian's lxcfs.service) */
+#define VCTX_LXCFS_DIR		"/var/lib/lxcfs"
+/* where vctx-netview serves /proc/net cut to each server's sockets */
+#define VCTX_NETVIEW_DIR	"/run/vctx-netview"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -296,6 +300,12 @@ int vctx_kill_context(uint32_t xid, int sig, vctx_error *err);
 int vctx_kill_pid(pid_t pid, uint64_t starttime, int sig, vctx_error *err);
 
 /* ------------------------------------------------------------ info */
+
+/* the inside views the host serves now (a --secure context gets them at
+   creation): lxcfs at VCTX_LXCFS_DIR, vctx-netview at VCTX_NETVIEW_DIR */
+#define VCTX_VIEW_LXCFS		1u
+#define VCTX_VIEW_NETVIEW	2u
+unsigned vctx_views_available(void);
 
 /* XID of @pid (0 = self); from /proc/PID/cgroup, or VCTX_XID_FILE inside */
 int vctx_xid_of_pid(pid_t pid, uint32_t *xid, vctx_error *err);

@@ -320,7 +320,10 @@ int vctx_cg_apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_
 
 	need[VCTX_CTL_PIDS] = spec->pids_max > 0 || spec->accounting || (spec->flags & VCTX_F_NPROC);
 	need[VCTX_CTL_MEMORY] = spec->memory_max > 0 || spec->accounting;
-	need[VCTX_CTL_CPU] = spec->cpu_weight > 0 || spec->cpu_max_pct > 0 || (spec->flags & VCTX_F_SCHED);
+	/* with accounting too: lxcfs's /proc/loadavg counts the tasks of the
+	   context's cpu cgroup (on v1, the root's without a directory) */
+	need[VCTX_CTL_CPU] = spec->cpu_weight > 0 || spec->cpu_max_pct > 0 || (spec->flags & VCTX_F_SCHED) ||
+			     spec->accounting;
 	need[VCTX_CTL_CPUACCT] = spec->accounting;
 	need[VCTX_CTL_FREEZER] = !layout.has_kill;
 

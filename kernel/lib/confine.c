@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/netlink.h>
 #include <seccomp.h>
 #include "internal.h"
 
@@ -77,7 +79,8 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned cnt,
  * namespaces (and, with VCTX_F_LOCK, every new namespace and setns) and
  * kexec_load/kexec_file_load (EPERM: CAP_SYS_BOOT, which servers keep for
  * reboot(2), must not load a kernel); with @secure also the kernel
- * keyring, which is not namespaced.
+ * keyring, which is not namespaced, and socket diagnostics
+ * (NETLINK_SOCK_DIAG sockets), which list the host's sockets.
  */
 int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 {
@@ -116,6 +119,14 @@ int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 	    (SCMP_SYS(kexec_file_load) >= 0 &&
 	     rule(ctx, eperm, SCMP_SYS(kexec_file_load), 0, SCMP_A0(SCMP_CMP_NE, 0), err)))
 		goto out;
+	/* socket diagnostics list every socket of the shared network stack:
+	   refused, so ss & co. read /proc/net, which shows the server's own
+	   (vctx-netview, mounts.c) */
+	if (secure && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG)) < 0) {
+		vctx_set_error(err, EINVAL, "cannot add the seccomp rule for NETLINK_SOCK_DIAG");
+		goto out;
+	}
 	if (secure) {
 		int nrs[] = { SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key) };
 		for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)

@@ -4,6 +4,14 @@
  * with its own devpts, read-only /sys and cgroupfs, the OCI runtime
  * spec's masked and read-only /proc paths, the XID and flags files, and pivot_root
  * into the server root with the old root detached.
+ *
+ * Inside views (--secure contexts): when lxcfs answers at /var/lib/lxcfs,
+ * its per-cgroup /proc files (meminfo, cpuinfo, loadavg, diskstats, swaps)
+ * and /sys/devices/system/cpu/online are bound over the context's,
+ * so free, top and uptime show the server (uptime itself comes from the
+ * context's time namespace, context.c); when vctx-netview answers at
+ * /run/vctx-netview, it is bound at /dev/vctx/net and /proc/net becomes a
+ * symbolic link to it (the socket tables list the context's sockets only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include "internal.h"
@@ -175,6 +184,117 @@ static int setup_dev(const struct vctx_spec *spec, const char *root, uint32_t xi
 	return write_xid(p, spec, xid, err);
 }
 
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
+/*
+ * The files of lxcfs (at VCTX_LXCFS_DIR) bound over the context's own.
+ * Not /proc/uptime nor /proc/stat: the context's time namespace already
+ * makes the kernel's uptime, btime and process start times count from the
+ * context's start, and lxcfs's copies (the host's btime) would contradict
+ * them (ps would date every process hours back).
+ */
+static const char *const lxcfs_files[] = {
+	"/proc/meminfo", "/proc/cpuinfo", "/proc/loadavg", "/proc/diskstats",
+	"/proc/swaps", "/sys/devices/system/cpu/online",
+};
+
+/* a FUSE file system answers at @dir: it is mounted there and @probe (in it) can be looked up */
+static int fuse_answers(const char *dir, const char *probe)
+{
+	struct statfs sf;
+	struct stat st;
+	char p[256];
+
+	if (statfs(dir, &sf) < 0 || (unsigned long)sf.f_type != FUSE_SUPER_MAGIC)
+		return 0;
+	snprintf(p, sizeof(p), "%s%s", dir, probe);
+	return stat(p, &st) == 0;
+}
+
+/**
+ * vctx_views_available - which inside views the host serves now: a mask
+ * of VCTX_VIEW_LXCFS (lxcfs at VCTX_LXCFS_DIR) and VCTX_VIEW_NETVIEW
+ * (vctx-netview at VCTX_NETVIEW_DIR).
+ */
+VCTX_API unsigned vctx_views_available(void)
+{
+	return (fuse_answers(VCTX_LXCFS_DIR, "/proc/meminfo") ? VCTX_VIEW_LXCFS : 0) |
+	       (fuse_answers(VCTX_NETVIEW_DIR, "/tcp") ? VCTX_VIEW_NETVIEW : 0);
+}
+
+/* lxcfs's files over the context's (those both sides have) */
+static int bind_lxcfs(const char *root, vctx_error *err)
+{
+	char src[256], dst[512];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(lxcfs_files) / sizeof(lxcfs_files[0]); i++) {
+		snprintf(src, sizeof(src), "%s%s", VCTX_LXCFS_DIR, lxcfs_files[i]);
+		path_in(dst, sizeof(dst), root, lxcfs_files[i]);
+		if (stat(src, &st) < 0 || stat(dst, &st) < 0)
+			continue;
+		if (mnt(src, dst, NULL, MS_BIND, NULL, err))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * vctx-netview's directory at @root/dev/vctx/net, and a symbolic link
+ * /proc/net -> /dev/vctx/net mounted over the context's /proc/net (itself
+ * a link to self/net: a bind through it would cover one process only).
+ */
+static int mount_netview(const char *root, vctx_error *err)
+{
+	char dir[512], lnk[512], p[512];
+	int src = -1, dst = -1, rc = -1;
+
+	path_in(dir, sizeof(dir), root, "/dev/vctx/net");
+	if (mkdir(dir, 0555) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", dir, strerror(errno));
+	if (mnt(VCTX_NETVIEW_DIR, dir, NULL, MS_BIND, NULL, err))
+		return -1;
+	path_in(lnk, sizeof(lnk), root, "/dev/vctx/.proc-net");
+	unlink(lnk);
+	if (symlink("/dev/vctx/net", lnk) < 0)
+		return vctx_set_error(err, errno, "cannot create %s: %s", lnk, strerror(errno));
+	src = (int)syscall(SYS_open_tree, AT_FDCWD, lnk, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW | O_CLOEXEC);
+	path_in(p, sizeof(p), root, "/proc/net");
+	dst = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (src < 0 || dst < 0)
+		vctx_set_error(err, errno, "cannot mount /dev/vctx/net as %s: %s", p, strerror(errno));
+	else if (syscall(SYS_move_mount, src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		vctx_set_error(err, errno, "cannot mount /dev/vctx/net as %s: %s", p, strerror(errno));
+	else
+		rc = 0;
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	unlink(lnk);	/* the mount holds it */
+	return rc;
+}
+
+static int inside_views(const char *root, vctx_error *err)
+{
+	unsigned v = vctx_views_available();
+
+	if ((v & VCTX_VIEW_LXCFS) && bind_lxcfs(root, err))
+		return -1;
+	if ((v & VCTX_VIEW_NETVIEW) && mount_netview(root, err))
+		return -1;
+	return 0;
+}
+
 /**
  * vctx_setup_mounts - build the context's mount namespace (the caller has
  * unshared it) and, when spec->root is set, pivot into it.
@@ -210,6 +330,8 @@ int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *er
 	}
 	if (spec->secure || spec->root) {
 		if (setup_dev(spec, root, xid, err))
+			return -1;
+		if (spec->secure && inside_views(root, err))
 			return -1;
 	} else {
 		/* bare context: only the XID file, on a tiny tmpfs over the host's /dev/vctx */

@@ -7,7 +7,9 @@
  * net.ipv4.ping_group_range ("1 0", nobody, by default).  Root inside a
  * server is gid 0.
  */
-import { PING_GROUP_RANGE, readPingGroupRange } from '../kernel-bridge/host.js';
+import { join } from 'node:path';
+import { projectRoot } from '../kernel-bridge/addon.js';
+import { PING_GROUP_RANGE, insideViews, readPingGroupRange } from '../kernel-bridge/host.js';
 
 /** the fix: every group may open ICMP datagram sockets (what systemd sets) */
 export const PING_GROUP_FIX = "sysctl -w net.ipv4.ping_group_range='0 2147483647'";
@@ -32,4 +34,25 @@ export function pingWarning(hasAddress: boolean, file = PING_GROUP_RANGE): strin
   if (!hasAddress) return null;
   const range = readPingGroupRange(file);
   return range === null ? null : pingGroupProblem(range);
+}
+
+/** the command that starts the inside views' daemons (setup.sh runs it) */
+export const VIEWS_START = join(projectRoot, 'scripts', 'vctx-views') + ' start';
+
+/**
+ * Why server @name sees the host in free/top (no lxcfs) or in ss/netstat
+ * (no vctx-netview), in one line; null when both answered.
+ */
+export function viewsProblem(name: string, v: { lxcfs: boolean; netview: boolean }): string | null {
+  const missing: string[] = [];
+  if (!v.lxcfs) missing.push('lxcfs (free, top: the host\'s memory and load)');
+  if (!v.netview) missing.push('vctx-netview (ss, netstat: every socket of the host)');
+  if (!missing.length) return null;
+  return `'${name}' started without its inside views: ${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not run on the host; ` +
+    `start ${missing.length > 1 ? 'them' : 'it'} with: ${VIEWS_START}, then restart the server`;
+}
+
+/** the warning for server @name as the host is now; null when none */
+export function viewsWarning(name: string): string | null {
+  return viewsProblem(name, insideViews());
 }

@@ -28,7 +28,7 @@ import { runningContexts, startClashes } from './clashes.js';
 import { loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookProblem, runHook } from './hooks.js';
-import { pingWarning } from './host-checks.js';
+import { pingWarning, viewsWarning } from './host-checks.js';
 import { acquireLock, lockServer, type HeldLock } from './lock.js';
 import { releaseStale, repair } from './repair.js';
 import { publishServer } from './server-index.js';
@@ -333,6 +333,8 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
     if (!post.ok) warnings.push(`post-start hook: ${post.error}`);
     const ping = pingWarning(config.ip !== null);
     if (ping) warnings.push(ping);
+    const views = viewsWarning(name);
+    if (views) warnings.push(views);
     // what other users may know of it (its name is root's to read in the kernel)
     await publishServer(paths, { name, xid, state: 'running', ip: config.ip, ip6: config.ip6, cgroupIno: ino, startedAt: state.startedAt! })
       .catch((e) => warnings.push(`the public index of running servers was not updated: ${errText(e)}`));

@@ -7,7 +7,7 @@
  * (/proc/self/mountinfo), this process's soft limits (/proc/self/limits) and
  * net.ipv4.ping_group_range.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, statfsSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -107,4 +107,23 @@ export function readPingGroupRange(file = PING_GROUP_RANGE): string | null {
   } catch {
     return null;
   }
+}
+
+/** where lxcfs and vctx-netview serve the inside views (libvctx's VCTX_LXCFS_DIR, VCTX_NETVIEW_DIR) */
+export const LXCFS_DIR = '/var/lib/lxcfs';
+export const NETVIEW_DIR = '/run/vctx-netview';
+const FUSE_SUPER_MAGIC = 0x65735546;
+
+/** a FUSE file system is mounted at @dir and @probe in it can be looked up: libvctx's test before it binds a view */
+export function fuseAnswers(dir: string, probe: string): boolean {
+  try {
+    return statfsSync(dir).type === FUSE_SUPER_MAGIC && statSync(dir + probe).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** which inside views the host serves now (a server started now gets them) */
+export function insideViews(): { lxcfs: boolean; netview: boolean } {
+  return { lxcfs: fuseAnswers(LXCFS_DIR, '/proc/meminfo'), netview: fuseAnswers(NETVIEW_DIR, '/tcp') };
 }

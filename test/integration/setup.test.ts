@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { mountsBelow } from '../../src/kernel-bridge/host.js';
 import { stop } from '../../src/actions/stop.js';
@@ -24,7 +24,16 @@ import { projectRoot as root } from '../../src/kernel-bridge/addon.js';
 const isRoot = process.getuid?.() === 0;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
 const NAME = `su${(Math.floor(Math.random() * 1e6)).toString(36)}`;
-const ENABLED = ['/etc/systemd/system/vservers.service', '/etc/systemd/system/multi-user.target.wants/vservers.service'];
+const ENABLED = ['/etc/systemd/system/vservers.service', '/etc/systemd/system/multi-user.target.wants/vservers.service',
+  '/etc/systemd/system/vctx-views.service', '/etc/systemd/system/multi-user.target.wants/vctx-views.service'];
+const VIEWS = join(root, 'scripts', 'vctx-views');
+const DAEMONS = ['lxcfs', 'vctx-netview'];
+const pidFile = (d: string) => `/run/vctx-views/${d}.pid`;
+const views = (args: string[]) => spawnSync(VIEWS, args, { encoding: 'utf8', timeout: 30_000 });
+/** the daemons that answered before the test (started again after it) */
+let viewsBefore = '';
+/** the PIDs setup started */
+const pids: Record<string, string> = {};
 let P = '';
 let T = '';
 let env: NodeJS.ProcessEnv = {};
@@ -52,6 +61,8 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     T = mkdtempSync(join(tmpdir(), 'vctx-setup-'));
     env = { ...process.env, VSERVER_CONFDIR: join(T, 'etc'), VSERVER_ROOTDIR: join(T, 'vs'), VSERVER_RUNDIR: join(T, 'run') };
     delete env.NODE_TEST_CONTEXT;
+    viewsBefore = views(['status']).stdout;
+    views(['stop']);
     await build(NAME, {}, paths());
   });
 
@@ -65,6 +76,7 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     for (const m of await mountsBelow(join(T, 'vs', NAME))) spawnSync('umount', ['-l', m]);
     await removeTree(T).catch(() => rmSync(T, { recursive: true, force: true }));
     rmSync(P, { recursive: true, force: true });
+    if (/answers/.test(viewsBefore)) views(['start']);
   });
 
   test('setup --no-demo --prefix DIR links every command, installs its man page and the unit, lists them in the manifest', () => {
@@ -84,6 +96,20 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.equal(installed('vserver', ['--version']).status, 0);
   });
 
+  test('setup starts lxcfs and vctx-netview detached, in the root cgroups, logged, their PID files in the manifest', () => {
+    assert.equal(views(['status']).stdout, 'lxcfs answers\nvctx-netview answers\n');
+    for (const d of DAEMONS) {
+      assert.ok(entries().includes(pidFile(d)), `${pidFile(d)} is in the manifest`);
+      const pid = readFileSync(pidFile(d), 'utf8').trim();
+      pids[d] = pid;
+      assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), `${d}\n`);
+      // out of the test's (and any context's) cgroups: every hierarchy's root
+      for (const l of readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) assert.match(l, /:\/$/, `${d}: ${l}`);
+      assert.equal(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3], pid, `${d} leads its own session`);
+      assert.ok(existsSync(`/var/log/vctx/${d}.log`));
+    }
+  });
+
   test('the unit is installed, not enabled, and systemd-analyze verify finds no error in it as installed', () => {
     const unit = join(P, 'lib', 'systemd', 'system', 'vservers.service');
     const text = readFileSync(unit, 'utf8');
@@ -91,9 +117,11 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.match(text, new RegExp(`^ExecStop=${join(P, 'sbin', 'vserver-all')} stop$`, 'm'));
     for (const l of ENABLED) assert.ok(!pointsIntoPrefix(l), `${l} is not made without --enable-onboot`);
     // its Documentation= man pages are looked up too: in the installed tree
-    const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
+    const views = join(P, 'lib', 'systemd', 'system', 'vctx-views.service');
+    assert.match(readFileSync(views, 'utf8'), new RegExp(`^ExecStart=${VIEWS} start$`, 'm'));
+    const v = spawnSync('systemd-analyze', ['verify', unit, views], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
     assert.equal(v.status, 0, v.stderr);
-    assert.doesNotMatch(v.stderr, /vservers\.service/);
+    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service/);
   });
 
   test('rerunning setup (an upgrade) with a server running keeps it running and manageable', () => {
@@ -114,6 +142,12 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     const x = installed('vserver', [NAME, 'exec', 'hostname']);
     assert.equal(x.status, 0, x.stderr);
     assert.equal(x.stdout, `${NAME}\n`);
+    // the daemons were not started twice
+    for (const d of DAEMONS) assert.equal(readFileSync(pidFile(d), 'utf8').trim(), pids[d], `${d} kept its PID`);
+    for (const m of ['/var/lib/lxcfs', '/run/vctx-netview']) {
+      assert.equal(spawnSync('findmnt', ['-rn', '-M', m], { encoding: 'utf8' }).stdout.trim().split('\n').length, 1, `one mount at ${m}`);
+    }
+    for (const d of DAEMONS) assert.ok(entries().includes(pidFile(d)), `${pidFile(d)} is still listed`);
   });
 
   test('--uninstall refuses while the server runs: exit 1, one line naming it, nothing removed', () => {
@@ -123,12 +157,12 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     for (const f of entries()) assert.ok(exists(f.replace(/\/$/, '')), `${f} is still there`);
   });
 
-  test('--enable-onboot enables the unit (setup lists the links), and the server still runs', { skip: ENABLED.some(exists) && 'vservers.service is enabled on this host already' }, () => {
+  test('--enable-onboot enables the units, vservers.service and vctx-views.service (setup lists the links), and the server still runs', { skip: ENABLED.some(exists) && 'vservers.service is enabled on this host already' }, () => {
     const r = setup(['--no-demo', '--enable-onboot']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /the build is up to date/, 'a rerun with nothing changed does not rebuild');
     for (const l of ENABLED) {
-      assert.equal(readlinkSync(l), join(P, 'lib', 'systemd', 'system', 'vservers.service'), l);
+      assert.equal(readlinkSync(l), join(P, 'lib', 'systemd', 'system', basename(l)), l);
       assert.ok(entries().includes(l), `${l} is in the manifest`);
     }
     assert.equal(installed('vserver', [NAME, 'running']).status, 0);
@@ -144,6 +178,14 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     for (const f of listed) assert.ok(!exists(f.replace(/\/$/, '')), `${f} is removed`);
     assert.deepEqual(readdirSync(P), [], 'the prefix is as empty as it was');
     for (const l of ENABLED) assert.ok(!pointsIntoPrefix(l), `${l} is gone`);
+    // the daemons setup started are stopped, their mounts gone
+    assert.equal(views(['status']).stdout, 'lxcfs down\nvctx-netview down\n');
+    for (const d of DAEMONS) {
+      // ended: gone, or a zombie its new parent (PID 1) has not reaped yet
+      const f = `/proc/${pids[d]}/stat`;
+      const stat = existsSync(f) ? readFileSync(f, 'utf8') : '';
+      assert.ok(!stat.includes(`(${d})`) || stat.split(') ')[1]!.startsWith('Z'), `${d} ended: ${stat}`);
+    }
     // the server's configuration and root are the user's: left
     assert.ok(existsSync(join(T, 'etc', `${NAME}.conf`)) && existsSync(join(T, 'vs', NAME)));
     const again = setup(['--uninstall']);
