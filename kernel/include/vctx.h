@@ -212,8 +212,6 @@ int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err);
 /* remove the cgroups (v2 + v1) and eBPF state of an empty context */
 int vctx_release(uint32_t xid, vctx_error *err);
 
-/* remove empty, monitor-less contexts left by crashed tools; returns count */
-int vctx_gc(vctx_error *err);
 
 /* ------------------------------------------------- limits of a running context */
 
