@@ -51,13 +51,10 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
-/* what kind of failure an error is, for callers that answer differently
-   (a tool's exit code): never read from the message's words */
-enum vctx_err_kind {
-	VCTX_ERR_FAILED = 0,	/* the operation failed */
-	VCTX_ERR_EXEC,		/* the command itself could not be executed
-				   (the shell's 127 for ENOENT, else 126) */
-};
+/* enum vctx_err_kind (VCTX_ERR_FAILED, VCTX_ERR_EXEC ...), enum vctx_flag
+   (VCTX_F_LOCK ...) and the capability and server-name tables: generated
+   from kernel/tables/vctx-tables.json */
+#include "vctx-tables.h"
 
 typedef struct vctx_error {
 	int err;		/* errno value, 0 when none */
@@ -73,11 +70,10 @@ int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
 int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* ---------------------------------------------------------------- flags */
+/* the name of error kind @kind ("failed", "exec": kernel/tables/vctx-tables.json) */
+const char *vctx_err_kind_name(enum vctx_err_kind kind);
 
-/* enum vctx_flag (VCTX_F_LOCK ...), VCTX_FLAG_ROWS and the capability and
-   server-name tables: generated from kernel/tables/vctx-tables.json */
-#include "vctx-tables.h"
+/* ---------------------------------------------------------------- flags */
 
 /* "lock" -> VCTX_F_LOCK; returns 0 when unknown */
 unsigned vctx_flag_from_name(const char *name);

@@ -6,10 +6,11 @@
  *
  * Kept free of heavy imports: every command loads this first.
  */
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
+import { isDigits } from '../config/digits.js';
 
 /** exit codes of CONTRACT.md */
 export const EXIT_FAIL = 1;
@@ -362,7 +363,7 @@ export function configuredServers(confdir: string): string[] {
 
 /** parses a decimal non-negative integer, or returns null */
 export function parseUint(s: string): number | null {
-  if (!/^\d{1,10}$/.test(s)) return null;
+  if (!isDigits(s) || s.length > 10) return null;
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : null;
 }
