@@ -385,6 +385,16 @@ void vctx_json_string(FILE *f, const char *s);
  */
 int vctx_front_exec_node(const char *prog, const char *bundle, int argc, char **argv);
 
+/*
+ * vctx_front_kernel_json - what `vserver`'s front hands Node so that a
+ * status needs no addon: {"cgroupLayout": {v2, contexts, hybrid} (the
+ * addon's cgroupLayout()), "contexts": [...] (its listContexts(), the flags
+ * as a list)}, each one libvctx's error object ({"error", "errno", "code",
+ * "kind"}) when it failed (src/kernel-bridge/front.ts reads it).  Returns
+ * -1 when @f reports a write error, else 0.
+ */
+int vctx_front_kernel_json(FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,9 +11,10 @@ import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
+import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
-  requireRoot, resolvePaths, runMain, usageError, warn, writeOut, type OptionSpec, type ParsedArgs,
+  requireRoot, resolvePaths, runMain, usageError, warn, warning, writeOut, type OptionSpec, type ParsedArgs,
 } from './common.js';
 
 const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]
@@ -91,7 +92,7 @@ function timeoutOpt(p: ParsedArgs): number | undefined {
 }
 
 function printWarnings(ws: readonly string[]): void {
-  for (const w of ws) for (const line of w.split('\n')) warn(`warning: ${line}`);
+  for (const w of ws) for (const line of w.split('\n')) warning(line);
 }
 
 /** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
@@ -160,8 +161,12 @@ async function followLog(path: string): Promise<never> {
 
 async function main(argv: string[]): Promise<number> {
   const head = parseArgs(argv, PATH_OPTIONS, { stopAtPositional: true });
-  if (handleHelp(head, HELP)) return 0;
   const [name, command, ...rest] = head.positionals;
+  // what the front asked libvctx (the cgroup layout; the contexts for the
+  // verbs that only read them): taken, and removed from the environment,
+  // before anything runs
+  adoptFrontKernel(command === 'status' || command === 'running');
+  if (handleHelp(head, HELP)) return 0;
   if (name === undefined) usageError('no server name given');
   if (command === undefined) usageError(`no command given for server '${name}'`);
   if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {
