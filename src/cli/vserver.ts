@@ -8,7 +8,6 @@
 import { createReadStream, statSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
@@ -62,8 +61,6 @@ Exit status:
   0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not
   running.`;
 
-const osSignals = osConstants.signals as unknown as Record<string, number>;
-
 // Each verb loads its actions when it runs (the bundle keeps them lazy):
 // status and running never evaluate the configuration parser (zod), the
 // build templates or child_process.
@@ -98,6 +95,8 @@ function printWarnings(ws: readonly string[]): void {
 /** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
 async function runForeground(argv: string[]): Promise<number> {
   const { spawn } = await import('node:child_process');
+  // node:os (signal numbers) loads here, not at every start
+  const osSignals = (await import('node:os')).constants.signals as unknown as Record<string, number>;
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
     const ignore = () => {};
