@@ -187,7 +187,8 @@ range: this VM's speed drifts between rounds, alike for every command of a round
 - host: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, node ${process.version}
 - ${spawnSync('hyperfine', ['--version'], { encoding: 'utf8' }).stdout.trim()}; date ${new Date().toISOString()}
 - the commands as installed, their C fronts (kernel/tools/NAME.c): \`kernel/out/vserver ${NAME} status\`
-  (execs node with \`dist/vserver.cjs\`, without env(1)), \`kernel/out/vps -e\` (starts ps and node with
+  (execs node with \`dist/vserver.cjs\`, without env(1), and hands it libvctx's cgroup layout and contexts, so
+  a status loads no addon), \`kernel/out/vps -e\` (starts ps and node with
   \`dist/vps.cjs\` at once, and hands over the snapshot taken when ps ends) and \`kernel/out/vserver-stat\`
   (takes the snapshot while node starts with \`dist/vserver-stat.cjs\`, and hands it over as JSON); the
   server is a busybox one (\`vserver ${NAME} build\`, started) in temporary directories

@@ -20,7 +20,8 @@ void ThrowKernelError(Napi::Env env, const vctx_error &err) {
   if (error_class && !error_class->IsEmpty()) {
     Napi::Object e = error_class->New({Napi::String::New(env, err.msg),
                                       Napi::Number::New(env, err.err),
-                                      Napi::String::New(env, code ? code : "")});
+                                      Napi::String::New(env, code ? code : ""),
+                                      Napi::String::New(env, vctx_err_kind_name(err.kind))});
     Napi::Error(env, e).ThrowAsJavaScriptException();
     return;
   }

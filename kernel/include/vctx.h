@@ -56,15 +56,10 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
-/* what kind of failure an error is, for callers that answer differently
-   (a tool's exit code): never read from the message's words */
-enum vctx_err_kind {
-	VCTX_ERR_FAILED = 0,	/* the operation failed */
-	VCTX_ERR_EXEC,		/* the command itself could not be executed
-				   (the shell's 127 for ENOENT, else 126) */
-	VCTX_ERR_RUNNING,	/* a context of that server name runs already */
-	VCTX_ERR_BUSY,		/* the context number asked for is in use */
-};
+/* enum vctx_err_kind (VCTX_ERR_FAILED, VCTX_ERR_EXEC ...), enum vctx_flag
+   (VCTX_F_LOCK ...) and the capability and server-name tables: generated
+   from kernel/tables/vctx-tables.json */
+#include "vctx-tables.h"
 
 typedef struct vctx_error {
 	int err;		/* errno value, 0 when none */
@@ -80,11 +75,10 @@ int vctx_set_error(vctx_error *err, int errnum, const char *fmt, ...)
 int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* ---------------------------------------------------------------- flags */
+/* the name of error kind @kind ("failed", "exec": kernel/tables/vctx-tables.json) */
+const char *vctx_err_kind_name(enum vctx_err_kind kind);
 
-/* enum vctx_flag (VCTX_F_LOCK ...), VCTX_FLAG_ROWS and the capability and
-   server-name tables: generated from kernel/tables/vctx-tables.json */
-#include "vctx-tables.h"
+/* ---------------------------------------------------------------- flags */
 
 /* "lock" -> VCTX_F_LOCK; returns 0 when unknown */
 unsigned vctx_flag_from_name(const char *name);
@@ -225,8 +219,6 @@ int vctx_wait(struct vctx_handle *h, int *status, vctx_error *err);
 /* remove the cgroups (v2 + v1) and eBPF state of an empty context */
 int vctx_release(uint32_t xid, vctx_error *err);
 
-/* remove empty, monitor-less contexts left by crashed tools; returns count */
-int vctx_gc(vctx_error *err);
 
 /* ------------------------------------------------- limits of a running context */
 
@@ -443,6 +435,16 @@ void vctx_json_string(FILE *f, const char *s);
  * node cannot be run, 1 otherwise.
  */
 int vctx_front_exec_node(const char *prog, const char *bundle, int argc, char **argv);
+
+/*
+ * vctx_front_kernel_json - what `vserver`'s front hands Node so that a
+ * status needs no addon: {"cgroupLayout": {v2, contexts, hybrid} (the
+ * addon's cgroupLayout()), "contexts": [...] (its listContexts(), the flags
+ * as a list)}, each one libvctx's error object ({"error", "errno", "code",
+ * "kind"}) when it failed (src/kernel-bridge/front.ts reads it).  Returns
+ * -1 when @f reports a write error, else 0.
+ */
+int vctx_front_kernel_json(FILE *f);
 
 #ifdef __cplusplus
 }

@@ -470,7 +470,8 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	if (spec->name && spec->name[0] && vctx_cg_setattr(cg->v2fd, VCTX_XATTR_NAME, spec->name, err) < 0)
 		goto out;
 	/* and the monitor too: an empty context whose monitor is gone is a
-	   leftover (vctx_gc), one whose monitor lives is being started */
+	   leftover (released by the next vctx_list), one whose monitor lives
+	   is being started */
 	{
 		char mon[64];
 		uint64_t start = 0;

@@ -44,3 +44,14 @@ int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, co
 	va_end(ap);
 	return -1;
 }
+
+__attribute__((visibility("default")))
+const char *vctx_err_kind_name(enum vctx_err_kind kind)
+{
+	switch (kind) {
+#define KIND(k, name) case k: return name;
+	VCTX_ERR_KIND_ROWS(KIND)
+#undef KIND
+	}
+	return "failed";
+}

@@ -336,40 +336,6 @@ static int list_pre(int fd, const char *name, const char *rel, uint32_t xid, uin
 	return VCTX_WALK_GO;
 }
 
-/* the contexts; leftovers of killed monitors are released, not listed */
-static int list_contexts(struct vctx_info **out, size_t *n, int *released, vctx_error *err)
-{
-	struct list_acc acc = { 0 };
-	struct vctx_walk w = { .pre = list_pre, .arg = &acc };
-	int count = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!vctx_cgroup_layout(err))
-		return -1;
-	vctx_cg_walk_all(&w);
-	/* children first: the walk sees parents before children */
-	for (size_t i = acc.no; i-- > 0;)
-		if (vctx_release_orphan(acc.o[i].xid, acc.o[i].rel, acc.o[i].parent) > 0)
-			count++;
-	free(acc.o);
-	if (released)
-		*released = count;
-	*out = acc.v;
-	*n = acc.n;
-	return 0;
-}
-
-/**
- * vctx_list - every running context (the spectator's included).  An empty
- * context whose monitor is gone (killed with its processes) is not
- * running: it is released on the way and not listed.
- */
-VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
-{
-	return list_contexts(out, n, NULL, err);
-}
-
 /*
  * After its subtree: a host chbind's bind-<pid> cgroup whose chbind died
  * (SIGKILL).  Those inside a context are named by PIDs of its namespace and
@@ -379,46 +345,70 @@ static void sweep_post(int dirfd, int fd, const char *name, uint32_t parent_xid,
 {
 	char ev[128];
 
+	(void)arg;
 	if (parent_xid || strncmp(name, "bind-", 5) != 0 || alive(atoi(name + 5)))
 		return;
 	if (vctx_read_file_at(fd, "cgroup.events", ev, sizeof(ev)) > 0 && strstr(ev, "populated 0")) {
 		vctx_ipv4root_forget(vctx_cgroup_id(fd), NULL);
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
-			++*(int *)arg;
+		unlinkat(dirfd, name, AT_REMOVEDIR);
 	}
 }
 
-/**
- * vctx_gc - release contexts that are empty and whose monitor is gone,
- * and chbind cgroups whose chbind was killed.
- */
-VCTX_API int vctx_gc(vctx_error *err)
+/* guard sockets of contexts that are gone (a release cut short), but never a listed one's */
+static void sweep_guards(const struct vctx_info *v, size_t n)
 {
-	struct vctx_info *v;
-	size_t n;
-	int released = 0;
-
-	if (list_contexts(&v, &n, &released, err) < 0)
-		return -1;
-	free(v);
-	{
-		struct vctx_walk w = { .post = sweep_post, .arg = &released };
-		vctx_cg_walk_all(&w);
-	}
-	/* guard sockets of contexts that are gone (their monitor was killed) */
 	DIR *d = opendir(VCTX_RUNDIR "/guard");
-	if (d) {
-		struct dirent *e;
-		char rel[480];
-		while ((e = readdir(d))) {
-			char *end;
-			unsigned long x = strtoul(e->d_name, &end, 10);
-			if (end == e->d_name || strcmp(end, ".sock") != 0 || vctx_cg_find((uint32_t)x, rel, sizeof(rel)))
-				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-				released++;
-		}
-		closedir(d);
+	struct dirent *e;
+	char rel[480];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long x = strtoul(e->d_name, &end, 10);
+		size_t i;
+		if (end == e->d_name || strcmp(end, ".sock") != 0)
+			continue;
+		for (i = 0; i < n && v[i].xid != x; i++)
+			;
+		/* not listed: looked up again (a context made since the walk has its cgroup before its socket) */
+		if (i == n && !vctx_cg_find((uint32_t)x, rel, sizeof(rel)))
+			unlinkat(dirfd(d), e->d_name, 0);
 	}
-	return released;
+	closedir(d);
+}
+
+/*
+ * The contexts, and libvctx's one sweep of what crashed tools left: an
+ * empty context whose monitor is gone is released (not listed), a killed
+ * chbind's cgroup removed, a gone context's guard socket unlinked.
+ */
+static int list_contexts(struct vctx_info **out, size_t *n, vctx_error *err)
+{
+	struct list_acc acc = { 0 };
+	struct vctx_walk w = { .pre = list_pre, .post = sweep_post, .arg = &acc };
+
+	*out = NULL;
+	*n = 0;
+	if (!vctx_cgroup_layout(err))
+		return -1;
+	vctx_cg_walk_all(&w);
+	/* children first: the walk sees parents before children */
+	for (size_t i = acc.no; i-- > 0;)
+		vctx_release_orphan(acc.o[i].xid, acc.o[i].rel, acc.o[i].parent);
+	free(acc.o);
+	sweep_guards(acc.v, acc.n);
+	*out = acc.v;
+	*n = acc.n;
+	return 0;
+}
+
+/**
+ * vctx_list - every running context (the spectator's included).  What
+ * crashed tools left is swept on the way (list_contexts): libvctx's one
+ * release path for leftovers, run by every listing.
+ */
+VCTX_API int vctx_list(struct vctx_info **out, size_t *n, vctx_error *err)
+{
+	return list_contexts(out, n, err);
 }

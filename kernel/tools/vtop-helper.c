@@ -15,7 +15,9 @@
  * characters escaped); "ready" is the first line written.  Kills are done
  * here with libvctx (pidfd + start time: never a reused PID) and logged;
  * the server verbs run `vserver NAME VERB` (the CLI itself, which logs
- * them); a refused request is logged too.  Requests run side by side: a
+ * them), which reports its outcome as one JSON line on a status pipe
+ * (VCTX_STATUS_FD, src/cli/common.ts runMain), never as words on stderr;
+ * a refused request is logged too.  Requests run side by side: a
  * kill is answered while a stop is still under way.  `enter` hands the
  * terminal (fds 0 and 1) to the shell and is answered when it exits.
  *
@@ -48,7 +50,8 @@ static const char *prog = "vtop-helper";
 #define ID_MAX		15		/* digits of a request ID (a safe JS integer) */
 #define MAX_JOBS	32		/* requests under way at once */
 #define MSG_MAX		1024
-#define ERR_TAIL	4096		/* what is kept of a vserver command's stderr */
+#define STATUS_MAX	4096		/* the vserver command's status line, at most */
+#define STATUS_FD	3		/* where the vserver command writes it (VCTX_STATUS_FD) */
 #define LOG_TIMEOUT_MS	2000		/* logger gets this long; the action never waits longer */
 
 /* the ranges a request may name (those of vtop and src/config/validate.ts) */
@@ -86,9 +89,9 @@ struct job {
 	const char *verb;
 	char name[REQ_MAX];
 	long xid_before;	/* stop: the server's context before, -1 unknown */
-	int err_fd;		/* read end of the command's stderr, -1 */
-	size_t err_len;
-	char err[ERR_TAIL + 1];	/* last member: job_new() clears what is before it */
+	int st_fd;		/* read end of the command's status pipe, -1 */
+	size_t st_len;
+	char st[STATUS_MAX + 1];	/* last member: job_new() clears what is before it */
 };
 
 static struct job jobs[MAX_JOBS];
@@ -119,9 +122,9 @@ static struct job *job_new(const char *id)
 	for (int i = 0; i < MAX_JOBS; i++) {
 		if (!jobs[i].used) {
 			struct job *j = &jobs[i];
-			memset(j, 0, offsetof(struct job, err));
+			memset(j, 0, offsetof(struct job, st));
 			j->used = 1;
-			j->err_fd = -1;
+			j->st_fd = -1;
 			j->xid_before = -1;
 			snprintf(j->id, sizeof(j->id), "%s", id);
 			return j;
@@ -195,7 +198,8 @@ static void reply(const char *id, int ok, const char *msg)
  * @own_group puts it in a process group of its own (out of reach of the
  * terminal's signals).  Returns the PID, or -1.
  */
-static pid_t spawn(char *const argv[], int fd0, int fd1, int fd2, int own_group)
+/* @fd0..@fd2 become 0..2; @status (or -1) becomes STATUS_FD, named in VCTX_STATUS_FD */
+static pid_t spawn(char *const argv[], int fd0, int fd1, int fd2, int status, int own_group)
 {
 	pid_t pid = fork();
 
@@ -208,18 +212,22 @@ static pid_t spawn(char *const argv[], int fd0, int fd1, int fd2, int own_group)
 	signal(SIGPIPE, SIG_DFL);
 	if (own_group)
 		setpgid(0, 0);
-	int fds[3] = { fd0, fd1, fd2 };
-	/* above 2 first, so that dup2 below never overwrites one still needed */
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0 && fds[i] <= 2 && fds[i] != i)
-			fds[i] = fcntl(fds[i], F_DUPFD, 3);
-	for (int i = 0; i < 3; i++) {
+	int fds[4] = { fd0, fd1, fd2, status }, nfds = status >= 0 ? 4 : 3;
+	/* above STATUS_FD first, so that dup2 below never overwrites one still needed */
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0 && fds[i] <= STATUS_FD && fds[i] != i)
+			fds[i] = fcntl(fds[i], F_DUPFD, STATUS_FD + 1);
+	for (int i = 0; i < nfds; i++) {
 		if (fds[i] == i)
 			continue;
 		if (fds[i] < 0 || dup2(fds[i], i) < 0)
 			_exit(127);
 	}
-	close_range(3, ~0U, 0);
+	close_range((unsigned)nfds, ~0U, 0);
+	if (status >= 0)
+		setenv("VCTX_STATUS_FD", "3", 1);
+	else
+		unsetenv("VCTX_STATUS_FD");
 	execvp(argv[0], argv);
 	_exit(127);
 }
@@ -251,7 +259,7 @@ static void log_then_reply(struct job *j, const char *action, const char *server
 	snprintf(line, sizeof(line), "%s: %s %s: %s%s", w, action, s,
 		 ok < 0 ? "" : ok ? "ok: " : "failed: ", r);
 	char *argv[] = { "logger", "-t", "vserver", "-p", "authpriv.notice", "--", line, NULL };
-	j->pid = spawn(argv, devnull(), devnull(), devnull(), 1);
+	j->pid = spawn(argv, devnull(), devnull(), devnull(), -1, 1);
 	if (j->pid < 0) {
 		reply(j->id, ok > 0, j->msg);
 		j->used = 0;
@@ -486,9 +494,9 @@ static void do_vserver(struct job *j, const char *verb, const char *name)
 	}
 	/* enter gets the terminal and stays in its foreground group; the others run apart */
 	if (!strcmp(verb, "enter"))
-		j->pid = spawn(argv, 0, 1, p[1], 0);
+		j->pid = spawn(argv, 0, 1, devnull(), p[1], 0);
 	else
-		j->pid = spawn(argv, devnull(), devnull(), p[1], 1);
+		j->pid = spawn(argv, devnull(), devnull(), devnull(), p[1], 1);
 	close(p[1]);
 	if (j->pid < 0) {
 		char msg[128];
@@ -498,72 +506,212 @@ static void do_vserver(struct job *j, const char *verb, const char *name)
 		j->used = 0;
 		return;
 	}
-	j->err_fd = p[0];
+	j->st_fd = p[0];
 }
 
-/* keeps the last ERR_TAIL bytes of the command's stderr */
+/* keeps the first STATUS_MAX bytes of the command's status pipe */
 static void vserver_read(struct job *j)
 {
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(j->err_fd, buf, sizeof(buf))) > 0) {
-		if ((size_t)n >= ERR_TAIL) {
-			memcpy(j->err, buf + n - ERR_TAIL, ERR_TAIL);
-			j->err_len = ERR_TAIL;
-			continue;
-		}
-		if (j->err_len + (size_t)n > ERR_TAIL) {
-			size_t drop = j->err_len + (size_t)n - ERR_TAIL;
-			memmove(j->err, j->err + drop, j->err_len - drop);
-			j->err_len -= drop;
-		}
-		memcpy(j->err + j->err_len, buf, (size_t)n);
-		j->err_len += (size_t)n;
+	while ((n = read(j->st_fd, buf, sizeof(buf))) > 0) {
+		size_t room = STATUS_MAX - j->st_len;
+		size_t take = (size_t)n < room ? (size_t)n : room;
+		memcpy(j->st + j->st_len, buf, take);
+		j->st_len += take;
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		close(j->err_fd);
-		j->err_fd = -1;
+		close(j->st_fd);
+		j->st_fd = -1;
+	}
+}
+
+/* ------------------------------------------------- the status line's JSON */
+
+static const char *json_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		int c = p[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			return -1;
+		*out = *out << 4 | (unsigned)v;
+	}
+	return 0;
+}
+
+/* appends code point @cp to @out as UTF-8 (when it fits) */
+static void put_utf8(char *out, size_t len, size_t *o, unsigned cp)
+{
+	char b[4];
+	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+	if (n == 1)
+		b[0] = (char)cp;
+	else {
+		for (size_t i = n - 1; i > 0; i--, cp >>= 6)
+			b[i] = (char)(0x80 | (cp & 0x3f));
+		b[0] = (char)((n == 2 ? 0xc0 : n == 3 ? 0xe0 : 0xf0) | cp);
+	}
+	if (*o + n < len) {
+		memcpy(out + *o, b, n);
+		*o += n;
 	}
 }
 
 /*
- * The command exited: the answer from its status and stderr, where the CLI
- * writes "vserver: warning: ..." lines and, on failure, "vserver: MESSAGE".
+ * The JSON string at @p (its opening quote) into @out, cut to fit; returns
+ * what follows its closing quote, or NULL when it is not a JSON string.
+ */
+static const char *json_string(const char *p, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (*p++ != '"')
+		return NULL;
+	for (; *p != '"'; p++) {
+		unsigned cp;
+		if (!*p || (unsigned char)*p < 0x20)
+			return NULL;
+		if (*p != '\\') {
+			if (o + 1 < len)
+				out[o++] = *p;
+			continue;
+		}
+		switch (*++p) {
+		case '"': case '\\': case '/': cp = (unsigned char)*p; break;
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u': {
+			unsigned lo;
+			if (hex4(p + 1, &cp) < 0)
+				return NULL;
+			p += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u' && hex4(p + 3, &lo) == 0 &&
+			    lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000) {
+				cp = 0xfffd;	/* a lone surrogate */
+			}
+			break;
+		}
+		default:
+			return NULL;
+		}
+		put_utf8(out, len, &o, cp);
+	}
+	out[o] = 0;
+	return p + 1;
+}
+
+/* what the vserver command said of itself (src/cli/common.ts writeStatus) */
+struct vserver_status {
+	long exit;
+	char error[MSG_MAX];	/* "" when none */
+	char warning[MSG_MAX];	/* the first warning, "" when none */
+};
+
+/*
+ * Parses {"exit": N, "error": STRING|null, "warnings": [STRING...]}, those
+ * keys only, on one line.  Returns 0, or -1 when the line is anything else.
+ */
+static int parse_status(const char *p, struct vserver_status *st)
+{
+	int have_exit = 0;
+
+	memset(st, 0, sizeof(*st));
+	p = json_ws(p);
+	if (*p++ != '{')
+		return -1;
+	for (p = json_ws(p); *p != '}';) {
+		char key[16];
+		if (!(p = json_string(p, key, sizeof(key))) || *(p = json_ws(p)) != ':')
+			return -1;
+		p = json_ws(p + 1);
+		if (!strcmp(key, "exit")) {
+			char *e;
+			st->exit = strtol(p, &e, 10);
+			if (e == p)
+				return -1;
+			p = e;
+			have_exit = 1;
+		} else if (!strcmp(key, "error")) {
+			if (!strncmp(p, "null", 4))
+				p += 4;
+			else if (!(p = json_string(p, st->error, sizeof(st->error))))
+				return -1;
+		} else if (!strcmp(key, "warnings")) {
+			if (*p++ != '[')
+				return -1;
+			for (p = json_ws(p); *p != ']';) {
+				char w[MSG_MAX];
+				if (!(p = json_string(p, w, sizeof(w))))
+					return -1;
+				if (!st->warning[0])
+					snprintf(st->warning, sizeof(st->warning), "%s", w);
+				p = json_ws(p);
+				if (*p == ',')
+					p = json_ws(p + 1);
+				else if (*p != ']')
+					return -1;
+			}
+			p++;
+		} else {
+			return -1;
+		}
+		p = json_ws(p);
+		if (*p == ',')
+			p = json_ws(p + 1);
+		else if (*p != '}')
+			return -1;
+	}
+	return have_exit && *json_ws(p + 1) == 0 ? 0 : -1;
+}
+
+/*
+ * The command exited: the answer from its exit status (the truth) and its
+ * status line (the words: its error, its first warning).  A command that
+ * wrote no status line (it could not start, or was killed) is answered
+ * from its exit status alone.
  */
 static void vserver_done(struct job *j, int status)
 {
-	char msg[MSG_MAX] = "", warning[MSG_MAX] = "", error[MSG_MAX] = "", last[MSG_MAX] = "";
+	char msg[MSG_MAX] = "";
+	const char *error = "", *warning = "";
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	const char *name = j->name;
+	struct vserver_status st;
 
-	if (j->err_fd >= 0) {
+	if (j->st_fd >= 0) {
 		vserver_read(j);
-		if (j->err_fd >= 0)
-			close(j->err_fd);
-		j->err_fd = -1;
+		if (j->st_fd >= 0)
+			close(j->st_fd);
+		j->st_fd = -1;
 	}
-	j->err[j->err_len] = 0;
-	for (char *l = j->err, *e; l && *l; l = e) {
-		e = strchr(l, '\n');
-		if (e)
-			*e++ = 0;
-		if (!*l)
-			continue;
-		snprintf(last, sizeof(last), "%s", l);
-		if (!strncmp(l, "vserver: warning: ", 18)) {
-			if (!*warning)
-				snprintf(warning, sizeof(warning), "%s", l + 18);
-		} else if (!strncmp(l, "vserver: ", 9)) {
-			snprintf(error, sizeof(error), "%s", l + 9);
-		}
+	j->st[j->st_len] = 0;
+	if (parse_status(j->st, &st) == 0) {
+		error = st.error;
+		warning = st.warning;
 	}
 
 	if (!strcmp(j->verb, "enter")) {
 		if (code == 0)
 			snprintf(msg, sizeof(msg), "back from %s", name);
-		else if (*error || *last)
-			snprintf(msg, sizeof(msg), "enter %s: %s", name, *error ? error : last);
+		else if (*error)
+			snprintf(msg, sizeof(msg), "enter %s: %s", name, error);
 		else
 			snprintf(msg, sizeof(msg), "back from %s (the shell exited with %d)", name, code);
 		reply(j->id, code == 0, msg);
@@ -573,8 +721,6 @@ static void vserver_done(struct job *j, int status)
 	if (code != 0) {
 		if (*error)
 			snprintf(msg, sizeof(msg), "%s", error);
-		else if (*last)
-			snprintf(msg, sizeof(msg), "%s %s: %s", j->verb, name, last);
 		else if (WIFEXITED(status))
 			snprintf(msg, sizeof(msg), "vserver %s %s exited with status %d", name, j->verb, code);
 		else
@@ -872,8 +1018,8 @@ int main(int argc, char **argv)
 		if (req_fd >= 0)
 			pfd[n].fd = req_fd, pfd[n].events = POLLIN, owner[n++] = NULL;
 		for (int i = 0; i < MAX_JOBS; i++)
-			if (jobs[i].used && jobs[i].err_fd >= 0)
-				pfd[n].fd = jobs[i].err_fd, pfd[n].events = POLLIN, owner[n++] = &jobs[i];
+			if (jobs[i].used && jobs[i].st_fd >= 0)
+				pfd[n].fd = jobs[i].st_fd, pfd[n].events = POLLIN, owner[n++] = &jobs[i];
 		if (poll(pfd, n, expire()) < 0 && errno != EINTR) {
 			fprintf(stderr, "%s: poll: %s\n", prog, strerror(errno));
 			return 1;
@@ -882,7 +1028,7 @@ int main(int argc, char **argv)
 			if (!pfd[i].revents)
 				continue;
 			if (owner[i]) {
-				if (owner[i]->used && owner[i]->err_fd == pfd[i].fd)
+				if (owner[i]->used && owner[i]->st_fd == pfd[i].fd)
 					vserver_read(owner[i]);
 			} else if (pfd[i].fd == sfd) {
 				struct signalfd_siginfo si;

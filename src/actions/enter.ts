@@ -5,6 +5,7 @@
  * `private` servers are never entered.
  */
 import type { VctxPaths } from '../config/paths.js';
+import { FLAG } from '../generated/tables.js';
 import { CHCONTEXT } from './chcontext-args.js';
 import { checkName } from './config-load.js';
 import { LifecycleError } from './errors.js';
@@ -15,7 +16,7 @@ export async function contextToEnter(name: string, paths: VctxPaths): Promise<nu
   checkName(name);
   const c = await findContext(paths, name);
   if (!c || c.empty) throw new LifecycleError('not-running', 'running', `server '${name}' is not running`);
-  if (c.flags.includes('private')) {
+  if (c.flags.includes(FLAG.private)) {
     throw new LifecycleError('failed', 'private', `server '${name}' is private (S_FLAGS private): nobody may enter it; it can still be stopped and restarted`);
   }
   return c.xid;

@@ -3,7 +3,8 @@
  * behind is found from the kernel and state.json, and removed by the next
  * start, stop or status of the server.
  *  - a context whose cgroup is empty and whose monitor is dead: released
- *    (cgroups, guard socket), as libvctx's vctx_gc;
+ *    (cgroups, eBPF state, guard socket) through libvctx, whose every
+ *    listing also sweeps what crashed tools left (vctx_list);
  *  - a state file whose context is gone: the IP alias it records is
  *    removed, then the file and a leftover reboot socket.
  * The per-server lock taken by start/stop keeps this from racing a start.

@@ -61,7 +61,7 @@ const CONSOLE_TAIL_LINES = 4;
 async function initArgv(config: ServerConfig, root: string): Promise<{ argv: string[]; persist: boolean }> {
   const init = config.init;
   if (init.style === 'init') return { argv: ['/sbin/init'], persist: false };
-  if (init.style === 'command') return { argv: init.argv, persist: !config.flags.includes(FLAG.FAKEINIT) };
+  if (init.style === 'command') return { argv: init.argv, persist: !config.flags.includes(FLAG.fakeinit) };
   const rc = (await resolveInRoot(root, '/etc/init.d/rc')).exists ? '/etc/init.d/rc' : '/etc/rc.d/rc';
   return { argv: [rc, String(init.runlevel)], persist: true };
 }

@@ -154,7 +154,7 @@ function signalPid1(c: RunningContext, sig: NodeJS.Signals): boolean {
  * to the signals.
  */
 async function askShutdown(c: RunningContext, config: ServerConfig | null, root: string, consoleFile: string, ms: number): Promise<'busybox' | 'signal' | 'ran' | 'none'> {
-  const priv = c.flags.includes(FLAG.PRIVATE);
+  const priv = c.flags.includes(FLAG.private);
   const init = config?.init ?? { style: 'init' as const };
   if (init.style === 'init') {
     const r = await resolveInRoot(root, '/sbin/init').catch(() => null);
@@ -171,7 +171,7 @@ async function askShutdown(c: RunningContext, config: ServerConfig | null, root:
     return 'ran';
   }
   // a command: with fakeinit it is PID 1 and gets SIGTERM; under the reaper nothing of its own
-  if (c.flags.includes(FLAG.FAKEINIT)) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
+  if (c.flags.includes(FLAG.fakeinit)) return signalPid1(c, 'SIGTERM') ? 'signal' : 'none';
   return 'none';
 }
 

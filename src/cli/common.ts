@@ -6,10 +6,11 @@
  *
  * Kept free of heavy imports: every command loads this first.
  */
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
+import { isDigits } from '../config/digits.js';
 
 /** exit codes of CONTRACT.md */
 export const EXIT_FAIL = 1;
@@ -47,6 +48,43 @@ export function usageError(msg: string): never {
 /** writes `PROGRAM: msg` on stderr */
 export function warn(msg: string): void {
   process.stderr.write(`${program}: ${msg}\n`);
+}
+
+/** the warnings this command gave (for the status line, see runMain) */
+const warnings: string[] = [];
+
+/** writes `PROGRAM: warning: line` on stderr and keeps it for the status line */
+export function warning(line: string): void {
+  warnings.push(line);
+  warn(`warning: ${line}`);
+}
+
+/**
+ * The command's outcome for a program that runs it (vtop's helper,
+ * kernel/tools/vtop-helper.c): with VCTX_STATUS_FD=N in the environment,
+ * one JSON line on fd N when the command ends, instead of its stderr's
+ * words: {"exit": CODE, "error": MESSAGE or null, "warnings": [LINE...]}
+ * (CODE the exit status of CONTRACT.md, MESSAGE what stderr says after
+ * "PROGRAM: ").  The variable is removed at once, so nothing the command
+ * runs writes there.
+ */
+export const STATUS_FD_ENV = 'VCTX_STATUS_FD';
+
+function takeStatusFd(): number | null {
+  const v = process.env[STATUS_FD_ENV];
+  if (v === undefined) return null;
+  delete process.env[STATUS_FD_ENV];
+  return isDigits(v) && Number(v) > 2 ? Number(v) : null;
+}
+
+function writeStatus(fd: number | null, exit: number, error: string | null): void {
+  if (fd === null) return;
+  try {
+    writeSync(fd, JSON.stringify({ exit, error, warnings }) + '\n');
+    closeSync(fd);
+  } catch {
+    // nobody reads it any more
+  }
 }
 
 /** whether something made Node's process.stdout stream (see ignoreEpipe) */
@@ -120,19 +158,23 @@ function ignoreEpipe(): void {
 export function runMain(name: string, main: (argv: string[]) => Promise<number | void> | number | void): void {
   setProgram(name);
   ignoreEpipe();
+  const statusFd = takeStatusFd();
   Promise.resolve()
     .then(() => main(process.argv.slice(2)))
     .then(
       (code) => {
         process.exitCode = typeof code === 'number' ? code : 0;
+        writeStatus(statusFd, process.exitCode, null);
       },
       (e: unknown) => {
         if (e instanceof CliError) {
           process.stderr.write(`${program}: ${e.message}\n`);
           process.exitCode = e.exitCode;
+          writeStatus(statusFd, e.exitCode, e.message);
         } else {
           process.stderr.write(`${program}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
           process.exitCode = EXIT_FAIL;
+          writeStatus(statusFd, EXIT_FAIL, `internal error: ${e instanceof Error ? e.message : String(e)}`);
         }
       },
     );
@@ -362,7 +404,7 @@ export function configuredServers(confdir: string): string[] {
 
 /** parses a decimal non-negative integer, or returns null */
 export function parseUint(s: string): number | null {
-  if (!/^\d{1,10}$/.test(s)) return null;
+  if (!isDigits(s) || s.length > 10) return null;
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : null;
 }

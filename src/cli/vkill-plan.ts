@@ -4,6 +4,7 @@
  */
 import { constants } from 'node:os';
 import type { ProcessInfo, Snapshot } from '../kernel-bridge/types.js';
+import { isDigits } from '../config/digits.js';
 
 /** the highest signal number Linux knows (SIGRTMAX) */
 export const SIGNAL_MAX = 64;
@@ -13,7 +14,7 @@ export const SIGNAL_MAX = 64;
  * SIG prefix (`SIGKILL`); null when it is none of those.
  */
 export function parseSignal(s: string): number | null {
-  if (/^\d+$/.test(s)) {
+  if (isDigits(s)) {
     const n = Number(s);
     return n <= SIGNAL_MAX ? n : null;
   }

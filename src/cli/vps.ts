@@ -24,6 +24,7 @@ import {
 } from './common.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
 import { liveSnapshot } from './live-snapshot.js';
+import { isDigits } from '../config/digits.js';
 
 const HELP = `Usage: vps [--json] [PS-OPTIONS...]
 Show the processes of every context, with a CONTEXT column.
@@ -115,7 +116,7 @@ async function runPs(args: string[]): Promise<PsRun> {
       let psPid: number | null = null;
       const nl = out.indexOf('\n');
       const first = nl < 0 ? out : out.slice(0, nl);
-      if (/^\d+$/.test(first)) {
+      if (isDigits(first)) {
         psPid = Number(first);
         out = nl < 0 ? '' : out.slice(nl + 1);
       }

@@ -6,7 +6,7 @@
  */
 import { allStates, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
-  EXIT_FAIL, handleHelp, warn, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
+  EXIT_FAIL, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
   usageError, writeOut,
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
@@ -88,7 +88,7 @@ runMain('vserver-all', async (argv) => {
       const shared = /^the host's /.test(w);
       if (warned.has(shared ? w : `${o.name}\0${w}`)) continue;
       warned.add(shared ? w : `${o.name}\0${w}`);
-      warn(`warning: ${shared ? w : `${o.name}: ${w}`}`);
+      warning(shared ? w : `${o.name}: ${w}`);
     }
   };
   const out = cmd === 'start' ? await startAll(paths, print) : await stopAll(paths, { timeoutSec }, print);

@@ -23,6 +23,7 @@ import {
   writeOut,
 } from './common.js';
 import { liveSnapshot } from './live-snapshot.js';
+import { isDigits } from '../config/digits.js';
 
 const HELP = `Usage: vserver-stat [--json] [--confdir DIR]
 Show one line per running security context.
@@ -56,7 +57,7 @@ async function scannedByFront(): Promise<Snapshot | null> {
   const spec = process.env.VCTX_STAT_SCAN;
   if (spec === undefined) return null;
   delete process.env.VCTX_STAT_SCAN;
-  if (!/^\d+$/.test(spec)) return fail(`VCTX_STAT_SCAN='${spec}' is not an FD (set by the vserver-stat front, kernel/out/vserver-stat)`, EXIT_FAIL);
+  if (!isDigits(spec)) return fail(`VCTX_STAT_SCAN='${spec}' is not an FD (set by the vserver-stat front, kernel/out/vserver-stat)`, EXIT_FAIL);
   const { readScanPipe } = await import('../kernel-bridge/scan-pipe.js');
   try {
     return readScanPipe(Number(spec));

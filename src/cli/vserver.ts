@@ -8,12 +8,12 @@
 import { createReadStream, statSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
+import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
-  requireRoot, resolvePaths, runMain, usageError, warn, writeOut, type OptionSpec, type ParsedArgs,
+  requireRoot, resolvePaths, runMain, usageError, warn, warning, writeOut, type OptionSpec, type ParsedArgs,
 } from './common.js';
 
 const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]
@@ -76,8 +76,6 @@ Exit status:
   0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not
   running.`;
 
-const osSignals = osConstants.signals as unknown as Record<string, number>;
-
 // Each verb loads its actions when it runs (the bundle keeps them lazy):
 // status and running never evaluate the configuration parser (zod), the
 // build templates or child_process.
@@ -106,12 +104,14 @@ function timeoutOpt(p: ParsedArgs): number | undefined {
 }
 
 function printWarnings(ws: readonly string[]): void {
-  for (const w of ws) for (const line of w.split('\n')) warn(`warning: ${line}`);
+  for (const w of ws) for (const line of w.split('\n')) warning(line);
 }
 
 /** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
 async function runForeground(argv: string[]): Promise<number> {
   const { spawn } = await import('node:child_process');
+  // node:os (signal numbers) loads here, not at every start
+  const osSignals = (await import('node:os')).constants.signals as unknown as Record<string, number>;
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
     const ignore = () => {};
@@ -175,8 +175,12 @@ async function followLog(path: string): Promise<never> {
 
 async function main(argv: string[]): Promise<number> {
   const head = parseArgs(argv, PATH_OPTIONS, { stopAtPositional: true });
-  if (handleHelp(head, HELP)) return 0;
   const [name, command, ...rest] = head.positionals;
+  // what the front asked libvctx (the cgroup layout; the contexts for the
+  // verbs that only read them): taken, and removed from the environment,
+  // before anything runs
+  adoptFrontKernel(command === 'status' || command === 'running');
+  if (handleHelp(head, HELP)) return 0;
   if (name === undefined) usageError('no server name given');
   if (command === undefined) usageError(`no command given for server '${name}'`);
   if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {

@@ -21,6 +21,7 @@ import {
   EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, optString, parseArgs, resolvePaths, runMain, usageError,
   type VctxPaths,
 } from './common.js';
+import { isDigits } from '../config/digits.js';
 
 const HELP = `Usage: vtop [OPTION]...
   or:  vtop --once [--json] [OPTION]...
@@ -111,7 +112,7 @@ function readUsers(): Map<number, string> {
   try {
     for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const f = line.split(':');
-      if (f.length >= 3 && /^\d+$/.test(f[2]!) && !out.has(Number(f[2]))) out.set(Number(f[2]), f[0]!);
+      if (f.length >= 3 && isDigits(f[2]!) && !out.has(Number(f[2]))) out.set(Number(f[2]), f[0]!);
     }
   } catch {
     /* numeric uids then */

@@ -6,6 +6,7 @@
 import { closestName, editDistance } from './caps.js';
 import { configError, configWarning, type ConfigIssue } from './issues.js';
 import { lexConfig, type Assignment } from './lexer.js';
+import { FLAG } from '../generated/tables.js';
 import { SERVER_FLAGS, type ConfigKey, type ServerConfig, type ServerFlag } from './types.js';
 import { broadcastProblem, CONFIG_KEYS, KEY_SCHEMAS, type KeyValue } from './values.js';
 
@@ -90,12 +91,12 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
   const flags = new Set<ServerFlag>(values.S_FLAGS ?? []);
   let init = values.S_INIT ?? null;
   if (init === null) {
-    init = flags.has('fakeinit') ? { style: 'init' } : { style: 'sysv', runlevel: 3 };
+    init = flags.has(FLAG.fakeinit) ? { style: 'init' } : { style: 'sysv', runlevel: 3 };
   } else if (init.style === 'init') {
-    flags.add('fakeinit');
-  } else if (init.style === 'sysv' && flags.has('fakeinit')) {
-    keyError('S_INIT', "the fakeinit flag of S_FLAGS runs /sbin/init as PID 1, which contradicts S_INIT=sysv; " +
-      "remove fakeinit from S_FLAGS or set S_INIT=init");
+    flags.add(FLAG.fakeinit);
+  } else if (init.style === 'sysv' && flags.has(FLAG.fakeinit)) {
+    keyError('S_INIT', `the ${FLAG.fakeinit} flag of S_FLAGS runs /sbin/init as PID 1, which contradicts S_INIT=sysv; ` +
+      `remove ${FLAG.fakeinit} from S_FLAGS or set S_INIT=init`);
   }
 
   if (values.IPROOTDEV && !values.IPROOT) {
@@ -122,7 +123,7 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
   // nproc: ULIMIT -u becomes the whole server's process limit, PIDS_MAX wins
   let pidsMax: number | null = values.PIDS_MAX ?? null;
   let pidsMaxFrom: ServerConfig['pidsMaxFrom'] = pidsMax !== null ? 'PIDS_MAX' : null;
-  if (flags.has('nproc')) {
+  if (flags.has(FLAG.nproc)) {
     const u = rlimits.find((l) => l.resource === 'RLIMIT_NPROC');
     rlimits = rlimits.filter((l) => l.resource !== 'RLIMIT_NPROC');
     if (pidsMax === null && u) {

@@ -11,6 +11,7 @@ import { SERVER_FLAGS, type ServerFlag } from './types.js';
 import { isIPv6 } from 'node:net';
 import { canonicalIPv6, hostnameProblem } from './values.js';
 import { serverNameProblem } from './validate.js';
+import { FLAG } from '../generated/tables.js';
 
 /** The build templates (CONTRACT "build --template"). */
 export type BuildTemplate = 'busybox' | 'copy' | 'debootstrap';
@@ -34,12 +35,12 @@ export interface TemplateOptions {
   template: string;
   /** S_INIT the populated root needs ('sysv', 'sysv:N', 'init' or a command). @default 'sysv' */
   init?: string;
-  /** flags the populated root needs (e.g. ['fakeinit']), added to TEMPLATE_FLAGS */
+  /** flags the populated root needs (e.g. [FLAG.fakeinit]), added to TEMPLATE_FLAGS */
   flags?: readonly string[];
 }
 
 /** S_FLAGS written into a new server, and why (see the template text). */
-export const TEMPLATE_FLAGS = 'lock nproc';
+export const TEMPLATE_FLAGS = [FLAG.lock, FLAG.nproc].join(' ');
 /** ULIMIT written into a new server: the seed's default. */
 export const TEMPLATE_ULIMIT = '-H -u 1000';
 

@@ -8,6 +8,7 @@
  * -c -d -f -l -m -s -v, seconds for -t, plain counts otherwise; the result
  * is in the kernel's units (bytes for sizes).
  */
+import { isDigits } from './digits.js';
 
 /** The resource limits ULIMIT can set (names as in setrlimit(2)). */
 export type RlimitName =
@@ -73,7 +74,7 @@ export const ULIMIT_ALLOWED =
 
 function parseValue(opt: UlimitOption, text: string): RlimitValue | string {
   if (text === 'unlimited') return 'unlimited';
-  if (!/^\d+$/.test(text)) return `-${opt.letter} needs an integer or 'unlimited', not '${text}'`;
+  if (!isDigits(text)) return `-${opt.letter} needs an integer or 'unlimited', not '${text}'`;
   const n = Number(text) * opt.factor;
   if (!Number.isSafeInteger(n)) return `-${opt.letter} ${text} is too large (use 'unlimited')`;
   return n;

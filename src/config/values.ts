@@ -11,6 +11,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
 import { capMask, capMaskHex, closestName, resolveCapRequests } from './caps.js';
 import { parseUlimit, ULIMIT_ALLOWED, type Rlimit } from './ulimit.js';
+import { FLAG } from '../generated/tables.js';
+import { isDigits } from './digits.js';
 import { SERVER_FLAGS, type ConfigKey, type ServerCaps, type ServerFlag, type ServerInit } from './types.js';
 
 type Ctx = z.core.ParsePayload;
@@ -28,7 +30,7 @@ function fail(ctx: Ctx, message: string): never {
 
 /** An integer in [min, max] written in decimal (with an optional '-'). */
 function integer(text: string): number | null {
-  return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
+  return isDigits(text.startsWith('-') ? text.slice(1) : text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
 }
 
 /* ------------------------------------------------------------ addresses */
@@ -280,7 +282,7 @@ const sInit = str().transform((v, ctx): ServerInit | null => {
     const rl = sysv[1] === undefined ? 3 : Number(sysv[1]);
     return rl >= 1 && rl <= 5 ? { style: 'sysv', runlevel: rl } : fail(ctx, `runlevel ${sysv[1]} cannot start a server; ${allowed}`);
   }
-  if (/^(init|fakeinit)$/i.test(t)) return { style: 'init' };
+  if (['init', FLAG.fakeinit].includes(t.toLowerCase())) return { style: 'init' };
   const argv = t.split(/\s+/);
   const cmd = argv[0]!;
   if (SYSTEMD.test(cmd)) {

@@ -1,6 +1,6 @@
 /**
  * A context's cgroup as the actions see it: where it is (libvctx's cgroup
- * layout, through the addon), whether it still exists (its inode: cgroup2
+ * layout, handed over by vserver's front or through the addon), whether it still exists (its inode: cgroup2
  * inodes are not reused), its processes and whether it is populated.
  * Plain reads of cgroupfs, nothing forked.
  */
@@ -23,6 +23,11 @@ interface RawCgroup {
 }
 
 let layout: CgroupLayout | null | undefined;
+
+/** the layout vserver's front asked libvctx for (front.ts): no addon needed */
+export function adoptCgroupLayout(l: CgroupLayout | null): void {
+  layout = l;
+}
 
 /** libvctx's cgroup layout, or null on a host without cgroup2 (once per process) */
 export function cgroupLayout(): CgroupLayout | null {

@@ -68,7 +68,21 @@ export function setLiveLimits(xid: number, limits: LiveLimits): void {
   raw().setLimits(xid, limits);
 }
 
+/** the list vserver's front took as Node started (front.ts), for the first listing only */
+let handedOver: ContextRecord[] | Error | null = null;
+
+/** the list (or libvctx's error) vserver's front took: listContexts()'s next answer */
+export function adoptContextList(l: ContextRecord[] | Error): void {
+  handedOver = l;
+}
+
 /** every running context (the spectator's included), from the cgroup tree */
 export function listContexts(): ContextRecord[] {
+  const h = handedOver;
+  if (h !== null) {
+    handedOver = null;
+    if (h instanceof Error) throw h;
+    return h;
+  }
   return raw().listContexts().map((c) => ({ ...c, flags: c.flags ? c.flags.split(' ') : [] }));
 }

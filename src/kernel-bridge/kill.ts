@@ -5,6 +5,7 @@
 import { constants } from 'node:os';
 import { requireAddon } from './addon.js';
 import { KernelError } from './errors.js';
+import { isDigits } from '../config/digits.js';
 
 /** a signal as a number (0..64) or a name: 'SIGHUP' or 'HUP' */
 export type SignalSpec = number | string;
@@ -35,7 +36,7 @@ function invalid(message: string): KernelError {
 export function parseSignal(sig: SignalSpec): number | null {
   if (typeof sig === 'number') return Number.isInteger(sig) && sig >= 0 && sig <= SIGRTMAX ? sig : null;
   const s = sig.trim();
-  if (/^\d+$/.test(s)) return parseSignal(Number(s));
+  if (isDigits(s)) return parseSignal(Number(s));
   const up = s.toUpperCase();
   const name = (up.startsWith('SIG') ? up : `SIG${up}`) as keyof typeof constants.signals;
   const n = constants.signals[name];

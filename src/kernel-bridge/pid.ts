@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
+import { isDigits } from '../config/digits.js';
 
 /** fields of /proc/PID/stat: state, ppid, start time (ticks) */
 export interface ProcStat {
@@ -57,7 +58,7 @@ export function monitorByCmdline(name: string): number | null {
     return null;
   }
   for (const e of ents) {
-    if (!/^\d+$/.test(e)) continue;
+    if (!isDigits(e)) continue;
     let cmd: string;
     try {
       cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1');
@@ -80,7 +81,7 @@ export async function processesRootedIn(dir: string): Promise<number[]> {
   const base = resolve(dir);
   const pids: number[] = [];
   for (const e of await fsp.readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
+    if (!isDigits(e)) continue;
     const r = await fsp.readlink(`/proc/${e}/root`).catch(() => null);
     if (r && (r === base || r.startsWith(base + '/'))) pids.push(Number(e));
   }

@@ -7,7 +7,7 @@
  * decoding a binary form field by field in JavaScript cost more (~2 ms for
  * 100 processes) than the addon it spares.
  *
- * A failed scan is {"error": MESSAGE, "errno": N, "code": NAME}: libvctx's
+ * A failed scan is {"error": MESSAGE, "errno": N, "code": NAME, "kind": KIND}: libvctx's
  * error, as the addon would have thrown it.
  */
 import { closeSync, readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ export function parseScan(text: string): Snapshot {
   }
   if (typeof v !== 'object' || v === null) throw new Error('the snapshot from the front is not an object');
   const o = v as Record<string, unknown>;
-  if (typeof o.error === 'string') throw new KernelError(o.error, Number(o.errno) || 0, typeof o.code === 'string' ? o.code : '');
+  if (typeof o.error === 'string') throw new KernelError(o.error, Number(o.errno) || 0, typeof o.code === 'string' ? o.code : '', o.kind);
   if (!Array.isArray(o.processes) || !Array.isArray(o.contexts)) {
     throw new Error('the snapshot from the front has no processes or contexts');
   }

@@ -10,6 +10,7 @@ import { buildContextTrees, type TreeNode } from '../views/tree.js';
 import { formatDuration } from '../views/format.js';
 import type { VtopFrame } from '../views/vtop-model.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
+import { FLAG } from '../generated/tables.js';
 import { computeLayout, hiddenLine, listWindow, scrollTo } from '../views/vtop-layout.js';
 import { buildProcRows, DEFAULT_PROC_VIEW, type ProcRow, type ProcViewOptions, type SortKey } from '../views/vtop-procs.js';
 import { buildServerRows, DEFAULT_RUNAWAY_INTERVALS, runawayKeys, type ServerRow } from '../views/vtop-servers.js';
@@ -260,7 +261,7 @@ export function VtopApp(props: VtopAppProps) {
       return ask({ type: 'restart', name }, `Restart server ${serverLabel(srv)}?`, [`${srv.nprocs} processes will be stopped, then it starts again`], 'Restart');
     }
     if (cmd === 'enter') {
-      if (srv.context?.flags.includes('private')) return say(`${srv.label} is private: nobody enters it`, 'error');
+      if (srv.context?.flags.includes(FLAG.private)) return say(`${srv.label} is private: nobody enters it`, 'error');
       run({ type: 'enter', name });
     }
   };

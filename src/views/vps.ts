@@ -11,6 +11,7 @@
  */
 import { escapeForTerminal } from './format.js';
 import { rawContextName, type ContextNames } from './names.js';
+import { isDigits } from '../config/digits.js';
 
 export const CONTEXT_WIDTH = 20;
 const XID_WIDTH = 5;
@@ -56,7 +57,7 @@ function splitRow(line: string, pidEnd: number, token: number): RowSplit | null 
   let i = 0;
   while ((m = re.exec(line)) !== null) {
     if (i === token) {
-      if (!/^\d+$/.test(m[0])) return null;
+      if (!isDigits(m[0])) return null;
       const end = m.index + m[0].length;
       return { pid: Number(m[0]), at: end + 1 };
     }

@@ -65,8 +65,8 @@ interface Helper {
 
 let nextId = 1;
 
-function startHelper(): Helper {
-  const child = spawn(HELPER, ['--', ...vserverCliArgv()], {
+function startHelper(cli: string[] = vserverCliArgv()): Helper {
+  const child = spawn(HELPER, ['--', ...cli], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     env: {
       ...process.env, VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
@@ -308,6 +308,38 @@ describe('vtop helper', { skip: skipAll }, () => {
     assert.equal(logged(`enter ${NAME}: failed: enter needs a terminal on stdin`).length, 1, log.join('\n'));
     assert.equal(logged(`kill SIGKILL pid ${p!.pid} (start time ${p!.startTime}) in context ${xid}: ok`).length, 1, log.join('\n'));
     assert.deepEqual(helperChildren(), [], 'every command the helper ran has ended');
+  });
+
+  test('a server verb\'s answer comes from the command\'s status line (VCTX_STATUS_FD), never from its stderr', async () => {
+    // a stand-in vserver command: the same words on stderr every time, the outcome on its status fd
+    const fake = join(base, 'fake-vserver');
+    const mode = join(base, 'fake-mode');
+    writeFileSync(fake, `#!/bin/sh
+echo "vserver: words on stderr mean nothing" >&2
+case "$(cat ${mode})" in
+error) printf '%s\\n' '{"exit":1,"error":"the status line: \\"quoted\\", caf\\u00e9 \\ud83d\\ude00","warnings":[]}' >&"$VCTX_STATUS_FD"; exit 1;;
+warn) printf '%s\\n' '{"exit":0,"error":null,"warnings":["first warning","second"]}' >&"$VCTX_STATUS_FD"; exit 0;;
+silent) exit 4;;
+garbage) echo 'vserver: not JSON' >&"$VCTX_STATUS_FD"; exit 1;;
+esac
+`);
+    chmodSync(fake, 0o755);
+    const x = startHelper([fake]);
+    await ready(x);
+    try {
+      writeFileSync(mode, 'error');
+      assert.equal(await x.ask(`start ${NAME}`), 'err the status line: "quoted", café 😀');
+      assert.equal(await x.ask(`enter ${NAME}`), `err enter ${NAME}: the status line: "quoted", café 😀`);
+      writeFileSync(mode, 'warn');
+      assert.equal(await x.ask(`restart ${NAME}`), `ok restarted ${NAME} (first warning)`);
+      writeFileSync(mode, 'silent');
+      assert.equal(await x.ask(`stop ${NAME}`), `err vserver ${NAME} stop exited with status 4`);
+      writeFileSync(mode, 'garbage');
+      assert.equal(await x.ask(`start ${NAME}`), `err vserver ${NAME} start exited with status 1`);
+    } finally {
+      x.socket.end();
+      await x.exited;
+    }
   });
 
   test('SIGINT is ignored, SIGHUP ends it', async () => {

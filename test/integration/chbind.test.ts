@@ -10,8 +10,9 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { listContexts } from '../../src/kernel-bridge/context.js';
 import {
   CHBIND,
   LiveProbe,
@@ -374,5 +375,22 @@ describe('chbind / ipv4root', { skip }, () => {
     const r = await runChbind(['--silent', '--ip', LOCK, '--', '/nonexistent/cmd']);
     assert.equal(r.code, 127);
     assert.match(r.stderr, /^chbind: cannot run \/nonexistent\/cmd: No such file or directory\n$/);
+  });
+
+  test('a killed chbind\'s cgroup and lock record go with the next listing of the contexts', async () => {
+    const c = spawn(CHBIND, ['--silent', '--ip', LOCK, '--', 'sleep', '300'], { detached: true, stdio: 'ignore' });
+    started.add(c.pid!);
+    const gone = new Promise((r) => c.once('exit', r));
+    for (let i = 0; i < 100 && !ours().some((d) => d.endsWith(`/bind-${c.pid}`)); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(ours().map((d) => d.split('/').pop()), [`bind-${c.pid}`], 'chbind made its cgroup');
+    process.kill(-c.pid!, 'SIGKILL'); // chbind and its command, the group this test made
+    await gone;
+    for (let i = 0; i < 100 && existsSync(join(ours()[0] ?? '/nonexistent', 'cgroup.procs')) &&
+      spawnSync('cat', [join(ours()[0]!, 'cgroup.events')], { encoding: 'utf8' }).stdout.includes('populated 1'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    listContexts();
+    assert.deepEqual(ours(), [], 'the listing removed the killed chbind\'s cgroup');
+    assert.deepEqual(leakedLocks(locksBefore), [], 'and its lock record');
   });
 });

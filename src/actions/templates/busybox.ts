@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
 import { chmod, copyFile, lstat, symlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { FLAG } from '../../generated/tables.js';
 import * as files from './busybox-files.js';
 import {
   elfInterpreter, inRoot, installVreboot, makeDirs, writeHostnameFiles, writeRootFile,
@@ -108,5 +109,5 @@ export async function buildBusybox(ctx: TemplateContext, opts: BusyboxOptions = 
   ctx.progress({ step: 'vreboot', detail: 'installing /sbin/vreboot and /sbin/vhalt' });
   await installVreboot(root, { withLibraries: true });
 
-  return { flags: ['fakeinit'], init: 'init' };
+  return { flags: [FLAG.fakeinit], init: 'init' };
 }

@@ -147,7 +147,7 @@ export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
 ];
 
 /** what build writes for a debootstrap server: sysvinit as its PID 1 */
-export const DEBOOTSTRAP_INIT = { flags: [FLAG.FAKEINIT], init: 'init' } as const;
+export const DEBOOTSTRAP_INIT = { flags: [FLAG.fakeinit], init: 'init' } as const;
 
 /** the inittab of a Debian server: sysvinit is its PID 1 (S_INIT=init) */
 export function sysvInittab(name: string): string {
