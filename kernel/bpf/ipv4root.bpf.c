@@ -50,7 +50,14 @@
  *   getsockname/ what programs read back: the private loopbacks read as
  *   getpeername/ 127.0.0.1 / ::1, and so does the server's address on the
  *   recvmsg4/6   other end of a connection from its private loopback; an
- *                unbound listener reads as the server's address
+ *                unbound listener reads as the server's address.  A peer
+ *                on the host's loopback (a 127/8 address that is neither
+ *                the server's address nor registered; ::1 or a private
+ *                loopback not the server's) reads as 192.0.0.8 / 100::1
+ *                (HOST_PEER4/6 below), never as anything a loopback
+ *                allowlist (pg_hba's 127.0.0.1/32, ::1/128) matches;
+ *                ::ffff:a.b.c.d peers by the IPv4 rule.  Only what is read
+ *                back changes: the connection is the host's as before
  *   ingress /    IPv4 and IPv6 packets: the local address must be the
  *   egress       server's address or its private loopback (the latter only
  *                with the server's own addresses on the other end, and at
@@ -76,6 +83,18 @@
 #define IPHDR_DADDR	16	/* offsetof(struct iphdr, daddr) */
 #define IP6HDR_SADDR	8	/* offsetof(struct ipv6hdr, saddr) */
 #define IP6HDR_DADDR	24	/* offsetof(struct ipv6hdr, daddr) */
+
+/*
+ * What a server reads back for a peer on the host's loopback (host byte
+ * order): never 127.0.0.1 / ::1 or anything a loopback allowlist matches.
+ * IPv4: 192.0.0.8, RFC 7600's dummy address ("a host without an address"),
+ * not loopback and in no private range.  IPv6: 100::1, in RFC 6666's
+ * discard-only block 100::/64: not loopback, link-local, ULA or mapped, and
+ * nothing is ever reached there.
+ */
+#define HOST_PEER4	0xc0000008u	/* 192.0.0.8 */
+#define HOST_PEER6_W0	0x01000000u	/* 100:: */
+#define HOST_PEER6_W3	0x00000001u	/* ::1 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -476,14 +495,18 @@ int ipv4root_send4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-/* what the server reads back for @a, an address of its own side (@mine)
-   or of the peer; @other is the socket's address on the other end */
-static __always_inline __u32 shown4(const struct ipv4root_lock *l, __u32 a, __u32 other)
+/* what the server reads back for @a, an address of its own side or of the
+   peer (@peer); @other is the socket's address on the other end */
+static __always_inline __u32 shown4(const struct ipv4root_lock *l, __u32 a, __u32 other, int peer)
 {
 	if (!l->loopback)
 		return a;
 	if (a == l->loopback || (a == l->ip && other == l->loopback))
 		return bpf_htonl(0x7f000001);
+	/* the host's loopback (a server's own sockets leave from its
+	   addresses, another server's from its registered one) */
+	if (peer && lo4(a) && a != l->ip && !registered4(a))
+		return bpf_htonl(HOST_PEER4);
 	return a;
 }
 
@@ -499,7 +522,7 @@ int ipv4root_sname4(struct bpf_sock_addr *ctx)
 	if (a == 0)
 		s = k.l.ip;
 	else
-		s = shown4(&k.l, a, sk->dst_ip4);
+		s = shown4(&k.l, a, sk->dst_ip4, 0);
 	if (s != a)
 		ctx->user_ip4 = s;
 	return 1;
@@ -514,7 +537,7 @@ int ipv4root_pname4(struct bpf_sock_addr *ctx)
 
 	if (!sk || !task_lock(&k))
 		return 1;
-	s = shown4(&k.l, a, sk->src_ip4);
+	s = shown4(&k.l, a, sk->src_ip4, 1);
 	if (s != a)
 		ctx->user_ip4 = s;
 	return 1;
@@ -529,7 +552,7 @@ int ipv4root_recv4(struct bpf_sock_addr *ctx)
 
 	if (!sk || !task_lock(&k))
 		return 1;
-	s = shown4(&k.l, a, sk->src_ip4);
+	s = shown4(&k.l, a, sk->src_ip4, 1);
 	if (s != a)
 		ctx->user_ip4 = s;
 	return 1;
@@ -674,10 +697,10 @@ int ipv4root_send6(struct bpf_sock_addr *ctx)
 
 /* shown4 for IPv6 addresses: @a is rewritten in place; @other the socket's
    address on the other end */
-static __always_inline void shown6(const struct ipv4root_lock *l, __u32 *a, const __u32 *other)
+static __always_inline void shown6(const struct ipv4root_lock *l, __u32 *a, const __u32 *other, int peer)
 {
 	if (mapped6(a)) {
-		a[3] = shown4(l, a[3], mapped6(other) ? other[3] : 0);
+		a[3] = shown4(l, a[3], mapped6(other) ? other[3] : 0, peer);
 		return;
 	}
 	if (zero6(l->lo6))
@@ -685,6 +708,11 @@ static __always_inline void shown6(const struct ipv4root_lock *l, __u32 *a, cons
 	if (eq6(a, l->lo6) || (!zero6(l->ip6) && eq6(a, l->ip6) && eq6(other, l->lo6))) {
 		a[0] = a[1] = a[2] = 0;
 		a[3] = bpf_htonl(1);
+	} else if (peer && lo6(a) && !local_ok6(l, a) && !registered6(a)) {
+		/* the host's ::1 (or another private loopback: not the server's) */
+		a[0] = bpf_htonl(HOST_PEER6_W0);
+		a[1] = a[2] = 0;
+		a[3] = bpf_htonl(HOST_PEER6_W3);
 	}
 }
 
@@ -712,7 +740,7 @@ static __always_inline int shown6_hook(struct bpf_sock_addr *ctx, int local)
 	if (local && zero6(a))
 		set6(b, own6(&k.l));
 	else
-		shown6(&k.l, b, o);
+		shown6(&k.l, b, o, !local);
 	if (!eq6(a, b))
 		put_user6(ctx, b);
 	return 1;

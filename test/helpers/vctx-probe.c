@@ -10,9 +10,10 @@
  *   serve ADDR PORT           bind+listen, print "listening ADDR:PORT",
  *                             answer one client with "hello", print
  *                             "accepted PEER:PORT on LOCAL:PORT", exit
- *   connect ADDR PORT         "connected LOCAL:PORT -> REPLY" or "error ENAME"
- *                             (ETIMEDOUT when no answer came in 3 s)
- *   names ADDR PORT           connect: "local LOCAL peer PEER -> REPLY" (the
+ *   connect ADDR PORT [FROM]  "connected LOCAL:PORT -> REPLY" or "error ENAME"
+ *                             (ETIMEDOUT when no answer came in 3 s); with
+ *                             FROM, bound to FROM first
+ *   names ADDR PORT [FROM]    connect: "local LOCAL peer PEER -> REPLY" (the
  *                             addresses without ports) or "error ENAME"
  *   dserve PORT               serve on a dual-stack [::]:PORT (IPV6_V6ONLY off)
  *   autolisten                listen() without bind(): "listening ADDR:PORT",
@@ -21,8 +22,8 @@
  *                             datagram with "hello", print "from PEER:PORT", exit
  *   uconn ADDR PORT           UDP connect + send + recv (what resolvers do):
  *                             "local LOCAL peer PEER -> REPLY" or "error ENAME"
- *   usend ADDR PORT           UDP sendto + recvfrom: "reply from PEER:PORT -> REPLY"
- *                             or "error ENAME"
+ *   usend ADDR PORT [FROM]    UDP sendto + recvfrom: "reply from PEER:PORT -> REPLY"
+ *                             or "error ENAME"; with FROM, bound to FROM first
  *   v6                        socket(AF_INET6): "ok" or "error ENAME"
  *                             (ADDR may be IPv6: bind and serve set IPV6_V6ONLY,
  *                             as nginx does, but for ::ffff:a.b.c.d; IPv6
@@ -146,6 +147,15 @@ static int tcp_socket(const struct sockaddr_storage *sa, int dual)
 	return fd;
 }
 
+/* bind @fd to @from, port 0 (a client's chosen source) */
+static int bind_from(int fd, const char *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = addr(from, "0", &ss);
+
+	return bind(fd, (struct sockaddr *)&ss, l);
+}
+
 static const char *sockname(int fd, int peer, int port)
 {
 	struct sockaddr_storage ss;
@@ -246,7 +256,7 @@ int main(int argc, char **argv)
 		}
 		printf("listening %s\n", sockname(fd, 0, 1));
 		answer(fd);
-	} else if ((!strcmp(m, "connect") || !strcmp(m, "names")) && argc == 4) {
+	} else if ((!strcmp(m, "connect") || !strcmp(m, "names")) && (argc == 4 || argc == 5)) {
 		struct sockaddr_storage sa;
 		socklen_t sl = addr(argv[2], argv[3], &sa);
 		int fd = socket(sa.ss_family, SOCK_STREAM, 0);
@@ -254,7 +264,7 @@ int main(int argc, char **argv)
 		char buf[64] = "";
 		/* a dropped SYN: ETIMEDOUT after 3 s instead of the kernel's minutes */
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sl) < 0) {
+		if (fd < 0 || (argc == 5 && bind_from(fd, argv[4]) < 0) || connect(fd, (struct sockaddr *)&sa, sl) < 0) {
 			printf("error %s\n", ename(errno == EINPROGRESS ? ETIMEDOUT : errno));
 			return 0;
 		}
@@ -305,7 +315,7 @@ int main(int argc, char **argv)
 		buf[n] = 0;
 		buf[strcspn(buf, "\n")] = 0;
 		printf("local %s peer %s -> %s\n", sockname(fd, 0, 0), sockname(fd, 1, 0), buf);
-	} else if (!strcmp(m, "usend") && argc == 4) {
+	} else if (!strcmp(m, "usend") && (argc == 4 || argc == 5)) {
 		struct sockaddr_storage sa, from;
 		socklen_t sl = addr(argv[2], argv[3], &sa), fl = sizeof(from);
 		int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
@@ -313,7 +323,7 @@ int main(int argc, char **argv)
 		char buf[64];
 		ssize_t n;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (fd < 0 || sendto(fd, "hi\n", 3, 0, (struct sockaddr *)&sa, sl) < 0) {
+		if (fd < 0 || (argc == 5 && bind_from(fd, argv[4]) < 0) || sendto(fd, "hi\n", 3, 0, (struct sockaddr *)&sa, sl) < 0) {
 			printf("error %s\n", ename(errno));
 			return 0;
 		}

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { removeRoot } from '../helpers/busybox-root.js';
@@ -124,6 +124,35 @@ describe('IPv4 lock of a context', { skip }, () => {
     const served = await waitFor(() => /^accepted /m.test(readFileSync(file, 'utf8')) && readFileSync(file, 'utf8'), 3000);
     assert.ok(served);
     assert.match(served, new RegExp(`^accepted ${IP.replace(/\./g, '\\.')}:\\d+ on ${IP2.replace(/\./g, '\\.')}:${port}$`, 'm'), served);
+  });
+
+  // The host connecting to a server's 127.x address leaves from its own 127.0.0.1 (the kernel's
+  // choice of source on lo); reported as such it would pass a 127.0.0.1/32 allowlist (pg_hba).
+  test('a host client is never the server\'s localhost: its 127.x source reads as 192.0.0.8', async () => {
+    const served = async (port: number, pattern: RegExp): Promise<string> => {
+      const file = join(root, 'tmp', `serve-${port}.out`);
+      const read = (): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+      const text = await waitFor(() => pattern.test(read()) && read(), 5000);
+      assert.ok(text, `${pattern} not in ${file}: ${read()}`);
+      return text;
+    };
+    const cases: Array<[number, string[]]> = [[PORT + 8, []], [PORT + 9, ['127.3.4.5']]];
+    for (const [port, from] of cases) {
+      inCtx(ctx.xid, `vctx-probe serve 0.0.0.0 ${port} >/tmp/serve-${port}.out 2>&1 &`);
+      await served(port, /^listening /m);
+      const h = run(probe, ['names', IP, String(port), ...from]);
+      // the connection itself is as it was: only what the server reads back changes
+      assert.equal(h.stdout.trim(), `local ${from[0] ?? '127.0.0.1'} peer ${IP} -> hello`, show(h));
+      const text = await served(port, /^accepted /m);
+      assert.match(text, new RegExp(`^accepted 192\\.0\\.0\\.8:\\d+ on ${IP.replace(/\./g, '\\.')}:${port}$`, 'm'), text);
+    }
+    // recvfrom too
+    const port = PORT + 10;
+    inCtx(ctx.xid, `vctx-probe userve 0.0.0.0 ${port} >/tmp/serve-${port}.out 2>&1 &`);
+    await served(port, /^bound /m);
+    run(probe, ['usend', IP, String(port)]);
+    const text = await served(port, /^from /m);
+    assert.match(text, /^from 192\.0\.0\.8:\d+$/m, text);
   });
 
   test('127.0.0.1 reaches the server\'s own 0.0.0.0 listener; both ends read 127.0.0.1', () => {

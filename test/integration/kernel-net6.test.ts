@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeRoot } from '../helpers/busybox-root.js';
 import {
@@ -162,6 +162,40 @@ describe('IPv6 of a server', { skip }, () => {
     const served = await waitFor(() => /^accepted /m.test(readFileSync(file, 'utf8')) && readFileSync(file, 'utf8'), 3000);
     assert.ok(served);
     assert.match(served, new RegExp(`^accepted \\[${esc(IP6_C)}\\]:\\d+ on \\[${esc(IP6_B)}\\]:${port}$`, 'm'), served);
+  });
+
+  // A host client that leaves from ::1 (bound there) or from ::ffff:127.0.0.1 (a dual-stack
+  // socket to ::ffff:IP) is not the server's localhost: it must pass no ::1/128 allowlist.
+  test('a host client from ::1 reads as 100::1, from ::ffff:127.0.0.1 as ::ffff:192.0.0.8', async () => {
+    const served = async (port: number, pattern: RegExp): Promise<string> => {
+      const file = join(root, 'tmp', `serve6-${port}.out`);
+      const read = (): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+      const text = await waitFor(() => pattern.test(read()) && read(), 5000);
+      assert.ok(text, `${pattern} not in ${file}: ${read()}`);
+      return text;
+    };
+    const port = PORT + 11;
+    inCtx(b.xid, `vctx-probe serve :: ${port} >/tmp/serve6-${port}.out 2>&1 &`);
+    await served(port, /^listening /m);
+    const h = run(probe, ['names', IP6_B, String(port), '::1']);
+    // the connection itself is as it was: only what the server reads back changes
+    assert.equal(h.stdout.trim(), `local ::1 peer ${IP6_B} -> hello`, show(h));
+    const text = await served(port, /^accepted /m);
+    assert.match(text, new RegExp(`^accepted \\[100::1\\]:\\d+ on \\[${esc(IP6_B)}\\]:${port}$`, 'm'), text);
+    const dual = PORT + 12;
+    inCtx(a.xid, `vctx-probe dserve ${dual} >/tmp/serve6-${dual}.out 2>&1 &`);
+    await served(dual, /^listening /m);
+    const h4 = run(probe, ['names', `::ffff:${IP_A}`, String(dual)]);
+    assert.equal(h4.stdout.trim(), `local ::ffff:127.0.0.1 peer ::ffff:${IP_A} -> hello`, show(h4));
+    const text4 = await served(dual, /^accepted /m);
+    assert.match(text4, new RegExp(`^accepted \\[::ffff:192\\.0\\.0\\.8\\]:\\d+ on \\[::ffff:${esc(IP_A)}\\]:${dual}$`, 'm'), text4);
+    // recvfrom too
+    const udp = PORT + 13;
+    inCtx(b.xid, `vctx-probe userve :: ${udp} >/tmp/serve6-${udp}.out 2>&1 &`);
+    await served(udp, /^bound /m);
+    run(probe, ['usend', IP6_B, String(udp), '::1']);
+    const textU = await served(udp, /^from /m);
+    assert.match(textU, /^from \[100::1\]:\d+$/m, textU);
   });
 
   test('nothing from outside reaches a private IPv6 loopback', () => {
