@@ -110,9 +110,17 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
     assert.equal(killContext(xid, 'SIGTERM'), ctx.nprocs);
     assert.ok(await waitFor(() => sleeps.every((p) => startTimeOf(p.pid) !== p.startTime), 5000, 50), 'the sleeps got SIGTERM');
     // SIGKILL takes the rest, and the context goes away
+    // (its reaper may end by itself once the sleeps are gone: then the context goes between
+    // this snapshot and the kill, and the kill finds no such context)
     const left = source.snapshot().contexts.find((c) => c.xid === xid);
     if (left) {
-      assert.equal(killContext(xid, 9), left.nprocs);
+      let n: number | null = null;
+      try {
+        n = killContext(xid, 9);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ESRCH') throw e;
+      }
+      if (n !== null) assert.ok(n >= 1 && n <= left.nprocs, `SIGKILL reached ${n} of the ${left.nprocs} processes left`);
       assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 5000, 50), 'the context is gone');
     }
     expectKernelError(() => killContext(xid, 'SIGKILL'), 'ESRCH', /no such context/);
