@@ -20,7 +20,16 @@ import { fileURLToPath } from 'node:url';
 import { installServices, insideArgv, SERVICES } from '../test/helpers/debian-services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const USAGE = 'usage: node bench/real-server.mjs [CYCLES]   (as root; CYCLES: 1-100, default 7; writes bench/results/real-server.md)';
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const CYCLES = Number(process.argv[2] ?? 7);
+if (process.argv.length > 3 || !Number.isInteger(CYCLES) || CYCLES < 1 || CYCLES > 100) {
+  console.error(`real-server benchmark: bad arguments: ${process.argv.slice(2).join(' ')}\n${USAGE}`);
+  process.exit(2);
+}
 const IP = '127.0.0.10';
 const NAME = 'benchdeb';
 const LXC = 'benchdeblxc';
