@@ -174,13 +174,15 @@ export function bootState(cgroup: string, pid1: number, hasInit: boolean): BootS
 }
 
 /**
- * Waits until the boot is done (two looks in a row say 'up', 20 ms apart)
+ * Waits until the boot is done (two looks in a row say 'up', 20 ms apart; looks every
+ * 5-20 ms: a look is a few reads of /proc, and the boot's end is what start
+ * waits for)
  * or the init ends; 'booting' after @ms.
  */
 async function waitBoot(cgroup: string, pid1: number, hasInit: boolean, ms: number): Promise<BootState> {
   const end = Date.now() + ms;
   let ups = 0;
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 20)) {
     const s = bootState(cgroup, pid1, hasInit);
     if (s === 'ended') return s;
     ups = s === 'up' ? ups + 1 : 0;

@@ -16,6 +16,17 @@
  * once nothing but it is left (not even the guard, which its kill(-1) ends) and it sleeps, its shutdown is done and the
  * context is ended at once.  The monitor is told first (SIGUSR1) that this
  * end is the host's stop, so it runs no on-halt command of its own.
+ *
+ * Debian's sendsigs (sysvinit's `init 0`, after the services' stop
+ * scripts) sends SIGTERM to every process left, then checks once a second
+ * (`killall5 -18`, `sleep 1`) whether any is still there.  Its first check
+ * comes a few milliseconds after the SIGTERM, while they are still exiting,
+ * so it nearly always sleeps a whole second.  Once the kernel shows that
+ * nothing is left in the server but that sleep and its callers up to the
+ * init (the sleep, sendsigs, startpar, rc, the init), the condition the
+ * sleep waits for holds: the stop ends that sleep (SIGTERM), sendsigs'
+ * next check finds no process and its shutdown goes on (unmounts, halt,
+ * reboot(2)) as it would a second later.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -197,6 +208,42 @@ function busyboxShutDown(c: RunningContext): boolean {
   return /nanosleep/.test(processWchan(c.pid1));
 }
 
+/** one process of a context, as the kernel shows it */
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** the state letter: Z (zombie) and X are dead */
+  state: string;
+}
+
+/**
+ * The pid of sendsigs' `sleep 1` (see the top) when nothing else of the
+ * server lives: every live process is that sleep or one of its ancestors
+ * up to PID 1 @pid1.  null otherwise (a process it signalled is still
+ * there, or sendsigs is not sleeping).
+ */
+export function sendsigsIdleSleep(procs: readonly ProcEntry[], pid1: number): number | null {
+  const live = procs.filter((p) => p.state !== 'Z' && p.state !== 'X');
+  const byPid = new Map(live.map((p) => [p.pid, p]));
+  const sleep = live.find((p) => p.comm === 'sleep' && byPid.get(p.ppid)?.comm === 'sendsigs');
+  if (!sleep) return null;
+  const chain = new Set<number>();
+  for (let p: ProcEntry | undefined = sleep; p; p = p.pid === pid1 ? undefined : byPid.get(p.ppid)) chain.add(p.pid);
+  if (!chain.has(pid1)) return null;
+  return live.every((p) => chain.has(p.pid)) ? sleep.pid : null;
+}
+
+/** the context's processes, as sendsigsIdleSleep takes them */
+function contextProcs(c: RunningContext): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const pid of cgroupPids(c.cgroup)) {
+    const st = procStat(pid);
+    if (st) out.push({ pid, ppid: st.ppid, comm: st.comm, state: st.state });
+  }
+  return out;
+}
+
 /** the processes still in the context, for the kill's report */
 function leftProcesses(c: RunningContext): KilledProcess[] {
   return cgroupPids(c.cgroup).map((pid) => ({ pid, comm: escapeText(procStat(pid)?.comm ?? '?') }));
@@ -278,7 +325,19 @@ async function stopLocked(name: string, c: RunningContext, config: ServerConfig 
       /* gone meanwhile */
     }
   };
-  let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)), busyboxDone);
+  // sysvinit's shutdown: sendsigs' idle second is cut short (see the top)
+  const cut = new Set<number>();
+  const sendsigsDone = asked !== 'ran' || (config?.init.style ?? 'init') !== 'init' ? undefined : () => {
+    const pid = sendsigsIdleSleep(contextProcs(c), c.pid1);
+    if (pid === null || cut.has(pid) || procStat(pid)?.comm !== 'sleep') return;
+    cut.add(pid);
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone meanwhile */
+    }
+  };
+  let done = await waitGone(c, ino, Math.max(0, timeoutSec * 1000 - (Date.now() - t0)), busyboxDone ?? sendsigsDone);
   if (!done) {
     how = 'term';
     killed = leftProcesses(c);
