@@ -175,7 +175,10 @@ try {
       'lxc.pty.max = 16',
       'lxc.console.path = none',
       `lxc.log.file = ${join(T, 'lxc.log')}`,
-      'lxc.cap.drop = sys_module mac_admin mac_override sys_time',
+      // net_admin: with the host's stack shared, Debian's `halt -i` in the
+      // container's shutdown would take the host's interfaces down (it did,
+      // eth0 and its routes, before this line); a vserver never has it either
+      'lxc.cap.drop = sys_module mac_admin mac_override sys_time net_admin',
       '',
     ].join('\n'));
   } else lxcError = 'lxc-start is not installed (setup.sh installs lxc)';
@@ -232,7 +235,8 @@ const lines = [
   'The peer: `lxc-start -d` / `lxc-stop` (LXC 5 from Debian, the host\'s hybrid cgroups) on a copy',
   'of the same root (`cp -a` after the install), sysvinit as its init, LXC\'s halt signal SIGPWR',
   '(the inittab\'s powerfail entry: `init 0`). Network: `lxc.net.0.type = none`, the host\'s stack,',
-  'as a vserver shares it (no veth to set up, the cheapest network LXC has); nginx\'s stock',
+  'as a vserver shares it (no veth to set up, the cheapest network LXC has), with CAP_NET_ADMIN dropped',
+  '(else Debian\'s `halt -i` in the container takes the host\'s interfaces down, as it did once here); nginx\'s stock',
   `listeners then bind the host's 0.0.0.0:80 and [::]:80, so the same URL answers. /run and`,
   '/dev/shm are fresh tmpfs in both.',
   '',
