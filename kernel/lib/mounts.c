@@ -207,17 +207,17 @@ static const char *const lxcfs_files[] = {
 	"/proc/swaps", "/sys/devices/system/cpu/online",
 };
 
-/* a FUSE file system answers at @dir: it is mounted there and @probe (in it) can be looked up */
-static int fuse_answers(const char *dir, const char *probe)
+/*
+ * a FUSE file system answers at @dir: statfs(2) reaches the daemon
+ * (FUSE_STATFS; ENOTCONN when it died) and names the file system type.
+ * No file in it is looked up: vctx-netview computes a table's size on
+ * getattr (milliseconds), and this runs at every context creation.
+ */
+static int fuse_answers(const char *dir)
 {
 	struct statfs sf;
-	struct stat st;
-	char p[256];
 
-	if (statfs(dir, &sf) < 0 || (unsigned long)sf.f_type != FUSE_SUPER_MAGIC)
-		return 0;
-	snprintf(p, sizeof(p), "%s%s", dir, probe);
-	return stat(p, &st) == 0;
+	return statfs(dir, &sf) == 0 && (unsigned long)sf.f_type == FUSE_SUPER_MAGIC;
 }
 
 /**
@@ -227,8 +227,8 @@ static int fuse_answers(const char *dir, const char *probe)
  */
 VCTX_API unsigned vctx_views_available(void)
 {
-	return (fuse_answers(VCTX_LXCFS_DIR, "/proc/meminfo") ? VCTX_VIEW_LXCFS : 0) |
-	       (fuse_answers(VCTX_NETVIEW_DIR, "/tcp") ? VCTX_VIEW_NETVIEW : 0);
+	return (fuse_answers(VCTX_LXCFS_DIR) ? VCTX_VIEW_LXCFS : 0) |
+	       (fuse_answers(VCTX_NETVIEW_DIR) ? VCTX_VIEW_NETVIEW : 0);
 }
 
 /* lxcfs's files over the context's (those both sides have) */
@@ -240,10 +240,16 @@ static int bind_lxcfs(const char *root, vctx_error *err)
 	for (size_t i = 0; i < sizeof(lxcfs_files) / sizeof(lxcfs_files[0]); i++) {
 		snprintf(src, sizeof(src), "%s%s", VCTX_LXCFS_DIR, lxcfs_files[i]);
 		path_in(dst, sizeof(dst), root, lxcfs_files[i]);
-		if (stat(src, &st) < 0 || stat(dst, &st) < 0)
+		/* only what the root has; lxcfs's side is not looked up first
+		   (each lookup is a round trip to the daemon): a file it lacks
+		   fails the bind with ENOENT and is left out */
+		if (stat(dst, &st) < 0)
 			continue;
-		if (mnt(src, dst, NULL, MS_BIND, NULL, err))
-			return -1;
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return vctx_set_error(err, errno, "cannot bind %s over %s: %s", src, dst, strerror(errno));
+		}
 	}
 	return 0;
 }
