@@ -528,8 +528,8 @@ int ipv4root_sname4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-SEC("cgroup/getpeername4")
-int ipv4root_pname4(struct bpf_sock_addr *ctx)
+/* the peer address a program reads back (getpeername, accept, recvfrom) */
+static __always_inline int peer_shown4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	struct lk k;
@@ -543,19 +543,16 @@ int ipv4root_pname4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+SEC("cgroup/getpeername4")
+int ipv4root_pname4(struct bpf_sock_addr *ctx)
+{
+	return peer_shown4(ctx);
+}
+
 SEC("cgroup/recvmsg4")
 int ipv4root_recv4(struct bpf_sock_addr *ctx)
 {
-	struct bpf_sock *sk = ctx->sk;
-	struct lk k;
-	__u32 a = ctx->user_ip4, s;
-
-	if (!sk || !task_lock(&k))
-		return 1;
-	s = shown4(&k.l, a, sk->src_ip4, 1);
-	if (s != a)
-		ctx->user_ip4 = s;
-	return 1;
+	return peer_shown4(ctx);
 }
 
 /* ----------------------------------------------------------------- IPv6 */
