@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every test: unit (no root, recorded fixtures), then integration and
-// e2e (root, real contexts).  `node scripts/test.mjs unit` runs one group,
+// Runs every test: unit (no root, recorded fixtures), then integration,
+// e2e and security (root, real contexts; security is the attack suite).  `node scripts/test.mjs unit` runs one group,
 // `node scripts/test.mjs test/integration/chbind.test.ts` one file.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync, existsSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const groups = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+const groups = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e', 'security'];
 
 function find(dir) {
   if (!existsSync(dir)) return [];

@@ -45,6 +45,10 @@ int vctx_lo_addr6(const void *a, int add, vctx_error *err);
 int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *err);
 int vctx_host_xid_file(vctx_error *err);
 
+/* testswitch.c: 1 when VCTX_TEST_WEAKEN names @mechanism (the attack
+   suite's proof that a case detects its attack; warns on stderr) */
+int vctx_weakened(const char *mechanism);
+
 /* confine.c */
 int vctx_landlock_scope(vctx_error *err);
 int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err);
