@@ -1,10 +1,13 @@
 /**
- * `vserver-all start|stop|status`: the servers with ONBOOT=yes are started
- * by PRIORITY (lower first, then by name); stop stops every running
- * configured server in the reverse order.  One server's failure does not
- * stop the others.
+ * `vserver-all start|stop|status|exec`: the servers with ONBOOT=yes are
+ * started by PRIORITY (lower first, then by name); stop stops every running
+ * configured server in the reverse order; exec (and vapt) runs a command in
+ * each running one.  One server's failure does not stop the others.
  */
+import { existsSync } from 'node:fs';
+import { configPath } from '../config/load.js';
 import type { VctxPaths } from '../config/paths.js';
+import { contextToEnter } from './enter.js';
 import { errText, LifecycleError } from './errors.js';
 import { startServer, stopServer } from './lifecycle.js';
 import { listServerStates, type ServerListEntry } from './status.js';
@@ -68,6 +71,47 @@ export async function stopAll(paths: VctxPaths, opts: { timeoutSec?: number } = 
     }
     out.push(o);
     onEach?.(o);
+  }
+  return out;
+}
+
+/** a server a command is to run in (`vserver-all exec`, `vapt`): its context, or why not */
+export interface ExecTarget {
+  name: string;
+  /** the running context to run in; null when skipped or failed */
+  xid: number | null;
+  /** not to run in, and not a failure: a stopped server of `--all` */
+  skipped: string | null;
+  /** not to run in, and a failure: unknown, not running, private */
+  error: string | null;
+}
+
+/**
+ * the servers to run a command in: every configured one (@names null: a
+ * stopped server is skipped, not failed) or the ones named, in that order
+ * (an unknown, stopped or private one is a failure, named)
+ */
+export async function execTargets(paths: VctxPaths, names: string[] | null): Promise<ExecTarget[]> {
+  const one = async (name: string): Promise<ExecTarget> => {
+    try {
+      return { name, xid: await contextToEnter(name, paths), skipped: null, error: null };
+    } catch (e) {
+      // "not running" of a name nobody configured: say so
+      if (e instanceof LifecycleError && e.kind === 'not-running' && !existsSync(configPath(paths.confdir, name))) {
+        return { name, xid: null, skipped: null, error: `unknown server '${name}' (no ${name}.conf in ${paths.confdir})` };
+      }
+      return { name, xid: null, skipped: null, error: errText(e) };
+    }
+  };
+  if (names) {
+    const out: ExecTarget[] = [];
+    for (const n of names) out.push(await one(n));
+    return out;
+  }
+  const out: ExecTarget[] = [];
+  for (const s of await allStates(paths)) {
+    if (s.running) out.push(await one(s.name));
+    else out.push({ name: s.name, xid: null, skipped: s.configError ? 'invalid config, not running' : 'not running', error: null });
   }
   return out;
 }

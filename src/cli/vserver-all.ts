@@ -1,10 +1,10 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
- * vserver-all start|stop|status: start the servers with ONBOOT=yes by
- * PRIORITY (lower first), stop every running server in reverse order, or
- * list them all.  Used by scripts/vservers.service at boot and shutdown.
+ * vserver-all start|stop|status|exec: start the servers with ONBOOT=yes by
+ * PRIORITY (lower first), stop every running server in reverse order, list
+ * them all, or run a command in each running one.  Used by scripts/vservers.service at boot and shutdown.
  */
-import { allStates, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
+import { allStates, execTargets, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
   EXIT_FAIL, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
   usageError, writeOut,
@@ -12,7 +12,8 @@ import {
 import { formatUptime } from './vserver-format.js';
 
 const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] COMMAND [--timeout S] [--json]
-Start, stop or list every configured virtual server.
+  or:  vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] exec -- CMD [ARG...]
+Start, stop, list or run a command in every configured virtual server.
 
 Commands:
   start             start every server with ONBOOT=yes, by PRIORITY (lower
@@ -25,6 +26,11 @@ Commands:
                     configuration error and every clash with another server
                     (the same IPROOT, S_CONTEXT or host name), under both
                     servers' names
+  exec -- CMD...    run CMD in every running server, one after the other,
+                    with this terminal: a line "--- NAME (context N): CMD"
+                    before each, then its output, then "NAME: ok" or
+                    "NAME: FAILED: WHY"; a stopped server is "NAME: skipped:
+                    not running" (as with vapt --all)
 
 The systemd unit vservers.service runs vserver-all start at boot and
 vserver-all stop at shutdown (setup.sh --enable-onboot enables it).
@@ -50,12 +56,23 @@ function line(o: AllOutcome): string {
 }
 
 runMain('vserver-all', async (argv) => {
-  const p = parseArgs(argv, [...PATH_OPTIONS, { long: 'timeout', value: true }, { long: 'json' }]);
+  // exec's command follows '--', untouched by the option parser
+  const dd = argv.indexOf('--');
+  const p = parseArgs(dd < 0 ? argv : argv.slice(0, dd), [...PATH_OPTIONS, { long: 'timeout', value: true }, { long: 'json' }]);
   if (handleHelp(p, HELP)) return 0;
   const [cmd, extra] = p.positionals;
-  if (cmd === undefined) usageError('no command given (start, stop or status)');
+  if (cmd === undefined) usageError('no command given (start, stop, status or exec)');
   if (extra !== undefined) usageError(`unexpected argument '${extra}'`);
-  if (!['start', 'stop', 'status'].includes(cmd)) usageError(`unknown command '${cmd}' (start, stop or status)`);
+  if (!['start', 'stop', 'status', 'exec'].includes(cmd)) usageError(`unknown command '${cmd}' (start, stop, status or exec)`);
+  if (cmd === 'exec') {
+    if (dd < 0 || dd === argv.length - 1) usageError('exec needs a command after \'--\': vserver-all exec -- CMD [ARG...]');
+    for (const o of ['timeout', 'json']) if (p.opts.has(o)) usageError(`--${o} does not go with exec`);
+    const paths = resolvePaths(p);
+    requireRoot();
+    const { runInEach } = await import('./each-server.js');
+    return runInEach(await execTargets(paths, null), argv.slice(dd + 1));
+  }
+  if (dd >= 0) usageError(`unexpected argument '--' (only exec takes a command)`);
   let timeoutSec: number | undefined;
   const t = optString(p, 'timeout');
   if (t !== undefined) {

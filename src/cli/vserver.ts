@@ -10,6 +10,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { LifecycleError, errText } from '../actions/errors.js';
 import { formatUptime } from './vserver-format.js';
+import { runForeground } from './foreground.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
@@ -106,28 +107,6 @@ function timeoutOpt(p: ParsedArgs): number | undefined {
 function printWarnings(ws: readonly string[]): void {
   for (const w of ws) for (const line of w.split('\n')) warning(line);
 }
-
-/** runs argv with our stdio; resolves to its exit code (128+N for a signal) */
-async function runForeground(argv: string[]): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  // node:os (signal numbers) loads here, not at every start
-  const osSignals = (await import('node:os')).constants.signals as unknown as Record<string, number>;
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-    const ignore = () => {};
-    // the terminal's signals are the command's business
-    for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.on(s, ignore);
-    child.once('error', (e) => {
-      warn(`cannot run ${argv[0]}: ${e.message}`);
-      resolve(127);
-    });
-    child.once('exit', (code, sig) => {
-      for (const s of ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const) process.off(s, ignore);
-      resolve(code ?? 128 + (sig ? (osSignals[sig] ?? 0) : 0));
-    });
-  });
-}
-
 
 async function confirm(question: string): Promise<boolean> {
   const { createInterface } = await import('node:readline');
@@ -291,12 +270,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'exec': {
       if (!rest.length) usageError(`exec needs a command: vserver ${name} exec CMD [ARG...]`);
-      const { contextToEnter, execArgvFor } = await import('../actions/enter.js');
-      const { auditEnter } = await lifecycle();
-      const xid = await contextToEnter(name, paths);
-      const code = await runForeground(execArgvFor(xid, rest));
-      await auditEnter('exec', name, `context ${xid}, ${JSON.stringify(rest.join(' ').slice(0, 200))} exited with status ${code}`);
-      return code;
+      const { contextToEnter } = await import('../actions/enter.js');
+      const { execIn } = await import('./each-server.js');
+      return execIn(name, await contextToEnter(name, paths), rest);
     }
     case 'delete': {
       const { deletePlan, deleteServer } = await import('../actions/delete.js');
