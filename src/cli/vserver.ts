@@ -60,6 +60,16 @@ Commands:
   delete [--force]  remove a stopped server (root, NAME.conf, NAME.sh); asks
                     unless --force
   log [-f]          the server's console output (-f: keep following it)
+  backup FILE [--no-freeze] [--force]
+                    write the server (NAME.conf, NAME.sh, its tree with owners,
+                    modes, ACLs, xattrs and file capabilities) to the archive
+                    FILE (.tar, .tar.gz, .tar.xz or .tar.zst); a running server
+                    is frozen while its tree is read (one moment of it; its
+                    processes pause, then go on), unless --no-freeze
+  restore FILE [--ip IP] [--ip6 IP6] [--allow-clash]
+                    recreate the server of a backup as NAME (a new name or the
+                    old one), stopped; --ip/--ip6 give it new addresses
+                    (IPROOT and its /etc/hosts lines)
 
 Hooks: an executable CONFDIR/NAME.sh runs as root with pre-start|post-start|
 pre-stop|post-stop NAME (60 s each); a failing pre-start aborts the start.
@@ -94,6 +104,8 @@ const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
   running: [],
   delete: [{ long: 'force' }],
   log: [{ long: 'follow', short: 'f' }],
+  backup: [{ long: 'no-freeze' }, { long: 'force' }],
+  restore: [{ long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'allow-clash' }],
 };
 
 function timeoutOpt(p: ParsedArgs): number | undefined {
@@ -163,13 +175,15 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined) usageError('no server name given');
   if (command === undefined) usageError(`no command given for server '${name}'`);
   if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {
-    usageError(`unknown command '${command}' (build start stop restart enter exec set status running delete log)`);
+    usageError(`unknown command '${command}' (build start stop restart enter exec set status running delete log backup restore)`);
   }
   let p: ParsedArgs = { opts: new Map(), positionals: [] };
   if (command !== 'exec') {
     p = parseArgs(rest, [...COMMAND_OPTIONS[command]!, ...PATH_OPTIONS]);
     if (handleHelp(p, HELP)) return 0;
-    if (p.positionals.length && command !== 'set') usageError(`'${command}' takes no argument '${p.positionals[0]}'`);
+    if (command === 'backup' || command === 'restore') {
+      if (p.positionals.length !== 1) usageError(`${command} needs one archive: vserver ${name} ${command} FILE`);
+    } else if (p.positionals.length && command !== 'set') usageError(`'${command}' takes no argument '${p.positionals[0]}'`);
   } else if (rest[0] === '--') {
     rest.shift();
   }
@@ -246,6 +260,21 @@ async function main(argv: string[]): Promise<number> {
         return EXIT_UNKNOWN;
       }
       await writeOut(`Vserver '${name}' is running at context '${s.xid}'\nNumber of processes: ${s.nprocs}\nUptime: ${formatUptime(s.uptimeSec ?? 0)}\n`);
+      return 0;
+    }
+    case 'backup': {
+      const { backupServer } = await import('../actions/backup.js');
+      const r = await backupServer(name, p.positionals[0]!, paths, { freeze: !p.opts.has('no-freeze'), force: p.opts.has('force') });
+      printWarnings(r.warnings);
+      const how = r.frozenMs !== null ? `, running: frozen for ${(r.frozenMs / 1000).toFixed(1)} s` : r.meta.running ? ', running, not frozen' : '';
+      await writeOut(`Server '${name}' backed up to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB${how})\n`);
+      return 0;
+    }
+    case 'restore': {
+      const { restoreServer } = await import('../actions/backup.js');
+      const r = await restoreServer(name, p.positionals[0]!, paths, { ip: optString(p, 'ip'), ip6: optString(p, 'ip6'), allowClash: p.opts.has('allow-clash') });
+      printWarnings(r.warnings);
+      await writeOut(`Server '${name}' restored in ${r.root} from the backup of '${r.meta.name}' (${r.meta.createdAt}); configuration ${r.conf}; it is stopped\n`);
       return 0;
     }
     case 'running': {

@@ -4,7 +4,7 @@
  * inodes are not reused), its processes and whether it is populated.
  * Plain reads of cgroupfs, nothing forked.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireAddon } from './addon.js';
 
@@ -89,4 +89,25 @@ export function cgroupPopulated(dir: string): boolean {
 /** the cgroup subtree at @dir has no process left */
 export function cgroupEmpty(dir: string): boolean {
   return cgroupPids(dir).length === 0 && !cgroupPopulated(dir);
+}
+
+/**
+ * Freezes (@frozen true) or thaws the cgroup of context @xid through
+ * cgroup v2's cgroup.freeze, and resolves when cgroup.events says the
+ * kernel has done it (a freeze waits for every task to stop: up to
+ * @timeoutMs, then it is undone and this throws).
+ */
+export async function setContextFrozen(xid: number, frozen: boolean, timeoutMs = 10_000): Promise<void> {
+  const dir = contextCgroup(xid);
+  if (!dir) throw new Error('no cgroup2 hierarchy: a context cannot be frozen');
+  writeFileSync(join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
+  const want = new RegExp(`^frozen ${frozen ? 1 : 0}$`, 'm');
+  const end = Date.now() + timeoutMs;
+  while (!want.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'))) {
+    if (Date.now() > end) {
+      if (frozen) writeFileSync(join(dir, 'cgroup.freeze'), '0');
+      throw new Error(`context ${xid} did not ${frozen ? 'freeze' : 'thaw'} within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** the commands bundled by scripts/bundle-cli.mjs (src/cli/NAME.ts) */
-export const BUNDLED = ['vserver', 'vserver-all', 'vserver-stat', 'vps', 'vpstree', 'vkill', 'vapt'] as const;
+export const BUNDLED = ['vserver', 'vserver-all', 'vserver-stat', 'vps', 'vpstree', 'vkill', 'vapt', 'vserver-copy'] as const;
 /** the bundled commands, vtop, and vdu (C only: kernel/out/vdu) */
 export type Command = (typeof BUNDLED)[number] | 'vtop' | 'vdu';
 

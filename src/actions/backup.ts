@@ -1,0 +1,438 @@
+/**
+ * `vserver NAME backup FILE`, `vserver NAME restore FILE` and
+ * `vserver-copy SRC DEST` on one host: a server's configuration and tree
+ * as one archive, or as a second server.
+ *
+ * The archive is GNU tar (compressed by FILE's suffix: .tar, .tar.gz/.tgz,
+ * .tar.xz, .tar.zst) holding
+ *   vctx-backup.json   what it is: format 1, the server's name, when, from
+ *                      which vctx, whether it ran and how long it was frozen
+ *   conf/NAME.conf     the configuration, and conf/NAME.sh, the hook, if any
+ *   root/...           the tree: numeric owners, modes, ACLs, every xattr
+ *                      (file capabilities and trusted.* included), hard
+ *                      links, sparse files, device nodes; the contents of
+ *                      every file, shared or not
+ * A running server is frozen (its cgroup, cgroup v2's cgroup.freeze) while
+ * its tree is read, so the archive is one moment of it: its processes stop
+ * for that time and go on afterwards, connections included.  Without
+ * freezing (--no-freeze), files written meanwhile may be caught half way.
+ *
+ * GNU tar and rsync are the field's tools for this (ownership, xattrs, ACLs,
+ * hard links and sparse files, numerically); nothing here reimplements
+ * them.  Tar strips leading '/' and '..' from member names and defers
+ * symlinks that point out of the tree until the end of an extraction, so an
+ * archive cannot write outside the restored root.
+ */
+import { spawn } from 'node:child_process';
+import { constants, existsSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { configPath, loadAllServers } from '../config/load.js';
+import { formatIssue, formatIssueBare } from '../config/issues.js';
+import { setConfigValues } from '../config/edit.js';
+import { parseServerConfig } from '../config/parse.js';
+import type { VctxPaths } from '../config/paths.js';
+import { checkServerRoot } from '../config/index.js';
+import { setContextFrozen } from '../kernel-bridge/cgroup.js';
+import { removeTree } from './build.js';
+import { buildClashes } from './clashes.js';
+import { checkName } from './config-load.js';
+import { LifecycleError, errText } from './errors.js';
+import { hookPath } from './hooks.js';
+import { lockServer } from './lock.js';
+import { ensureRunDir, findContext } from './runtime.js';
+
+export const BACKUP_FORMAT = 1;
+const META = 'vctx-backup.json';
+
+export interface BackupMeta {
+  format: number;
+  name: string;
+  createdAt: string;
+  vctx: string;
+  /** the server ran when it was backed up */
+  running: boolean;
+  /** it was frozen while its tree was read (one moment of it) */
+  frozen: boolean;
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  meta: BackupMeta;
+  /** how long the server was frozen (ms); null when it was not */
+  frozenMs: number | null;
+  warnings: string[];
+}
+
+/** tar's options for a server's tree, both ways: everything a root filesystem holds */
+const TREE_OPTS = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--sparse'];
+
+/** the compressor tar uses for @file, by its suffix; null for a plain .tar; throws for another suffix */
+export function compressorFor(file: string): string | null {
+  const f = basename(file);
+  if (/\.tar$/.test(f)) return null;
+  if (/\.(tar\.gz|tgz)$/.test(f)) return 'gzip';
+  if (/\.(tar\.xz|txz)$/.test(f)) return 'xz';
+  if (/\.(tar\.zst|tzst)$/.test(f)) return 'zstd';
+  throw new LifecycleError('usage', 'options', `'${file}': name the archive .tar, .tar.gz (.tgz), .tar.xz or .tar.zst (its compression)`);
+}
+
+/** runs tar; rejects with its last error line */
+function tar(args: string[], compressor: string | null): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn('tar', [...(compressor ? [`--use-compress-program=${compressor}`] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
+    c.on('error', (e) => rej(new Error(`tar: ${e.message}`)));
+    c.on('close', (code, sig) => {
+      if (code === 0) return res();
+      const last = err.trim().split('\n').filter(Boolean).pop() ?? '';
+      rej(new Error(`tar ${sig ? `killed by ${sig}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`));
+    });
+  });
+}
+
+async function vctxVersion(): Promise<string> {
+  const pkg = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'package.json');
+  for (const p of [pkg, join(dirname(pkg), '..', 'package.json')]) {
+    try {
+      const v = (JSON.parse(await readFile(p, 'utf8')) as { name?: string; version?: string });
+      if (v.name === 'vctx' && v.version) return v.version;
+    } catch { /* next */ }
+  }
+  return 'unknown';
+}
+
+/** the configured, built server @name: its conf, hook (or null) and root; throws unknown-server */
+async function serverFiles(name: string, paths: VctxPaths): Promise<{ conf: string; hook: string | null; root: string }> {
+  checkName(name);
+  const conf = configPath(paths.confdir, name);
+  const root = join(paths.rootdir, name);
+  if (!existsSync(conf)) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${conf})`);
+  const issue = await checkServerRoot(paths.rootdir, name);
+  if (issue) throw new LifecycleError('failed', 'root', formatIssue(issue));
+  const hook = hookPath(paths.confdir, name);
+  return { conf, hook: existsSync(hook) ? hook : null, root };
+}
+
+/**
+ * Writes server @name to the archive @file (through FILE.partial, so a
+ * failed backup leaves no archive); a running server is frozen while its
+ * tree is read unless @opts.freeze is false.
+ */
+export async function backupServer(name: string, file: string, paths: VctxPaths,
+  opts: { freeze?: boolean; force?: boolean } = {}): Promise<BackupResult> {
+  const { conf, hook, root } = await serverFiles(name, paths);
+  const out = resolve(file);
+  const compressor = compressorFor(out);
+  if (out === root || out.startsWith(root + '/')) {
+    throw new LifecycleError('usage', 'options', `'${file}' is inside the server's own tree (${root}); write the archive elsewhere`);
+  }
+  if (!existsSync(dirname(out))) throw new LifecycleError('usage', 'options', `'${dirname(out)}' does not exist (the archive's directory)`);
+  if (existsSync(out) && !opts.force) throw new LifecycleError('failed', 'exists', `'${file}' exists; use --force to replace it`);
+  const warnings: string[] = [];
+  const files = await ensureRunDir(paths, name);
+  // no start or stop meanwhile
+  const lock = await lockServer(files.lock, 'back up', name);
+  const stage = join(dirname(out), `.${basename(out)}.${process.pid}.stage`);
+  const partial = `${out}.${process.pid}.partial`;
+  let frozen: number | null = null;
+  let frozenMs: number | null = null;
+  try {
+    const c = await findContext(paths, name);
+    const running = !!c && !c.empty;
+    await mkdir(join(stage, 'conf'), { recursive: true, mode: 0o700 });
+    await writeFile(join(stage, 'conf', `${name}.conf`), await readFile(conf), { mode: 0o600 });
+    if (hook) await writeFile(join(stage, 'conf', `${name}.sh`), await readFile(hook), { mode: 0o700 });
+    const freeze = running && opts.freeze !== false;
+    if (running && !freeze) warnings.push(`'${name}' runs and was not frozen (--no-freeze): files it wrote while the tree was read may be caught half way`);
+    const meta: BackupMeta = { format: BACKUP_FORMAT, name, createdAt: new Date().toISOString(), vctx: await vctxVersion(), running, frozen: freeze };
+    await writeFile(join(stage, META), JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+    let t0 = 0;
+    if (freeze) {
+      await setContextFrozen(c!.xid, true);
+      frozen = c!.xid;
+      t0 = Date.now();
+    }
+    try {
+      // one tar: what it is and the configuration (from the stage), then the tree as root/
+      await tar(['-c', '-f', partial, ...TREE_OPTS, '--one-file-system', '--transform=s,^\\.$,root,S', '--transform=s,^\\./,root/,S',
+        '-C', stage, META, 'conf', '-C', root, '.'], compressor);
+    } finally {
+      if (frozen !== null) {
+        frozenMs = Date.now() - t0;
+        await setContextFrozen(frozen, false);
+        frozen = null;
+      }
+    }
+    await chmod(partial, 0o600);
+    await rename(partial, out);
+    return { file: out, bytes: (await stat(out)).size, meta, frozenMs, warnings };
+  } catch (e) {
+    await rm(partial, { force: true }).catch(() => {});
+    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'backup', `backup of '${name}' failed: ${errText(e)}; no archive was written`);
+  } finally {
+    if (frozen !== null) await setContextFrozen(frozen, false).catch(() => {});
+    await rm(stage, { recursive: true, force: true }).catch(() => {});
+    await lock.release();
+  }
+}
+
+export interface RestoreOptions {
+  /** the new IPv4 address (IPROOT's first) */
+  ip?: string;
+  /** the new IPv6 address (IPROOT's second) */
+  ip6?: string;
+  allowClash?: boolean;
+  /** a server left out of the clash checks (vserver-copy --move: the source, which goes) */
+  replacing?: string;
+}
+
+export interface RestoreResult {
+  name: string;
+  root: string;
+  conf: string;
+  meta: BackupMeta;
+  warnings: string[];
+}
+
+/** IPROOT of @text with its v4 and/or v6 address replaced; null when IPROOT is unset and nothing is asked */
+function rewriteIpRoot(text: string, old: { ip: string | null; ip6: string | null }, opts: RestoreOptions): string {
+  if (opts.ip === undefined && opts.ip6 === undefined) return text;
+  const v4 = opts.ip ?? old.ip;
+  const v6 = opts.ip6 ?? old.ip6;
+  if (!v4) throw new LifecycleError('usage', 'options', '--ip6 needs an IPv4 address too (the configuration has none): give --ip');
+  return setConfigValues(text, [['IPROOT', v6 ? `${v4} ${v6}` : v4]]);
+}
+
+/**
+ * /etc/hosts of a copied tree names the server's old address: the lines
+ * with it get the new one.  The tree came from an archive or another
+ * server, so nothing on the way may be a symlink.
+ */
+async function rewriteHostsFile(root: string, from: string | null, to: string | null): Promise<void> {
+  if (!from || !to || from === to) return;
+  const etc = join(root, 'etc');
+  const st = await lstat(etc).catch(() => null);
+  if (!st?.isDirectory()) return;
+  const hosts = join(etc, 'hosts');
+  const hs = await lstat(hosts).catch(() => null);
+  if (!hs?.isFile()) return;
+  const fh = await open(hosts, constants.O_RDWR | constants.O_NOFOLLOW);
+  try {
+    const text = (await fh.readFile()).toString('utf8');
+    const esc = from.replace(/[.:]/g, (c) => `\\${c}`);
+    const next = text.replace(new RegExp(`^${esc}(?=[ \\t])`, 'gm'), to);
+    if (next !== text) {
+      await fh.truncate(0);
+      await fh.write(next, 0, 'utf8');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Installs a server tree and configuration as server @name: @confText
+ * (with its addresses rewritten as asked, and checked against every other
+ * server) and the tree at @tree (a directory on the roots' file system,
+ * moved into place).  Nothing is installed when a check fails.
+ */
+async function installServer(name: string, paths: VctxPaths, confText: string, hookText: Buffer | null, tree: string,
+  opts: RestoreOptions): Promise<{ conf: string; root: string; warnings: string[] }> {
+  const conf = configPath(paths.confdir, name);
+  const root = join(paths.rootdir, name);
+  const first = parseServerConfig(confText, { file: conf, name });
+  const text = rewriteIpRoot(confText, { ip: first.config?.ip ?? null, ip6: first.config?.ip6 ?? null }, opts);
+  const check = parseServerConfig(text, { file: conf, name });
+  if (!check.config || check.errors.length) {
+    throw new LifecycleError('failed', 'config', `the configuration of the copy has errors: ${check.errors.map(formatIssue).join('; ')}`);
+  }
+  const others = (await loadAllServers(paths.confdir)).servers.filter((s) => s.name !== opts.replacing);
+  const clashes = buildClashes(check.config, others, opts.allowClash ?? false);
+  if (clashes.errors.length) throw new LifecycleError('failed', 'clash', clashes.errors.map(formatIssue).join('\n'));
+  const warnings = clashes.warnings.map(formatIssueBare);
+  await rewriteHostsFile(tree, first.config?.ip ?? null, check.config.ip);
+  await rewriteHostsFile(tree, first.config?.ip6 ?? null, check.config.ip6);
+  await mkdir(paths.confdir, { recursive: true, mode: 0o755 });
+  const confTmp = join(paths.confdir, `.${name}.conf.restore`);
+  await writeFile(confTmp, text, { mode: 0o600 });
+  await chown(confTmp, 0, 0);
+  await rename(tree, root);
+  try {
+    if (hookText) await writeFile(hookPath(paths.confdir, name), hookText, { mode: 0o700 });
+    await rename(confTmp, conf);
+  } catch (e) {
+    await rename(root, tree).catch(() => {});
+    await rm(confTmp, { force: true });
+    throw e;
+  }
+  return { conf, root, warnings };
+}
+
+/** refuses a server @name that exists in any form */
+function mustBeNew(name: string, paths: VctxPaths): void {
+  checkName(name);
+  const conf = configPath(paths.confdir, name);
+  const root = join(paths.rootdir, name);
+  const there = [conf, root].filter((p) => existsSync(p));
+  if (there.length) throw new LifecycleError('failed', 'exists', `server '${name}' exists (${there.join(' and ')}); choose another name or delete it first`);
+}
+
+/** recreates the server in archive @file as server @name (stopped), with its addresses rewritten as asked */
+export async function restoreServer(name: string, file: string, paths: VctxPaths, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  mustBeNew(name, paths);
+  const src = resolve(file);
+  const compressor = compressorFor(src);
+  if (!existsSync(src)) throw new LifecycleError('usage', 'options', `'${file}' does not exist`);
+  await mkdir(paths.rootdir, { recursive: true, mode: 0o000 });
+  const stage = join(paths.rootdir, `.${name}.restore`);
+  if (existsSync(stage)) await removeTree(stage);
+  await mkdir(stage, { mode: 0o700 });
+  try {
+    await tar(['-x', '-f', src, '-p', '--same-owner', ...TREE_OPTS, '-C', stage], compressor).catch((e: Error) => {
+      throw new LifecycleError('failed', 'restore', `'${file}' could not be unpacked: ${e.message}`);
+    });
+    let meta: BackupMeta;
+    try {
+      meta = JSON.parse(await readFile(join(stage, META), 'utf8')) as BackupMeta;
+    } catch {
+      throw new LifecycleError('failed', 'restore', `'${file}' is not a vctx backup (no ${META}; made by vserver NAME backup?)`);
+    }
+    if (meta.format !== BACKUP_FORMAT) throw new LifecycleError('failed', 'restore', `'${file}' has backup format ${meta.format}; this vctx reads format ${BACKUP_FORMAT}`);
+    const confs = (await readdir(join(stage, 'conf')).catch(() => [] as string[])).filter((f) => f.endsWith('.conf'));
+    const rootSt = await lstat(join(stage, 'root')).catch(() => null);
+    if (confs.length !== 1 || !rootSt?.isDirectory()) throw new LifecycleError('failed', 'restore', `'${file}' lacks a configuration or a root tree`);
+    const old = confs[0]!.slice(0, -'.conf'.length);
+    const confText = await readFile(join(stage, 'conf', confs[0]!), 'utf8');
+    const hookFile = join(stage, 'conf', `${old}.sh`);
+    const hookText = existsSync(hookFile) ? await readFile(hookFile) : null;
+    const r = await installServer(name, paths, confText, hookText, join(stage, 'root'), opts);
+    return { name, ...r, meta };
+  } catch (e) {
+    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'restore', `restore of '${name}' failed: ${errText(e)}; nothing was left behind`);
+  } finally {
+    await removeTree(stage).catch(() => {});
+  }
+}
+
+/** runs rsync; rejects with its last error line */
+function rsync(args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn('rsync', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
+    c.on('error', (e) => rej(new Error(`rsync: ${e.message} (setup.sh installs it)`)));
+    c.on('close', (code, sig) => {
+      if (code === 0) return res();
+      const last = err.trim().split('\n').filter(Boolean).pop() ?? '';
+      rej(new Error(`rsync ${sig ? `killed by ${sig}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`));
+    });
+  });
+}
+
+/** rsync's options for a server's tree: everything a root filesystem holds, hard links kept, numerically */
+const RSYNC_TREE = ['-aHAXS', '--numeric-ids', '--one-file-system', '--delete'];
+
+export interface CopyOptions extends RestoreOptions {
+  /** the source goes once the copy has started */
+  move?: boolean;
+  /** seconds the source's init has to shut down (--move of a running server) */
+  timeoutSec?: number;
+  /** start, stop and delete of servers (the lifecycle, given by the caller) */
+  lifecycle: {
+    start(name: string): Promise<void>;
+    stop(name: string): Promise<void>;
+    remove(name: string): Promise<void>;
+  };
+  progress?: (line: string) => void;
+}
+
+export interface CopyResult {
+  name: string;
+  root: string;
+  conf: string;
+  /** the source ran during the copy */
+  sourceRan: boolean;
+  /** how long the source was frozen for the last pass, or (--move) from its stop until the copy ran (ms); null when it was stopped throughout */
+  pauseMs: number | null;
+  /** --move: the copy was started and the source removed */
+  moved: boolean;
+  warnings: string[];
+}
+
+/**
+ * vserver-copy SRC DEST: the seed's fail-over recipe on one host.  The tree
+ * is copied with rsync while SRC runs; then SRC is frozen (a copy) or
+ * stopped (--move) for a last delta pass, so DEST is one moment of it.
+ * DEST is installed stopped, with its addresses rewritten as asked; with
+ * --move it is started, and only when it runs is SRC removed.
+ */
+export async function copyServer(src: string, dest: string, paths: VctxPaths, opts: CopyOptions): Promise<CopyResult> {
+  const from = await serverFiles(src, paths);
+  mustBeNew(dest, paths);
+  const say = opts.progress ?? (() => {});
+  const stage = join(paths.rootdir, `.${dest}.copy`);
+  if (existsSync(stage)) await removeTree(stage);
+  await mkdir(stage, { mode: 0o755 });
+  let pauseMs: number | null = null;
+  let pauseStart = 0;
+  let sourceRan = false;
+  let stopped = false;
+  let installed: { conf: string; root: string; warnings: string[] } | null = null;
+  const files = await ensureRunDir(paths, src);
+  try {
+    const c = await findContext(paths, src);
+    sourceRan = !!c && !c.empty;
+    say(`copying the tree of '${src}'${sourceRan ? ' while it runs' : ''}`);
+    await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+    if (sourceRan && c) {
+      const t0 = Date.now();
+      pauseStart = t0;
+      if (opts.move) {
+        say(`stopping '${src}' for the last pass`);
+        await opts.lifecycle.stop(src);
+        stopped = true;
+        await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+      } else {
+        // no start or stop meanwhile, and one moment of the tree
+        const lock = await lockServer(files.lock, 'copy', src);
+        try {
+          await setContextFrozen(c.xid, true);
+          try {
+            await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+          } finally {
+            await setContextFrozen(c.xid, false);
+          }
+        } finally {
+          await lock.release();
+        }
+      }
+      pauseMs = Date.now() - t0;
+    }
+    const confText = await readFile(from.conf, 'utf8');
+    const hookText = from.hook ? await readFile(from.hook) : null;
+    installed = await installServer(dest, paths, confText, hookText, stage, { ...opts, replacing: opts.move ? src : undefined });
+  } catch (e) {
+    await removeTree(stage).catch(() => {});
+    if (stopped) await opts.lifecycle.start(src).catch(() => {});
+    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'copy', `copy of '${src}' to '${dest}' failed: ${errText(e)}; nothing was left behind${stopped ? ` and '${src}' was started again` : ''}`);
+  }
+  const warnings = [...installed.warnings];
+  if (!opts.move) return { name: dest, root: installed.root, conf: installed.conf, sourceRan, pauseMs, moved: false, warnings };
+  try {
+    say(`starting '${dest}'`);
+    await opts.lifecycle.start(dest);
+  } catch (e) {
+    if (stopped) {
+      await opts.lifecycle.start(src).catch((e2: unknown) => warnings.push(`'${src}' could not be started again: ${errText(e2)}`));
+    }
+    throw new LifecycleError('failed', 'copy', `the copy '${dest}' did not start (${errText(e)}); '${src}' is kept${stopped ? ' and was started again' : ''}, '${dest}' stays stopped`);
+  }
+  // a move's downtime: from the source's stop until the copy runs
+  if (stopped) pauseMs = Date.now() - pauseStart;
+  say(`removing '${src}'`);
+  await opts.lifecycle.remove(src);
+  return { name: dest, root: installed.root, conf: installed.conf, sourceRan, pauseMs, moved: true, warnings };
+}
