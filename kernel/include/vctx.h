@@ -431,6 +431,8 @@ void vctx_json_string(FILE *f, const char *s);
  * become Node running the bundle dist/@bundle, found from this binary's own
  * path (kernel/out/NAME -> dist/@bundle), with @argv[1..] as its arguments
  * and NODE_EXTRA_CA_CERTS removed (with it Node reads a CA bundle at start).
+ * The Node is the tree's own node/bin/node when there is one (the Debian
+ * package ships it), else the first on PATH.
  * Returns only on failure, after printing "@prog: ..." on stderr: 127 when
  * node cannot be run, 1 otherwise.
  */

@@ -213,6 +213,11 @@ VCTX_API int vctx_front_exec_node(const char *prog, const char *bundle, int argc
 	for (int i = 1; i < argc; i++)
 		node_argv[i + 1] = argv[i];
 	unsetenv("NODE_EXTRA_CA_CERTS");
+	/* a Node shipped beside the tree (the Debian package's /usr/lib/vctx/node)
+	   comes first: the one on PATH may be too old (Debian 12's is 18) */
+	char own[PATH_MAX + 64];
+	if ((size_t)snprintf(own, sizeof(own), "%s/../../node/bin/node", self) < sizeof(own) && access(own, X_OK) == 0)
+		execv(own, node_argv);
 	execvp("node", node_argv);
 	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
 	free(node_argv);
