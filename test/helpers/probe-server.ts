@@ -93,6 +93,32 @@ export class ProbeServer {
     return r.stdout.trim();
   }
 
+  /**
+   * the sys-probe inside, its stdin kept open: @line is its first line of
+   * output; end() closes its stdin and waits for the command to end
+   */
+  hold(...args: string[]): { line: Promise<string>; end(): Promise<number> } {
+    const c = spawn(commandPath('vserver'), [this.name, 'exec', '/bin/sys-probe', ...args], { env: this.env(), cwd: projectRoot });
+    let out = '';
+    const line = new Promise<string>((resolve, reject) => {
+      c.stdout.on('data', (b) => {
+        out += b;
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      c.on('close', (code) => reject(new Error(`sys-probe ${args.join(' ')} ended (${code}) before a line: ${out}`)));
+    });
+    line.catch(() => {});
+    const closed = new Promise<number>((r) => c.on('close', (code) => r(code ?? 1)));
+    return { line, end: () => { c.stdin.end(); return closed; } };
+  }
+
+  /** the same probe run on the host, as root (stdin empty) */
+  hostProbe(...args: string[]): string {
+    const r = spawnSync(this.probeBin, args, { encoding: 'utf8', input: '', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`host sys-probe ${args.join(' ')}: ${r.status} ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
   xid(): number {
     const st = readState(this.paths, this.name);
     if (!st?.xid) throw new Error(`${this.name} is not running`);

@@ -1,0 +1,74 @@
+/**
+ * Attack case: per-uid kernel counters (docs/security/counters.md).
+ *
+ * Attack: root inside a server is uid 0 outside, and the kernel counts
+ *   inotify instances per user: with the kernel's default of 128, a server
+ *   holding them makes inotify_init1 fail (EMFILE) for every root process
+ *   of the host - systemd, udev, the host's services.  fanotify groups
+ *   (128 per user) are the same kind of count.
+ * Probe: /bin/sys-probe inside a real server, as root, holds 4,096 inotify
+ *   instances; meanwhile the same probe on the host, as root, asks for one;
+ *   then fanotify_init inside.
+ * Safe outcome: the host's root still gets its instance (a context's start
+ *   raised fs.inotify.max_user_instances to the floor of
+ *   kernel/tables/vctx-tables.json, as setup.sh does for boot); fanotify_init
+ *   fails with EPERM (seccomp).
+ * Detection: with the limit back at the kernel's 128 and
+ *   VCTX_TEST_WEAKEN=counters (no raise, no fanotify rule), the host's root
+ *   gets EMFILE and fanotify_init works: the case reports the escape.  The
+ *   limit is restored right after (it is host-wide: root lock held).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ProbeServer } from '../helpers/probe-server.js';
+
+const isRoot = process.getuid?.() === 0;
+const INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
+const WATCHES = '/proc/sys/fs/inotify/max_user_watches';
+const FLOOR = 1048576;
+const read = (f: string) => Number(readFileSync(f, 'utf8'));
+
+describe('attack: per-uid kernel counters', { skip: !isRoot && 'needs root' }, () => {
+  let s: ProbeServer;
+  before(async () => {
+    s = await ProbeServer.create('ct');
+  });
+  after(async () => {
+    await s?.destroy();
+  });
+
+  test("a server holding 4,096 inotify instances leaves the host's root its own; fanotify is refused", async () => {
+    await s.start();
+    try {
+      assert.ok(read(INSTANCES) >= FLOOR && read(WATCHES) >= FLOOR, 'a start raised the limits to their floors');
+      const held = s.hold('inotify', '4096');
+      assert.equal(await held.line, 'made 4096');
+      assert.equal(s.hostProbe('inotify', '1'), 'made 1', "ESCAPE: the host's root lost inotify to the server");
+      assert.equal(await held.end(), 0);
+      assert.equal(await s.probe('fanotify'), 'error EPERM');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("the case detects its attack: weakened, at the kernel's default, the host's root gets EMFILE", async () => {
+    const saved = readFileSync(INSTANCES, 'utf8').trim();
+    let held: ReturnType<ProbeServer['hold']> | null = null;
+    try {
+      writeFileSync(INSTANCES, '128');
+      await s.start('counters');
+      assert.equal(read(INSTANCES), 128, 'the weakened start left the limit alone');
+      held = s.hold('inotify', '4096');
+      assert.match(await held.line, /^made \d+ error EMFILE$/);
+      assert.equal(s.hostProbe('inotify', '1'), 'made 0 error EMFILE', 'the probe sees the host lose inotify');
+      assert.equal(await held.end(), 0);
+      held = null;
+      assert.equal(await s.probe('fanotify'), 'ok', 'fanotify works weakened');
+    } finally {
+      await held?.end();
+      writeFileSync(INSTANCES, saved);
+      await s.stop();
+    }
+  });
+});
