@@ -25,6 +25,8 @@
  *                                     "made K [error ENAME]", then waits for stdin's end
  *   fanotify                          fanotify_init(FAN_CLASS_NOTIF|FAN_REPORT_FID):
  *                                     "ok" or "error ENAME"
+ *   add-key                           add_key(2) of a user key: "ok" or "error ENAME"
+ *   userns                            unshare(CLONE_NEWUSER): "ok" or "error ENAME"
  *   console BYTES                     write BYTES to /dev/console, opened as programs
  *                                     do (blocking): "wrote N" or "error ENAME"
  */
@@ -207,8 +209,12 @@ int main(int argc, char **argv)
 		return inotify_hold(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "fanotify") == 0)
 		return result(syscall(__NR_fanotify_init, FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY));
+	if (argc == 2 && strcmp(argv[1], "add-key") == 0)
+		return result(syscall(__NR_add_key, "user", "vctx-probe", "x", 1, -2 /* KEY_SPEC_PROCESS_KEYRING */));
+	if (argc == 2 && strcmp(argv[1], "userns") == 0)
+		return result(syscall(__NR_unshare, 0x10000000 /* CLONE_NEWUSER */));
 	if (argc == 3 && strcmp(argv[1], "console") == 0)
 		return console_flood(atol(argv[2]));
-	fprintf(stderr, "usage: sys-probe socket|socketpair|uring-setup|uring-socket|inotify|fanotify|console ...\n");
+	fprintf(stderr, "usage: sys-probe socket|socketpair|families|uring-setup|uring-socket|inotify|fanotify|add-key|userns|console ...\n");
 	return 2;
 }
