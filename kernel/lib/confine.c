@@ -87,7 +87,9 @@ static int rule2(scmp_filter_ctx ctx, uint32_t action, int nr, struct scmp_arg_c
 /*
  * Socket families by allowlist: socket() and socketpair() make only
  * AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK sockets, and netlink only for
- * NETLINK_ROUTE (ip, ifupdown, getifaddrs).  Every other family (AF_PACKET,
+ * NETLINK_ROUTE (ip, ifupdown, getifaddrs) and NETLINK_KOBJECT_UEVENT
+ * (elogind, Debian's logind, will not start without one; PAM's sessions
+ * then wait on it).  Every other family (AF_PACKET,
  * AF_VSOCK and the hypervisor transports, AF_KEY, AF_ALG, AF_BLUETOOTH,
  * AF_XDP, AF_RDS, AF_TIPC, AF_NFC, and families newer than this code) fails
  * with EAFNOSUPPORT, as on a kernel built without it.  The comparisons take
@@ -113,14 +115,14 @@ static int socket_allowlist(scmp_filter_ctx ctx, vctx_error *err)
 		/* ... and everything above it, upper 32 bits included */
 		if (rule(ctx, noaf, nr, 1, SCMP_A0(SCMP_CMP_GT, AF_NETLINK), err))
 			return -1;
-		/* netlink: routing only */
+		/* netlink: routing and uevents only (the kernel has 32 protocols) */
 		if (rule2(ctx, SCMP_ACT_ERRNO(EPERM), nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 			  SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG), err) ||
-		    rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-			  SCMP_A2(SCMP_CMP_GT, NETLINK_SOCK_DIAG), err))
+		    rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_GT, 31), err))
 			return -1;
-		for (uint64_t p = NETLINK_ROUTE + 1; p < NETLINK_SOCK_DIAG; p++)
-			if (rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, p), err))
+		for (uint64_t p = NETLINK_ROUTE + 1; p <= 31; p++)
+			if (p != NETLINK_SOCK_DIAG && p != NETLINK_KOBJECT_UEVENT &&
+			    rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, p), err))
 				return -1;
 	}
 	return 0;

@@ -25,6 +25,13 @@
  *                                     "made K [error ENAME]", then waits for stdin's end
  *   fanotify                          fanotify_init(FAN_CLASS_NOTIF|FAN_REPORT_FID):
  *                                     "ok" or "error ENAME"
+ *   mqueue                            POSIX message queues of 10 x 8 KiB (about 80 KiB
+ *                                     charged each), as many as the caller gets, each
+ *                                     unlinked at once and held open: "made K [error
+ *                                     ENAME]", then waits for stdin's end
+ *   sigqueue N                        up to N queued real-time signals to itself
+ *                                     (blocked): "queued K [error ENAME]", then waits
+ *                                     for stdin's end
  *   add-key                           add_key(2) of a user key: "ok" or "error ENAME"
  *   userns                            unshare(CLONE_NEWUSER): "ok" or "error ENAME"
  *   console BYTES                     write BYTES to /dev/console, opened as programs
@@ -33,6 +40,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +148,13 @@ static int uring_socket(int family, int type, int proto)
 	return result(0);
 }
 
+static void hold_stdin(void)
+{
+	char c;
+	while (read(0, &c, 1) > 0)
+		;
+}
+
 /* N inotify instances (or as many as one process gets) held until stdin ends */
 static int inotify_hold(long want)
 {
@@ -154,9 +169,56 @@ static int inotify_hold(long want)
 		made++;
 	}
 	printf("made %ld%s%s\n", made, err ? " error " : "", err ? ename(err) : "");
-	char c;
-	while (read(0, &c, 1) > 0)
-		;
+	hold_stdin();
+	return 0;
+}
+
+static int mqueues(void)
+{
+	struct { long flags, maxmsg, msgsize, curmsgs, pad[4]; } attr = { 0, 10, 8192, 0, { 0 } };
+	long made = 0;
+	int err = 0;
+
+	for (;;) {
+		char name[64];
+		snprintf(name, sizeof(name), "vctx-sys-probe-%d-%ld", (int)getpid(), made);
+		long fd = syscall(__NR_mq_open, name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+		if (fd < 0) {
+			err = errno;
+			break;
+		}
+		syscall(__NR_mq_unlink, name);	/* charged while open; gone with us */
+		if (++made == 4096)
+			break;
+	}
+	printf("made %ld%s%s\n", made, err ? " error " : "", err ? ename(err) : "");
+	hold_stdin();
+	return 0;
+}
+
+static int sigqueue_hold(long want)
+{
+	sigset_t set;
+	long queued = 0;
+	int err = 0;
+	siginfo_t si;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	while (queued < want) {
+		memset(&si, 0, sizeof(si));
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		if (syscall(__NR_rt_sigqueueinfo, getpid(), SIGRTMIN, &si) < 0) {
+			err = errno;
+			break;
+		}
+		queued++;
+	}
+	printf("queued %ld%s%s\n", queued, err ? " error " : "", err ? ename(err) : "");
+	hold_stdin();
 	return 0;
 }
 
@@ -209,12 +271,16 @@ int main(int argc, char **argv)
 		return inotify_hold(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "fanotify") == 0)
 		return result(syscall(__NR_fanotify_init, FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY));
+	if (argc == 2 && strcmp(argv[1], "mqueue") == 0)
+		return mqueues();
+	if (argc == 3 && strcmp(argv[1], "sigqueue") == 0)
+		return sigqueue_hold(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "add-key") == 0)
 		return result(syscall(__NR_add_key, "user", "vctx-probe", "x", 1, -2 /* KEY_SPEC_PROCESS_KEYRING */));
 	if (argc == 2 && strcmp(argv[1], "userns") == 0)
 		return result(syscall(__NR_unshare, 0x10000000 /* CLONE_NEWUSER */));
 	if (argc == 3 && strcmp(argv[1], "console") == 0)
 		return console_flood(atol(argv[2]));
-	fprintf(stderr, "usage: sys-probe socket|socketpair|families|uring-setup|uring-socket|inotify|fanotify|add-key|userns|console ...\n");
+	fprintf(stderr, "usage: sys-probe socket|socketpair|families|uring-setup|uring-socket|inotify|fanotify|mqueue|sigqueue|add-key|userns|console ...\n");
 	return 2;
 }

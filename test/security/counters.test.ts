@@ -5,17 +5,23 @@
  *   inotify instances per user: with the kernel's default of 128, a server
  *   holding them makes inotify_init1 fail (EMFILE) for every root process
  *   of the host - systemd, udev, the host's services.  fanotify groups
- *   (128 per user) are the same kind of count.
+ *   (128 per user) are the same kind of count; POSIX message-queue bytes
+ *   and queued signals are per-uid pools checked against each caller's (or
+ *   receiver's) rlimit, so a server with the host's limits fills them alone.
  * Probe: /bin/sys-probe inside a real server, as root, holds 4,096 inotify
  *   instances; meanwhile the same probe on the host, as root, asks for one;
  *   then fanotify_init inside.
  * Safe outcome: the host's root still gets its instance (a context's start
  *   raised fs.inotify.max_user_instances to the floor of
  *   kernel/tables/vctx-tables.json, as setup.sh does for boot); fanotify_init
- *   fails with EPERM (seccomp).
+ *   fails with EPERM (seccomp); the server fills at most a quarter of the
+ *   message-queue and signal pools (its RLIMIT_MSGQUEUE and RLIMIT_SIGPENDING),
+ *   and the host's root still opens a queue and queues a signal.
  * Detection: with the limit back at the kernel's 128 and
- *   VCTX_TEST_WEAKEN=counters (no raise, no fanotify rule), the host's root
- *   gets EMFILE and fanotify_init works: the case reports the escape.  The
+ *   VCTX_TEST_WEAKEN=counters (no raise, no fanotify rule, the host's
+ *   rlimits), the host's root gets EMFILE from inotify_init1 and mq_open and
+ *   EAGAIN for a queued signal, and fanotify_init works: the case reports
+ *   the escape.  The
  *   limit is restored right after (it is host-wide: root lock held).
  */
 import { after, before, describe, test } from 'node:test';
@@ -46,6 +52,17 @@ describe('attack: per-uid kernel counters', { skip: !isRoot && 'needs root' }, (
       assert.equal(await held.line, 'made 4096');
       assert.equal(s.hostProbe('inotify', '1'), 'made 1', "ESCAPE: the host's root lost inotify to the server");
       assert.equal(await held.end(), 0);
+      const mq = s.hold('mqueue');
+      const sq = s.hold('sigqueue', '10000000');
+      try {
+        assert.match(await mq.line, /^made [0-3] error EMFILE$/, 'a quarter of the mqueue pool (~80 KiB a queue)');
+        assert.match(await sq.line, /^queued \d+ error EAGAIN$/);
+        assert.match(s.hostProbe('mqueue'), /^made [1-9]/, "ESCAPE: the host's root cannot open a message queue");
+        assert.equal(s.hostProbe('sigqueue', '1'), 'queued 1', "ESCAPE: the host's root cannot queue a signal");
+      } finally {
+        await mq.end();
+        await sq.end();
+      }
       assert.equal(await s.probe('fanotify'), 'error EPERM');
       // the per-uid pools closed before this issue: key quotas and user namespaces
       assert.equal(await s.probe('add-key'), 'error ENOSYS');
@@ -67,6 +84,17 @@ describe('attack: per-uid kernel counters', { skip: !isRoot && 'needs root' }, (
       assert.equal(s.hostProbe('inotify', '1'), 'made 0 error EMFILE', 'the probe sees the host lose inotify');
       assert.equal(await held.end(), 0);
       held = null;
+      const mq = s.hold('mqueue');
+      const sq = s.hold('sigqueue', '10000000');
+      try {
+        assert.match(await mq.line, /^made \d+ error EMFILE$/);
+        assert.match(await sq.line, /^queued \d+ error EAGAIN$/);
+        assert.equal(s.hostProbe('mqueue'), 'made 0 error EMFILE', 'the probe sees the mqueue pool taken');
+        assert.equal(s.hostProbe('sigqueue', '1'), 'queued 0 error EAGAIN', 'the probe sees the signal pool taken');
+      } finally {
+        await mq.end();
+        await sq.end();
+      }
       assert.equal(await s.probe('fanotify'), 'ok', 'fanotify works weakened');
     } finally {
       await held?.end();

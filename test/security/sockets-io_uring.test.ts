@@ -11,8 +11,8 @@
  * Probe: /bin/sys-probe (test/helpers/sys-probe.c) inside a real server,
  *   as root: every family 0..63 with four types, the same with bit 32 set,
  *   every netlink protocol; io_uring_setup and a ring's socket.
- * Safe outcome: only AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE
- *   make sockets; every other family fails with EAFNOSUPPORT, other netlink
+ * Safe outcome: only AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK for
+ *   NETLINK_ROUTE and NETLINK_KOBJECT_UEVENT make sockets; every other family fails with EAFNOSUPPORT, other netlink
  *   protocols with EPROTONOSUPPORT (SOCK_DIAG: EPERM); io_uring_setup fails
  *   with ENOSYS.
  * Detection: with VCTX_TEST_WEAKEN=sockets (resp. io_uring) the same probes
@@ -26,6 +26,7 @@ import { ProbeServer } from '../helpers/probe-server.js';
 const isRoot = process.getuid?.() === 0;
 const ALLOWED = new Set([1, 2, 10, 16]); // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
 const NETLINK_ROUTE = 0;
+const NETLINK_KOBJECT_UEVENT = 15; // elogind needs one (docs/security/sockets-io_uring.md)
 const NETLINK_AUDIT = 9;
 const NETLINK_SOCK_DIAG = 4;
 
@@ -56,7 +57,7 @@ function escapes(line: string): string[] {
     }
   }
   for (const [p, v] of r.nl) {
-    const want = p === NETLINK_ROUTE ? null : p === NETLINK_SOCK_DIAG ? 'EPERM' : 'EPROTONOSUPPORT';
+    const want = p === NETLINK_ROUTE || p === NETLINK_KOBJECT_UEVENT ? null : p === NETLINK_SOCK_DIAG ? 'EPERM' : 'EPROTONOSUPPORT';
     if (want && v !== want) bad.push(`netlink protocol ${p}: ${v}`);
   }
   return bad;
@@ -81,6 +82,7 @@ describe('attack: socket families and io_uring', { skip: !isRoot && 'needs root'
         if (call === 'socket') {
           for (const f of ALLOWED) assert.equal(r.af.get(f), 'ok', `family ${f} works`);
           assert.equal(r.nl.get(NETLINK_ROUTE), 'ok', 'NETLINK_ROUTE works (ip, getifaddrs)');
+          assert.equal(r.nl.get(NETLINK_KOBJECT_UEVENT), 'ok', 'NETLINK_KOBJECT_UEVENT works (elogind)');
         } else {
           assert.equal(r.af.get(1), 'ok', 'socketpair(AF_UNIX) works');
         }
