@@ -18,7 +18,12 @@
 #   --prefix DIR                     install below DIR instead of /usr/local:
 #                                    commands in DIR/sbin, man pages in
 #                                    DIR/share/man/man8, the units in
-#                                    DIR/lib/systemd/system
+#                                    DIR/lib/systemd/system, the sysctl
+#                                    floors in DIR/lib/sysctl.d/60-vctx.conf
+#
+# Per-uid kernel counters that a server's root shares with the host's root
+# (inotify) get their limits raised, now and at boot (60-vctx.conf, never
+# lowering a higher value): docs/security/counters.md.
 #
 # Rerun it to upgrade: running servers keep running.  What it installed is
 # listed in PREFIX/lib/vctx/installed, which --uninstall reads; the checkout,
@@ -194,6 +199,21 @@ chmod 644 "$views_unit.tmp"
 mv -f "$views_unit.tmp" "$views_unit"
 installed+=("$views_unit")
 if [ "$onboot" -eq 1 ]; then systemctl enable "$views_unit"; fi
+# per-uid kernel counters a server's root shares with the host's root
+# (docs/security/counters.md): their limits raised now (never lowered), and
+# at boot by systemd-sysctl / sysctl --system from PREFIX/lib/sysctl.d
+sysctl_file="$prefix/lib/sysctl.d/60-vctx.conf"
+made_dir "$(dirname "$sysctl_file")"
+node -e 'for (const f of require("./kernel/tables/vctx-tables.json").hostCounterFloors)
+  console.log(`# ${f.why}\n${f.sysctl} = ${f.floor}`)' > "$sysctl_file.tmp"
+chmod 644 "$sysctl_file.tmp"
+mv -f "$sysctl_file.tmp" "$sysctl_file"
+installed+=("$sysctl_file")
+while read -r key _ floor; do
+  case "$key" in ''|'#'*) continue ;; esac
+  cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
+  [ "$cur" -ge "$floor" ] || sysctl -q -w "$key=$floor" || echo "setup.sh: warning: cannot raise $key to $floor" >&2
+done < "$sysctl_file"
 # the links enabling them (made now, or by an earlier --enable-onboot)
 for l in /etc/systemd/system/vservers.service /etc/systemd/system/*.wants/vservers.service \
          /etc/systemd/system/vctx-views.service /etc/systemd/system/*.wants/vctx-views.service; do

@@ -145,6 +145,14 @@ C.push(`#define VCTX_NAME_RULE ${cstr(rule)}`);
 C.push('enum vctx_name_test { ' + TESTS.map((x) => `VCTX_NAME_${x.toUpperCase()}`).join(', ') + ' };');
 C.push('#define VCTX_NAME_CHECKS(X) \\');
 sn.checks.forEach((k, i) => C.push(`\tX(VCTX_NAME_${k.test.toUpperCase()}, ${k.arg !== undefined ? cstr(k.arg) : 'NULL'}, ${cstr(k.says.replace('%d', '%zu'))})${i < sn.checks.length - 1 ? ' \\' : ''}`));
+C.push('');
+C.push('/* per-uid counter limits a server shares with the host\'s root: X("/proc/sys/...", floor); */');
+C.push('/* raised to the floor (never lowered) at a --secure context\'s creation and by setup.sh */');
+C.push('#define VCTX_COUNTER_FLOORS(X) \\');
+t.hostCounterFloors.forEach((f, i) => {
+  if (!/^[a-z0-9_.]+$/.test(f.sysctl) || !Number.isSafeInteger(f.floor) || f.floor < 1) fail(`hostCounterFloors[${i}]: bad sysctl or floor`);
+  C.push(`\tX(${cstr(`/proc/sys/${f.sysctl.replaceAll('.', '/')}`)}, ${f.floor}ULL)${i < t.hostCounterFloors.length - 1 ? ' \\' : ''}`);
+});
 C.push('', '#endif', '');
 
 // ---------------------------------------------------------------- TS

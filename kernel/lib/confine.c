@@ -74,13 +74,85 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned cnt,
 	return 0;
 }
 
+/* a rule on one argument compared with two values (both must hold) */
+static int rule2(scmp_filter_ctx ctx, uint32_t action, int nr, struct scmp_arg_cmp a,
+		 struct scmp_arg_cmp b, vctx_error *err)
+{
+	int rc = seccomp_rule_add(ctx, action, nr, 2, a, b);
+	if (rc < 0)
+		return vctx_set_error(err, -rc, "cannot add a seccomp rule: %s", strerror(-rc));
+	return 0;
+}
+
+/*
+ * Socket families by allowlist: socket() and socketpair() make only
+ * AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK sockets, and netlink only for
+ * NETLINK_ROUTE (ip, ifupdown, getifaddrs) and NETLINK_KOBJECT_UEVENT
+ * (elogind, Debian's logind, will not start without one; PAM's sessions
+ * then wait on it).  Every other family (AF_PACKET,
+ * AF_VSOCK and the hypervisor transports, AF_KEY, AF_ALG, AF_BLUETOOTH,
+ * AF_XDP, AF_RDS, AF_TIPC, AF_NFC, and families newer than this code) fails
+ * with EAFNOSUPPORT, as on a kernel built without it.  The comparisons take
+ * all 64 bits of the argument: a family above AF_NETLINK is refused
+ * whatever its upper bits, so no bits above the int the kernel reads get a
+ * refused family through; the type (SOCK_* flags) is never looked at.
+ * Other netlink protocols fail with EPROTONOSUPPORT (what PAM's libaudit
+ * takes for "no audit in this kernel"), NETLINK_SOCK_DIAG with EPERM
+ * (sockets of the whole host; ss and netstat fall back to /proc/net).
+ */
+static int socket_allowlist(scmp_filter_ctx ctx, vctx_error *err)
+{
+	const uint32_t noaf = SCMP_ACT_ERRNO(EAFNOSUPPORT), noproto = SCMP_ACT_ERRNO(EPROTONOSUPPORT);
+	const int nrs[] = { SCMP_SYS(socket), SCMP_SYS(socketpair) };
+
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		int nr = nrs[i];
+		/* every family number but the four up to AF_NETLINK (16) ... */
+		for (uint64_t af = 0; af < AF_NETLINK; af++)
+			if (af != AF_UNIX && af != AF_INET && af != AF_INET6 &&
+			    rule(ctx, noaf, nr, 1, SCMP_A0(SCMP_CMP_EQ, af), err))
+				return -1;
+		/* ... and everything above it, upper 32 bits included */
+		if (rule(ctx, noaf, nr, 1, SCMP_A0(SCMP_CMP_GT, AF_NETLINK), err))
+			return -1;
+		/* netlink: routing and uevents only (the kernel has 32 protocols) */
+		if (rule2(ctx, SCMP_ACT_ERRNO(EPERM), nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			  SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG), err) ||
+		    rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_GT, 31), err))
+			return -1;
+		for (uint64_t p = NETLINK_ROUTE + 1; p <= 31; p++)
+			if (p != NETLINK_SOCK_DIAG && p != NETLINK_KOBJECT_UEVENT &&
+			    rule2(ctx, noproto, nr, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, p), err))
+				return -1;
+	}
+	return 0;
+}
+
+/*
+ * io_uring is closed: its rings create sockets (IORING_OP_SOCKET), open
+ * files and do I/O without a system call the filter above could look at.
+ * ENOSYS, as on a kernel built without it: liburing users (libuv, QEMU)
+ * fall back to plain system calls.  kernel.io_uring_disabled would close
+ * it for the host's own programs too.
+ */
+static int io_uring_closed(scmp_filter_ctx ctx, vctx_error *err)
+{
+	const int nrs[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register) };
+
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nrs[i], 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+			return -1;
+	return 0;
+}
+
 /**
  * vctx_seccomp_install - the context's seccomp filter: refuse user
  * namespaces (and, with VCTX_F_LOCK, every new namespace and setns) and
  * kexec_load/kexec_file_load (EPERM: CAP_SYS_BOOT, which servers keep for
  * reboot(2), must not load a kernel); with @secure also the kernel
- * keyring, which is not namespaced, and socket diagnostics
- * (NETLINK_SOCK_DIAG sockets), which list the host's sockets.
+ * keyring, which is not namespaced, socket families outside the allowlist
+ * (socket_allowlist), io_uring, and fanotify_init (its groups count against
+ * a per-uid limit shared with the host's root: docs/security/counters.md).
  */
 int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 {
@@ -119,14 +191,13 @@ int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 	    (SCMP_SYS(kexec_file_load) >= 0 &&
 	     rule(ctx, eperm, SCMP_SYS(kexec_file_load), 0, SCMP_A0(SCMP_CMP_NE, 0), err)))
 		goto out;
-	/* socket diagnostics list every socket of the shared network stack:
-	   refused, so ss & co. read /proc/net, which shows the server's own
-	   (vctx-netview, mounts.c) */
-	if (secure && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG)) < 0) {
-		vctx_set_error(err, EINVAL, "cannot add the seccomp rule for NETLINK_SOCK_DIAG");
+	if (secure && !vctx_weakened("sockets") && socket_allowlist(ctx, err) < 0)
 		goto out;
-	}
+	if (secure && !vctx_weakened("io_uring") && io_uring_closed(ctx, err) < 0)
+		goto out;
+	if (secure && !vctx_weakened("counters") &&
+	    rule(ctx, eperm, SCMP_SYS(fanotify_init), 0, SCMP_A0(SCMP_CMP_NE, 0), err))
+		goto out;
 	if (secure) {
 		int nrs[] = { SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key) };
 		for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)

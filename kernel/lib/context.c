@@ -103,11 +103,12 @@ static void __attribute__((noreturn)) exec_cmd(int repfd, char *const argv[], ch
  */
 static void __attribute__((noreturn))
 context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], char *const envp[],
-	      int gofd, int repfd, int lfd)
+	      int gofd, int repfd, int lfd, int monfd)
 {
 	vctx_error e = { 0 };
 	char go;
-	int console = -1;
+	int console = -1, keep = -1;
+	struct stat cst;
 
 	/* wait until the monitor has put us in every cgroup */
 	if (read(gofd, &go, 1) != 1)
@@ -117,7 +118,23 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		vctx_set_error(&e, errno, "cannot create the cgroup namespace: %s", strerror(errno));
 		die_report(repfd, &e);
 	}
-	if (spec->console) {
+	if (spec->console && stat(spec->console, &cst) == 0 && S_ISFIFO(cst.st_mode)) {
+		/*
+		 * A pipe the monitor reads (chcontext --console): its end here
+		 * never waits - the init's stdout and stderr are non-blocking
+		 * (a full pipe drops output, EAGAIN) - and the context's PID 1
+		 * keeps a read end it drains once the monitor is gone, so that
+		 * neither these nor /dev/console's writers block or get EPIPE
+		 * when nobody reads on the host any more.
+		 */
+		if (!vctx_weakened("console"))
+			keep = open(spec->console, O_RDWR | O_NONBLOCK | O_CLOEXEC);	/* a writer too: never POLLHUP */
+		console = open(spec->console, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (console < 0) {
+			vctx_set_error(&e, errno, "cannot open the console pipe %s: %s", spec->console, strerror(errno));
+			die_report(repfd, &e);
+		}
+	} else if (spec->console) {
 		console = open(spec->console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 		if (console < 0) {
 			vctx_set_error(&e, errno, "cannot open the console log %s: %s", spec->console, strerror(errno));
@@ -155,10 +172,18 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		dup2(console, 1);
 		dup2(console, 2);
 	}
-	/* nothing of the host's leaks in: only 0-2, the pipes and the guard */
+	/* nothing of the host's leaks in: only 0-2, the pipes, the guard and
+	   the console's keeper (with the monitor's pidfd) */
+	if (keep >= 0 && monfd >= 0)
+		vctx_console_keeper(keep, monfd);
+	else {
+		if (keep >= 0)
+			close(keep);
+		keep = monfd = -1;
+	}
 	{
-		int keep[3] = { repfd, lfd, gofd };
-		close_except(keep, 3);
+		int fds[5] = { repfd, lfd, gofd, keep, monfd };
+		close_except(fds, 5);
 	}
 	/* the second go: the monitor has attached the IPv4 lock and recorded
 	   the context, so the command never runs without them */
@@ -351,7 +376,7 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	struct vctx_spec local = *spec_in;
 	const struct vctx_spec *spec = &local;
 	struct vctx_cg cg = { .v2fd = -1 };
-	int go[2] = { -1, -1 }, rep[2] = { -1, -1 }, lfd = -1, timefd = -1, pidfd = -1;
+	int go[2] = { -1, -1 }, rep[2] = { -1, -1 }, lfd = -1, timefd = -1, pidfd = -1, monfd = -1;
 	char guard[108] = "", v[64];
 	pid_t pid = -1;
 	struct setup_report r;
@@ -366,6 +391,9 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	nproc_to_pids(&local);
 	if (!spec->secure && !spec->root && vctx_host_xid_file(err) < 0)
 		return -1;
+	/* a server must not fill a per-uid count the host's root needs too */
+	if (spec->secure && !vctx_weakened("counters"))
+		vctx_counters_raise();
 	if (vctx_cg_create(spec, &cg, err) < 0)
 		return -1;
 	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
@@ -384,6 +412,9 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	}
 	if (set_time_offsets(err) < 0)
 		goto fail_time;
+	/* the context's PID 1 watches us (the monitor) for the console's sake */
+	if (spec->console)
+		monfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 
 	struct clone_args ca = {
 		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -400,8 +431,10 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	if (pid == 0) {
 		close(go[1]);
 		close(rep[0]);
-		context_child(spec, cg.xid, argv, envp, go[0], rep[1], lfd);
+		context_child(spec, cg.xid, argv, envp, go[0], rep[1], lfd, monfd);
 	}
+	if (monfd >= 0)
+		close(monfd);
 	/* back to our own time namespace for anything we fork later */
 	setns(timefd, CLONE_NEWTIME);
 	close(timefd);

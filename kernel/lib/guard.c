@@ -53,6 +53,15 @@ struct guard_msg {
 static struct { int conn; pid_t pid; } slots[MAXCONN];
 static int nslots;
 
+/* the console pipe's read end and the monitor's pidfd (context.c) */
+static int console_keep = -1, console_monitor = -1;
+
+void vctx_console_keeper(int keep, int monfd)
+{
+	console_keep = keep;
+	console_monitor = monfd;
+}
+
 void vctx_guard_path(uint32_t xid, char *path, size_t len)
 {
 	snprintf(path, len, VCTX_RUNDIR "/guard/%u.sock", xid);
@@ -327,6 +336,11 @@ void vctx_guard_child_exited(pid_t pid, int status)
 static int guard_pollfds(int lfd, struct pollfd *pfd, int extra)
 {
 	int n = extra;
+	/* while the monitor lives it reads the console; then we drain it */
+	if (console_monitor >= 0)
+		pfd[n++] = (struct pollfd){ .fd = console_monitor, .events = POLLIN };
+	else if (console_keep >= 0)
+		pfd[n++] = (struct pollfd){ .fd = console_keep, .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 	for (int i = 0; i < nslots; i++)
 		pfd[n++] = (struct pollfd){ .fd = slots[i].conn, .events = POLLIN };
@@ -339,6 +353,18 @@ static void guard_events(int lfd, struct pollfd *pfd, int from, int n)
 	for (int i = from; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
+		if (pfd[i].fd == console_monitor) {
+			/* the monitor is gone: nobody on the host reads the console now */
+			close(console_monitor);
+			console_monitor = -1;
+			continue;
+		}
+		if (pfd[i].fd == console_keep) {
+			char sink[4096];
+			while (read(console_keep, sink, sizeof(sink)) > 0)
+				;
+			continue;
+		}
 		if (pfd[i].fd == lfd)
 			vctx_guard_accept(lfd);
 		else
@@ -401,7 +427,7 @@ void __attribute__((noreturn)) vctx_reaper_loop(int lfd, pid_t cmd, int persist)
 {
 	sigset_t set;
 	int sfd, cmd_status = 0, cmd_done = 0;
-	struct pollfd pfd[MAXCONN + 2];
+	struct pollfd pfd[MAXCONN + 3];
 
 	sigemptyset(&set);
 	for (int s = 1; s < NSIG; s++)
@@ -476,7 +502,7 @@ void __attribute__((noreturn)) vctx_guard_loop(int lfd)
 {
 	sigset_t set;
 	int sfd;
-	struct pollfd pfd[MAXCONN + 2];
+	struct pollfd pfd[MAXCONN + 3];
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

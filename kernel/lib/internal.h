@@ -63,6 +63,11 @@ int vctx_guard_accept(int lfd);
 int vctx_guard_serve(int conn);
 void vctx_guard_child_exited(pid_t pid, int status);
 void vctx_guard_loop(int lfd) __attribute__((noreturn));
+/* PID 1's (or the guard's) read end of the console pipe, drained once the
+   monitor (@monfd, a pidfd) has exited */
+void vctx_console_keeper(int keep, int monfd);
+/* counters.c: the host's per-uid counter limits raised to their floors */
+void vctx_counters_raise(void);
 void vctx_reaper_loop(int lfd, pid_t cmd, int persist) __attribute__((noreturn));
 void vctx_guard_forget_conn(int conn);
 

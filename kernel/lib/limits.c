@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* rlimits from ULIMIT and the nice floor from S_NICE. */
+/* rlimits from ULIMIT, the nice floor from S_NICE, and a server's share of
+   the per-uid pools it shares with the host's root. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,35 @@ int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err)
 			return vctx_set_error(err, errno, "cannot set rlimit %d to %llu/%llu: %s", r->resource,
 					      (unsigned long long)cur.rlim_cur, (unsigned long long)cur.rlim_max,
 					      strerror(errno));
+	}
+	/*
+	 * POSIX message queue bytes and queued signals are counted per uid,
+	 * in one pool for the host's root and every server's root, each
+	 * caller (resp. receiver) checked against its own rlimit: a server
+	 * whose limit equals the host's could fill the pool alone, and
+	 * mq_open or a queued signal (systemctl's SIGRTMIN+n to PID 1) of
+	 * the host's root would fail.  Unless ULIMIT sets them, a server
+	 * gets a quarter of its creator's (it cannot raise them back: no
+	 * CAP_SYS_RESOURCE).  docs/security/counters.md
+	 */
+	if (spec->secure && !vctx_weakened("counters")) {
+		static const int pooled[] = { RLIMIT_MSGQUEUE, RLIMIT_SIGPENDING };
+		for (size_t p = 0; p < sizeof(pooled) / sizeof(pooled[0]); p++) {
+			int set = 0;
+			struct rlimit cur;
+			for (int i = 0; i < spec->n_rlimits; i++)
+				set |= spec->rlimits[i].resource == pooled[p];
+			if (set || getrlimit(pooled[p], &cur) < 0 || cur.rlim_cur == RLIM_INFINITY)
+				continue;
+			rlim_t share = cur.rlim_cur / 4;
+			if (cur.rlim_max == RLIM_INFINITY || cur.rlim_max > share)
+				cur.rlim_max = share;
+			if (cur.rlim_cur > cur.rlim_max)
+				cur.rlim_cur = cur.rlim_max;
+			if (setrlimit(pooled[p], &cur) < 0)
+				return vctx_set_error(err, errno, "cannot lower rlimit %d to %llu: %s", pooled[p],
+						      (unsigned long long)cur.rlim_max, strerror(errno));
+		}
 	}
 	if (spec->has_nice) {
 		/* RLIMIT_NICE allows nice values down to 20 - limit: lower the limit

@@ -7,7 +7,9 @@
  * after "--".  Every change vtop can make is one line on that socket, from
  * a fixed set, re-validated here:
  *
- *   ID kill PID STARTTIME SIGTERM|SIGKILL   exactly the process vtop showed
+ *   ID kill PID STARTTIME SIGTERM|SIGKILL   exactly the process vtop showed, a
+ *                                           server's (context >= 2) unless vtop
+ *                                           started this helper with --allow-host-kill
  *   ID killctx XID SIGTERM|SIGKILL          every process of a context
  *   ID start|stop|restart|enter NAME        a configured server
  *
@@ -61,11 +63,14 @@ static const char *prog = "vtop-helper";
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: vtop-helper -- VSERVER-COMMAND...\n"
+"Usage: vtop-helper [--allow-host-kill] -- VSERVER-COMMAND...\n"
 "vtop's privileged helper: started by vtop only, with a socket as fd 3 on which it\n"
 "takes one request a line (kill PID+start time, kill a context, start, stop,\n"
 "restart, enter a server), checks it again and carries it out; server verbs run\n"
 "VSERVER-COMMAND NAME VERB.  Every change goes to the system log.\n"
+"A kill reaches only processes of a server (context 2 and up), checked here;\n"
+"--allow-host-kill (given when vtop was started with it) lets it reach the host's\n"
+"processes (contexts 0 and 1) too.\n"
 "Exit status: 0 when vtop went away; 1 not root; 2 not started by vtop.\n");
 }
 
@@ -95,6 +100,7 @@ struct job {
 };
 
 static struct job jobs[MAX_JOBS];
+static int allow_host_kill;		/* --allow-host-kill: contexts 0 and 1 too */
 static int req_fd = REQ_FD;		/* -1 once vtop is gone */
 static char who[256];
 static const char *confdir;
@@ -406,6 +412,32 @@ static void error_text(char *out, size_t len, const vctx_error *e)
 		snprintf(out, len, "%s", e->msg);
 }
 
+/* /proc/PID/stat field 22 (clock ticks after boot); -1 when nobody holds @pid */
+static int start_time(pid_t pid, uint64_t *st)
+{
+	char path[32], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* the fields after comm, which may hold anything but ends at the last ')' */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -1;
+	*st = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
 static void do_kill(struct job *j, pid_t pid, unsigned long long start, const char *signame, int sig)
 {
 	vctx_error e = { 0 };
@@ -413,13 +445,32 @@ static void do_kill(struct job *j, pid_t pid, unsigned long long start, const ch
 	char where[32] = "", server[32] = "context ?", action[128], msg[MSG_MAX];
 	int ok;
 
-	/* the context for the message and the log (a cheap read), then the signal */
-	if (vctx_xid_of_pid(pid, &xid, &e) == 0) {
+	/* the context, for the check, the message and the log, read between two
+	   reads of the start time, both the one asked for: then it is that very
+	   process's (a PID and its start time name one process; vctx_kill_pid
+	   pins it and checks the start time once more) */
+	uint64_t st = 0;
+	if (start_time(pid, &st) < 0 || st != start) {
+		ok = 0;
+		vctx_set_error(&e, ESRCH, "process %d: no such process", pid);
+	} else if (vctx_xid_of_pid(pid, &xid, &e) < 0) {
+		ok = 0;
+		if (e.err != ESRCH)
+			vctx_set_error(&e, EPERM, "cannot tell which context process %d is in (%s): not signalled", pid, e.msg);
+	} else if (start_time(pid, &st) < 0 || st != start) {
+		ok = 0;
+		vctx_set_error(&e, ESRCH, "process %d: no such process", pid);
+	} else {
 		snprintf(where, sizeof(where), " (context %u)", xid);
 		snprintf(server, sizeof(server), "context %u", xid);
+		if (xid < VCTX_XID_STATIC_MIN && !allow_host_kill) {
+			ok = 0;
+			vctx_set_error(&e, EPERM, "process %d is the host's (context %u), not a server's: vtop signals "
+				       "servers only unless started with --allow-host-kill", pid, xid);
+		} else {
+			ok = vctx_kill_pid(pid, start, sig, &e) == 0;
+		}
 	}
-	memset(&e, 0, sizeof(e));
-	ok = vctx_kill_pid(pid, start, sig, &e) == 0;
 	if (ok)
 		snprintf(msg, sizeof(msg), "sent %s to PID %d%s", signame, pid, where);
 	else if (e.err == ESRCH)
@@ -977,12 +1028,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: started by vtop only (fd %d is not its socket)\n", prog, REQ_FD);
 		return 2;
 	}
-	if (argc < 3 || strcmp(argv[1], "--")) {
-		fprintf(stderr, "%s: no vserver command given (vtop-helper -- NODE VSERVER.JS)\n", prog);
+	int a = 1;
+	if (argc > a && !strcmp(argv[a], "--allow-host-kill")) {
+		allow_host_kill = 1;
+		a++;
+	}
+	if (argc < a + 2 || strcmp(argv[a], "--")) {
+		fprintf(stderr, "%s: no vserver command given (vtop-helper [--allow-host-kill] -- NODE VSERVER.JS)\n", prog);
 		return 2;
 	}
-	vserver_argv = argv + 2;
-	vserver_argc = argc - 2;
+	vserver_argv = argv + a + 1;
+	vserver_argc = argc - a - 1;
 	confdir = getenv("VSERVER_CONFDIR");
 	if (!confdir || !*confdir)
 		confdir = "/etc/vservers";

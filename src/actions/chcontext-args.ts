@@ -74,7 +74,9 @@ export function startArgs(config: ServerConfig, plan: StartPlan): string[] {
   if (config.nice !== null) a.push('--nice', String(config.nice));
   for (const r of config.rlimits) a.push('--rlimit', rlimitArg(r, plan.inheritedSoft));
   if (plan.persist) a.push('--persist');
-  a.push('--accounting', '--console', plan.console, '--reboot-socket', plan.rebootSocket,
+  a.push('--accounting', '--console', plan.console);
+  if (config.consoleMax !== null) a.push('--console-max', String(config.consoleMax));
+  a.push('--reboot-socket', plan.rebootSocket,
     '--on-reboot', plan.onReboot, '--on-halt', plan.onHalt, '--', ...plan.init);
   return a;
 }

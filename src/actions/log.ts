@@ -1,7 +1,9 @@
 /**
  * `vserver NAME log`: the server's console output (its init's stdout and
- * stderr and /dev/console), kept at RUNDIR/NAME/console.log; the previous
- * boot's is console.log.1.
+ * stderr and /dev/console), kept at RUNDIR/NAME/console.log by the
+ * context's monitor (chcontext --console), which reads it from the pipe
+ * console.log.pipe; console.log.1 is the previous boot's, or this boot's
+ * older part once console.log reached CONSOLE_MAX.  The CLI escapes it.
  */
 import { existsSync } from 'node:fs';
 import type { VctxPaths } from '../config/paths.js';

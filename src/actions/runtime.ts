@@ -3,7 +3,10 @@
  * and the little the tool records under the runtime directory.
  *
  * RUNDIR/NAME/ holds, per server:
- *   console.log   the init's console output (`vserver NAME log`)
+ *   console.log   the init's console output (`vserver NAME log`), at most
+ *                 CONSOLE_MAX; console.log.1 the part before (or the last boot's)
+ *   console.log.pipe  the pipe the server writes its console into, which the
+ *                 monitor (chcontext) copies into console.log
  *   reboot.sock   the host end of the server's /dev/reboot (the monitor's)
  *   lock          the per-server lock (lock.ts)
  *   state.json    what a start did that the kernel does not record: the

@@ -29,7 +29,7 @@
  * reboot(2)) as it would a second later.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveInRoot, type ServerConfig } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
@@ -123,14 +123,19 @@ async function waitGone(c: RunningContext, ino: string | null, ms: number, check
   }
 }
 
-/** runs CMD inside the context (output to the console log); killed after @ms */
+/**
+ * runs CMD inside the context, its output into the console's pipe (which
+ * the monitor copies into the capped console log; never the log file
+ * itself, which would grow past its limit); killed after @ms
+ */
 function execInside(xid: number, argv: string[], consoleFile: string, ms: number): Promise<number> {
   return new Promise((resolve) => {
     let fd = -1;
     try {
-      fd = openSync(consoleFile, 'a', 0o600);
+      // no reader (the monitor is gone): ENXIO, and the output goes nowhere
+      fd = openSync(`${consoleFile}.pipe`, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
     } catch {
-      /* no log: output goes nowhere */
+      /* no console: output goes nowhere */
     }
     const child = spawn(CHCONTEXT, ['--ctx', String(xid), '--', ...argv], {
       stdio: ['ignore', fd >= 0 ? fd : 'ignore', fd >= 0 ? fd : 'ignore'],

@@ -148,12 +148,14 @@ export class HelperActions implements Actions {
  * of a socketpair) when this returns, and requests wait until it listens,
  * so the caller confines itself and draws meanwhile.  The server verbs run
  * the vserver CLI, as given after `--`, with the paths and who asked in the
- * environment.
+ * environment.  The helper signals only processes of servers (context 2 and
+ * up), checked on its side; @opts.allowHostKill (vtop --allow-host-kill)
+ * tells it to accept the host's processes too.
  * @throws when the helper is not built
  */
-export function startHelper(paths: VctxPaths): HelperActions {
+export function startHelper(paths: VctxPaths, opts: { allowHostKill?: boolean } = {}): HelperActions {
   if (!existsSync(HELPER)) throw new Error(`${HELPER} is not built (npm run build)`);
-  const child = spawn(HELPER, ['--', ...vserverCliArgv()], {
+  const child = spawn(HELPER, [...(opts.allowHostKill ? ['--allow-host-kill'] : []), '--', ...vserverCliArgv()], {
     stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,

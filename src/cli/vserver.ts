@@ -6,6 +6,8 @@
  * to the CONTRACT exit codes.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { escapeText } from '../kernel-bridge/escape.js';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import { LifecycleError, errText } from '../actions/errors.js';
@@ -59,7 +61,11 @@ Commands:
   running           exit 0 when running, 1 when not (prints nothing)
   delete [--force]  remove a stopped server (root, NAME.conf, NAME.sh); asks
                     unless --force
-  log [-f]          the server's console output (-f: keep following it)
+  log [-f]          the server's console output (-f: keep following it), with
+                    control characters and escape sequences shown escaped
+                    (\x1b); kept under the runtime directory, at most
+                    CONSOLE_MAX (default 1M) in console.log and as much in
+                    console.log.1
   backup FILE [--no-freeze] [--force]
                     write the server (NAME.conf, NAME.sh, its tree with owners,
                     modes, ACLs, xattrs and file capabilities) to the archive
@@ -128,7 +134,25 @@ async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer.trim());
 }
 
+/**
+ * Console text as it may be shown on a terminal: what the server wrote is
+ * escaped with the one escaper (src/kernel-bridge/escape.ts: control
+ * characters, terminal escape sequences, bidirectional overrides), but for
+ * the line breaks and tabs that make it a log.  A decoder per file keeps a
+ * character split across two reads whole.
+ */
+class LogText {
+  private dec = new StringDecoder('utf8');
+  text(chunk: Buffer): string {
+    return this.dec.write(chunk).split(/([\n\t])/).map((p, i) => (i % 2 ? p : escapeText(p))).join('');
+  }
+  end(): string {
+    return escapeText(this.dec.end());
+  }
+}
+
 async function followLog(path: string): Promise<never> {
+  let log = new LogText();
   let pos = 0;
   let ino = -1;
   let fh: Awaited<ReturnType<typeof fsp.open>> | null = null;
@@ -146,8 +170,10 @@ async function followLog(path: string): Promise<never> {
         // what the old file got before the switch
         for (let n = 1; n > 0; pos += n) {
           n = (await fh.read(buf, 0, buf.length, pos)).bytesRead;
-          if (n) await writeOut(buf.subarray(0, n).toString('utf8'));
+          if (n) await writeOut(log.text(buf.subarray(0, n)));
         }
+        await writeOut(log.end());
+        log = new LogText();
         await fh.close();
       }
       fh = await fsp.open(path, 'r').catch(() => null);
@@ -157,7 +183,7 @@ async function followLog(path: string): Promise<never> {
     const n = fh ? (await fh.read(buf, 0, buf.length, pos)).bytesRead : 0;
     if (n > 0) {
       pos += n;
-      await writeOut(buf.subarray(0, n).toString('utf8'));
+      await writeOut(log.text(buf.subarray(0, n)));
       continue;
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -322,12 +348,9 @@ async function main(argv: string[]): Promise<number> {
       if (!path) {
         if (!p.opts.has('follow')) return 0;
       } else if (!p.opts.has('follow')) {
-        await new Promise<void>((resolve, reject) => {
-          const s = createReadStream(path);
-          s.on('error', reject);
-          s.on('end', () => resolve());
-          s.pipe(process.stdout, { end: false });
-        });
+        const log = new LogText();
+        for await (const chunk of createReadStream(path)) await writeOut(log.text(chunk as Buffer));
+        await writeOut(log.end());
         return 0;
       }
       return followLog(l.path ?? `${paths.rundir}/${name}/console.log`);

@@ -42,6 +42,9 @@ Options:
   --json            with --once: print it as JSON
   --readonly        no action that changes anything (always so for non-root
                     users)
+  --allow-host-kill let kill reach the host's own processes too; without it
+                    the privileged helper signals only processes of servers
+                    (context 2 and up), whatever the screen asks
   --interval S      refresh every S seconds (default 2, at least 0.5); + and -
                     change it
   --fixture PATH    replay recorded snapshots (a JSON file or a directory of
@@ -83,10 +86,10 @@ async function nativeSource(): Promise<SnapshotSource> {
  * started while this process is still in context 0.  Null (read-only, with
  * the reason in `note`) when it cannot start.
  */
-async function liveActions(paths: VctxPaths, note: (s: string) => void): Promise<import('../actions/vtop-actions.js').HelperActions | null> {
+async function liveActions(paths: VctxPaths, note: (s: string) => void, allowHostKill: boolean): Promise<import('../actions/vtop-actions.js').HelperActions | null> {
   try {
     const { startHelper } = await import('../actions/vtop-actions.js');
-    return startHelper(paths);
+    return startHelper(paths, { allowHostKill });
   } catch (e) {
     note(`no actions (${(e instanceof Error ? e.message : String(e)).split('\n')[0]}): read-only`);
     return null;
@@ -153,7 +156,7 @@ process.env['NODE_ENV'] ??= 'production';
 
 runMain('vtop', async (argv) => {
   const args = parseArgs(argv, [
-    { long: 'once' }, { long: 'json' }, { long: 'readonly' }, { long: 'no-color' },
+    { long: 'once' }, { long: 'json' }, { long: 'readonly' }, { long: 'allow-host-kill' }, { long: 'no-color' },
     { long: 'interval', value: true }, { long: 'fixture', value: true, multiple: true }, { long: 'config', value: true },
     ...PATH_OPTIONS,
   ]);
@@ -243,7 +246,7 @@ runMain('vtop', async (argv) => {
       feedOpts.quickFirst = () => quick.snapshot();
     }
     // the helper is started while we are still in context 0; then we confine ourselves
-    actions = isRoot && !once && !args.opts.has('readonly') ? await liveActions(paths, (s) => { note = s; }) : null;
+    actions = isRoot && !once && !args.opts.has('readonly') ? await liveActions(paths, (s) => { note = s; }, args.opts.has('allow-host-kill')) : null;
     if (isRoot) await confine();
   }
   const readonly = args.opts.has('readonly') || !isRoot || actions === null;

@@ -206,6 +206,11 @@ CPU_WEIGHT=""
 # CPU_MAX: ceiling in percent of one CPU, e.g. 50% or 150% (one and a half
 # CPUs).  Empty or max: no ceiling.
 CPU_MAX=""
+
+# CONSOLE_MAX: size of the console log (vserver NAME log) on the host, 64K
+# to 1G; at the limit it becomes console.log.1 and starts anew, so the
+# console takes at most twice this under the runtime directory.  Empty: 1M.
+CONSOLE_MAX=""
 `;
   const check = parseServerConfig(text, { file, name: opts.name });
   const bad = [...check.errors, ...check.warnings];

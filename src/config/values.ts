@@ -321,6 +321,16 @@ const memoryMax = str().transform((v, ctx): number | null => {
   return n;
 });
 
+/** the console log's size limit (chcontext --console-max): 64K .. 1G, default 1M */
+const consoleMax = str().transform((v, ctx): number | null => {
+  if (v === '') return null;
+  const allowed = 'bytes with an optional K, M or G suffix (powers of 1024), from 64K to 1G, e.g. 4M';
+  const m = /^(\d+)([KMG]?)$/i.exec(v);
+  if (!m) return fail(ctx, allowed);
+  const n = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!;
+  return Number.isSafeInteger(n) && n >= 64 * 1024 && n <= 1024 ** 3 ? n : fail(ctx, allowed);
+});
+
 /** The kernel's PID_MAX_LIMIT on 64-bit. */
 const PID_MAX_LIMIT = 4194304;
 
@@ -366,6 +376,7 @@ export const KEY_SCHEMAS = {
   PIDS_MAX: pidsMax,
   CPU_WEIGHT: cpuWeight,
   CPU_MAX: cpuMax,
+  CONSOLE_MAX: consoleMax,
 } satisfies Record<ConfigKey, z.ZodMiniType<unknown, string>>;
 
 /** Every key, in the order of the template. */

@@ -65,8 +65,8 @@ interface Helper {
 
 let nextId = 1;
 
-function startHelper(cli: string[] = vserverCliArgv()): Helper {
-  const child = spawn(HELPER, ['--', ...cli], {
+function startHelper(cli: string[] = vserverCliArgv(), flags: string[] = []): Helper {
+  const child = spawn(HELPER, [...flags, '--', ...cli], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     env: {
       ...process.env, VSERVER_CONFDIR: paths.confdir, VSERVER_ROOTDIR: paths.rootdir, VSERVER_RUNDIR: paths.rundir,
@@ -247,19 +247,34 @@ describe('vtop helper', { skip: skipAll }, () => {
     assert.equal(await h.ask(`kill ${v.pid} ${st + 1} SIGKILL`), `err PID ${v.pid} is already gone: nothing sent`);
     await sleep(100);
     assert.equal(startTimeOf(v.pid!), st);
-    assert.equal(logged(`kill SIGKILL pid ${v.pid} (start time ${st + 1}) in context 0: failed: PID ${v.pid} is already gone`).length, 1);
+    assert.equal(logged(`kill SIGKILL pid ${v.pid} (start time ${st + 1}) in context ?: failed: PID ${v.pid} is already gone`).length, 1);
   });
 
-  test('a kill with the right PID and start time is delivered and logged', async () => {
+  test('a host process is refused without --allow-host-kill, and stays', async () => {
+    const v = victim();
+    await sleep(50);
+    const st = startTimeOf(v.pid!)!;
+    assert.equal(await h.ask(`kill ${v.pid} ${st} SIGKILL`),
+      `err EPERM: PID ${v.pid} (context 0): process ${v.pid} is the host's (context 0), not a server's: vtop signals servers only unless started with --allow-host-kill`);
+    await sleep(100);
+    assert.equal(startTimeOf(v.pid!), st, 'the host process lives');
+    assert.equal(logged(`kill SIGKILL pid ${v.pid} (start time ${st}) in context 0: failed: EPERM`).length, 1);
+  });
+
+  test('with --allow-host-kill a kill with the right PID and start time is delivered and logged', async () => {
+    const hk = startHelper(vserverCliArgv(), ['--allow-host-kill']);
+    await ready(hk);
     const v = victim();
     await sleep(50);
     const st = startTimeOf(v.pid!)!;
     const exited = new Promise<string | null>((r) => v.once('exit', (_c, sig) => r(sig)));
-    assert.equal(await h.ask(`kill ${v.pid} ${st} SIGTERM`), `ok sent SIGTERM to PID ${v.pid} (context 0)`);
+    assert.equal(await hk.ask(`kill ${v.pid} ${st} SIGTERM`), `ok sent SIGTERM to PID ${v.pid} (context 0)`);
     assert.equal(await exited, 'SIGTERM');
     assert.deepEqual(logged(`kill SIGTERM pid ${v.pid} (start time ${st}) in context 0: ok: sent SIGTERM to PID ${v.pid} (context 0)`).length, 1);
     // and now it is gone
-    assert.equal(await h.ask(`kill ${v.pid} ${st} SIGTERM`), `err PID ${v.pid} is already gone: nothing sent`);
+    assert.equal(await hk.ask(`kill ${v.pid} ${st} SIGTERM`), `err PID ${v.pid} is already gone: nothing sent`);
+    hk.socket.end();
+    assert.deepEqual(await hk.exited, { code: 0, signal: null });
   });
 
   test('a whole context is killed by number; one that is not running is "already gone"', async () => {

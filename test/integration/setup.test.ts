@@ -94,6 +94,16 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.ok(listed.includes(join(P, 'sbin', 'vtop')) && listed.includes(join(P, 'lib', 'systemd', 'system', 'vservers.service')));
     assert.ok(listed.includes(manifest()));
     assert.equal(installed('vserver', ['--version']).status, 0);
+    // the per-uid counter floors: installed for boot, and in force now (docs/security/counters.md)
+    const sysctlFile = join(P, 'lib', 'sysctl.d', '60-vctx.conf');
+    assert.ok(listed.includes(sysctlFile), '60-vctx.conf is listed');
+    const floors = readFileSync(sysctlFile, 'utf8').split('\n').filter((l) => /^[a-z]/.test(l));
+    assert.deepEqual(floors, ['fs.inotify.max_user_instances = 1048576', 'fs.inotify.max_user_watches = 1048576']);
+    for (const l of floors) {
+      const [key, floor] = l.split(' = ');
+      const now = Number(readFileSync(`/proc/sys/${key!.replaceAll('.', '/')}`, 'utf8'));
+      assert.ok(now >= Number(floor), `${key} is ${now}, at least ${floor}`);
+    }
   });
 
   test('setup starts lxcfs and vctx-netview detached, in the root cgroups, logged, their PID files in the manifest', () => {

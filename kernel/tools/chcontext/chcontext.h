@@ -33,11 +33,16 @@ void reboot_serve(int lfd, const char *on_reboot, const char *on_halt, time_t *l
 void run_detached(const char *cmd);
 
 /* create.c: what main hands over for a new context */
+#define CONSOLE_MAX_DEFAULT (1024LL * 1024)
 struct create_opts {
 	int daemon, silent;
 	int status_fd;	/* --status-fd: the start's one JSON line, or -1 */
 	const char *reboot_sock, *on_reboot, *on_halt;
+	long long console_max;	/* --console-max: bytes of FILE before it becomes FILE.1 */
 };
+
+/* libvctx's test switch (kernel/lib/testswitch.c; test/security/) */
+int vctx_weakened(const char *mechanism);
 int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_opts *o);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "vctx.h"
@@ -85,6 +86,98 @@ static const char *init_end(int st)
 }
 
 /*
+ * The console (--console FILE): the context writes into a pipe, FILE.pipe,
+ * and this monitor copies it into FILE, which never grows past @max bytes:
+ * at the limit FILE becomes FILE.1 (replacing the older part) and starts
+ * anew, so the server's console takes at most twice @max on the host.  The
+ * pipe is opened read-write here: never an EOF while the context's writers
+ * come and go.
+ */
+struct console_log {
+	const char *path;
+	char pipe[4096], old[4096];
+	int rfd, fd, capped;
+	long long size, max;
+};
+
+static int console_open(struct console_log *c, const char *path, long long max)
+{
+	struct stat st;
+
+	c->path = path;
+	c->max = max;
+	c->rfd = c->fd = -1;
+	c->capped = !vctx_weakened("console");
+	if ((size_t)snprintf(c->pipe, sizeof(c->pipe), "%s.pipe", path) >= sizeof(c->pipe) ||
+	    (size_t)snprintf(c->old, sizeof(c->old), "%s.1", path) >= sizeof(c->old)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (unlink(c->pipe) < 0 && errno != ENOENT)
+		return -1;
+	if (mkfifo(c->pipe, 0600) < 0)
+		return -1;
+	c->rfd = open(c->pipe, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (c->rfd < 0 || c->fd < 0 || fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = c->fd >= 0 && errno == 0 ? EINVAL : errno;
+		if (c->rfd >= 0)
+			close(c->rfd);
+		if (c->fd >= 0)
+			close(c->fd);
+		unlink(c->pipe);
+		errno = e ? e : EINVAL;
+		return -1;
+	}
+	/* F_SETPIPE_SZ left alone: the kernel's 64 KiB, charged to no one's limit */
+	c->size = st.st_size;
+	return 0;
+}
+
+/* copy what the pipe holds into the log */
+static void console_pump(struct console_log *c)
+{
+	static char buf[65536];
+	size_t chunk = sizeof(buf);
+
+	if (c->capped && (long long)chunk > c->max)
+		chunk = (size_t)c->max;
+	for (;;) {
+		ssize_t n = read(c->rfd, buf, chunk);
+		if (n <= 0)
+			return;
+		if (c->capped && c->size > 0 && c->size + n > c->max) {
+			/* rotated once: the older part replaces FILE.1 */
+			int fd = -1;
+			if (rename(c->path, c->old) == 0)
+				fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+			if (fd >= 0) {
+				close(c->fd);
+				c->fd = fd;
+				c->size = 0;
+			} else {
+				continue;	/* cannot rotate: drop rather than grow */
+			}
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(c->fd, buf + off, (size_t)(n - off));
+			if (w <= 0)
+				break;	/* a full /run: the output is lost, the server goes on */
+			off += w;
+			c->size += w;
+		}
+	}
+}
+
+static void console_close(struct console_log *c)
+{
+	console_pump(c);
+	close(c->rfd);
+	close(c->fd);
+	unlink(c->pipe);
+}
+
+/*
  * A new context running @cmd, and this process its monitor: it forwards
  * termination signals, serves the reboot socket and reaps.  When the init
  * ends by reboot(2) (and no stop from the host announced itself with
@@ -149,8 +242,19 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		close(nul);
 	}
 	struct vctx_handle h;
+	struct console_log con = { .rfd = -1, .fd = -1 };
 	signal(SIGPIPE, SIG_IGN);
-	if (vctx_create(spec, cmd, NULL, &h, &e) < 0) {
+	int created = -1;
+	if (spec->console && console_open(&con, spec->console, o->console_max) < 0) {
+		vctx_set_error(&e, errno, "cannot set up the console %s: %s", spec->console, strerror(errno));
+	} else {
+		if (spec->console)
+			spec->console = con.pipe;
+		created = vctx_create(spec, cmd, NULL, &h, &e);
+		if (created < 0 && con.rfd >= 0)
+			console_close(&con);
+	}
+	if (created < 0) {
 		if (lfd >= 0)
 			unlink(reboot_sock);
 		if (daemon) {
@@ -196,13 +300,16 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 	int host_stop = 0;
 	time_t last = 0;
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = h.pidfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = lfd, .events = POLLIN },
+			{ .fd = con.rfd, .events = POLLIN },
 		};
-		if (poll(pfd, 3, -1) < 0)
+		if (poll(pfd, 4, -1) < 0)
 			continue;
+		if (pfd[3].revents)
+			console_pump(&con);
 		/* signals first: a SIGUSR1 sent before the init ended counts */
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -221,6 +328,8 @@ int create_and_monitor(struct vctx_spec *spec, char **cmd, const struct create_o
 		close(lfd);
 		unlink(reboot_sock);
 	}
+	if (con.rfd >= 0)
+		console_close(&con);
 	int released = vctx_wait(&h, &st, &e) == 0;
 	if (!released && !daemon)
 		fprintf(stderr, "%s: %s\n", prog, e.msg);

@@ -102,7 +102,12 @@ static void usage(FILE *out)
 "  --persist             PID 1 stays while the context has processes (sysv-rc\n"
 "                        servers)\n"
 "  --accounting          memory/pids/cpu cgroups even without limits\n"
-"  --console FILE        the init's stdin/out/err (and /dev/console)\n"
+"  --console FILE        the init's stdout/err (and /dev/console): a pipe\n"
+"                        (FILE.pipe) this monitor reads into FILE; writers inside\n"
+"                        never wait on it (a full pipe drops output; once the\n"
+"                        monitor is gone the context drains it)\n"
+"  --console-max BYTES   FILE's size limit (default 1048576): at the limit FILE\n"
+"                        becomes FILE.1 (the one older part kept) and starts anew\n"
 "  --reboot-socket PATH  serve vreboot/vhalt: PATH is bound as /dev/reboot\n"
 "                        inside\n"
 "  --on-reboot CMD       the host command (sh -c) a vreboot request runs, and\n"
@@ -242,7 +247,7 @@ enum {
 	O_CTX = 256, O_SECURE, O_CAP, O_HOST, O_DOMAIN, O_FLAG, O_SILENT, O_HELP, O_ROOT, O_IP,
 	O_LOOP, O_NAME, O_MEM, O_PIDS, O_CPUW, O_CPUMAX, O_NICE, O_RLIM, O_PERSIST, O_ACCT,
 	O_CONSOLE, O_REBOOT, O_ONREBOOT, O_ONHALT, O_DAEMON, O_PTY, O_WORKDIR, O_VERSION,
-	O_STATUSFD,
+	O_STATUSFD, O_CONSOLEMAX,
 	O_IP6, O_LOOP6, O_NAT,
 };
 
@@ -258,6 +263,7 @@ static const struct option opts[] = {
 	{ "nice", required_argument, 0, O_NICE }, { "rlimit", required_argument, 0, O_RLIM },
 	{ "persist", no_argument, 0, O_PERSIST }, { "accounting", no_argument, 0, O_ACCT },
 	{ "console", required_argument, 0, O_CONSOLE }, { "reboot-socket", required_argument, 0, O_REBOOT },
+	{ "console-max", required_argument, 0, O_CONSOLEMAX },
 	{ "on-reboot", required_argument, 0, O_ONREBOOT }, { "on-halt", required_argument, 0, O_ONHALT },
 	{ "daemon", no_argument, 0, O_DAEMON }, { "pty", no_argument, 0, O_PTY },
 	{ "workdir", required_argument, 0, O_WORKDIR }, { "version", no_argument, 0, O_VERSION },
@@ -274,6 +280,7 @@ int main(int argc, char **argv)
 	int silent = 0, have_ctx = 0, daemon = 0, pty = 0, status_fd = -1, need_ip = 0, c;
 	uint64_t add = 0, drop = 0;
 	const char *reboot_sock = NULL, *on_reboot = NULL, *on_halt = NULL, *refused_arg = NULL;
+	long long console_max = 0;
 	long ctx = 0;
 
 	vctx_spec_init(&spec);
@@ -389,6 +396,9 @@ int main(int argc, char **argv)
 		case O_CONSOLE:
 			spec.console = optarg;
 			break;
+		case O_CONSOLEMAX:
+			console_max = parse_num(optarg, "console size limit", 4096, 0x7fffffffffffffffL);
+			break;
 		case O_REBOOT:
 			reboot_sock = optarg;
 			break;
@@ -488,7 +498,10 @@ int main(int argc, char **argv)
 
 	if (status_fd >= 0 && !daemon)
 		usage_error("%s", "--status-fd needs --daemon");
+	if (console_max && !spec.console)
+		usage_error("%s", "--console-max needs --console");
 	struct create_opts co = { .daemon = daemon, .silent = silent, .status_fd = status_fd, .reboot_sock = reboot_sock,
-				  .on_reboot = on_reboot, .on_halt = on_halt };
+				  .on_reboot = on_reboot, .on_halt = on_halt,
+				  .console_max = console_max ? console_max : CONSOLE_MAX_DEFAULT };
 	return create_and_monitor(&spec, cmd, &co);
 }

@@ -24,7 +24,7 @@ test('startArgs maps every key of the configuration', () => {
   const r = parseServerConfig([
     'IPROOT="10.1.2.3"', 'S_CONTEXT="42"', 'S_HOSTNAME="www"', 'S_DOMAINNAME="example"', 'S_NICE="5"',
     'S_CAPS="IPC_LOCK !CHOWN"', 'S_FLAGS="lock nproc fakeinit"', 'ULIMIT="-H -n 4096 -c 0"', 'MEMORY_MAX="512M"',
-    'PIDS_MAX="300"', 'CPU_WEIGHT="200"', 'CPU_MAX="150%"', 'S_INIT="init"',
+    'PIDS_MAX="300"', 'CPU_WEIGHT="200"', 'CPU_MAX="150%"', 'S_INIT="init"', 'CONSOLE_MAX="4M"',
   ].join('\n'), { file: '/etc/vservers/web.conf', name: 'web' });
   assert.ok(r.config, JSON.stringify(r.errors));
   const a = startArgs(r.config, plan);
@@ -43,6 +43,7 @@ test('startArgs maps every key of the configuration', () => {
   assert.deepEqual(pairs('--cpu-weight'), ['200']);
   assert.deepEqual(pairs('--cpu-max'), ['150']);
   assert.deepEqual(pairs('--nice'), ['5']);
+  assert.deepEqual(pairs('--console-max'), [String(4 * 1024 * 1024)]);
   assert.deepEqual(pairs('--rlimit').sort(), ['core=0:0', 'nofile=1024:4096']);
   assert.deepEqual(a.slice(a.indexOf('--')), ['--', '/sbin/init']);
   assert.ok(a.includes('--accounting'));

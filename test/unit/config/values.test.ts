@@ -131,6 +131,11 @@ const TABLE: Array<{ key: ConfigKey; extra?: string; pick: Pick; good: Array<[st
     good: [['150%', 150], ['50%', 50], ['12.5%', 12.5], ['max', null], ['', null]],
     bad: [['150', /percentage of one CPU/], ['0%', /from 1%/], ['0.5%', /from 1%/], ['200000%', /102400%/]],
   },
+  {
+    key: 'CONSOLE_MAX', pick: (c) => c.consoleMax,
+    good: [['64K', 65536], ['4M', 4 * 1024 * 1024], ['1G', 1024 ** 3], ['1048576', 1048576], ['', null]],
+    bad: [['63K', /from 64K to 1G/], ['2G', /from 64K to 1G/], ['max', /from 64K to 1G/], ['1.5M', /from 64K to 1G/], ['-1', /from 64K to 1G/]],
+  },
 ];
 
 for (const { key, extra, pick, good, bad } of TABLE) {
