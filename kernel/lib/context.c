@@ -103,7 +103,7 @@ static void __attribute__((noreturn)) exec_cmd(int repfd, char *const argv[], ch
  */
 static void __attribute__((noreturn))
 context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], char *const envp[],
-	      int gofd, int repfd, int lfd, int monfd)
+	      int gofd, int repfd, int lfd, int monfd, const struct vctx_views_prep *views)
 {
 	vctx_error e = { 0 };
 	char go;
@@ -149,7 +149,7 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		vctx_set_error(&e, errno, "cannot set domainname %s: %s", spec->domainname, strerror(errno));
 		die_report(repfd, &e);
 	}
-	if (vctx_setup_mounts(spec, xid, &e) < 0)
+	if (vctx_setup_mounts(spec, xid, views, &e) < 0)
 		die_report(repfd, &e);
 	if (spec->workdir && chdir(spec->workdir) < 0) {
 		vctx_set_error(&e, errno, "cannot change to %s: %s", spec->workdir, strerror(errno));
@@ -380,6 +380,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	char guard[108] = "", v[64];
 	pid_t pid = -1;
 	struct setup_report r;
+	struct vctx_views_prep views;
+	int have_views = 0;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -394,8 +396,16 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	/* a server must not fill a per-uid count the host's root needs too */
 	if (spec->secure && !vctx_weakened("counters"))
 		vctx_counters_raise();
-	if (vctx_cg_create(spec, &cg, err) < 0)
+	/* the inside views get ready (the daemons' round trips) while the cgroup is made */
+	if (spec->secure) {
+		vctx_views_prepare(&views);
+		have_views = 1;
+	}
+	if (vctx_cg_create(spec, &cg, err) < 0) {
+		if (have_views)
+			vctx_views_close(&views);
 		return -1;
+	}
 	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
 	if (lfd < 0)
 		goto fail;
@@ -423,6 +433,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)cg.v2fd,
 	};
+	if (have_views)
+		vctx_views_ready(&views);	/* no other thread runs at the clone */
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
 		vctx_set_error(err, errno, "cannot create the context's namespaces: %s", strerror(errno));
@@ -431,7 +443,12 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	if (pid == 0) {
 		close(go[1]);
 		close(rep[0]);
-		context_child(spec, cg.xid, argv, envp, go[0], rep[1], lfd, monfd);
+		context_child(spec, cg.xid, argv, envp, go[0], rep[1], lfd, monfd, have_views ? &views : NULL);
+	}
+	/* the child has its own copies of the detached mounts */
+	if (have_views) {
+		vctx_views_close(&views);
+		have_views = 0;
 	}
 	if (monfd >= 0)
 		close(monfd);
@@ -515,6 +532,8 @@ fail:
 		char msg[sizeof(err->msg)];
 		if (err)
 			memcpy(msg, err->msg, sizeof(msg));
+		if (have_views)
+			vctx_views_close(&views);
 		if (go[0] >= 0) close(go[0]);
 		if (go[1] >= 0) close(go[1]);
 		if (rep[0] >= 0) close(rep[0]);

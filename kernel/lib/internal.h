@@ -42,7 +42,27 @@ int vctx_cg_setattr(int v2fd, const char *name, const char *value, vctx_error *e
 int vctx_lo_addr6(const void *a, int add, vctx_error *err);
 
 /* dev.c / mounts */
-int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, vctx_error *err);
+/*
+ * The inside views, made ready by the creating process while it sets up
+ * the cgroup (a thread: the daemons' round trips overlap that work):
+ * which daemons answer, and detached clones (open_tree) of lxcfs's files
+ * and of vctx-netview's directory, which the context's first process
+ * moves into its mount namespace (move_mount): no path through a FUSE
+ * daemon is looked up in the context's setup.
+ */
+#define VCTX_LXCFS_NFILES 6
+struct vctx_views_prep {
+	unsigned mask;			/* VCTX_VIEW_*: the daemons that answered */
+	int lxcfs[VCTX_LXCFS_NFILES];	/* a detached mount, or -errno */
+	int netview;			/* a detached mount, or -errno */
+	int thread;			/* 1 while the thread may run */
+	unsigned long tid;
+};
+void vctx_views_prepare(struct vctx_views_prep *p);
+void vctx_views_ready(struct vctx_views_prep *p);
+void vctx_views_close(struct vctx_views_prep *p);
+int vctx_setup_mounts(const struct vctx_spec *spec, uint32_t xid, const struct vctx_views_prep *views,
+		      vctx_error *err);
 int vctx_host_xid_file(vctx_error *err);
 
 /* testswitch.c: 1 when VCTX_TEST_WEAKEN names @mechanism (the attack

@@ -452,9 +452,21 @@ describe('vserver build: debootstrap template', { skip: debootstrapWanted ? fals
     assert.notEqual(sh('chroot', [root, '/usr/bin/dpkg', '-s', 'systemd-sysv']).code, 0, 'systemd-sysv is not installed');
     assert.match(readFileSync(join(root, 'etc/apt/preferences.d/vserver-no-systemd'), 'utf8'), /Package: systemd-sysv/);
     assert.doesNotMatch(readFileSync(join(root, 'etc/inittab'), 'utf8'), /^[^#].*getty/m);
-    // machine-only scripts go; halt and reboot stay (their reboot(2) ends the server)
+    // the boot scripts of a real machine are disabled with Debian's update-rc.d: their start
+    // links are K links, and stay so when a package's postinst runs insserv again
+    const rcS = async () => readdir(join(root, 'etc/rcS.d'));
+    const machineScripts = ['hwclock.sh', 'checkroot.sh', 'checkfs.sh', 'mountall.sh', 'mountkernfs.sh', 'mountdevsubfs.sh', 'hostname.sh'];
+    for (const s of machineScripts) {
+      assert.ok(existsSync(join(root, 'etc/init.d', s)), `bookworm has ${s}`);
+      assert.ok((await rcS()).some((l) => /^K\d\d/.test(l) && l.slice(3) === s), `${s} disabled: ${(await rcS()).join(' ')}`);
+    }
+    const postinst = sh('chroot', [root, '/usr/sbin/update-rc.d', 'rmnologin', 'defaults']);
+    assert.equal(postinst.code, 0, postinst.err);
+    const after = await rcS();
+    assert.deepEqual(after.filter((l) => /^S\d\d/.test(l) && machineScripts.includes(l.slice(3))), [], after.join(' '));
+    assert.ok(after.some((l) => /^S\d\dbootmisc\.sh$/.test(l)), `the server's own boot scripts still run: ${after.join(' ')}`);
+    // halt and reboot stay (their reboot(2) ends the server)
     const rc0 = await readdir(join(root, 'etc/rc0.d'));
-    assert.ok(!rc0.some((l) => /hwclock/.test(l)), rc0.join(' '));
     assert.ok(rc0.some((l) => /^K\d\dhalt$/.test(l)), rc0.join(' '));
     assert.ok((await readdir(join(root, 'etc/rc6.d'))).some((l) => /^K\d\dreboot$/.test(l)));
     assert.equal(readFileSync(join(root, 'etc/hostname'), 'utf8'), 'deb1\n');

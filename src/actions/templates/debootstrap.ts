@@ -8,16 +8,21 @@
  * server's PID 1 (S_INIT=init): it runs rcS and runlevel 2's scripts, stays
  * and reaps; `vserver NAME stop` runs `init 0`, whose last script (halt)
  * calls reboot(2), which ends the server's PID namespace.  APT is pinned
- * never to install systemd-sysv, the inittab has no getty, and the rc links
- * of scripts that only make sense on a real machine (clock, file system
- * checks, mounting, kernel settings) are removed; halt, reboot and the
- * unmount scripts stay: their reboot(2) is how the init's shutdown ends.
+ * never to install systemd-sysv, the inittab has no getty, and the boot
+ * scripts that only make sense on a real machine (hardware clock, kernel
+ * modules, udev, console setup, file system checks, mounting local disks
+ * and swap, network interfaces, kernel settings) are disabled with the
+ * distribution's own tool, `update-rc.d NAME disable`, as util-vserver's
+ * Debian builds and LXC's debian template did: their start links become
+ * K links, which insserv keeps when a later package installs or upgrades
+ * one of them; halt, reboot and the unmount scripts stay: their reboot(2)
+ * is how the init's shutdown ends.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, chmod } from 'node:fs/promises';
+import { readdir, readFile, chmod } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
-  inRoot, installVreboot, newMachineId, writeHostnameFiles, writeRootFile,
+  inRoot, installVreboot, newMachineId, run, writeHostnameFiles, writeRootFile,
   TemplateError, type TemplateContext, type TemplateResult,
 } from './common.js';
 import { FLAG } from '../../generated/tables.js';
@@ -131,20 +136,55 @@ export function findDebootstrap(): string | null {
 }
 
 /**
- * rc scripts whose links are removed: they act on a real machine, not a
- * server (the host mounts /proc, /sys and /dev, and owns the clock, the
- * disks and the kernel's settings).  halt and reboot are kept: their
- * reboot(2) ends the server (its PID namespace) at the end of `init 0` /
- * `init 6`.  So are umountnfs.sh, umountfs and umountroot: without
- * CAP_SYS_ADMIN their unmounts fail harmlessly, and they are the links of
- * the distribution's dependency chain (sendsigs, then the unmounts, then
- * halt) that rc's concurrent (makefile) mode orders the shutdown by:
- * without them halt would run at once, beside the services' stop scripts.
+ * Boot scripts that act on a real machine, not a server, disabled at build
+ * (the host owns the clock, the kernel's modules and settings, the devices,
+ * the disks, swap and the network interfaces; the server's /proc, /sys and
+ * /dev are mounted before its init runs, its host name is set by vctx):
+ * hwclock.sh (hardware clock), kmod (kernel modules), udev, keyboard-setup.sh
+ * and console-setup.sh (the console), checkroot.sh and checkfs.sh (fsck),
+ * mountall.sh (local disks and swap), mountnfs.sh, mountkernfs.sh,
+ * mountdevsubfs.sh, mount-configfs, networking (ifupdown's interfaces),
+ * brightness, hostname.sh and procps (sysctl).  Those a system lacks are
+ * skipped.  `update-rc.d NAME disable` turns their start links into K links
+ * (rc does not run K links at boot, and insserv keeps them: a disabled
+ * script stays disabled through upgrades); their stop links in runlevels 0
+ * and 6 stay (the tool leaves those; hwclock.sh's and brightness's stop
+ * find no device and do nothing).  halt, reboot, sendsigs and the unmount
+ * scripts are not touched: they are the distribution's shutdown, which
+ * ends in halt's reboot(2) (the end of the server's PID namespace).
  */
 export const MACHINE_ONLY_SCRIPTS: readonly string[] = [
-  'hwclock.sh', 'checkroot.sh', 'checkfs.sh', 'mountkernfs.sh', 'mount-configfs', 'mountdevsubfs.sh',
-  'mountall.sh', 'mountnfs.sh', 'brightness', 'hostname.sh', 'procps',
+  'hwclock.sh', 'kmod', 'udev', 'keyboard-setup.sh', 'console-setup.sh', 'checkroot.sh', 'checkfs.sh',
+  'mountall.sh', 'mountnfs.sh', 'mountkernfs.sh', 'mountdevsubfs.sh', 'mount-configfs', 'networking',
+  'brightness', 'hostname.sh', 'procps',
 ];
+
+/** the scripts of @names that have a start link among @links (rc?.d file names, `S20foo`) */
+export function enabledAmong(names: readonly string[], links: readonly string[]): string[] {
+  const started = new Set(links.map((l) => /^S\d\d(.+)$/.exec(l)?.[1]).filter((n): n is string => !!n));
+  return names.filter((n) => started.has(n));
+}
+
+/**
+ * Disables @names' start links in @root with the system's own
+ * `update-rc.d NAME disable` (run in a chroot); scripts the system lacks or
+ * has disabled already are skipped.  Returns the names disabled.
+ */
+export async function disableBootScripts(root: string, names: readonly string[] = MACHINE_ONLY_SCRIPTS): Promise<string[]> {
+  const links: string[] = [];
+  for (const rl of ['S', '2', '3', '4', '5']) {
+    const dir = inRoot(root, `/etc/rc${rl}.d`);
+    if (existsSync(dir)) links.push(...(await readdir(dir)));
+  }
+  const todo = enabledAmong(names, links).filter((n) => existsSync(inRoot(root, `/etc/init.d/${n}`)));
+  for (const n of todo) {
+    await run('chroot', [root, '/usr/bin/env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C', '/usr/sbin/update-rc.d', n, 'disable'])
+      .catch((e: unknown) => {
+        throw new TemplateError('debootstrap', `cannot disable the boot script ${n}: ${e instanceof Error ? e.message : String(e)}`);
+      });
+  }
+  return todo;
+}
 
 /** what build writes for a debootstrap server: sysvinit as its PID 1 */
 export const DEBOOTSTRAP_INIT = { flags: [FLAG.fakeinit], init: 'init' } as const;
@@ -229,14 +269,8 @@ export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOp
   await writeRootFile(root, '/etc/machine-id', newMachineId(), 0o444);
   await writeRootFile(root, '/etc/apt/preferences.d/vserver-no-systemd', noSystemdPin);
   await writeRootFile(root, '/etc/inittab', sysvInittab(ctx.name));
-  for (const rl of ['S', '0', '1', '2', '3', '4', '5', '6']) {
-    const dir = inRoot(root, `/etc/rc${rl}.d`);
-    if (!existsSync(dir)) continue;
-    for (const link of await readdir(dir)) {
-      const m = /^[SK]\d\d(.+)$/.exec(link);
-      if (m?.[1] && MACHINE_ONLY_SCRIPTS.includes(m[1])) await rm(join(dir, link), { force: true });
-    }
-  }
+  ctx.progress({ step: 'debootstrap', detail: 'disabling the boot scripts of a real machine (update-rc.d disable)' });
+  await disableBootScripts(root);
 
   ctx.progress({ step: 'vreboot', detail: 'installing /sbin/vreboot and /sbin/vhalt' });
   await installVreboot(root, { withLibraries: false });
