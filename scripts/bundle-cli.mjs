@@ -36,6 +36,12 @@ try {
   console.error(`bundle-cli: esbuild is missing (${String(e.message).split('\n')[0]}); run npm install`);
   process.exit(1);
 }
+/** import.meta.url in a bundle: its file's URL, made when first read */
+const IMPORT_META = { 'import.meta.url': '__vctxImportMeta.url' };
+const BANNER = {
+  js: "const __vctxImportMeta = { get url() { const url = require('node:url').pathToFileURL(__filename).href; " +
+    "Object.defineProperty(this, 'url', { value: url }); return url; } };",
+};
 try {
   await esbuild.build({
     entryPoints: entries, outdir: join(root, 'dist'), outExtension: { '.js': '.cjs' },
@@ -44,9 +50,10 @@ try {
     // import() of Node's own modules becomes require(): the code-cache loader below
     // compiles a bundle with vm.Script, where a real import() has no loader to call
     supported: { 'dynamic-import': false },
-    // the sources are ES modules: import.meta.url is this file's URL here
-    define: { 'import.meta.url': '__vctxModuleUrl' },
-    banner: { js: "const __vctxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // the sources are ES modules: import.meta.url is this file's URL here,
+    // made on first use (most runs never ask: ~0.1-0.2 ms of each start)
+    define: IMPORT_META,
+    banner: BANNER,
     logLevel: 'error',
   });
 } catch (e) {
@@ -82,8 +89,8 @@ try {
     bundle: true, platform: 'node', format: 'cjs', target: 'node20',
     minify: true, legalComments: 'none', external: ['*.node'],
     supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__vctxModuleUrl' },
-    banner: { js: "const __vctxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: IMPORT_META,
+    banner: BANNER,
     plugins: [leaveOut],
     logLevel: 'error',
   });
