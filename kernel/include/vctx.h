@@ -442,8 +442,10 @@ void vctx_json_string(FILE *f, const char *s);
 /**
  * vctx_front_exec_node - the commands' C fronts (vserver, vps, vserver-stat):
  * become Node running the bundle dist/@bundle, found from this binary's own
- * path (kernel/out/NAME -> dist/@bundle), with @argv[1..] as its arguments
- * and NODE_EXTRA_CA_CERTS removed (with it Node reads a CA bundle at start).
+ * path (kernel/out/NAME -> dist/@bundle; Node is told, with
+ * --preserve-symlinks-main, not to resolve that path again), with
+ * @argv[1..] as its arguments and NODE_EXTRA_CA_CERTS removed (with it Node
+ * reads a CA bundle at start).
  * Returns only on failure, after printing "@prog: ..." on stderr: 127 when
  * node cannot be run, 1 otherwise.
  */
