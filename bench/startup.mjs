@@ -125,6 +125,8 @@ const median = (xs) => {
 };
 const fmtRatio = (q) => `**${median(q).toFixed(2)}x** (${Math.min(...q).toFixed(2)}–${Math.max(...q).toFixed(2)})`;
 
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadAtStart = loadavg();
 const sections = [];
 const summary = [];
 try {
@@ -186,6 +188,7 @@ range: this VM's speed drifts between rounds, alike for every command of a round
 
 - host: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, node ${process.version}
 - ${spawnSync('hyperfine', ['--version'], { encoding: 'utf8' }).stdout.trim()}; date ${new Date().toISOString()}
+- load average (1, 5, 15 min) at the start ${loadAtStart}, at the end ${loadavg()} (other work on this 2-CPU host moves every figure)
 - the commands as installed, their C fronts (kernel/tools/NAME.c): \`kernel/out/vserver ${NAME} status\`
   (execs node with \`dist/vserver.cjs\`, without env(1), and hands it libvctx's cgroup layout and contexts, so
   a status loads no addon), \`kernel/out/vps -e\` (starts ps and node with

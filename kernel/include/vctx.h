@@ -278,6 +278,19 @@ int vctx_enter_wait(int conn, int *status, vctx_error *err);
  */
 int vctx_spectate(int tsync, vctx_error *err);
 
+/*
+ * vctx_spectate_fork - fork() whose child is born a member of context 1
+ * (clone3 with CLONE_INTO_CGROUP) and confined as vctx_spectate() confines
+ * a single-threaded caller: what fork() then vctx_spectate() in the child
+ * do, without moving a process between cgroups, which waits for an RCU
+ * grace period (~10 ms here; before Linux 5.7, which has no
+ * CLONE_INTO_CGROUP, the child moves itself).  Returns the child's PID in
+ * the parent, 0 in the child; -1 with @err when no child was made.  A child
+ * that cannot join or confine itself writes "PROG: why" to stderr and
+ * exits 1: it never runs unconfined.
+ */
+pid_t vctx_spectate_fork(const char *prog, vctx_error *err);
+
 /* ------------------------------------------------------------ kill */
 
 /* signal every process of context @xid (SIGKILL: cgroup.kill or
@@ -429,8 +442,10 @@ void vctx_json_string(FILE *f, const char *s);
 /**
  * vctx_front_exec_node - the commands' C fronts (vserver, vps, vserver-stat):
  * become Node running the bundle dist/@bundle, found from this binary's own
- * path (kernel/out/NAME -> dist/@bundle), with @argv[1..] as its arguments
- * and NODE_EXTRA_CA_CERTS removed (with it Node reads a CA bundle at start).
+ * path (kernel/out/NAME -> dist/@bundle; Node is told, with
+ * --preserve-symlinks-main, not to resolve that path again), with
+ * @argv[1..] as its arguments and NODE_EXTRA_CA_CERTS removed (with it Node
+ * reads a CA bundle at start).
  * The Node is the tree's own node/bin/node when there is one (the Debian
  * package ships it), else the first on PATH.
  * Returns only on failure, after printing "@prog: ..." on stderr: 127 when

@@ -656,34 +656,95 @@ VCTX_API int vctx_release(uint32_t xid, vctx_error *err)
 	return vctx_release_cg(&cg, err);
 }
 
+/*
+ * Context 1's cgroup, vctx/1 (made when missing, and named), opened as a
+ * directory, its path in @p; -1 with @err.
+ */
+static int spectator_cgroup(char p[400], vctx_error *err)
+{
+	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
+
+	if (!l)
+		return -1;
+	snprintf(p, 400, "%s/" VCTX_CGROUP_ROOT, l->v2);
+	mkdir(p, 0755);
+	snprintf(p, 400, "%s/" VCTX_CGROUP_ROOT "/1", l->v2);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return vctx_set_error(err, errno, "cannot join context 1 (%s): %s", p, strerror(errno));
+	vctx_cg_setattr(fd, VCTX_XATTR_NAME, "monitoring server", NULL);
+	return fd;
+}
+
+/* a member's confinement: no signal or trace outside itself */
+static int spectator_confine(int tsync, vctx_error *err)
+{
+	if (!tsync && vctx_landlock_scope(err) < 0)
+		return -1;
+	return vctx_seccomp_spectator(tsync, err);
+}
+
 /**
  * vctx_spectate - become a member of context 1 (see vctx.h).
  */
 VCTX_API int vctx_spectate(int tsync, vctx_error *err)
 {
-	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
 	char p[400], val[32];
+	int fd = spectator_cgroup(p, err);
 
-	if (!l)
+	if (fd < 0)
 		return -1;
-	/* membership: the permanent cgroup vctx/1 */
-	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
-	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT "/1", l->v2);
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
 	snprintf(val, sizeof(val), "%d", getpid());
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || vctx_write_file_at(fd, "cgroup.procs", val) < 0) {
+	if (vctx_write_file_at(fd, "cgroup.procs", val) < 0) {
 		int e = errno;
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return vctx_set_error(err, e, "cannot join context 1 (%s): %s", p, strerror(e));
 	}
-	vctx_cg_setattr(fd, VCTX_XATTR_NAME, "monitoring server", NULL);
 	close(fd);
-	if (!tsync && vctx_landlock_scope(err) < 0)
+	return spectator_confine(tsync, err);
+}
+
+/**
+ * vctx_spectate_fork - fork a member of context 1 (see vctx.h).
+ */
+VCTX_API pid_t vctx_spectate_fork(const char *prog, vctx_error *err)
+{
+	char p[400];
+	int fd = spectator_cgroup(p, err);
+
+	if (fd < 0)
 		return -1;
-	return vctx_seccomp_spectator(tsync, err);
+	struct clone_args ca = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)fd,
+	};
+	int born_in = 1;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+		/* before Linux 5.7: a fork that then moves itself */
+		born_in = 0;
+		pid = fork();
+	}
+	if (pid < 0) {
+		int e = errno;
+		close(fd);
+		return vctx_set_error(err, e, "fork: %s", strerror(e));
+	}
+	if (pid > 0) {
+		close(fd);
+		return pid;
+	}
+	vctx_error ce = { 0 };
+	int joined = born_in || vctx_write_file_at(fd, "cgroup.procs", "0") == 0;
+	if (!joined)
+		vctx_set_error(&ce, errno, "cannot join context 1 (%s): %s", p, strerror(errno));
+	close(fd);
+	if (joined && spectator_confine(0, &ce) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s\n", prog, ce.msg);
+	_exit(1);
 }
 

@@ -199,24 +199,37 @@ VCTX_API int vctx_front_exec_node(const char *prog, const char *bundle, int argc
 		return 1;
 	}
 	*slash = 0;				/* .../kernel/out */
-	if ((size_t)snprintf(path, sizeof(path), "%s/../../dist/%s", self, bundle) >= sizeof(path)) {
+	/* .../kernel/out -> .../dist, as the kernel resolved the path: no link or dot */
+	char *up = strrchr(self, '/');
+	if (up)
+		*up = 0;			/* .../kernel */
+	if (!up || !(up = strrchr(self, '/'))) {
+		fprintf(stderr, "%s: cannot find its bundle from its own path (%s)\n", prog, self);
+		return 1;
+	}
+	*up = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/dist/%s", self, bundle) >= sizeof(path)) {
 		fprintf(stderr, "%s: the path of its bundle is too long\n", prog);
 		return 1;
 	}
-	char **node_argv = calloc((size_t)argc + 2, sizeof(char *));
+	char **node_argv = calloc((size_t)argc + 3, sizeof(char *));
 	if (!node_argv) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
-	node_argv[0] = "node";
-	node_argv[1] = path;
+	int k = 0;
+	node_argv[k++] = "node";
+	/* the path is free of links and dots already: Node need not resolve it
+	   again (fs.realpathSync, ~0.3 ms of each start) */
+	node_argv[k++] = "--preserve-symlinks-main";
+	node_argv[k++] = path;
 	for (int i = 1; i < argc; i++)
-		node_argv[i + 1] = argv[i];
+		node_argv[k++] = argv[i];
 	unsetenv("NODE_EXTRA_CA_CERTS");
 	/* a Node shipped beside the tree (the Debian package's /usr/lib/vctx/node)
 	   comes first: the one on PATH may be too old (Debian 12's is 18) */
 	char own[PATH_MAX + 64];
-	if ((size_t)snprintf(own, sizeof(own), "%s/../../node/bin/node", self) < sizeof(own) && access(own, X_OK) == 0)
+	if ((size_t)snprintf(own, sizeof(own), "%s/node/bin/node", self) < sizeof(own) && access(own, X_OK) == 0)
 		execv(own, node_argv);
 	execvp("node", node_argv);
 	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));

@@ -54,31 +54,29 @@ static void die(const char *what)
  */
 static int run_ps_then_scan(char **ps_argv, int out, int scan)
 {
-	pid_t p = fork();
+	vctx_error e = { 0 };
+	/* as `chcontext --ctx 1 -- ps ...`: see every context, signal none;
+	   born in context 1's cgroup (a move there waits ~10 ms for RCU) */
+	pid_t p = vctx_spectate_fork(prog, &e);
 	if (p < 0) {
-		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
-		return 1;
-	}
-	if (p == 0) {
-		vctx_error e = { 0 };
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+	} else if (p == 0) {
 		close(scan);
 		if (dup2(out, 1) < 0)
 			_exit(127);
-		/* as `chcontext --ctx 1 -- ps ...`: see every context, signal none */
-		if (vctx_spectate(0, &e) < 0) {
-			fprintf(stderr, "%s: %s\n", prog, e.msg);
-			_exit(1);
-		}
 		execvp(ps_argv[0], ps_argv);
 		fprintf(stderr, "%s: cannot run ps: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
 	close(out);
 	int st = 0;
-	pid_t r;
-	while ((r = waitpid(p, &st, 0)) < 0 && errno == EINTR)
+	pid_t r = -1;
+	while (p > 0 && (r = waitpid(p, &st, 0)) < 0 && errno == EINTR)
 		;
+	/* no ps (the message is out): status 1, as a ps that failed */
 	int code = r < 0 ? 1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (p < 0)
+		p = 0;
 	FILE *f = fdopen(scan, "w");
 	if (!f)
 		return 1;

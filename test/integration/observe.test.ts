@@ -305,6 +305,31 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     assert.match(ps, new RegExp(String.raw`^\s*\d+\s+1 ALL_PROC\s+${helperPid} `));
   });
 
+  test("vps: ps starts as context 1's member (its cgroup from its first instruction) and cannot signal a host process", () => {
+    // a stand-in ps, first in PATH (the front runs `ps` from PATH): it reports
+    // its cgroup and tries to signal a host sleep, then prints a ps listing
+    const dir = mkdtempSync(join(tmpdir(), 'vctx-vps-ps-'));
+    const host = spawn('sleep', ['300'], { stdio: 'ignore' });
+    spawned.push(host);
+    try {
+      writeFileSync(join(dir, 'ps'), `#!/bin/sh
+echo "cgroup $(grep '^0::' /proc/self/cgroup)" >&2
+if kill -0 ${host.pid} 2>/dev/null; then echo "signal ok" >&2; else echo "signal refused" >&2; fi
+echo "  PID CMD"
+echo "    1 init"
+`, { mode: 0o755 });
+      const r = cli('vps', ['-e'], { env: { PATH: `${dir}:${process.env.PATH}` } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /^cgroup 0::\/(.*\/)?vctx\/1$/m);
+      assert.match(r.stderr, /^signal refused$/m);
+      assert.match(r.stdout, /^\s+1\s+0 MAIN\s+init$/m);
+      assert.doesNotThrow(() => process.kill(host.pid!, 0), 'the host process is gone');
+    } finally {
+      host.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('vps -o ppid,pid,comm: the PID column is found after PPID', () => {
     const r = cli('vps', ['-e', '-o', 'ppid,pid,comm']);
     assert.equal(r.status, 0, r.stderr);
