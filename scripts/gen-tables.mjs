@@ -77,6 +77,11 @@ sn.checks.forEach((k, i) => {
   if ((k.test === 'contains' || k.test === 'starts') !== (typeof k.arg === 'string')) fail(`serverName.checks[${i}].arg`);
   ascii(k.says, `serverName.checks[${i}].says`);
 });
+if (!Array.isArray(t.vtopSignals) || !t.vtopSignals.some((x) => x.name === 'SIGTERM')) fail('"vtopSignals": a list with SIGTERM');
+t.vtopSignals.forEach((x, i) => {
+  if (!/^SIG[A-Z0-9]+$/.test(ascii(x.name, `vtopSignals[${i}].name`))) fail(`vtopSignals[${i}].name '${x.name}': SIGNAME`);
+  ascii(x.what, `vtopSignals[${i}].what`);
+});
 
 // ---------------------------------------------------------------- helpers
 const cstr = (s) => JSON.stringify(s); // printable ASCII: a JSON string is a C string
@@ -145,6 +150,10 @@ C.push(`#define VCTX_NAME_RULE ${cstr(rule)}`);
 C.push('enum vctx_name_test { ' + TESTS.map((x) => `VCTX_NAME_${x.toUpperCase()}`).join(', ') + ' };');
 C.push('#define VCTX_NAME_CHECKS(X) \\');
 sn.checks.forEach((k, i) => C.push(`\tX(VCTX_NAME_${k.test.toUpperCase()}, ${k.arg !== undefined ? cstr(k.arg) : 'NULL'}, ${cstr(k.says.replace('%d', '%zu'))})${i < sn.checks.length - 1 ? ' \\' : ''}`));
+C.push('');
+C.push('/* the signals vtop may send a process: X(SIGNAL, "SIGNAL"), in the chooser\'s order */');
+C.push(`#define VCTX_VTOP_SIGNAL_ROWS(X) ${t.vtopSignals.map((x) => `X(${x.name}, ${cstr(x.name)})`).join(' ')}`);
+C.push(`#define VCTX_VTOP_SIGNAL_LIST ${cstr(t.vtopSignals.map((x) => x.name).join(' '))}`);
 C.push('', '#endif', '');
 
 // ---------------------------------------------------------------- TS
@@ -172,6 +181,9 @@ T.push(`export type NameTest = ${TESTS.map((x) => `'${x}'`).join(' | ')};`);
 T.push('export const NAME_CHECKS: readonly { readonly test: NameTest; readonly arg?: string; readonly says: string }[] = [');
 for (const k of sn.checks) T.push(`  ${JSON.stringify(k)},`);
 T.push('];', '');
+T.push("/** The signals vtop may send a process (its chooser's order; its helper accepts these only): [name, what]. */");
+T.push(`export const VTOP_SIGNALS = ${JSON.stringify(t.vtopSignals.map((x) => [x.name, x.what]))} as const;`);
+T.push('export type VtopSignal = (typeof VTOP_SIGNALS)[number][0];', '');
 
 function put(file, text) {
   mkdirSync(dirname(file), { recursive: true });
