@@ -7,15 +7,15 @@
 import type { LogView } from './vtop-model.js';
 import { clip, safe } from './vtop-text.js';
 
-/** a console line as shown: tabs to the next multiple of 8, then escaped */
+/** a console line as shown: escaped, each tab then to the next multiple of 8 of what is shown */
 export function logLineText(raw: string): string {
-  let line = raw;
-  if (line.includes('\t')) {
-    let out = '';
-    for (const ch of line) out += ch === '\t' ? ' '.repeat(8 - ([...out].length % 8)) : ch;
-    line = out;
+  if (!raw.includes('\t')) return safe(raw);
+  let out = '';
+  for (const [i, part] of raw.split('\t').entries()) {
+    if (i > 0) out += ' '.repeat(8 - ([...out].length % 8));
+    out += safe(part);
   }
-  return safe(line);
+  return out;
 }
 
 /** the first line shown for a scroll position: null follows the end */

@@ -39,7 +39,7 @@ test('meters in 16 colours: one character, each part its own tone; without colou
   assert.equal(spansText(swapMeter({ ...HOST, swapTotal: 0, swapFree: 0 }, 20, true)), 'Swp[            0/0]', 'no swap: an empty meter');
   // the total is % of one core, as every CPU figure of vtop: 115 of 200
   assert.equal(spansText(cpuTotalMeter(HOST, 30, true)), 'CPU[|||||||||||115.0% of 200%]');
-  assert.equal(spansText(cpuTotalMeter({ ...HOST, cpuPercent: undefined }, 20, true)), 'CPU[       - of 200%]');
+  assert.equal(spansText(cpuTotalMeter({ ...HOST, cpuPercent: undefined }, 20, true)), 'CPU[      - of 200%]');
 });
 
 test('header meters: a total at 80 columns, one per core on a wide terminal, memory and swap after', () => {
