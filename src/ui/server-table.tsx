@@ -32,7 +32,8 @@ function styleOf(row: ServerRow, selected: boolean, focused: boolean): StyleName
 }
 
 export const ServerTable = memo(function ServerTable({ rows, selectedKey, offset, height, shown, hidden, width, focused, spark }: ServerTableProps) {
-  const cols = useMemo(() => serverColumns(width), [width]);
+  const hasSpark = spark !== undefined;
+  const cols = useMemo(() => serverColumns(width, hasSpark), [width, hasSpark]);
   const head = useMemo(() => headerLine(cols), [cols]);
   const visible = rows.slice(offset, offset + (shown ?? height));
   return (

@@ -159,9 +159,9 @@ export function memAgainstLimit(row: ServerRow): string {
   return `${formatMemory(c.memoryBytes)}/${c.memoryMax ? formatMemory(c.memoryMax) : '-'}`;
 }
 
-/** the columns that fit a width (NAME takes the slack, up to 20 characters is typical) */
-export function serverColumns(width: number): FittedColumn<ServerColumnId>[] {
-  return fitColumns(SERVER_COLUMNS, width);
+/** the columns that fit a width (NAME takes the slack, up to 20 characters is typical); the sparkline only where there are samples to draw */
+export function serverColumns(width: number, spark = true): FittedColumn<ServerColumnId>[] {
+  return fitColumns(spark ? SERVER_COLUMNS : SERVER_COLUMNS.filter((c) => c.id !== 'spark'), width);
 }
 
 /** one row as text, exactly as wide as the columns */
