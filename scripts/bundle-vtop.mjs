@@ -133,12 +133,17 @@ try {
   console.error(`bundle-vtop: esbuild failed (${String(e.message).split('\n')[0]})`);
   process.exit(1);
 }
-// Installed, vtop runs through this line: V8 grows the young generation's semi-spaces to 16 MiB (x3) and
-// keeps them; 4 MiB lets a refresh's garbage die young.  Measured at 5,000 processes (40 s each, vtop
-// alone, with fast-output and the allocation-light snapshot): no flag 8.8 % CPU, RSS max 111 MiB; =4
-// 8.1 %, 86-91 MiB; =1 9.1 %, 92 MiB.  A capped old space (--max-old-space-size) gains nothing now: the
-// old generation holds ~15 MiB and grows slowly (bench/results/vtop.md has the side-by-side run).
-const NODE_FLAGS = '--max-semi-space-size=4';
+// Installed, vtop runs through this line, with V8 flags that trade a little CPU for memory (issue 13:
+// vtop and its helper within 75 MiB at 5,000 processes).  Measured on a replay of 5,163 processes at
+// 200x50, 1 s refresh, 45 s each, RSS max / CPU ticks (bench/results/vtop.md has the live run):
+//   --max-semi-space-size=4 alone                          115 MiB  64   (the old space grows to 31 MiB)
+//   + =2, --single-threaded-gc, --v8-pool-size=0           94 MiB   65   (no GC and compiler threads)
+//   + --no-opt --no-maglev (no optimizing JIT)             84 MiB   67   (its code and zones untouched)
+//   + --optimize-for-size (a smaller heap, grown slowly)   77 MiB   82
+//   + --liftoff-only (yoga's WebAssembly not recompiled)   72 MiB   78
+// --jitless and --lite-mode would break Ink's WebAssembly layout (yoga); MALLOC_ARENA_MAX=1 saved 1-3
+// MiB more but would reach every program vtop starts (the shell of `enter`), so it is not set.
+const NODE_FLAGS = '--max-semi-space-size=2 --single-threaded-gc --v8-pool-size=0 --no-opt --no-maglev --optimize-for-size --liftoff-only';
 const text = readFileSync(outfile, 'utf8');
 // the entry's own #! line (e.g. `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node`) with the flags added
 const first = text.startsWith('#!') ? text.slice(0, text.indexOf('\n')) : '';

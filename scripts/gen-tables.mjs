@@ -77,6 +77,11 @@ sn.checks.forEach((k, i) => {
   if ((k.test === 'contains' || k.test === 'starts') !== (typeof k.arg === 'string')) fail(`serverName.checks[${i}].arg`);
   ascii(k.says, `serverName.checks[${i}].says`);
 });
+if (!Array.isArray(t.vtopSignals) || !t.vtopSignals.some((x) => x.name === 'SIGTERM')) fail('"vtopSignals": a list with SIGTERM');
+t.vtopSignals.forEach((x, i) => {
+  if (!/^SIG[A-Z0-9]+$/.test(ascii(x.name, `vtopSignals[${i}].name`))) fail(`vtopSignals[${i}].name '${x.name}': SIGNAME`);
+  ascii(x.what, `vtopSignals[${i}].what`);
+});
 
 // ---------------------------------------------------------------- helpers
 const cstr = (s) => JSON.stringify(s); // printable ASCII: a JSON string is a C string
@@ -153,6 +158,9 @@ t.hostCounterFloors.forEach((f, i) => {
   if (!/^[a-z0-9_.]+$/.test(f.sysctl) || !Number.isSafeInteger(f.floor) || f.floor < 1) fail(`hostCounterFloors[${i}]: bad sysctl or floor`);
   C.push(`\tX(${cstr(`/proc/sys/${f.sysctl.replaceAll('.', '/')}`)}, ${f.floor}ULL)${i < t.hostCounterFloors.length - 1 ? ' \\' : ''}`);
 });
+C.push('/* the signals vtop may send a process: X(SIGNAL, "SIGNAL"), in the chooser\'s order */');
+C.push(`#define VCTX_VTOP_SIGNAL_ROWS(X) ${t.vtopSignals.map((x) => `X(${x.name}, ${cstr(x.name)})`).join(' ')}`);
+C.push(`#define VCTX_VTOP_SIGNAL_LIST ${cstr(t.vtopSignals.map((x) => x.name).join(' '))}`);
 C.push('', '#endif', '');
 
 // ---------------------------------------------------------------- TS
@@ -180,6 +188,9 @@ T.push(`export type NameTest = ${TESTS.map((x) => `'${x}'`).join(' | ')};`);
 T.push('export const NAME_CHECKS: readonly { readonly test: NameTest; readonly arg?: string; readonly says: string }[] = [');
 for (const k of sn.checks) T.push(`  ${JSON.stringify(k)},`);
 T.push('];', '');
+T.push("/** The signals vtop may send a process (its chooser's order; its helper accepts these only): [name, what]. */");
+T.push(`export const VTOP_SIGNALS = ${JSON.stringify(t.vtopSignals.map((x) => [x.name, x.what]))} as const;`);
+T.push('export type VtopSignal = (typeof VTOP_SIGNALS)[number][0];', '');
 
 function put(file, text) {
   mkdirSync(dirname(file), { recursive: true });

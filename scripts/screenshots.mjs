@@ -3,9 +3,10 @@
 //
 // Builds three busybox servers (web, mail, db) in a temporary
 // VSERVER_CONFDIR / VSERVER_ROOTDIR / VSERVER_RUNDIR with the vserver CLI,
-// starts them, sets one process spinning in `mail`, runs vtop (the installed
-// bundle, dist/vtop.mjs) in a tmux
-// session of 120x40, drives it with keys, captures each view with
+// starts them, sets one process spinning in `mail`, writes a line to web's
+// console, runs vtop (the installed bundle, dist/vtop.mjs) in a tmux
+// session of 160x45 (wide: a meter per core, sparklines), drives it with
+// keys, captures each view with
 // `tmux capture-pane -e -p` and renders the ANSI capture to SVG (the small
 // renderer below: SGR colours and attributes on a monospace grid).  Every
 // server, process and tmux session it makes is removed before it exits.
@@ -26,8 +27,8 @@ if (process.getuid?.() !== 0) {
   console.error('scripts/screenshots.mjs: run as root (vtop and the demo servers need it)');
   process.exit(1);
 }
-const COLS = 120;
-const ROWS = 40;
+const COLS = 160;
+const ROWS = 45;
 const base = mkdtempSync(join(tmpdir(), 'vctx-screenshots-'));
 const env = {
   ...process.env, VSERVER_CONFDIR: join(base, 'etc'), VSERVER_ROOTDIR: join(base, 'vservers'), VSERVER_RUNDIR: join(base, 'run'),
@@ -225,16 +226,22 @@ try {
   await waitFor(/^\s*IP lock\s/m, 'the detail pane');
   await shot('vtop-detail.svg', 'vtop: details of a server (capabilities, limits, namespaces)');
   await keys('Escape', '?');
-  await waitFor(/SIGTERM the (selected )?process/, 'the help overlay');
+  await waitFor(/signal process\(es\): choose/, 'the help overlay');
   await shot('vtop-help.svg', 'vtop: the help overlay (the key table)');
+  await keys('Escape');
+  // the logs pane: web's console, with a line written inside just now
+  vserver('web', 'exec', 'sh', '-c', 'echo "web: hello from inside the server" > /dev/console');
+  await keys('l');
+  await waitFor(/web: hello from inside the server/, 'the logs pane');
+  await shot('vtop-logs.svg', 'vtop: l shows the selected server\'s console log, live');
   await keys('Escape');
   await select('mail');
   await keys('Right', 't', 'P');
   await waitFor(/list, by CPU%/, 'the CPU-sorted list');
   await sleep(1500);
   await keys('k');
-  await waitFor(/Send SIGTERM to process/, 'the kill dialog');
-  await shot('vtop-kill-confirm.svg', 'vtop: k on a runaway process asks first; Cancel is the default');
+  await waitFor(/Send a signal to process/, 'the signal chooser');
+  await shot('vtop-signal.svg', 'vtop: k on a runaway process opens the signal chooser; SIGTERM is preselected');
   await keys('Escape', 'q');
 } finally {
   cleanup();

@@ -7,9 +7,11 @@
  * after "--".  Every change vtop can make is one line on that socket, from
  * a fixed set, re-validated here:
  *
- *   ID kill PID STARTTIME SIGTERM|SIGKILL   exactly the process vtop showed, a
+ *   ID kill PID STARTTIME SIGNAL            exactly the process vtop showed, a
  *                                           server's (context >= 2) unless vtop
- *                                           started this helper with --allow-host-kill
+ *                                           started this helper with --allow-host-kill;
+ *                                           SIGNAL one of vtopSignals in
+ *                                           kernel/tables/vctx-tables.json
  *   ID killctx XID SIGTERM|SIGKILL          every process of a context
  *   ID start|stop|restart|enter NAME        a configured server
  *
@@ -301,12 +303,22 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return 0;
 }
 
+/* a whole context: SIGTERM or SIGKILL only */
 static int parse_signal(const char *s)
 {
 	if (!strcmp(s, "SIGTERM"))
 		return SIGTERM;
 	if (!strcmp(s, "SIGKILL"))
 		return SIGKILL;
+	return -1;
+}
+
+/* one process: a signal of vtop's chooser (the table's vtopSignals) */
+static int parse_process_signal(const char *s)
+{
+#define SIGROW(sig, name) if (!strcmp(s, name)) return sig;
+	VCTX_VTOP_SIGNAL_ROWS(SIGROW)
+#undef SIGROW
 	return -1;
 }
 
@@ -858,7 +870,7 @@ static void handle(char *line, size_t len)
 
 	if (!strcmp(verb, "kill")) {
 		unsigned long long pid, start;
-		int n = rest ? split(rest, f, 4) : 0, sig = n >= 3 ? parse_signal(f[2]) : -1;
+		int n = rest ? split(rest, f, 4) : 0, sig = n >= 3 ? parse_process_signal(f[2]) : -1;
 		if (n > 3)
 			REFUSE("unexpected field in a kill request");
 		if (n < 1 || parse_uint(f[0], PID_MAX_LINUX, &pid) < 0 || pid < 1)
@@ -866,7 +878,7 @@ static void handle(char *line, size_t len)
 		if (n < 2 || parse_uint(f[1], START_TIME_MAX, &start) < 0 || start < 1)
 			REFUSE("not a start time");
 		if (sig < 0)
-			REFUSE("only SIGTERM and SIGKILL may be sent");
+			REFUSE("only these signals may be sent: %s", VCTX_VTOP_SIGNAL_LIST);
 		do_kill(j, (pid_t)pid, start, f[2], sig);
 		return;
 	}

@@ -9,7 +9,7 @@
  *
  * The protocol, one line each way over the socket that is the helper's fd 3:
  *
- *     ID kill PID STARTTIME SIGTERM|SIGKILL     ID ok MESSAGE
+ *     ID kill PID STARTTIME SIGNAL              ID ok MESSAGE
  *     ID killctx XID SIGTERM|SIGKILL            ID err MESSAGE
  *     ID start|stop|restart|enter NAME          (and "ready" once it listens)
  */
@@ -37,6 +37,7 @@ export function requestLine(id: number, req: ActionRequest): string | null {
   switch (req.type) {
     case 'kill': line = `${id} kill ${req.pid} ${req.startTime} ${req.signal}`; break;
     case 'killContext': line = `${id} killctx ${req.xid} ${req.signal}`; break;
+    case 'killMany': return null; // one kill line per process (dispatchAction)
     default: line = `${id} ${req.type} ${req.name}`;
   }
   return /[\n\r]/.test(line) ? null : line;

@@ -6,8 +6,10 @@
  * RecordingActions.  Components never reach the bridge themselves.
  */
 
-/** a signal vtop may send */
-export type KillSignal = 'SIGTERM' | 'SIGKILL';
+import type { VtopSignal } from '../generated/tables.js';
+
+/** a signal vtop may send a process (kernel/tables/vctx-tables.json vtopSignals: its helper accepts these only) */
+export type KillSignal = VtopSignal;
 
 /** signal exactly this process: the pid AND the start time vtop showed (never a reused PID) */
 export interface KillRequest {
@@ -17,10 +19,16 @@ export interface KillRequest {
   signal: KillSignal;
 }
 
-/** signal every process of context XID (vkill --xid N) */
+/** the same signal to several processes (vtop's tagged ones), each exactly as shown */
+export interface KillManyRequest {
+  targets: readonly { pid: number; startTime: number }[];
+  signal: KillSignal;
+}
+
+/** signal every process of context XID (vkill --xid N): SIGTERM or SIGKILL */
 export interface KillContextRequest {
   xid: number;
-  signal: KillSignal;
+  signal: 'SIGTERM' | 'SIGKILL';
 }
 
 /** a configured server, by name */
@@ -31,6 +39,7 @@ export interface ServerRequest {
 /** every request, tagged: what RecordingActions records and what the system log line names */
 export type ActionRequest =
   | ({ type: 'kill' } & KillRequest)
+  | ({ type: 'killMany' } & KillManyRequest)
   | ({ type: 'killContext' } & KillContextRequest)
   | ({ type: 'start' } & ServerRequest)
   | ({ type: 'stop' } & ServerRequest)
@@ -58,11 +67,27 @@ export interface Actions {
   enter(req: ServerRequest): Promise<ActionResult>;
 }
 
+/**
+ * Sends one signal to several processes, one kill request each (so each is
+ * re-checked by PID and start time), side by side; one line for all of them.
+ */
+export async function killMany(actions: Actions, req: KillManyRequest): Promise<ActionResult> {
+  const results = await Promise.all(req.targets.map((t) =>
+    actions.kill({ pid: t.pid, startTime: t.startTime, signal: req.signal })
+      .catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }))));
+  const failed = results.filter((r) => !r.ok);
+  const n = req.targets.length;
+  if (failed.length === 0) return { ok: true, message: `sent ${req.signal} to ${n} process${n === 1 ? '' : 'es'} (PID ${req.targets.map((t) => t.pid).join(', ')})` };
+  return { ok: false, message: `${req.signal}: ${n - failed.length} of ${n} sent; ${failed.map((r) => r.message).join('; ')}` };
+}
+
 /** calls the method of `actions` that a tagged request names */
 export function dispatchAction(actions: Actions, req: ActionRequest): Promise<ActionResult> {
   switch (req.type) {
     case 'kill':
       return actions.kill({ pid: req.pid, startTime: req.startTime, signal: req.signal });
+    case 'killMany':
+      return killMany(actions, req);
     case 'killContext':
       return actions.killContext({ xid: req.xid, signal: req.signal });
     case 'start':
@@ -81,6 +106,8 @@ export function describeRequest(req: ActionRequest): string {
   switch (req.type) {
     case 'kill':
       return `send ${req.signal} to PID ${req.pid}`;
+    case 'killMany':
+      return `send ${req.signal} to ${req.targets.length} processes`;
     case 'killContext':
       return `send ${req.signal} to every process of context ${req.xid}`;
     default:

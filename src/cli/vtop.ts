@@ -28,11 +28,13 @@ const HELP = `Usage: vtop [OPTION]...
 Show the live dashboard of the host and its virtual servers.
 
 Every server with its processes, CPU (% of one core over the last interval,
-like top; the host's too), memory (RSS sum: its processes' resident memory;
-cgroup mem: what its cgroup is charged), uptime, IP and disk use; the selected
-server's process tree; details (capabilities, limits, namespaces); and, for
-root, kill/start/stop/restart/enter with a confirmation whose default is
-Cancel.  Press ? inside for the keys.
+like top; the host's too, with a meter per core on wide terminals, and each
+server's last minute as a sparkline), memory (RSS sum: its processes' resident
+memory; cgroup mem against its limit), uptime, IP and disk use; the selected
+server's process tree, searchable; its console log; details (capabilities,
+limits, namespaces); and, for root, a signal to the selected or tagged
+processes (SIGTERM preselected), start/stop/restart/enter with a confirmation
+whose default is Cancel.  Press ? inside for the keys.
 Run by another user it is read-only (the header says so): server names come
 from the runtime directory's public index, kept by vserver start and stop.
 
@@ -252,7 +254,13 @@ runMain('vtop', async (argv) => {
   const readonly = args.opts.has('readonly') || !isRoot || actions === null;
   // in words, for the header
   const readonlyReason = !isRoot ? 'not run as root' : args.opts.has('readonly') ? '--readonly' : 'no privileged helper';
-  const feed = new VtopFeed({ ...feedOpts, source, intervalMs, confdir: paths.confdir, rootdir: paths.rootdir });
+  // the logs pane reads the file `vserver NAME log` reads (this boot's, else the last one's)
+  const { consoleLog } = await import('../actions/log.js');
+  const logPath = (name: string) => {
+    const l = consoleLog(name, paths);
+    return l.path ?? l.previous;
+  };
+  const feed = new VtopFeed({ ...feedOpts, source, intervalMs, confdir: paths.confdir, rootdir: paths.rootdir, logPath });
 
   const { colorModeFromEnv } = await import('../ui/theme.js');
   const colorMode = args.opts.has('no-color') ? 'none' : colorModeFromEnv(process.env);

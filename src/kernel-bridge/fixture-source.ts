@@ -87,8 +87,13 @@ const hostSchema = z.object({
   cpus: int.positive(),
   /** host CPU busy, % of ONE core (0..cpus×100), as every CPU figure of vtop */
   cpuPercent: num.min(0).optional(),
+  /** each core's busy, % of that core (0..100), by CPU number */
+  cpuPercents: z.array(num.min(0).max(100)).optional(),
   memTotal: num.nonnegative(),
   memAvailable: num.nonnegative(),
+  memFree: num.nonnegative().optional(),
+  swapTotal: num.nonnegative().optional(),
+  swapFree: num.nonnegative().optional(),
   load: z.tuple([num, num, num]).optional(),
 }).refine((h) => h.cpuPercent === undefined || h.cpuPercent <= h.cpus * 100, {
   message: 'cpuPercent is % of one core: at most cpus × 100', path: ['cpuPercent'],

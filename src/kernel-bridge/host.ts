@@ -27,22 +27,43 @@ export interface HostReading {
   cpus: number;
   /** null when /proc/stat has no `cpu` line */
   times: CpuTimes | null;
+  /** each CPU's (`cpuN` lines), by N; a CPU that is offline is missing (undefined) */
+  perCpu: (CpuTimes | undefined)[];
   /** bytes */
   memTotal: number;
   /** bytes */
   memAvailable: number;
+  /** bytes (MemFree) */
+  memFree: number;
+  /** bytes (SwapTotal, SwapFree) */
+  swapTotal: number;
+  swapFree: number;
   load: [number, number, number];
+}
+
+/** busy and total jiffies of one /proc/stat cpu line's figures */
+function timesOf(figures: string): CpuTimes {
+  const f = figures.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
+  const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 /** busy and total jiffies of all CPUs from /proc/stat's first line */
 export function cpuTimes(stat: string): CpuTimes | null {
   const m = /^cpu\s+(.*)$/m.exec(stat);
-  if (!m) return null;
-  const f = m[1]!.trim().split(/\s+/).map(Number);
-  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
-  const total = f.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: total - idle, total };
+  return m ? timesOf(m[1]!) : null;
+}
+
+/** busy and total jiffies of each CPU from /proc/stat's `cpuN` lines, by N */
+export function perCpuTimes(stat: string): (CpuTimes | undefined)[] {
+  const out: (CpuTimes | undefined)[] = [];
+  for (const m of stat.matchAll(/^cpu(\d+)\s+(.*)$/gm)) {
+    const n = Number(m[1]);
+    if (n < 4096) out[n] = timesOf(m[2]!);
+  }
+  return out;
 }
 
 /**
@@ -52,13 +73,15 @@ export function cpuTimes(stat: string): CpuTimes | null {
 export function readHost(): HostReading {
   const stat = readFileSync('/proc/stat', 'utf8');
   const times = cpuTimes(stat);
+  const perCpu = perCpuTimes(stat);
   const cpus = stat.match(/^cpu\d+ /gm)?.length || os.availableParallelism();
   const mem = readFileSync('/proc/meminfo', 'utf8');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(mem)?.[1] ?? 0) * 1024;
   const [l1, l5, l15] = os.loadavg() as [number, number, number];
   return {
-    hostname: os.hostname(), kernel: os.release(), cpus, times,
-    memTotal: kib('MemTotal'), memAvailable: kib('MemAvailable'), load: [l1, l5, l15],
+    hostname: os.hostname(), kernel: os.release(), cpus, times, perCpu,
+    memTotal: kib('MemTotal'), memAvailable: kib('MemAvailable'), memFree: kib('MemFree'),
+    swapTotal: kib('SwapTotal'), swapFree: kib('SwapFree'), load: [l1, l5, l15],
   };
 }
 

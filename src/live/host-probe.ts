@@ -25,15 +25,20 @@ export function hostCpuPercent(last: CpuTimes | null, now: CpuTimes | null, cpus
  */
 export function liveHostProbe(): HostProbe {
   let last: CpuTimes | null = null;
+  let lastPer: (CpuTimes | undefined)[] = [];
   return {
     sample(): HostInfo {
       const h = readHost();
       const cpuPercent = hostCpuPercent(last, h.times, h.cpus);
+      // each core: % of that core (one core's share of the whole is its % of one core)
+      const cpuPercents = h.perCpu.map((t, i) => hostCpuPercent(lastPer[i] ?? null, t ?? null, 1));
       last = h.times;
+      lastPer = h.perCpu;
       return {
         hostname: h.hostname, kernel: h.kernel, cpus: h.cpus,
-        cpuPercent,
-        memTotal: h.memTotal, memAvailable: h.memAvailable, load: h.load,
+        cpuPercent, cpuPercents,
+        memTotal: h.memTotal, memAvailable: h.memAvailable, memFree: h.memFree,
+        swapTotal: h.swapTotal, swapFree: h.swapFree, load: h.load,
       };
     },
   };

@@ -8,6 +8,8 @@
 import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
 import { CpuTracker } from '../views/cpu.js';
 import type { DiskUseMap, HostInfo, VtopFrame } from '../views/vtop-model.js';
+import { type CpuPoint, SPARK_WINDOW_MS } from '../views/vtop-meters.js';
+import { LogTail } from './log-tail.js';
 
 /** host figures, sampled once per refresh (may be async: the last value is used meanwhile) */
 export interface HostProbe {
@@ -51,6 +53,14 @@ export interface FeedOptions {
    * server names from the public index, src/actions/server-index.ts)
    */
   annotate?: (s: Snapshot) => Snapshot;
+  /**
+   * the console log of a server now (vtop passes src/actions/log.ts's
+   * consoleLog): null when it has none; throws for an unknown server.
+   * Without it the logs pane says there is no log.
+   */
+  logPath?: (name: string) => string | null;
+  /** the clock (tests) @default Date.now */
+  now?: () => number;
 }
 
 /** the refresh intervals + and - step through (ms) */
@@ -78,6 +88,9 @@ export class VtopFeed {
   private configuredAt = -Infinity;
   private seq = 0;
   private running = false;
+  /** each context's CPU over the last minute (sparklines), by XID */
+  private readonly history = new Map<number, CpuPoint[]>();
+  private log: LogTail | null = null;
   intervalMs: number;
 
   constructor(private readonly opts: FeedOptions) {
@@ -100,13 +113,15 @@ export class VtopFeed {
     const taken = partial ? this.opts.quickFirst!() : this.opts.source.snapshot();
     const snapshot = this.opts.annotate ? this.opts.annotate(taken) : taken;
     const cpu = this.tracker.update(snapshot);
+    const now = (this.opts.now ?? Date.now)();
+    this.record(now, cpu.context);
+    this.log?.poll();
     try {
       const h = this.opts.host.sample();
       this.hostInfo = h instanceof Promise ? await h : h;
     } catch {
       /* keep the last host figures */
     }
-    const now = Date.now();
     if (now - this.configuredAt >= (this.opts.configuredEveryMs ?? 10000)) {
       this.configuredNames = [...this.opts.configured()].sort();
       this.configuredAt = now;
@@ -125,10 +140,45 @@ export class VtopFeed {
     this.frame = {
       seq: ++this.seq, ...(partial ? { partial } : {}), snapshot, cpu, host: this.hostInfo, configured: this.configuredNames, diskUse,
       users: this.opts.users ?? new Map(), intervalMs: this.intervalMs, live: this.opts.source.live,
-      confdir: this.opts.confdir ?? '/etc/vservers',
+      confdir: this.opts.confdir ?? '/etc/vservers', history: this.history, takenAt: now,
+      ...(this.log ? { log: this.log.view() } : {}),
     };
     for (const fn of this.listeners) fn();
     return this.frame;
+  }
+
+  /** keeps each context's CPU of the last minute; a context gone is forgotten */
+  private record(now: number, perContext: ReadonlyMap<number, number>): void {
+    for (const [xid, pct] of perContext) {
+      let h = this.history.get(xid);
+      if (!h) this.history.set(xid, (h = []));
+      h.push({ t: now, cpu: pct });
+    }
+    for (const [xid, h] of this.history) {
+      let drop = 0;
+      while (drop < h.length && now - h[drop]!.t >= SPARK_WINDOW_MS) drop++;
+      if (drop) h.splice(0, drop);
+      if (h.length === 0 && !perContext.has(xid)) this.history.delete(xid);
+    }
+  }
+
+  /**
+   * Follows server `name`'s console log in the frames (frame.log), read now
+   * and at every refresh; null stops.  Publishes a frame at once.
+   */
+  watchLog(name: string | null): void {
+    if (name === null) {
+      this.log = null;
+    } else if (this.log?.name !== name) {
+      const locate = this.opts.logPath;
+      this.log = new LogTail(name, locate ? () => locate(name) : () => null);
+    }
+    this.log?.poll();
+    if (this.frame) {
+      const { log: _old, ...rest } = this.frame;
+      this.frame = { ...rest, ...(this.log ? { log: this.log.view() } : {}) };
+      for (const fn of this.listeners) fn();
+    }
   }
 
   /** starts refreshing every intervalMs (the first refresh happens at once) */

@@ -12,9 +12,12 @@ import type { VtopFrame } from '../views/vtop-model.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
 import { FLAG } from '../generated/tables.js';
 import { computeLayout, hiddenLine, listWindow, scrollTo } from '../views/vtop-layout.js';
-import { buildProcRows, DEFAULT_PROC_VIEW, type ProcRow, type ProcViewOptions, type SortKey } from '../views/vtop-procs.js';
+import { buildProcRows, DEFAULT_PROC_VIEW, nextMatch, type ProcRow, type ProcViewOptions, type SortKey } from '../views/vtop-procs.js';
 import { buildServerRows, DEFAULT_RUNAWAY_INTERVALS, runawayKeys, type ServerRow } from '../views/vtop-servers.js';
-import { fitParts, headerLines } from '../views/vtop-header.js';
+import { fitParts, topLine } from '../views/vtop-header.js';
+import { meterLines } from '../views/vtop-meters.js';
+import { logPane, logTop } from '../views/vtop-logs.js';
+import { DEFAULT_SIGNAL_INDEX, SIGNAL_CHOICES } from '../views/vtop-signals.js';
 import { clip, safe } from '../views/vtop-text.js';
 import { type ActionRequest, type Actions, describeRequest, dispatchAction } from '../actions/vtop-port.js';
 import { ConfirmDialog, type ConfirmState } from './confirm-dialog.js';
@@ -23,10 +26,12 @@ import { Header } from './header.js';
 import { helpPages, HelpOverlay } from './help-overlay.js';
 import { type Command, type InkKey, type Keymap, keyFor, keyName, lookup } from './keys.js';
 import { Line } from './line.js';
+import { LogPane } from './log-pane.js';
+import { type ChooserState, SignalChooser } from './signal-chooser.js';
 import { ProcessTable } from './process-table.js';
 import { ServerTable } from './server-table.js';
 import { StatusLine } from './status-line.js';
-import type { StyleName } from './theme.js';
+import { type StyleName, useTheme } from './theme.js';
 import { type TerminalSize, useTerminalSize } from './use-terminal-size.js';
 
 /** where frames come from (VtopFeed implements it) */
@@ -36,6 +41,8 @@ export interface FrameStore {
   refreshNow(): void;
   setIntervalMs(ms: number): void;
   readonly intervalMs: number;
+  /** follow server `name`'s console log in the frames (frame.log); null stops */
+  watchLog?(name: string | null): void;
 }
 
 /** the UI state worth keeping across a remount (around `enter`) */
@@ -47,11 +54,17 @@ export interface UiState {
   procIndex: number;
   view: ProcViewOptions;
   detail: boolean;
+  /** the logs pane is open (in the process pane's place) */
+  logs: boolean;
+  /** the tagged processes' procKeys (PID:start time), in the order tagged */
+  tags: readonly string[];
+  /** the text searched for ('' none) */
+  search: string;
 }
 
 export const INITIAL_UI: UiState = {
   focus: 'servers', serverKey: undefined, serverName: '', procKey: null, procIndex: 0,
-  view: DEFAULT_PROC_VIEW, detail: false,
+  view: DEFAULT_PROC_VIEW, detail: false, logs: false, tags: [], search: '',
 };
 
 export interface VtopAppProps {
@@ -82,6 +95,12 @@ interface Pending {
   confirm: ConfirmState;
 }
 
+/** the signal chooser, open: for whom, and the choice */
+interface Choosing {
+  targets: { pid: number; startTime: number }[];
+  state: ChooserState;
+}
+
 const SORT_OF: Partial<Record<Command, SortKey>> = { sortCpu: 'cpu', sortMem: 'mem', sortPid: 'pid', sortName: 'name' };
 const SORT_LABEL: Record<SortKey, string> = { cpu: 'CPU%', mem: 'RSS', pid: 'PID', name: 'name' };
 
@@ -104,7 +123,12 @@ interface Live {
   help: number | null;
   helpPageCount: number;
   filterEditing: boolean;
+  searchEditing: boolean;
   pending: Pending | null;
+  choosing: Choosing | null;
+  /** the logs pane's first line, null following the end */
+  logOffset: number | null;
+  logTotal: number;
   frame: VtopFrame | null;
   serverRows: ServerRow[];
   /** the rows of ui's server, or null when the server changed since the last render */
@@ -128,7 +152,11 @@ export function VtopApp(props: VtopAppProps) {
   const [ui, setUiState] = useState<UiState>({ ...INITIAL_UI, ...props.initial });
   const [help, setHelpState] = useState<number | null>(null);
   const [filterEditing, setFilterState] = useState(false);
+  const [searchEditing, setSearchState] = useState(false);
   const [pending, setPendingState] = useState<Pending | null>(null);
+  const [choosing, setChoosingState] = useState<Choosing | null>(null);
+  const [logOffset, setLogOffsetState] = useState<number | null>(null);
+  const theme = useTheme();
   const [status, setStatus] = useState<{ text: string; style: StyleName } | null>(
     props.initialStatus ? { text: props.initialStatus, style: 'normal' } : null);
   const [serverOffset, setServerOffset] = useState(0);
@@ -154,7 +182,20 @@ export function VtopApp(props: VtopAppProps) {
   }, [frame, roots, xid, runaways, ui.view]);
   const procIndex = resolveProcIndex(procRows, ui);
 
-  const layout = computeLayout(size.rows, size.columns, serverRows.length);
+  const width = Math.max(1, size.columns);
+  const meters = useMemo(() => (frame ? meterLines(frame.host, width, theme.mode === 'none') : []), [frame?.host, width, theme.mode]);
+  const layout = computeLayout(size.rows, size.columns, serverRows.length, 1 + meters.length);
+  const tagSet = useMemo(() => new Set(ui.tags), [ui.tags]);
+  const spark = useMemo(() => (frame?.takenAt !== undefined ? { now: frame.takenAt, scale: frame.host.cpus * 100 } : undefined),
+    [frame?.takenAt, frame?.host.cpus]);
+  // the logs pane follows the selected server while it is open
+  const logName = ui.logs && server?.name ? server.name : null;
+  useEffect(() => {
+    store.watchLog?.(logName);
+  }, [store, logName]);
+  useEffect(() => () => store.watchLog?.(null), [store]);
+  const logText = useMemo(() => (ui.logs ? logPane(frame?.log, server?.name || server?.label || '', layout.procs + 1, layout.width, logOffset) : null),
+    [ui.logs, frame?.log, server?.name, server?.label, layout.procs, layout.width, logOffset]);
   // a list longer than its window says how much it hides, and scrolls to the selection
   const sWin = listWindow(serverOffset, serverIndex, layout.servers, serverRows.length);
   const sOff = sWin.offset;
@@ -165,13 +206,15 @@ export function VtopApp(props: VtopAppProps) {
   }, [sOff, pOff, serverOffset, procOffset]);
 
   const readonlyReason = keymap.readonly ? props.readonlyReason ?? 'no actions' : undefined;
-  const helpHeight = layout.servers + 1 + layout.procs + 2;
+  // the help takes the whole screen but the status line
+  const helpHeight = layout.height - 1;
   const helpPageCount = useMemo(() => helpPages(keymap, helpHeight, layout.width, readonlyReason).length,
     [keymap, helpHeight, layout.width, readonlyReason]);
 
   const live = useRef<Live>(null as unknown as Live);
   live.current = {
-    ui, help, helpPageCount, filterEditing, pending, frame, serverRows, procRows, procsFor: server?.key, runaways, roots, rootsXid: xid, layout,
+    ui, help, helpPageCount, filterEditing, searchEditing, pending, choosing, logOffset, logTotal: frame?.log?.lines.length ?? 0,
+    frame, serverRows, procRows, procsFor: server?.key, runaways, roots, rootsXid: xid, layout,
   };
 
   // setters that keep `live` current for the next key of the same read
@@ -186,10 +229,13 @@ export function VtopApp(props: VtopAppProps) {
   const setHelp = (v: number | null) => { live.current.help = v; setHelpState(v); };
   const setFilterEditing = (v: boolean) => { live.current.filterEditing = v; setFilterState(v); };
   const setPending = (v: Pending | null) => { live.current.pending = v; setPendingState(v); };
+  const setSearchEditing = (v: boolean) => { live.current.searchEditing = v; setSearchState(v); };
+  const setChoosing = (v: Choosing | null) => { live.current.choosing = v; setChoosingState(v); };
+  const setLogOffset = (v: number | null) => { live.current.logOffset = v; setLogOffsetState(v); };
 
   const header = useMemo(() => {
     if (!frame) return ['vtop: waiting for the first snapshot…'];
-    return headerLines(frame, serverRows, layout.width, { readonly: readonlyReason });
+    return [topLine(frame, serverRows, layout.width, { readonly: readonlyReason })];
   }, [frame, serverRows, layout.width, readonlyReason]);
 
   const say = (text: string, style: StyleName = 'normal') => setStatus({ text, style });
@@ -222,18 +268,39 @@ export function VtopApp(props: VtopAppProps) {
     return { srv, rows, pi, proc: rows && pi >= 0 ? rows[pi] : undefined };
   };
 
+  /** the tagged processes still there (by PID and start time), with what the screen knows of them */
+  const taggedTargets = () => {
+    const L = live.current;
+    if (!L.frame || L.ui.tags.length === 0) return [];
+    const want = new Set(L.ui.tags);
+    return L.frame.snapshot.processes.filter((p) => want.has(`${p.pid}:${p.startTime}`));
+  };
+
   const act = (cmd: Command) => {
     const { srv, proc } = selection();
     const fr = live.current.frame;
     if (cmd === 'kill' || cmd === 'killHard') {
+      const tagged = taggedTargets();
+      if (tagged.length > 0) {
+        const targets = tagged.map((p) => ({ pid: p.pid, startTime: p.startTime }));
+        const lines = tagged.map((p) => `PID ${p.pid} in xid ${p.xid}: ${safe(p.cmdline || `[${p.comm}]`)}`);
+        const title = `${tagged.length} tagged process${tagged.length === 1 ? '' : 'es'}`;
+        if (cmd === 'kill') {
+          setChoosing({ targets, state: { title: `Send a signal to ${title}:`, lines, index: DEFAULT_SIGNAL_INDEX } });
+        } else {
+          ask({ type: 'killMany', targets, signal: 'SIGKILL' }, `Send SIGKILL to ${title}?`, lines, 'Kill -9 all');
+        }
+        return;
+      }
       if (!proc || !fr) return say('no process selected', 'error');
-      const signal = cmd === 'kill' ? 'SIGTERM' : 'SIGKILL';
       const age = formatDuration(fr.snapshot.uptime * 1000 - (proc.startTime * 1000) / (fr.snapshot.clockTicks || 100));
-      ask({ type: 'kill', pid: proc.pid, startTime: proc.startTime, signal },
-        `Send ${signal} to process ${proc.pid}?`,
-        [`PID ${proc.pid}${proc.innerPid !== null ? ` (${proc.innerPid} inside)` : ''} in ${srv ? serverLabel(srv) : `xid ${proc.xid}`}, user ${proc.user}, started ${age} ago`,
-          proc.command],
-        signal === 'SIGKILL' ? 'Kill -9' : 'Terminate');
+      const about = [`PID ${proc.pid}${proc.innerPid !== null ? ` (${proc.innerPid} inside)` : ''} in ${srv ? serverLabel(srv) : `xid ${proc.xid}`}, user ${proc.user}, started ${age} ago`,
+        proc.command];
+      if (cmd === 'kill') {
+        setChoosing({ targets: [{ pid: proc.pid, startTime: proc.startTime }], state: { title: `Send a signal to process ${proc.pid}:`, lines: about, index: DEFAULT_SIGNAL_INDEX } });
+        return;
+      }
+      ask({ type: 'kill', pid: proc.pid, startTime: proc.startTime, signal: 'SIGKILL' }, `Send SIGKILL to process ${proc.pid}?`, about, 'Kill -9');
       return;
     }
     if (!srv) return say('no server selected', 'error');
@@ -285,8 +352,43 @@ export function VtopApp(props: VtopAppProps) {
     say(`runaway: PID ${next.pid} ${safe(next.comm)} in ${row ? serverLabel(row) : `xid ${next.xid}`}`, 'runaway');
   };
 
+  /** selects process row i of the selected server (focus on the processes) */
+  const selectProc = (rows: readonly ProcRow[], i: number) =>
+    setUi((u) => ({ ...u, focus: 'procs', detail: false, logs: false, procKey: rows[i]!.key, procIndex: i }));
+
+  /** jumps to the next row matching the search (from the selection; `inclusive`: the selection itself counts) */
+  const findNext = (text: string, inclusive: boolean): boolean => {
+    const { rows, pi } = selection();
+    if (!rows || rows.length === 0 || !text.trim()) return false;
+    const i = nextMatch(rows, text, Math.max(0, pi), inclusive);
+    if (i < 0) return false;
+    selectProc(rows, i);
+    return true;
+  };
+
+  const toggleTag = () => {
+    const L = live.current;
+    if (L.ui.focus !== 'procs' || L.ui.detail || L.ui.logs) return say('select a process to tag (→ focuses the process list)', 'dim');
+    const { rows, pi, proc } = selection();
+    if (!proc || !rows) return say('no process selected', 'error');
+    const tags = L.ui.tags.includes(proc.key) ? L.ui.tags.filter((k) => k !== proc.key) : [...L.ui.tags, proc.key];
+    const i = Math.min(pi + 1, rows.length - 1);
+    setUi((u) => ({ ...u, tags, procKey: rows[i]!.key, procIndex: i }));
+    say(tags.length ? `${tags.length} tagged: ${keyFor(keymap, 'kill') || 'kill'} signals them all, ${keyFor(keymap, 'untagAll') || 'untag all'} untags` : 'no process tagged', 'dim');
+  };
+
+  const scrollLog = (delta: number | 'home' | 'end') => {
+    const L = live.current;
+    const height = L.layout.procs + 1;
+    const top = logTop(L.logTotal, height, L.logOffset);
+    const last = Math.max(0, L.logTotal - height);
+    const next = delta === 'home' ? 0 : delta === 'end' ? last : Math.max(0, Math.min(last, top + delta));
+    setLogOffset(next >= last ? null : next);
+  };
+
   const move = (delta: number | 'home' | 'end') => {
     const L = live.current;
+    if (L.ui.logs) return scrollLog(delta);
     if (L.ui.focus === 'procs' && !L.ui.detail) {
       const { rows, pi } = selection();
       if (!rows || rows.length === 0) return;
@@ -329,9 +431,29 @@ export function VtopApp(props: VtopAppProps) {
       case 'end': move('end'); return;
       case 'focusNext': setUi((u) => ({ ...u, focus: u.focus === 'servers' ? 'procs' : 'servers' })); return;
       case 'focusServers': setUi((u) => ({ ...u, focus: 'servers' })); return;
-      case 'focusProcesses': setUi((u) => ({ ...u, focus: 'procs', detail: false })); return;
+      case 'focusProcesses': setUi((u) => ({ ...u, focus: 'procs', detail: false, logs: false })); return;
       case 'nextRunaway': jumpToRunaway(); return;
-      case 'detail': setUi((u) => ({ ...u, detail: !u.detail })); return;
+      case 'search':
+        setSearchEditing(true);
+        setUi((u) => ({ ...u, search: '' }));
+        return;
+      case 'nextMatch':
+        if (!L.ui.search) return say(`nothing searched for (${keyFor(keymap, 'search') || 'search'} to search)`, 'dim');
+        if (!findNext(L.ui.search, false)) say(`no process matches "${safe(L.ui.search)}"`, 'error');
+        return;
+      case 'tag': toggleTag(); return;
+      case 'untagAll':
+        setUi((u) => (u.tags.length ? { ...u, tags: [] } : u));
+        say('no process tagged', 'dim');
+        return;
+      case 'detail': setUi((u) => ({ ...u, detail: !u.detail, logs: false })); return;
+      case 'logs': {
+        const { srv } = selection();
+        if (!L.ui.logs && !srv?.name) return say(`${srv?.label ?? 'this'} is not a configured server: it has no console log`, 'error');
+        setLogOffset(null);
+        setUi((u) => ({ ...u, logs: !u.logs, detail: false }));
+        return;
+      }
       case 'tree': setUi((u) => ({ ...u, view: { ...u.view, tree: !u.view.tree } })); return;
       case 'invertSort': setUi((u) => ({ ...u, view: { ...u.view, invert: !u.view.invert } })); return;
       case 'sortCpu': case 'sortMem': case 'sortPid': case 'sortName': {
@@ -339,9 +461,9 @@ export function VtopApp(props: VtopAppProps) {
         setUi((u) => ({ ...u, view: { ...u.view, sort, invert: false } }));
         return;
       }
-      case 'filter': setFilterEditing(true); setUi((u) => ({ ...u, focus: 'procs', detail: false })); return;
+      case 'filter': setFilterEditing(true); setUi((u) => ({ ...u, focus: 'procs', detail: false, logs: false })); return;
       case 'clearFilter':
-        setUi((u) => (u.detail || u.view.filter ? { ...u, detail: false, view: { ...u.view, filter: '' } } : u));
+        setUi((u) => (u.detail || u.logs || u.view.filter ? { ...u, detail: false, logs: false, view: { ...u.view, filter: '' } } : u));
         setStatus(null);
         return;
       default: act(cmd);
@@ -372,6 +494,41 @@ export function VtopApp(props: VtopAppProps) {
       }
       return;
     }
+    if (L.choosing) {
+      const c = L.choosing;
+      const n = SIGNAL_CHOICES.length;
+      if (name === 'up' || name === 'down') {
+        setChoosing({ ...c, state: { ...c.state, index: (c.state.index + (name === 'up' ? n - 1 : 1)) % n } });
+      } else if (name === 'home' || name === 'end') {
+        setChoosing({ ...c, state: { ...c.state, index: name === 'home' ? 0 : n - 1 } });
+      } else if (name === 'enter' || name === 'y' || name === 'Y') {
+        const signal = SIGNAL_CHOICES[c.state.index]!.name;
+        setChoosing(null);
+        if (c.targets.length === 1) run({ type: 'kill', pid: c.targets[0]!.pid, startTime: c.targets[0]!.startTime, signal });
+        else {
+          run({ type: 'killMany', targets: c.targets, signal });
+          setUi((u) => ({ ...u, tags: [] }));
+        }
+      } else if (name === 'esc' || name === 'n' || name === 'N' || name === 'q') {
+        setChoosing(null);
+        say('cancelled', 'dim');
+      }
+      return;
+    }
+    if (L.searchEditing) {
+      if (name === 'enter') setSearchEditing(false);
+      else if (name === 'esc') {
+        setSearchEditing(false);
+        setUi((u) => ({ ...u, search: '' }));
+      } else if (name === 'backspace' || name === 'delete' || name === 'ctrl+u' ||
+        (!key.ctrl && !key.meta && input && !/[\x00-\x1f\x7f-\x9f]/.test(input))) {
+        const text = name === 'ctrl+u' ? '' : name === 'backspace' || name === 'delete' ? [...L.ui.search].slice(0, -1).join('') : (L.ui.search + input).slice(0, 200);
+        setUi((u) => ({ ...u, search: text }));
+        // as it is typed: the first match from the selection on
+        if (text) findNext(text, true);
+      }
+      return;
+    }
     if (L.filterEditing) {
       if (name === 'enter') setFilterEditing(false);
       else if (name === 'esc') {
@@ -393,18 +550,20 @@ export function VtopApp(props: VtopAppProps) {
 
   // ---- status line ----
   const statusLine = useMemo((): { text: string; style: StyleName } => {
-    if (filterEditing) return { text: `/ filter: ${ui.view.filter}█   (Enter keeps, Esc clears)`, style: 'key' };
+    if (filterEditing) return { text: `${keyFor(keymap, 'filter')} filter: ${ui.view.filter}█   (Enter keeps, Esc clears)`, style: 'key' };
+    if (searchEditing) return { text: `${keyFor(keymap, 'search')} search: ${ui.search}█   (Enter keeps, then ${keyFor(keymap, 'nextMatch')} for the next; Esc clears)`, style: 'key' };
     if (status) return status;
     const k = (c: Command) => keyFor(keymap, c);
     // the hints that do not fit go whole, the least needed first (never help and quit)
-    const parts = [{ text: `${k('help')} help`, drop: 0 }, { text: `${k('quit')} quit`, drop: 0 }, { text: `${k('filter')} filter`, drop: 3 },
+    const parts = [{ text: `${k('help')} help`, drop: 0 }, { text: `${k('quit')} quit`, drop: 0 }, { text: `${k('search')} search`, drop: 3 },
+      { text: `${k('filter')} filter`, drop: 3 }, { text: `${k('logs')} log`, drop: 2 }, { text: `${k('tag')} tag`, drop: 4 },
       { text: `${k('sortCpu')}/${k('sortMem')}/${k('sortPid')}/${k('sortName')} sort`, drop: 4 },
       { text: `${k('tree')} tree`, drop: 5 }, { text: `${k('detail')} details`, drop: 2 }, { text: `${k('nextRunaway')} runaway`, drop: 3 }];
     if (!keymap.readonly) {
       parts.push({ text: `${k('kill')}/${k('killHard')} kill`, drop: 1 }, { text: `${k('start')}/${k('stop')}/${k('restart')} start/stop/restart`, drop: 1 });
     }
     return { text: fitParts(parts, layout.width), style: 'dim' };
-  }, [filterEditing, ui.view.filter, status, keymap, layout.width]);
+  }, [filterEditing, searchEditing, ui.view.filter, ui.search, status, keymap, layout.width]);
 
   // ---- render ----
   if (layout.tooSmall) {
@@ -412,7 +571,7 @@ export function VtopApp(props: VtopAppProps) {
   }
   const intervalS = ((frame && frame.cpu.intervalMs > 0 ? frame.cpu.intervalMs : frame?.intervalMs ?? store.intervalMs) / 1000).toFixed(1);
   const viewDesc = `${ui.view.tree ? 'tree' : 'list'}, by ${SORT_LABEL[ui.view.sort]}${ui.view.invert ? ' (inverted)' : ''}` +
-    (ui.view.filter ? `, filter "${safe(ui.view.filter)}"` : '');
+    (ui.view.filter ? `, filter "${safe(ui.view.filter)}"` : '') + (ui.tags.length ? `, ${ui.tags.length} tagged` : '');
   const title = server
     ? `${server.label}${server.xid !== null ? ` (xid ${server.xid})` : ''}: ${procRows.length} processes, ${viewDesc}; CPU% = % of one core over ${intervalS}s`
     : 'no server';
@@ -420,20 +579,24 @@ export function VtopApp(props: VtopAppProps) {
 
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height} overflowY="hidden">
-      <Header lines={header.slice(0, layout.header)} width={layout.width} />
+      {help !== null ? null : <Header lines={header.slice(0, layout.header)} meters={frame ? meters.slice(0, Math.max(0, layout.header - 1)) : []} width={layout.width} />}
       {help !== null ? (
         <HelpOverlay keymap={keymap} height={helpHeight} width={layout.width} page={help} readonlyReason={readonlyReason} />
       ) : (
         <>
           <ServerTable rows={serverRows} selectedKey={server?.key} offset={sOff} height={layout.servers} shown={sWin.shown}
-            hidden={hiddenLine(sWin)} width={layout.width} focused={ui.focus === 'servers'} />
+            hidden={hiddenLine(sWin)} width={layout.width} focused={ui.focus === 'servers'} spark={spark} />
           {pending ? (
             <ConfirmDialog state={pending.confirm} height={body} width={layout.width} />
+          ) : choosing ? (
+            <SignalChooser state={choosing.state} height={body} width={layout.width} />
+          ) : ui.logs && logText ? (
+            <LogPane text={logText} height={body} width={layout.width} />
           ) : ui.detail ? (
             <DetailPane row={server} height={body} width={layout.width} confdir={frame?.confdir ?? '/etc/vservers'} canAct={!keymap.readonly} />
           ) : (
             <ProcessTable title={clip(title, layout.width)} rows={procRows} selectedIndex={procIndex} offset={pOff}
-              height={layout.procs} width={layout.width} focused={ui.focus === 'procs'} />
+              height={layout.procs} width={layout.width} focused={ui.focus === 'procs'} tagged={tagSet} />
           )}
         </>
       )}

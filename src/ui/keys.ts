@@ -16,8 +16,9 @@
 export type Command =
   | 'quit' | 'help' | 'redraw' | 'faster' | 'slower'
   | 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end'
-  | 'focusNext' | 'focusServers' | 'focusProcesses' | 'nextRunaway'
-  | 'detail' | 'tree' | 'sortCpu' | 'sortMem' | 'sortPid' | 'sortName' | 'invertSort'
+  | 'focusNext' | 'focusServers' | 'focusProcesses' | 'nextRunaway' | 'search' | 'nextMatch'
+  | 'tag' | 'untagAll'
+  | 'detail' | 'logs' | 'tree' | 'sortCpu' | 'sortMem' | 'sortPid' | 'sortName' | 'invertSort'
   | 'filter' | 'clearFilter'
   | 'kill' | 'killHard' | 'killServer' | 'killServerHard'
   | 'start' | 'stop' | 'restart' | 'enter';
@@ -45,26 +46,31 @@ export const DEFAULT_BINDINGS: readonly KeyBinding[] = [
   { command: 'up', keys: ['up'], help: 'previous row', group: 'Move', changes: false },
   { command: 'down', keys: ['down'], help: 'next row', group: 'Move', changes: false },
   { command: 'pageUp', keys: ['pageup'], help: 'page up', group: 'Move', changes: false },
-  { command: 'pageDown', keys: ['pagedown', 'space'], help: 'page down', group: 'Move', changes: false },
+  { command: 'pageDown', keys: ['pagedown'], help: 'page down', group: 'Move', changes: false },
   { command: 'home', keys: ['home', 'g'], help: 'first row', group: 'Move', changes: false },
   { command: 'end', keys: ['end', 'G'], help: 'last row', group: 'Move', changes: false },
   { command: 'focusNext', keys: ['tab'], help: 'switch servers/processes', group: 'Move', changes: false },
   { command: 'focusServers', keys: ['left'], help: 'focus the server list', group: 'Move', changes: false },
   { command: 'focusProcesses', keys: ['right', 'enter'], help: 'focus the process list', group: 'Move', changes: false },
-  { command: 'nextRunaway', keys: ['n'], help: 'next runaway process', group: 'Move', changes: false },
+  { command: 'nextRunaway', keys: ['!'], help: 'next runaway process', group: 'Move', changes: false },
+  { command: 'search', keys: ['/'], help: 'search processes', group: 'Move', changes: false },
+  { command: 'nextMatch', keys: ['n'], help: 'next search match', group: 'Move', changes: false },
+  { command: 'tag', keys: ['space'], help: 'tag process, next row', group: 'Move', changes: false },
+  { command: 'untagAll', keys: ['U'], help: 'untag all', group: 'Move', changes: false },
 
   { command: 'detail', keys: ['d'], help: 'details: caps, limits, IP', group: 'View', changes: false },
+  { command: 'logs', keys: ['l'], help: "the server's console log", group: 'View', changes: false },
   { command: 'tree', keys: ['t'], help: 'tree / flat process list', group: 'View', changes: false },
   { command: 'sortCpu', keys: ['P'], help: 'sort by CPU%', group: 'View', changes: false },
   { command: 'sortMem', keys: ['M'], help: 'sort by memory (RSS)', group: 'View', changes: false },
   { command: 'sortPid', keys: ['N'], help: 'sort by PID', group: 'View', changes: false },
   { command: 'sortName', keys: ['C'], help: 'sort by command name', group: 'View', changes: false },
   { command: 'invertSort', keys: ['I'], help: 'invert the sort order', group: 'View', changes: false },
-  { command: 'filter', keys: ['/'], help: 'filter processes by text', group: 'View', changes: false },
+  { command: 'filter', keys: ['\\'], help: 'filter processes by text', group: 'View', changes: false },
   { command: 'clearFilter', keys: ['esc'], help: 'clear filter, close pane', group: 'View', changes: false },
 
-  { command: 'kill', keys: ['k'], help: 'SIGTERM the process', group: 'Act', changes: true },
-  { command: 'killHard', keys: ['K'], help: 'SIGKILL the process', group: 'Act', changes: true },
+  { command: 'kill', keys: ['k'], help: 'signal process(es): choose', group: 'Act', changes: true },
+  { command: 'killHard', keys: ['K'], help: 'SIGKILL process(es)', group: 'Act', changes: true },
   { command: 'killServer', keys: ['x'], help: 'SIGTERM the whole server', group: 'Act', changes: true },
   { command: 'killServerHard', keys: ['X'], help: 'SIGKILL the whole server', group: 'Act', changes: true },
   { command: 'start', keys: ['s'], help: 'start the server', group: 'Act', changes: true },

@@ -15,10 +15,13 @@ export interface ProcessTableProps {
   height: number;
   width: number;
   focused: boolean;
+  /** procKeys of the tagged processes */
+  tagged?: ReadonlySet<string>;
 }
 
-function styleOf(row: ProcRow, selected: boolean, focused: boolean): StyleName {
+function styleOf(row: ProcRow, selected: boolean, focused: boolean, tagged: boolean): StyleName {
   if (selected) return focused ? 'selected' : 'selectedDim';
+  if (tagged) return 'tagged';
   if (row.runaway) return 'runaway';
   if (row.context) return 'dim';
   if (row.state === 'Z' || row.state === 'D') return 'warn';
@@ -34,14 +37,14 @@ export const ProcessTable = memo(function ProcessTable(p: ProcessTableProps) {
       <Line text={p.title} width={p.width} style="title" />
       <Line text={head} width={p.width} style="tableHead" />
       {visible.map((r, i) => (
-        <ProcLine key={r.key} row={r} cols={cols} width={p.width}
-          style={styleOf(r, p.offset + i === p.selectedIndex, p.focused)} />
+        <ProcLine key={r.key} row={r} cols={cols} width={p.width} tagged={!!p.tagged?.has(r.key)}
+          style={styleOf(r, p.offset + i === p.selectedIndex, p.focused, !!p.tagged?.has(r.key))} />
       ))}
     </Box>
   );
 });
 
-const ProcLine = memo(function ProcLine(p: { row: ProcRow; cols: ReturnType<typeof procColumns>; width: number; style: StyleName }) {
-  const text = useMemo(() => formatProcLine(p.row, p.cols), [p.row, p.cols]);
+const ProcLine = memo(function ProcLine(p: { row: ProcRow; cols: ReturnType<typeof procColumns>; width: number; style: StyleName; tagged: boolean }) {
+  const text = useMemo(() => formatProcLine(p.row, p.cols, p.tagged), [p.row, p.cols, p.tagged]);
   return <Line text={text} width={p.width} style={p.style} />;
 });

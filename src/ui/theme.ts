@@ -18,7 +18,8 @@ export interface TextStyle {
   inverse?: boolean;
 }
 
-export type StyleName = Tone | 'selected' | 'selectedDim' | 'runaway' | 'header' | 'tableHead' | 'key' | 'error' | 'ok' | 'button' | 'buttonFocus' | 'danger';
+export type StyleName = Tone | 'selected' | 'selectedDim' | 'runaway' | 'header' | 'tableHead' | 'key' | 'error' | 'ok' | 'button' | 'buttonFocus' | 'danger'
+  | 'tagged' | 'meterLabel' | 'meterBracket' | 'meterCpu' | 'meterUsed' | 'meterCache' | 'meterSwap' | 'meterFigure';
 
 const COLOR16: Record<StyleName, TextStyle> = {
   title: { color: 'cyan', bold: true },
@@ -38,6 +39,14 @@ const COLOR16: Record<StyleName, TextStyle> = {
   button: {},
   buttonFocus: { inverse: true, bold: true },
   danger: { color: 'red', bold: true },
+  tagged: { color: 'yellow', bold: true },
+  meterLabel: { color: 'cyan', bold: true },
+  meterBracket: { bold: true },
+  meterCpu: { color: 'green' },
+  meterUsed: { color: 'green' },
+  meterCache: { color: 'yellow' },
+  meterSwap: { color: 'red' },
+  meterFigure: { dimColor: true },
 };
 
 const MONO: Record<StyleName, TextStyle> = {
@@ -58,6 +67,15 @@ const MONO: Record<StyleName, TextStyle> = {
   button: {},
   buttonFocus: { inverse: true, bold: true },
   danger: { bold: true },
+  // a tagged row has its `*`, a meter's parts their own characters (| used, : cache)
+  tagged: { bold: true },
+  meterLabel: { bold: true },
+  meterBracket: { bold: true },
+  meterCpu: {},
+  meterUsed: {},
+  meterCache: {},
+  meterSwap: {},
+  meterFigure: {},
 };
 
 export interface Theme {

@@ -46,7 +46,27 @@ export function readonlyTag(reason: string): string {
   return `[read-only: ${reason}]`;
 }
 
-/** the two header lines, each at most `width` code points */
+/**
+ * The dashboard's first line: host, kernel, uptime, load, servers, interval,
+ * mode; the meters (./vtop-meters.ts) follow it.
+ */
+export function topLine(frame: VtopFrame, rows: readonly ServerRow[], width: number, o: HeaderOptions = {}): string {
+  const h = frame.host;
+  const running = rows.filter((r) => r.state === 'running' && r.xid !== null && r.xid >= 2).length;
+  const stopped = rows.filter((r) => r.state === 'stopped').length;
+  return fitParts([
+    { text: safe(h.hostname), drop: 0 },
+    { text: `Linux ${safe(h.kernel)}`, drop: 4 },
+    { text: `up ${formatDuration(frame.snapshot.uptime * 1000)}`, drop: 2 },
+    { text: h.load ? `load ${h.load.map((x) => x.toFixed(2)).join(' ')}` : '', drop: 3 },
+    { text: `servers ${running} running, ${stopped} stopped`, drop: 1 },
+    { text: `every ${(frame.intervalMs / 1000).toFixed(1)}s`, drop: 0 },
+    { text: frame.live ? '' : '[replay]', drop: 0 },
+    { text: o.readonly !== undefined ? readonlyTag(o.readonly) : '', drop: 0 },
+  ], width);
+}
+
+/** the two header lines of --once, each at most `width` code points */
 export function headerLines(frame: VtopFrame, rows: readonly ServerRow[], width: number, o: HeaderOptions = {}): [string, string] {
   const h = frame.host;
   const running = rows.filter((r) => r.state === 'running' && r.xid !== null && r.xid >= 2).length;

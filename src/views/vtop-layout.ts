@@ -8,7 +8,7 @@ export interface Layout {
   width: number;
   /** lines of the whole frame (rows - 1) */
   height: number;
-  /** header lines (0..2) */
+  /** header lines (the top line, then meter lines) */
   header: number;
   /** server rows shown (the table header line comes on top) */
   servers: number;
@@ -24,14 +24,16 @@ export const MIN_ROWS = 10;
 /**
  * @param rows terminal rows, @param columns terminal columns
  * @param serverCount rows the server list has
+ * @param headerWanted header lines wanted (the top line and the meters):
+ *   one under 16 rows, two up to 23, one more for every 8 rows beyond
  */
-export function computeLayout(rows: number, columns: number, serverCount: number): Layout {
+export function computeLayout(rows: number, columns: number, serverCount: number, headerWanted = 2): Layout {
   const width = Math.max(1, columns);
   const height = Math.max(1, rows - 1);
   if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
     return { width, height, header: 0, servers: 0, procs: 0, tooSmall: true };
   }
-  const header = height >= 16 ? 2 : 1;
+  const header = height >= 16 ? Math.max(1, Math.min(headerWanted, 2 + Math.floor((height - 16) / 8))) : 1;
   // fixed lines: header, server table header, process title, process column header, status line
   const free = height - header - 4;
   const cap = Math.max(2, Math.floor(free * 0.4));

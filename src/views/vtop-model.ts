@@ -6,6 +6,7 @@
  */
 import type { Snapshot } from '../kernel-bridge/types.js';
 import type { CpuSample } from './cpu.js';
+import type { CpuPoint } from './vtop-meters.js';
 
 /** host-wide figures for the header */
 export interface HostInfo {
@@ -18,8 +19,15 @@ export interface HostInfo {
    * figure of vtop (0..cpus×100: 150 = one and a half cores busy); undefined until known
    */
   cpuPercent?: number;
+  /** each CPU's busy over the last interval, % of that core (0..100), by CPU number; undefined until known */
+  cpuPercents?: (number | undefined)[];
   memTotal: number;
   memAvailable: number;
+  /** bytes not used at all (MemFree); MemAvailable - MemFree is mostly cache */
+  memFree?: number;
+  /** bytes of swap, and of it free (0 when there is no swap) */
+  swapTotal?: number;
+  swapFree?: number;
   /** 1, 5, 15 minute load averages */
   load?: [number, number, number];
 }
@@ -50,4 +58,24 @@ export interface VtopFrame {
   live: boolean;
   /** where NAME.conf files live (detail pane shows the path) */
   confdir: string;
+  /** each context's CPU (% of one core) over the last minute, oldest first, by XID (sparklines) */
+  history?: ReadonlyMap<number, readonly CpuPoint[]>;
+  /** when this frame was taken (ms, Date.now()): the sparklines' right end */
+  takenAt?: number;
+  /** the console log the logs pane shows, when one is open */
+  log?: LogView;
+}
+
+/** the tail of a server's console log, as read (raw text: escaped when shown) */
+export interface LogView {
+  /** the server */
+  name: string;
+  /** the file read, or null when the server has none (yet) */
+  path: string | null;
+  /** its last lines, oldest first, raw (the view escapes them) */
+  lines: readonly string[];
+  /** lines dropped before these since the pane opened (the tail is capped) */
+  dropped: number;
+  /** why it cannot be read, or null */
+  error: string | null;
 }

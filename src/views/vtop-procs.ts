@@ -173,10 +173,10 @@ export function procColumns(width: number): FittedColumn<ProcColumnId>[] {
   return cols.map((c) => (c.flex ? { ...c, at: Math.max(1, Math.min(c.at, width - fixed)) } : c));
 }
 
-/** one process as text, exactly as wide as the columns */
-export function formatProcLine(row: ProcRow, cols: readonly FittedColumn<ProcColumnId>[]): string {
+/** one process as text, exactly as wide as the columns; a tagged one is marked `*` (before `!`) */
+export function formatProcLine(row: ProcRow, cols: readonly FittedColumn<ProcColumnId>[], tagged = false): string {
   return formatLine(cols, {
-    mark: row.runaway ? '!' : ' ',
+    mark: tagged ? '*' : row.runaway ? '!' : ' ',
     pid: String(row.pid),
     inner: row.innerPid === null ? '-' : String(row.innerPid),
     user: row.user,
@@ -187,4 +187,29 @@ export function formatProcLine(row: ProcRow, cols: readonly FittedColumn<ProcCol
     time: formatDuration(row.timeMs),
     command: row.branch + row.command,
   });
+}
+
+/**
+ * Whether a row matches a search: the PID or inner PID exactly, or the
+ * text (case-insensitive) in its command name, command line or user (what
+ * the row shows, escaped).
+ */
+export function rowMatches(row: ProcRow, text: string): boolean {
+  const f = text.trim().toLowerCase();
+  if (!f) return false;
+  return String(row.pid) === f || (row.innerPid !== null && String(row.innerPid) === f) ||
+    row.comm.toLowerCase().includes(f) || row.command.toLowerCase().includes(f) || row.user.toLowerCase() === f;
+}
+
+/**
+ * The index of the next row matching `text` from `from` on (`from` itself
+ * included when `inclusive`), wrapping around; -1 when none does.
+ */
+export function nextMatch(rows: readonly ProcRow[], text: string, from: number, inclusive: boolean): number {
+  const n = rows.length;
+  for (let k = inclusive ? 0 : 1; k <= n; k++) {
+    const i = (((from + k) % n) + n) % n;
+    if (rowMatches(rows[i]!, text)) return i;
+  }
+  return -1;
 }

@@ -13,6 +13,7 @@ import type { ContextInfo } from '../kernel-bridge/types.js';
 import { formatDuration, formatMemory } from './format.js';
 import { rawContextName } from './names.js';
 import type { VtopFrame } from './vtop-model.js';
+import { type CpuPoint, sparkline } from './vtop-meters.js';
 import { type Column, type FittedColumn, fitColumns, formatLine, formatPercent, safe } from './vtop-text.js';
 
 export type ServerState = 'host' | 'running' | 'stopped';
@@ -48,6 +49,14 @@ export interface ServerRow {
   context: ContextInfo | undefined;
   /** the highest of memory/pids use as a fraction of the limit (0..1+), when limited */
   pressure: number | undefined;
+  /** its CPU over the last minute (the sparkline), oldest first */
+  history?: readonly CpuPoint[];
+}
+
+/** what the sparkline column needs besides the row: the frame's time and the scale (the host's cores × 100) */
+export interface SparkScale {
+  now: number;
+  scale: number;
 }
 
 /** consecutive hot intervals before a process counts as runaway */
@@ -84,7 +93,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     key: 'x:0', xid: 0, name: '', label: 'root server', state: 'host', nprocs: host?.n ?? 0,
     cpu: frame.cpu.context.get(0), rss: host?.rss ?? 0, vsz: host?.vsz ?? 0,
     uptimeMs: snap.uptime * 1000, ip: null, ip6: null, disk: undefined, runaways: host?.run ?? 0,
-    context: undefined, pressure: undefined,
+    context: undefined, pressure: undefined, history: frame.history?.get(0),
   });
 
   const names = new Map<number, string>();
@@ -107,7 +116,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
       rss: a?.rss ?? 0, vsz: a?.vsz ?? 0, uptimeMs: uptimeOf(a), ip: c.ip, ip6: c.ip6 ?? null,
       disk: c.name ? (frame.diskUse.get(c.name) ?? null) : undefined,
       runaways: a?.run ?? 0, context: c,
-      pressure: fractions.length ? Math.max(...fractions) : undefined,
+      pressure: fractions.length ? Math.max(...fractions) : undefined, history: frame.history?.get(c.xid),
     });
   }
   for (const name of frame.configured) {
@@ -121,9 +130,12 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
   return rows;
 }
 
-export type ServerColumnId = 'mark' | 'xid' | 'name' | 'state' | 'proc' | 'cpu' | 'rss' | 'vsz' | 'uptime' | 'ip' | 'disk';
+export type ServerColumnId = 'mark' | 'xid' | 'name' | 'state' | 'proc' | 'cpu' | 'rss' | 'vsz' | 'uptime' | 'ip' | 'disk' | 'memlim' | 'spark';
 
-/** the server list's columns; VSZ goes first when narrow, then disk, uptime, IP */
+/**
+ * the server list's columns; on a narrow terminal the sparkline goes first,
+ * then the memory against its limit, VSZ, disk, uptime, IP
+ */
 export const SERVER_COLUMNS: readonly Column<ServerColumnId>[] = [
   { id: 'mark', title: ' ', width: 1, align: 'left', priority: 0 },
   { id: 'xid', title: 'XID', width: 5, align: 'right', priority: 0 },
@@ -136,16 +148,26 @@ export const SERVER_COLUMNS: readonly Column<ServerColumnId>[] = [
   { id: 'uptime', title: 'UPTIME', width: 8, align: 'right', priority: 3 },
   { id: 'ip', title: 'IP', width: 15, align: 'left', priority: 2 },
   { id: 'disk', title: 'DISK', width: 6, align: 'right', priority: 4 },
+  { id: 'memlim', title: 'MEM/LIMIT', width: 11, align: 'right', priority: 6 },
+  { id: 'spark', title: 'CPU, last minute', width: 30, align: 'left', priority: 7 },
 ];
 
-/** the columns that fit a width (NAME takes the slack, up to 20 characters is typical) */
-export function serverColumns(width: number): FittedColumn<ServerColumnId>[] {
-  return fitColumns(SERVER_COLUMNS, width);
+/** the cgroup's memory (memory.current) against its limit (MEMORY_MAX): `120M/256M`, `120M/-` without one */
+export function memAgainstLimit(row: ServerRow): string {
+  const c = row.context;
+  if (!c || row.state !== 'running') return '';
+  return `${formatMemory(c.memoryBytes)}/${c.memoryMax ? formatMemory(c.memoryMax) : '-'}`;
+}
+
+/** the columns that fit a width (NAME takes the slack, up to 20 characters is typical); the sparkline only where there are samples to draw */
+export function serverColumns(width: number, spark = true): FittedColumn<ServerColumnId>[] {
+  return fitColumns(spark ? SERVER_COLUMNS : SERVER_COLUMNS.filter((c) => c.id !== 'spark'), width);
 }
 
 /** one row as text, exactly as wide as the columns */
-export function formatServerLine(row: ServerRow, cols: readonly FittedColumn<ServerColumnId>[]): string {
+export function formatServerLine(row: ServerRow, cols: readonly FittedColumn<ServerColumnId>[], spark?: SparkScale): string {
   const running = row.state !== 'stopped';
+  const sparkCol = spark && running && row.history ? cols.find((c) => c.id === 'spark') : undefined;
   return formatLine(cols, {
     mark: row.runaways > 0 ? '!' : ' ',
     xid: row.xid === null ? '-' : String(row.xid),
@@ -158,5 +180,7 @@ export function formatServerLine(row: ServerRow, cols: readonly FittedColumn<Ser
     uptime: row.uptimeMs === null ? '' : formatDuration(row.uptimeMs),
     ip: row.ip ?? '',
     disk: row.disk === undefined ? '' : row.disk === null ? '…' : formatMemory(row.disk),
+    memlim: memAgainstLimit(row),
+    spark: sparkCol ? sparkline(row.history!, spark!.now, sparkCol.at, spark!.scale) : '',
   });
 }

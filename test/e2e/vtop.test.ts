@@ -4,7 +4,13 @@
  * temporary VSERVER_CONFDIR / VSERVER_ROOTDIR / VSERVER_RUNDIR.
  *
  * - a process spinning the CPU inside a server is found and killed with one
- *   key (k / K, then confirm): gone from the kernel and from the screen;
+ *   key (k and Enter in the signal chooser, K and confirm): gone from the
+ *   kernel and from the screen;
+ * - two spinning processes tagged (Space) are killed with one confirm;
+ * - the signal chooser sends the signal chosen (SIGUSR1, which a process
+ *   inside traps and reports); search (/) finds the process;
+ * - the logs pane (l) shows a line the server has just written to its
+ *   console;
  * - start (s) and stop (S) a server from the UI;
  * - enter (e) a server, run hostname, exit: the dashboard is back and reads
  *   keys (twice), the terminal raw for vtop, cooked for the shell and after;
@@ -66,11 +72,11 @@ const vtopEnv = () => ({
 });
 
 /** `yes > /dev/null` inside context xid; resolves with its PID and start time once it runs */
-async function spinner(xid: number): Promise<{ pid: number; startTime: number }> {
+async function spinner(xid: number, not: readonly number[] = []): Promise<{ pid: number; startTime: number }> {
   const c = spawn(chcontext, ['--ctx', String(xid), '--', 'sh', '-c', 'yes > /dev/null'], { stdio: 'ignore' });
   children.push(c);
   for (let i = 0; i < 100; i++) {
-    const p = source!.snapshot().processes.find((q) => q.xid === xid && /\byes\b/.test(q.cmdline) && q.state === 'R');
+    const p = source!.snapshot().processes.find((q) => q.xid === xid && /\byes\b/.test(q.cmdline) && q.state === 'R' && !not.includes(q.pid));
     if (p) return { pid: p.pid, startTime: p.startTime };
     await sleep(100);
   }
@@ -183,20 +189,118 @@ describe('vtop against real servers', { skip: skipAll }, () => {
       }, 15_000, `PID ${spin.pid} on top of the CPU-sorted list`);
       assert.match(top, /list, by CPU%/);
       await s.keys(key);
-      const dialog = await s.waitFor(new RegExp(`Send ${signal} to process ${spin.pid}\\?`), 5000, 'the confirm dialog');
-      assert.match(dialog, /Cancel/, 'the dialog offers Cancel (the default)');
-      assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was sent before the confirmation');
-      await s.keys('y');
+      if (key === 'k') {
+        // the signal chooser: SIGTERM under the cursor, Enter sends it
+        const chooser = await s.waitFor(new RegExp(`Send a signal to process ${spin.pid}:`), 5000, 'the signal chooser');
+        assert.match(chooser, /^> 15 SIGTERM/m, 'SIGTERM preselected');
+        assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was sent before the choice');
+        await s.keys('Enter');
+      } else {
+        const dialog = await s.waitFor(new RegExp(`Send ${signal} to process ${spin.pid}\\?`), 5000, 'the confirm dialog');
+        assert.match(dialog, /Cancel/, 'the dialog offers Cancel (the default)');
+        assert.equal(startTimeOf(spin.pid), spin.startTime, 'nothing was sent before the confirmation');
+        await s.keys('y');
+      }
       assert.ok(await waitFor(() => startTimeOf(spin.pid) !== spin.startTime, 5000, 50), `PID ${spin.pid} is gone from the kernel`);
       const after = await s.waitFor(new RegExp(`sent ${signal} to PID ${spin.pid} \\(context ${server.xid}\\)`), 5000, 'the status line');
       await s.waitFor((scr) => !new RegExp(`^\\S?\\s*${spin.pid}\\s`, 'm').test(scr), 5000, `PID ${spin.pid} gone from the screen`);
-      assert.match(after.split('\n')[0]!, /Linux/, 'the frame fits the terminal: the header is still on the first line');
+      assert.match(after.split('\n')[0]!, /every 1\.0s/, 'the frame fits the terminal: the header is still on the first line');
       assert.ok(logLines().some((l) => l.includes(`via vtop: kill ${signal} pid ${spin.pid}`) && l.includes(`context ${server.xid}`) && l.includes(': ok')),
         `the system log has the kill: ${logLines().join(' | ')}`);
       await s.keys('q');
       tmux.kill(s.name);
     });
   }
+
+  test('tagging: two spinning processes tagged with Space are killed with one confirm, both gone from the kernel', async () => {
+    const one = await spinner(server.xid);
+    const spins = [one, await spinner(server.xid, [one.pid])];
+    const s = await openVtop(`vtop-tag-${tag}`, 120, 40);
+    await selectServer(s, RUNNING);
+    await s.keys('Right', 't');
+    await s.waitFor(/processes, list, by PID/, 10_000, 'the flat list');
+    await s.keys('P');
+    // both spinners on the first two rows of the CPU-sorted list
+    await s.waitFor((scr) => {
+      const lines = scr.split('\n');
+      const h = lines.findIndex((l) => /^\s+PID\s+INNER/.test(l));
+      const top = [lines[h + 1] ?? '', lines[h + 2] ?? ''].map((l) => Number(/^\S?\s*(\d+)\s/.exec(l)?.[1]));
+      return h >= 0 && spins.every((p) => top.includes(p.pid));
+    }, 15_000, 'both spinners on top');
+    await s.keys('Home', 'Space');
+    await s.waitFor(/1 tagged/, 5000, 'one tagged');
+    await s.keys('Space');
+    const tagged = await s.waitFor(/2 tagged/, 5000, 'two tagged');
+    const marked = tagged.split('\n').filter((l) => /^\*\s+\d+ /.test(l)).map((l) => Number(/^\*\s+(\d+)/.exec(l)![1]));
+    assert.deepEqual(marked.sort(), spins.map((p) => p.pid).sort(), `the two spinners are marked *:\n${tagged}`);
+    await s.keys('k');
+    await s.waitFor(/Send a signal to 2 tagged processes:/, 5000, 'one chooser for both');
+    for (const p of spins) assert.equal(startTimeOf(p.pid), p.startTime, 'nothing sent yet');
+    await s.keys('Enter');
+    for (const p of spins) {
+      assert.ok(await waitFor(() => startTimeOf(p.pid) !== p.startTime, 5000, 50), `PID ${p.pid} is gone from the kernel`);
+    }
+    await s.waitFor(/sent SIGTERM to 2 processes/, 5000, 'the status line');
+    for (const p of spins) {
+      assert.ok(logLines().some((l) => l.includes(`via vtop: kill SIGTERM pid ${p.pid}`) && l.includes(': ok')), `the system log has PID ${p.pid}`);
+    }
+    await s.keys('q');
+    tmux.kill(s.name);
+  });
+
+  test('the signal chooser sends the signal chosen: a process that traps SIGUSR1 reports it; / finds the process', async () => {
+    // inside the server: a shell that says so on its stdout (a pipe to this test) when SIGUSR1 comes
+    const c = spawn(chcontext, ['--ctx', String(server.xid), '--', 'sh', '-c', 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 1; done', 'usr1trap'],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(c);
+    let out = '';
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    assert.ok(await waitFor(() => out.includes('ready'), 10_000, 50), 'the trapping shell runs');
+    const trap = source!.snapshot().processes.find((q) => q.xid === server.xid && q.cmdline.includes('got-usr1'))!;
+    assert.ok(trap, 'found in the kernel');
+    const s = await openVtop(`vtop-sig-${tag}`, 120, 40);
+    await selectServer(s, RUNNING);
+    await s.keys('Right', 't');
+    await s.waitFor(/processes, list, by PID/, 10_000, 'the flat list');
+    await s.keys('/');
+    await s.waitFor(/\/ search: /, 5000, 'the search prompt');
+    s.type('got-usr1');
+    await s.waitFor(/\/ search: got-usr1/, 5000, 'the search text');
+    await s.keys('Enter');
+    await s.keys('k');
+    await s.waitFor(new RegExp(`Send a signal to process ${trap.pid}:`), 5000, 'the chooser for the process found');
+    // from SIGTERM up to SIGUSR1 (the table's order: ... SIGUSR1 SIGUSR2 SIGTERM)
+    await s.keys('Up');
+    await s.waitFor(/^> 12 SIGUSR2/m, 5000, 'SIGUSR2 under the cursor');
+    await s.keys('Up');
+    await s.waitFor(/^> 10 SIGUSR1/m, 5000, 'SIGUSR1 under the cursor');
+    assert.equal(out.includes('got-usr1'), false, 'nothing sent yet');
+    await s.keys('Enter');
+    assert.ok(await waitFor(() => out.includes('got-usr1'), 5000, 50), `the process trapped SIGUSR1: ${out}`);
+    assert.equal(startTimeOf(trap.pid), trap.startTime, 'and lives on');
+    await s.waitFor(new RegExp(`sent SIGUSR1 to PID ${trap.pid}`), 5000, 'the status line');
+    assert.ok(logLines().some((l) => l.includes(`via vtop: kill SIGUSR1 pid ${trap.pid}`)), 'the system log has it');
+    await s.keys('q');
+    tmux.kill(s.name);
+    c.kill('SIGKILL');
+  });
+
+  test('l shows the selected server\'s console log, with a line the server has just written', async () => {
+    const s = await openVtop(`vtop-log-${tag}`, 120, 40);
+    await selectServer(s, RUNNING);
+    await s.keys('l');
+    await s.waitFor(new RegExp(`${RUNNING}: console log .*console\\.log`), 10_000, 'the logs pane');
+    const mark = `hello-from-inside-${tag}-${Date.now() % 100000}`;
+    // written inside the server, to its console (its init's output)
+    const w = spawnSync(chcontext, ['--ctx', String(server.xid), '--', 'sh', '-c', `echo ${mark} > /dev/console`], { encoding: 'utf8' });
+    assert.equal(w.status, 0, w.stderr);
+    const shown = await s.waitFor(new RegExp(`^${mark}$`, 'm'), 10_000, 'the line in the pane');
+    assert.match(shown, /following/);
+    await s.keys('Escape');
+    await s.waitFor((scr) => !/console log/.test(scr), 5000, 'the pane closes');
+    await s.keys('q');
+    tmux.kill(s.name);
+  });
 
   test('vtop runs in context 1 under seccomp, its helper in context 0; the helper goes when vtop quits', async () => {
     const s = await openVtop(`vtop-conf-${tag}`, 120, 40);

@@ -24,7 +24,8 @@ test('80x24: every view fits (no line wider than 80, at most 23 lines)', async (
     for (const l of lines) assert.ok([...l].length <= 80, `${what}: ${l.length} > 80: ${l}`);
   };
   check('main');
-  assert.match(r.text(), /vhost1 +Linux 6\.18\.0-vctx/);
+  assert.match(r.text(), /^vhost1 +up 3d01h23 +servers 3 running, 2 stopped/m, 'the top line drops the kernel and load first');
+  assert.match(r.lines()[1]!, /^CPU\[\|+ *115\.0% of 200%\] Mem\[\|+ +1\.5G\/4G\] Swp\[ +0\/0\]$/, 'one CPU meter of all cores at 80 columns');
   assert.match(r.text(), /CPU% = % of one core over 2\.0s/);
   await r.press(KEY.down, 'd');
   check('detail');
@@ -81,9 +82,9 @@ test('sorting: P puts the spinning process first, N back to PID order', async ()
   r.unmount();
 });
 
-test('filtering: / narrows the tree, Esc clears', async () => {
+test('filtering: \\ narrows the tree, Esc clears', async () => {
   const r = await renderVtop({ columns: 100, rows: 30 });
-  await r.press(KEY.down, '/', 'h', 't', 't', 'p', 'd', KEY.enter);
+  await r.press(KEY.down, '\\', 'h', 't', 't', 'p', 'd', KEY.enter);
   const t = r.text();
   assert.match(t, /filter "httpd"/);
   assert.match(t, /2310 /);
@@ -96,18 +97,88 @@ test('filtering: / narrows the tree, Esc clears', async () => {
 
 test('confirm dialog defaults to Cancel; kill sends exactly {pid, startTime}', async () => {
   const r = await renderVtop({ columns: 100, rows: 30 });
-  await r.press(KEY.down, KEY.tab, KEY.down, KEY.down, KEY.down, 'k');
-  assert.match(r.text(), /Send SIGTERM to process 2345\?/);
+  await r.press(KEY.down, KEY.tab, KEY.down, KEY.down, KEY.down, 'K');
+  assert.match(r.text(), /Send SIGKILL to process 2345\?/);
   await r.press(KEY.enter);
   assert.equal(r.actions.calls.length, 0, 'Enter on the default button cancels');
   assert.match(r.text(), /cancelled/);
   await r.press('k', KEY.esc);
   await tick(150);
-  assert.equal(r.actions.calls.length, 0, 'Esc cancels');
+  assert.equal(r.actions.calls.length, 0, 'Esc cancels the chooser');
   await r.press('K', KEY.right, KEY.enter);
   assert.deepEqual(r.actions.calls, [{ type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGKILL' }]);
   await r.press('k', 'y');
   assert.deepEqual(r.actions.calls[1], { type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGTERM' });
+  r.unmount();
+});
+
+test('signal chooser (k): SIGTERM preselected, one key sends it; the arrows choose another', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, KEY.tab, KEY.down, KEY.down, KEY.down, 'k');
+  const t = r.text();
+  assert.match(t, /Send a signal to process 2345:/);
+  assert.match(t, /PID 2345 \(40 inside\) in web \(xid 2\)/);
+  assert.match(t, /^> 15 SIGTERM +terminate: ask to end\s*$/m, 'SIGTERM under the cursor');
+  assert.match(t, /^ {3}1 SIGHUP /m);
+  assert.match(t, /^ {2}10 SIGUSR1 +user-defined 1$/m);
+  assert.match(r.raw(), /\x1b\[7m\x1b\[1m> 15 SIGTERM|\x1b\[1m\x1b\[7m> 15 SIGTERM/, 'the choice is inverse');
+  await r.press(KEY.enter);
+  assert.deepEqual(r.actions.calls, [{ type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGTERM' }], 'Enter sends SIGTERM');
+  await r.press('k', KEY.up, KEY.up);
+  assert.match(r.text(), /^> 10 SIGUSR1/m);
+  await r.press(KEY.enter);
+  assert.deepEqual(r.actions.calls[1], { type: 'kill', pid: 2345, startTime: 25_000_000, signal: 'SIGUSR1' });
+  await r.press('k', KEY.down, 'n');
+  await tick(100);
+  assert.equal(r.actions.calls.length, 2, 'n cancels');
+  r.unmount();
+});
+
+test('tagging: Space tags and moves down; k then Enter signals every tagged process in one request; U untags', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, KEY.tab, KEY.down, KEY.down, ' ', ' ');
+  let t = r.text();
+  assert.match(t, /^\*\s+2311 .*\n\*\s+2345 /m, 'the tagged rows are marked *');
+  assert.match(t, /2 tagged/, 'the title counts them');
+  assert.match(r.raw(), /\x1b\[33m\*\s+2311|\x1b\[1m\x1b\[33m\*\s+2311/, 'and in the tag colour');
+  await r.press(' ');
+  await r.press(KEY.up, ' ');
+  t = r.text();
+  assert.match(t, /3 tagged|2 tagged/);
+  await r.press('U');
+  assert.doesNotMatch(r.text(), /^\*|\d tagged/m, 'U untags all');
+  // tag two, then one chooser for both
+  await r.press(KEY.home, KEY.down, ' ', KEY.down, KEY.down, ' ');
+  const tagged = r.lines().filter((l) => /^\*/.test(l)).map((l) => Number(/^\*\s+(\d+)/.exec(l)![1]));
+  assert.equal(tagged.length, 2, r.text());
+  await r.press('k');
+  assert.match(r.text(), /Send a signal to 2 tagged processes:/);
+  await r.press(KEY.enter);
+  await tick(50);
+  // one confirm; the helper gets one kill per process, each by PID and start time
+  assert.deepEqual(r.actions.calls.map((c) => (c.type === 'kill' ? [c.pid, c.signal] : c.type)).sort(), tagged.sort().map((p) => [p, 'SIGTERM']));
+  assert.match(r.lines().at(-1)!, /sent SIGTERM to 2 processes/);
+  assert.doesNotMatch(r.text(), /^\*/m, 'the tags go once sent');
+  r.unmount();
+});
+
+test('search: / jumps to the first match as it is typed, n to the next, wrapping; the filter is untouched', async () => {
+  const r = await renderVtop({ columns: 100, rows: 30 });
+  await r.press(KEY.down, '/', 'h', 't', 't', 'p', 'd');
+  assert.match(r.lines().at(-1)!, /\/ search: httpd█/);
+  await r.press(KEY.enter);
+  const sel = () => /\x1b\[7m[ !*]\s+(\d+)/.exec(r.raw())?.[1];
+  const first = sel();
+  assert.ok(first, 'a process is selected');
+  assert.match(r.text(), new RegExp(`^\\s+${first} .*httpd`, 'm'));
+  assert.match(r.text(), /while :; do/, 'search does not narrow the list');
+  await r.press('n');
+  const second = sel();
+  assert.notEqual(second, first, 'n moves to the next match');
+  assert.match(r.text(), new RegExp(`^\\s+${second} .*httpd`, 'm'));
+  await r.press('n');
+  await r.press('/', 'z', 'z', 'z', KEY.enter, 'n');
+  assert.match(r.lines().at(-1)!, /no process matches "zzz"/);
   r.unmount();
 });
 
@@ -126,7 +197,7 @@ test('server actions: stop/restart/start confirm, host is never mass-killed, bac
   r.unmount();
 });
 
-test('runaway: highlighted only after N hot intervals; n jumps to it', async () => {
+test('runaway: highlighted only after N hot intervals; ! jumps to it', async () => {
   const snaps = demoSnapshots();
   const feed = await demoFeed(2, listSource(snaps));
   const r = await renderVtop({ feed, columns: 100, rows: 30 });
@@ -135,7 +206,7 @@ test('runaway: highlighted only after N hot intervals; n jumps to it', async () 
   await feed.refresh(); // three hot intervals
   await tick(30);
   assert.match(r.text(), /^!\s+2 web/m, 'the server row is marked');
-  await r.press('n');
+  await r.press('!');
   assert.match(r.text(), /runaway: PID 2345 burn in web/);
   assert.match(r.text(), /^!\s+2345 /m);
   assert.match(r.raw(), /\x1b\[7m!\s+2345/, 'selected (inverse)');
@@ -266,7 +337,7 @@ test('keys arriving in one read: "jjk" moves down twice and up once', async () =
 test('an arrow sequence and a letter in one read are two keys', async () => {
   const r = await renderVtop({ tty: true, columns: 100, rows: 30 });
   await r.read(KEY.down + KEY.tab + KEY.down + KEY.down + KEY.down + 'k');
-  assert.match(r.text(), /Send SIGTERM to process 2345\?/);
+  assert.match(r.text(), /Send a signal to process 2345:/);
   await r.read(KEY.esc);
   await tick(80);
   await r.read(KEY.down + 'd');
@@ -282,13 +353,13 @@ test('key overrides drive dispatch and help', async () => {
   assert.equal(lookup(km, 'K'), 'killHard', 'the other bindings stay');
   const r = await renderVtop({ overrides: { kill: 'z' }, columns: 100, rows: 30 });
   await r.press(KEY.down, KEY.tab, 'k');
-  assert.doesNotMatch(r.text(), /Send SIGTERM/);
+  assert.doesNotMatch(r.text(), /Send a signal/);
   await r.press('z');
-  assert.match(r.text(), /Send SIGTERM to process 2301\?/);
+  assert.match(r.text(), /Send a signal to process 2301:/);
   await r.press(KEY.esc);
   await tick(150);
   await r.press('?');
-  assert.match(r.text(), /z +SIGTERM the process/);
+  assert.match(r.text(), /z +signal process\(es\): choose/);
   r.unmount();
 });
 
@@ -337,7 +408,7 @@ test('after a handover (enter), a new mount on the same terminal reads keys agai
       { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, debug: true, exitOnCtrlC: true, patchConsole: false },
     );
     await tick();
-    const screen = () => [...stdout.frames].reverse().find((f) => f.includes('vhost1')) ?? '';
+    const screen = () => [...stdout.frames].reverse().find((f) => f.includes('vhost1') || f.includes('this help')) ?? '';
     return { inst, screen, quit: () => quit };
   };
   const first = await mount();
