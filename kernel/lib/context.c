@@ -239,6 +239,10 @@ static int validate(const struct vctx_spec *spec, vctx_error *err)
 	} else if (spec->xid > VCTX_XID_DYN_MAX)
 		return vctx_set_error(err, ERANGE, "context number %u out of range (2..%u)", spec->xid, VCTX_XID_DYN_MAX);
 	if (spec->root) {
+		size_t n = strlen(spec->root);
+		if (n > VCTX_ROOT_MAX)
+			return vctx_set_error(err, ENAMETOOLONG, "root directory %.40s... is %zu bytes long; "
+					      "a server's root path may have at most %d", spec->root, n, VCTX_ROOT_MAX);
 		if (lstat(spec->root, &st) < 0)
 			return vctx_set_error(err, errno, "root directory %s: %s", spec->root, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
@@ -368,6 +372,10 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 		return -1;
 	if (vctx_cg_create(spec, &cg, err) < 0)
 		return -1;
+	/* a private /dev: its device allowlist holds before the first process
+	   runs (the setup's own mknods included) */
+	if ((spec->secure || spec->root) && !vctx_weakened("devices") && vctx_devices_attach(cg.v2fd, err) < 0)
+		goto fail;
 	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
 	if (lfd < 0)
 		goto fail;
