@@ -467,7 +467,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	out->pid1 = pid;
 	out->pidfd = pidfd;
 	out->cmd_pid = (spec->flags & VCTX_F_FAKEINIT) ? pid : 0;
-	snprintf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg.rel);
+	/* too long to hold: left empty, vctx_wait then finds the cgroup by XID */
+	vctx_pathf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg.rel);
 	close(cg.v2fd);
 	return 0;
 

@@ -240,15 +240,14 @@ static void v4r_gc_builds(void)
 		return;
 	while ((de = readdir(d)) && n < 64) {
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
-		    !strcmp(de->d_name, v4r_build) || strlen(de->d_name) >= 64)
+		    !strcmp(de->d_name, v4r_build) || strlen(de->d_name) >= sizeof(names[0]))
 			continue;
 		if (strstr(de->d_name, "-tmp-")) {
 			strcpy(names[n++], de->d_name);
 			continue;
 		}
-		char path[256];
-		v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN);
-		int map = bpf_obj_get(path);
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
+		int map = v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN) < 0 ? -1 : bpf_obj_get(path);
 		if (map < 0 || v4r_map_empty(map))
 			strcpy(names[n++], de->d_name);
 		if (map >= 0)
@@ -489,7 +488,7 @@ static int v4r_other_maps(int *maps, int max)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
-		char path[256];
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
 
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
 		    strstr(de->d_name, "-tmp-") || !strcmp(de->d_name, v4r_build))
@@ -847,7 +846,7 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 		return vctx_set_error(err, errno, "cannot open %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
 	}
 	while ((de = readdir(d))) {
-		char path[256];
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
 		struct ipv4root_lock l;
 		int map;
 
