@@ -43,6 +43,8 @@ extern "C" {
 #define VCTX_CGROUP_ROOT	"vctx"
 /* runtime directory of the kernel layer (guard sockets, pins) */
 #define VCTX_RUNDIR		"/run/vctx"
+/* the longest root directory a context takes (vctx_info's root[] holds it) */
+#define VCTX_ROOT_MAX		255
 /* bpffs directory for the pinned ipv4root programs and map */
 #define VCTX_BPF_PIN_DIR	"/sys/fs/bpf/vctx"
 /* inside every context: a read-only file holding the context's XID */
@@ -320,7 +322,7 @@ struct vctx_info {
 	uint32_t parent_xid;	/* 0 for top-level contexts */
 	char name[64];		/* server name or "" */
 	char cgroup[512];	/* cgroup2 directory */
-	char root[256];		/* root directory or "" */
+	char root[VCTX_ROOT_MAX + 1];	/* root directory or "" */
 	pid_t pid1;		/* host PID of PID 1, 0 if unknown */
 	uint32_t ipv4, loopback;/* nbo, 0 = none */
 	uint8_t ipv6[16], loopback6[16];	/* all zero = none */

@@ -450,9 +450,13 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 		}
 	}
 	cg->xid = xid;
-	snprintf(cg->rel, sizeof(cg->rel), "%s/%u", parent, xid);
+	if (vctx_pathf(cg->rel, sizeof(cg->rel), "%s/%u", parent, xid) < 0 ||
+	    vctx_pathf(p, sizeof(p), "%s/%s", layout.v2, cg->rel) < 0) {
+		vctx_set_error(err, ENAMETOOLONG, "the cgroup path of context %u below %s is too long", xid, parent);
+		cg->rel[0] = 0;
+		goto out;
+	}
 	enable_v2_controllers(parent);
-	snprintf(p, sizeof(p), "%s/%s", layout.v2, cg->rel);
 	if (mkdir(p, 0755) < 0) {
 		if (errno == EEXIST)
 			vctx_set_error_kind(err, VCTX_ERR_BUSY, EBUSY, "context %u is already in use", xid);

@@ -264,6 +264,10 @@ static int validate(const struct vctx_spec *spec, vctx_error *err)
 	} else if (spec->xid > VCTX_XID_DYN_MAX)
 		return vctx_set_error(err, ERANGE, "context number %u out of range (2..%u)", spec->xid, VCTX_XID_DYN_MAX);
 	if (spec->root) {
+		size_t n = strlen(spec->root);
+		if (n > VCTX_ROOT_MAX)
+			return vctx_set_error(err, ENAMETOOLONG, "root directory %.40s... is %zu bytes long; "
+					      "a server's root path may have at most %d", spec->root, n, VCTX_ROOT_MAX);
 		if (lstat(spec->root, &st) < 0)
 			return vctx_set_error(err, errno, "root directory %s: %s", spec->root, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
@@ -406,6 +410,10 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 			vctx_views_close(&views);
 		return -1;
 	}
+	/* a private /dev: its device allowlist holds before the first process
+	   runs (the setup's own mknods included) */
+	if ((spec->secure || spec->root) && !vctx_weakened("devices") && vctx_devices_attach(cg.v2fd, err) < 0)
+		goto fail;
 	lfd = vctx_guard_listen(cg.xid, guard, sizeof(guard), err);
 	if (lfd < 0)
 		goto fail;
@@ -509,7 +517,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	out->pid1 = pid;
 	out->pidfd = pidfd;
 	out->cmd_pid = (spec->flags & VCTX_F_FAKEINIT) ? pid : 0;
-	snprintf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg.rel);
+	/* too long to hold: left empty, vctx_wait then finds the cgroup by XID */
+	vctx_pathf(out->cgroup, sizeof(out->cgroup), "%s/%s", vctx_cgroup_layout(NULL)->v2, cg.rel);
 	close(cg.v2fd);
 	return 0;
 

@@ -273,7 +273,7 @@ VCTX_API int vctx_info_get(uint32_t xid, struct vctx_info *out, vctx_error *err)
 
 	if (vctx_cg_open(xid, &cg, err) < 0)
 		return -1;
-	char tmp[480];
+	char tmp[sizeof(cg.rel) + 1];
 	snprintf(tmp, sizeof(tmp), "/%s", cg.rel);
 	char *slash = strrchr(tmp, '/');
 	*slash = 0;

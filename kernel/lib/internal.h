@@ -101,6 +101,14 @@ int vctx_cg_orphaned(int v2fd, uint32_t xid, uint32_t parent_xid);
    released, 0 when it is not (or no longer) a leftover, -1 on failure */
 int vctx_release_orphan(uint32_t xid, const char *rel, uint32_t parent_xid);
 
+/* ipv4root.c: the flock that serialises eBPF loads (an fd), and bpffs
+   mounted at /sys/fs/bpf */
+int vctx_bpf_flock(vctx_error *err);
+int vctx_bpffs_ensure(vctx_error *err);
+
+/* devices.c: the device allowlist on a context's cgroup2 directory */
+int vctx_devices_attach(int cgfd, vctx_error *err);
+
 /* limits.c */
 int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err);
 #endif

@@ -95,20 +95,10 @@ static char v4r_build[32];		/* "ipv4root-<16 hex>" */
 /* a 64-bit hash of the embedded object, eight bytes at a time */
 static void v4r_build_name(void)
 {
-	const unsigned char *p = vctx_bpf_ipv4root;
-	size_t n = (size_t)(vctx_bpf_ipv4root_end - vctx_bpf_ipv4root);
-	uint64_t h = 0xcbf29ce484222325ull ^ n, w;
-
 	if (v4r_build[0])
 		return;
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	for (; n; n--, p++)
-		h = (h ^ *p) * 0x100000001b3ull;
-	snprintf(v4r_build, sizeof(v4r_build), V4R_PREFIX "%016llx", (unsigned long long)h);
+	snprintf(v4r_build, sizeof(v4r_build), V4R_PREFIX "%016llx",
+		 (unsigned long long)vctx_hash64(vctx_bpf_ipv4root, (size_t)(vctx_bpf_ipv4root_end - vctx_bpf_ipv4root)));
 }
 
 static void v4r_pins_close(struct v4r_pins *p)
@@ -174,8 +164,9 @@ fail:;
 	return -1;
 }
 
-/* serialise loads, garbage collection and attaches across processes */
-static int v4r_flock(vctx_error *err)
+/* serialise loads, garbage collection and attaches across processes
+   (the device allowlist's first load too, devices.c) */
+int vctx_bpf_flock(vctx_error *err)
 {
 	int fd;
 
@@ -194,7 +185,7 @@ static int v4r_flock(vctx_error *err)
 	return fd;
 }
 
-static int v4r_ensure_bpffs(vctx_error *err)
+int vctx_bpffs_ensure(vctx_error *err)
 {
 	struct statfs sf;
 
@@ -249,15 +240,14 @@ static void v4r_gc_builds(void)
 		return;
 	while ((de = readdir(d)) && n < 64) {
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
-		    !strcmp(de->d_name, v4r_build) || strlen(de->d_name) >= 64)
+		    !strcmp(de->d_name, v4r_build) || strlen(de->d_name) >= sizeof(names[0]))
 			continue;
 		if (strstr(de->d_name, "-tmp-")) {
 			strcpy(names[n++], de->d_name);
 			continue;
 		}
-		char path[256];
-		v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN);
-		int map = bpf_obj_get(path);
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
+		int map = v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN) < 0 ? -1 : bpf_obj_get(path);
 		if (map < 0 || v4r_map_empty(map))
 			strcpy(names[n++], de->d_name);
 		if (map >= 0)
@@ -402,10 +392,10 @@ static int v4r_get_pins(vctx_error *err)
 
 	if (v4r_open_cached() == 0)
 		return 0;
-	lk = v4r_flock(err);
+	lk = vctx_bpf_flock(err);
 	if (lk < 0)
 		return -1;
-	rc = v4r_ensure_bpffs(err);
+	rc = vctx_bpffs_ensure(err);
 	if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0) {
 		rc = v4r_load_and_pin(err);
 		if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0)
@@ -498,7 +488,7 @@ static int v4r_other_maps(int *maps, int max)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
-		char path[256];
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
 
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
 		    strstr(de->d_name, "-tmp-") || !strcmp(de->d_name, v4r_build))
@@ -681,7 +671,7 @@ VCTX_API int vctx_netlock_attach(int cgfd, const struct vctx_netlock *nl, vctx_e
 	pthread_mutex_lock(&v4r_mu);
 	if (v4r_get_pins(err) < 0)
 		goto out;
-	lk = v4r_flock(err);
+	lk = vctx_bpf_flock(err);
 	if (lk < 0)
 		goto out;
 	switch (v4r_locked(cgfd, v4r_cache.bind_id, err)) {
@@ -856,7 +846,7 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 		return vctx_set_error(err, errno, "cannot open %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
 	}
 	while ((de = readdir(d))) {
-		char path[256];
+		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
 		struct ipv4root_lock l;
 		int map;
 
@@ -902,7 +892,7 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 	for (int m = 0; m < nmaps; m++)
 		close(maps[m]);
 	if (stale) {
-		lk = v4r_flock(NULL);
+		lk = vctx_bpf_flock(NULL);
 		if (lk >= 0) {
 			v4r_gc_builds();
 			close(lk);

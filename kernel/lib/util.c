@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,4 +236,36 @@ VCTX_API int vctx_front_exec_node(const char *prog, const char *bundle, int argc
 	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
 	free(node_argv);
 	return 127;
+}
+
+uint64_t vctx_hash64(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ull ^ n, w;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; n; n--, p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+int vctx_pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = 0;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }

@@ -24,6 +24,11 @@ void vctx_chomp(char *s);
 /* start time of whoever holds @pid now (0 = self; /proc/PID/stat field
    22, clock ticks after boot); -1 when nobody does */
 int vctx_starttime(pid_t pid, uint64_t *st);
+/* a 64-bit hash of @n bytes (names the build of an embedded eBPF object) */
+uint64_t vctx_hash64(const void *data, size_t n);
+/* snprintf for paths: 0, or -1 with ENAMETOOLONG when the path would be
+   cut (a cut path names another file: never use it) */
+int vctx_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
 
 /* is @s a non-empty run of decimal digits? (a cgroup named so is a context) */

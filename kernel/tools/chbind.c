@@ -345,12 +345,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		char top[PATH_MAX];
+		char top[PATH_MAX + sizeof(VCTX_CGROUP_ROOT) + 2];
 		snprintf(top, sizeof(top), "%s/" VCTX_CGROUP_ROOT "/", mnt);
-		if (!strncmp(own, top, strlen(top)))
-			snprintf(parent, sizeof(parent), "%s", own);
-		else
-			snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+		int n = !strncmp(own, top, strlen(top)) ? snprintf(parent, sizeof(parent), "%s", own)
+			: snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+		if (n < 0 || (size_t)n >= sizeof(parent)) {	/* a cut path names another cgroup */
+			fail("the cgroup path below %s is too long", mnt);
+			return 1;
+		}
 	}
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
 		fail("cannot create the cgroup %s: %s", parent, strerror(errno));

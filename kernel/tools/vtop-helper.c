@@ -264,8 +264,10 @@ static void log_then_reply(struct job *j, const char *action, const char *server
 	escape(w, sizeof(w), who);
 	escape(s, sizeof(s), server);
 	escape(r, sizeof(r), result);
-	snprintf(line, sizeof(line), "%s: %s %s: %s%s", w, action, s,
-		 ok < 0 ? "" : ok ? "ok: " : "failed: ", r);
+	/* a long line is cut, and stays one line */
+	if (snprintf(line, sizeof(line), "%s: %s %s: %s%s", w, action, s,
+		     ok < 0 ? "" : ok ? "ok: " : "failed: ", r) >= (int)sizeof(line))
+		line[sizeof(line) - 2] = '~';
 	char *argv[] = { "logger", "-t", "vserver", "-p", "authpriv.notice", "--", line, NULL };
 	j->pid = spawn(argv, devnull(), devnull(), devnull(), -1, 1);
 	if (j->pid < 0) {
@@ -773,8 +775,11 @@ static void vserver_done(struct job *j, int status)
 	if (!strcmp(j->verb, "enter")) {
 		if (code == 0)
 			snprintf(msg, sizeof(msg), "back from %s", name);
-		else if (*error)
-			snprintf(msg, sizeof(msg), "enter %s: %s", name, error);
+		else if (*error) {
+			/* a long error is cut: the reply is one line */
+			if (snprintf(msg, sizeof(msg), "enter %s: %s", name, error) >= (int)sizeof(msg))
+				msg[sizeof(msg) - 2] = '~';
+		}
 		else
 			snprintf(msg, sizeof(msg), "back from %s (the shell exited with %d)", name, code);
 		reply(j->id, code == 0, msg);

@@ -430,6 +430,17 @@ describe('a real Debian server: nginx, sshd, PostgreSQL, cron and apt, unmodifie
     assert.equal(Number(mem[1]), 512, `free -m inside: ${out}`);
   });
 
+  test('under the /proc and /sys allowlist ps, top, free, dpkg and apt-get run cleanly (issue 12)', { timeout: 3 * MIN }, async () => {
+    needs('installed');
+    const r = await inside('procps and dpkg', DEB.name,
+      'set -e; ps -eo pid,tty,user,etime,args >/dev/null; top -b -n 1 >/dev/null; free -m >/dev/null; ' +
+      'dpkg --audit; dpkg -l >/dev/null; apt-get check -q; vmstat >/dev/null 2>&1 || true; ' +
+      'echo "slabinfo=$(wc -c < /proc/slabinfo) sys=$(ls /sys | tr "\\n" " ")"', 2 * MIN);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stderr.trim(), '', `nothing on stderr: ${show(r)}`);
+    assert.match(r.stdout, /slabinfo=0 sys=devices fs kernel /, show(r));
+  });
+
   test('negative: the host\'s 127.0.0.1, ::1 and ::ffff:127.0.0.1 are unreachable from the server', { timeout: 2 * MIN }, async () => {
     needs('installed');
     // control: the host's listeners answer the host

@@ -19,6 +19,12 @@ int reboot_listen(const char *path)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
+	/* a cut path would bind another socket than the one we name */
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s: the reboot socket path %s is longer than %zu bytes (a run directory that "
+			"short is needed)\n", prog, path, sizeof(sa.sun_path) - 1);
+		exit(1);
+	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
