@@ -136,7 +136,7 @@ Napi::Value NetCounters(const Napi::CallbackInfo &info) {
   uint32_t xid;
   if (!ArgUint(info, 0, usage, &xid)) return env.Undefined();
   vctx_error err{};
-  vctx_net_counters n;
+  struct vctx_net_counters n;
   int r = vctx_net_counters(xid, &n, &err);
   if (r < 0) {
     ThrowKernelError(env, err);
