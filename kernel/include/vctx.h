@@ -368,7 +368,8 @@ int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback,
 int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback,
 			vctx_error *err);
 /* forget the lock of a removed cgroup (by cgroup id): its map entry, its
-   registered addresses and its private IPv6 loopback on lo */
+   registered addresses, its private IPv6 loopback on lo, and the network
+   counters of its context when it was the context's own lock */
 int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err);
 /*
  * A context's network traffic as its lock's packet filters let it through

@@ -881,7 +881,8 @@ VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vct
  * @err: filled on failure
  *
  * Deletes the entry from every build's lock map (an entry of an unknown
- * id is not an error), the lock's addresses from the address registry,
+ * id is not an error), the context's network counters when it was the
+ * context's own lock, the lock's addresses from the address registry,
  * its private IPv6 loopback from lo (unless another lock still uses it),
  * and removes the pins of older builds left empty.  Never loads anything:
  * with no pins there is nothing to forget.
