@@ -91,10 +91,10 @@ export function detailLines(row: ServerRow, width: number, confdir: string, canA
   const n = row.net;
   const m = (b: number) => formatMemory(b).trimEnd();
   if (n) add(`network  in ${m(n.inBytes)} (${n.inPackets} packets)  out ${m(n.outBytes)} (${n.outPackets} packets)`);
-  else add('network  not counted (no network lock)', 'dim');
+  else add('network  not counted (no network lock, or not readable: it needs root)', 'dim');
   const io = row.io;
   if (io) add(`disk io  read ${m(io.readBytes)}  written ${m(io.writeBytes)}   [${IO_FROM[io.source]}]`);
-  else add('disk io  not read yet', 'dim');
+  else add('disk io  not known (not read yet, or not readable: it needs root)', 'dim');
   const caps = decodeCaps(c.capBounding);
   for (const line of wrapWords(`caps kept (${caps.kept.length})    `, caps.kept, width)) add(line, 'good');
   for (const line of wrapWords(`caps dropped (${caps.dropped.length}) `, caps.dropped, width)) add(line, 'dim');
