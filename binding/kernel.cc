@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Context membership and confinement: spectate(), release(), listContexts(),
-// setLimits() and cgroupLayout() (where libvctx keeps the contexts' cgroups).
+// setLimits(), cgroupLayout() (where libvctx keeps the contexts' cgroups)
+// and netCounters() (a context's entry in the pinned network counters).
 #include "common.h"
 #include <arpa/inet.h>
 #include <cerrno>
@@ -128,7 +129,30 @@ Napi::Value CgroupLayout(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// netCounters(xid) -> {rxBytes, rxPackets, txBytes, txPackets} | null (not counted)
+Napi::Value NetCounters(const Napi::CallbackInfo &info) {
+  const char *usage = "netCounters(xid: number) -> object | null";
+  Napi::Env env = info.Env();
+  uint32_t xid;
+  if (!ArgUint(info, 0, usage, &xid)) return env.Undefined();
+  vctx_error err{};
+  struct vctx_net_counters n;
+  int r = vctx_net_counters(xid, &n, &err);
+  if (r < 0) {
+    ThrowKernelError(env, err);
+    return env.Undefined();
+  }
+  if (r == 0) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rxBytes", Napi::Number::New(env, (double)n.rx_bytes));
+  o.Set("rxPackets", Napi::Number::New(env, (double)n.rx_packets));
+  o.Set("txBytes", Napi::Number::New(env, (double)n.tx_bytes));
+  o.Set("txPackets", Napi::Number::New(env, (double)n.tx_packets));
+  return o;
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("netCounters", Napi::Function::New(env, NetCounters, "netCounters"));
   exports.Set("spectate", Napi::Function::New(env, Spectate, "spectate"));
   exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("listContexts", Napi::Function::New(env, ListContexts, "listContexts"));

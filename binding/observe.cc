@@ -53,12 +53,14 @@ State *StateOf(napi_env env) {
 enum CtxKey {
   CK_XID, CK_NAME, CK_PARENT, CK_CGROUP, CK_ROOT, CK_PID1, CK_IP, CK_LOOPBACK, CK_IP6, CK_LOOPBACK6, CK_NAT, CK_CAPS,
   CK_FLAGS, CK_CREATED, CK_NPROCS, CK_NS, CK_CPU, CK_CPUSRC, CK_MEM, CK_MEMSRC,
-  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK__COUNT
+  CK_MEMMAX, CK_PIDSMAX, CK_PIDSEV, CK_OOM, CK_NETRXB, CK_NETRXP, CK_NETTXB, CK_NETTXP, CK_IOR, CK_IOW,
+  CK_IOSRC, CK__COUNT
 };
 const char *const ctx_keys[CK__COUNT] = {
   "xid", "name", "parentXid", "cgroup", "root", "pid1", "ip", "loopback", "ip6", "loopback6", "nat", "capBounding",
   "flags", "created", "nprocs", "namespaces", "cpuUsec", "cpuSource", "memoryBytes",
   "memorySource", "memoryMax", "pidsMax", "pidsEvents", "oomKills",
+  "netRxBytes", "netRxPackets", "netTxBytes", "netTxPackets", "ioReadBytes", "ioWriteBytes", "ioSource",
 };
 
 // the context flags, by bit: kernel/tables/vctx-tables.json (vctx-tables.h)
@@ -242,6 +244,13 @@ napi_value CtxObject(napi_env env, const napi_value *keys, const vctx_ctx &c) {
     c.mem_max >= 0 ? Num(env, (double)c.mem_max) : null,
     c.pids_max >= 0 ? Num(env, (double)c.pids_max) : null,
     Num(env, (double)c.pids_events), Num(env, (double)c.oom_kills),
+    c.net_counted ? Num(env, (double)c.net_rx_bytes) : null,
+    c.net_counted ? Num(env, (double)c.net_rx_packets) : null,
+    c.net_counted ? Num(env, (double)c.net_tx_bytes) : null,
+    c.net_counted ? Num(env, (double)c.net_tx_packets) : null,
+    c.io_known ? Num(env, (double)c.io_read_bytes) : null,
+    c.io_known ? Num(env, (double)c.io_write_bytes) : null,
+    Str(env, vctx_source_name(c.io_source)),
   };
   for (int i = 0; i < CK__COUNT; i++) napi_set_property(env, o, keys[i], v[i]);
   return o;

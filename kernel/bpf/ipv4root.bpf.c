@@ -64,7 +64,9 @@
  *                ingress only from a TCP/UDP socket of the server: the
  *                host picks an IPv6 loopback as its own source); with
  *                nat, also a connected socket's own packets to/from a
- *                destination off the loopback; everything else is dropped
+ *                destination off the loopback; everything else is dropped.
+ *                What passes is counted for the lock's context
+ *                (ipv4root_net, ipv4root.h)
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -111,6 +113,15 @@ struct {
 	__type(key, struct ipv4root_addr);
 	__type(value, __u64);
 } ipv4root_addrs SEC(".maps");
+
+/* bytes and packets per context (ipv4root.h): updated, never created here */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, IPV4ROOT_MAP_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct ipv4root_net);
+} ipv4root_net SEC(".maps");
 
 /* what the programs keep per socket */
 struct sk_info {
@@ -841,16 +852,19 @@ static __always_inline int sender_ours(struct __sk_buff *skb, struct bpf_sock_tu
 	return 1;	/* no sockets to tell: the addresses decided */
 }
 
-/* @in: ingress (local = the destination) or egress (local = the source) */
-static __always_inline int skb_allowed(struct __sk_buff *skb, int in)
+/* @in: ingress (local = the destination) or egress (local = the source);
+   *@xid: the context its lock counts for (0 when none) */
+static __always_inline int skb_allowed(struct __sk_buff *skb, int in, __u32 *xid)
 {
 	struct lk k;
 	__u8 vihl;
 
+	*xid = 0;
 	if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
 		return 0;
 	if (!skb_lock(skb, &k))
 		return 0;
+	*xid = k.l.xid;
 	if ((vihl >> 4) == 4) {
 		__u32 ad[2], local, remote;
 
@@ -923,16 +937,47 @@ static __always_inline int skb_allowed(struct __sk_buff *skb, int in)
 	return 0;
 }
 
+/* a packet let through, to its context's counters (when it has them) */
+static __always_inline void count(struct __sk_buff *skb, __u32 xid, int in)
+{
+	struct ipv4root_net *n;
+	__u64 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+	if (!xid)
+		return;
+	n = bpf_map_lookup_elem(&ipv4root_net, &xid);
+	if (!n)
+		return;
+	/* per-CPU values: no other CPU writes this one */
+	if (in) {
+		n->rx_bytes += skb->len;
+		n->rx_packets += segs;
+	} else {
+		n->tx_bytes += skb->len;
+		n->tx_packets += segs;
+	}
+}
+
 SEC("cgroup_skb/ingress")
 int ipv4root_ingr(struct __sk_buff *skb)
 {
-	return skb_allowed(skb, 1);
+	__u32 xid;
+	int ok = skb_allowed(skb, 1, &xid);
+
+	if (ok)
+		count(skb, xid, 1);
+	return ok;
 }
 
 SEC("cgroup_skb/egress")
 int ipv4root_egr(struct __sk_buff *skb)
 {
-	return skb_allowed(skb, 0);
+	__u32 xid;
+	int ok = skb_allowed(skb, 0, &xid);
+
+	if (ok)
+		count(skb, xid, 0);
+	return ok;
 }
 
 char LICENSE[] SEC("license") = "GPL";

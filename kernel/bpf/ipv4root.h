@@ -15,6 +15,9 @@ struct ipv4root_lock {
 	__u32 ip6[4];		/* the server's IPv6 address, :: = none */
 	__u32 lo6[4];		/* its private IPv6 loopback (a ULA on lo);
 				   :: = IPv6 sockets are refused */
+	__u32 xid;		/* the context its packets are counted for
+				   (ipv4root_net), 0 = not counted */
+	__u32 pad;
 };
 
 /* connect() to destinations off the host's loopback leaves from the
@@ -22,6 +25,25 @@ struct ipv4root_lock {
 #define IPV4ROOT_F_NAT		0x1
 /* the host's net.ipv6.bindv6only: new IPv6 sockets are IPV6_V6ONLY */
 #define IPV4ROOT_F_V6ONLY	0x2
+/* the context's own lock: it made xid's counters, forgetting it drops them */
+#define IPV4ROOT_F_COUNTER	0x4
+
+/*
+ * The network counters, per context: the value of ipv4root_net (a per-CPU
+ * hash keyed by XID, __u32), pinned once for every build at
+ * VCTX_BPF_PIN_DIR/IPV4ROOT_NET_PIN.  The packet filters add every packet
+ * they let through to the entry of its lock's xid; they never create an
+ * entry: libvctx makes it (zero) when it locks a context's cgroup and
+ * deletes it when it forgets that lock (the one release path).  Bytes are
+ * the IP packets' lengths (headers included) as the cgroup hooks see them;
+ * a GSO packet counts as its segments.
+ */
+struct ipv4root_net {
+	__u64 rx_bytes;
+	__u64 rx_packets;
+	__u64 tx_bytes;
+	__u64 tx_packets;
+};
 
 /*
  * The address registry: every lock address (IPv4 as ::ffff:a.b.c.d, and
@@ -50,6 +72,9 @@ struct ipv4root_addr {
 
 #define IPV4ROOT_MAP_NAME	"ipv4root_locks"
 #define IPV4ROOT_ADDRS_NAME	"ipv4root_addrs"
+#define IPV4ROOT_NET_NAME	"ipv4root_net"
+/* the counters' pin: shared by every build, versioned by its layout */
+#define IPV4ROOT_NET_PIN	"net-v1"
 #define IPV4ROOT_MAP_ENTRIES	65536
 /* program names as the kernel reports them (BPF_OBJ_NAME_LEN = 16) */
 #define IPV4ROOT_PROG_BIND4	"ipv4root_bind4"

@@ -9,8 +9,11 @@
  * processes many: membership never costs a file per process).  What does
  * not change for a given (pid, start time) - the PID inside its context,
  * the uid and the command line - is read once and cached; an exec (a new
- * comm or code segment in /proc/PID/stat) refreshes it.  In steady state a
- * refresh allocates nothing.
+ * comm or code segment in /proc/PID/stat) refreshes it.  /proc/PID/io is
+ * read for the processes of a context whose disk I/O is summed (no io
+ * controller) only when the context used CPU time since the last refresh
+ * (nothing does I/O without running) or the process is new.  In steady
+ * state a refresh allocates nothing.
  *
  * A process that vanishes during a refresh is left out, never an error.
  * Every string that comes from a process (comm, cmdline) is escaped for a
@@ -96,6 +99,19 @@ struct vctx_ctx {
 	int64_t pids_max;	/* -1 = none */
 	uint64_t pids_events;	/* forks refused by the pids limit */
 	uint64_t oom_kills;
+	/* network: its lock's counters (vctx_net_counters), nested contexts'
+	   included; net_counted 0 = not counted (no network lock) */
+	int net_counted;
+	uint64_t net_rx_bytes, net_rx_packets, net_tx_bytes, net_tx_packets;
+	/* disk I/O in bytes: the cgroup's io.stat (rbytes, wbytes over every
+	   device; CGROUP2) where the io controller is, else (SUM) the
+	   read_bytes and write_bytes of /proc/PID/io summed over its live
+	   processes (each with what the children it reaped did; what went
+	   with a process that exited unreaped is not counted); io_known 0 =
+	   not read (a stat-only scan, or /proc/PID/io unreadable) */
+	int io_known;
+	enum vctx_source io_source;
+	uint64_t io_read_bytes, io_write_bytes;
 };
 
 /* the result of one refresh; valid until the next refresh or free */

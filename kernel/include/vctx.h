@@ -360,6 +360,11 @@ struct vctx_netlock {
 	uint32_t ip, loopback;		/* nbo */
 	uint8_t ip6[16], loopback6[16];
 	int nat;
+	uint32_t xid;			/* the context its packets are counted
+					   for (vctx_net_counters), 0 = none */
+	int new_counter;		/* the context's own lock: its counters
+					   start at zero now and go when the
+					   lock is forgotten */
 };
 
 /*
@@ -378,8 +383,23 @@ int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback,
 int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback,
 			vctx_error *err);
 /* forget the lock of a removed cgroup (by cgroup id): its map entry, its
-   registered addresses and its private IPv6 loopback on lo */
+   registered addresses, its private IPv6 loopback on lo, and the network
+   counters of its context when it was the context's own lock */
 int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err);
+/*
+ * A context's network traffic as its lock's packet filters let it through
+ * (kernel/bpf/ipv4root.h): IP packets with their headers, a GSO packet as
+ * its segments.  Both ends of loopback traffic are counted: a server
+ * talking to itself counts its packets out and in, one server talking to
+ * another counts out at the sender and in at the receiver.
+ */
+struct vctx_net_counters {
+	uint64_t rx_bytes, rx_packets;	/* in: received by the context */
+	uint64_t tx_bytes, tx_packets;	/* out: sent by the context */
+};
+/* the counters of context @xid: 1 found, 0 not counted (no lock of this
+   build or later, or no such context), -1 error */
+int vctx_net_counters(uint32_t xid, struct vctx_net_counters *out, vctx_error *err);
 /* the loopback address reserved for a server's context: 127.128.hi.lo */
 uint32_t vctx_loopback_for_xid(uint32_t xid);
 /* the private IPv6 loopback of a server whose IPv4 loopback is @loopback

@@ -483,6 +483,8 @@ VCTX_API int vctx_create(const struct vctx_spec *spec_in, char *const argv[], ch
 	if (spec->ipv4) {
 		struct vctx_netlock nl;
 		spec_netlock(spec, &nl);
+		nl.xid = cg.xid;	/* its traffic counted from zero */
+		nl.new_counter = 1;
 		if (vctx_netlock_attach(cg.v2fd, &nl, err) < 0)
 			goto fail_child;
 	}

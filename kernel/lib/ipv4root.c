@@ -16,6 +16,13 @@
  * list (an ipv4root bind4 program among the cgroup's effective
  * BPF_CGROUP_INET4_BIND programs), whatever build attached it; the map
  * then tells which address.
+ *
+ * The network counters (ipv4root_net, per context) are one map for every
+ * build, pinned at VCTX_BPF_PIN_DIR/IPV4ROOT_NET_PIN: a build's load
+ * reuses it when it is there, so the counts of running servers survive
+ * readers (vtop, exporters) and new builds alike.  An entry lives from
+ * the context's lock (vctx_netlock_attach with new_counter) until that
+ * lock is forgotten (vctx_ipv4root_forget, from the one release path).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +52,7 @@ extern const unsigned char vctx_bpf_ipv4root_end[];
 #define V4R_PREFIX	"ipv4root-"
 #define V4R_MAP_PIN	"locks"
 #define V4R_ADDRS_PIN	"addrs"
+#define V4R_NET_PATH	VCTX_BPF_PIN_DIR "/" IPV4ROOT_NET_PIN
 #define LOAD_FAILED	"cannot load the ipv4root eBPF programs"
 
 enum v4r_prog {
@@ -81,13 +89,14 @@ static const struct {
 struct v4r_pins {
 	int map;
 	int addrs;			/* the address registry */
+	int net;			/* the counters (shared pin), -1 when missing */
 	int prog[P__N];
 	__u32 bind_id;			/* kernel id of our bind4 program */
 	ino_t map_ino;			/* to notice pins replaced under us */
 };
 
 static pthread_mutex_t v4r_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct v4r_pins v4r_cache = { .map = -1, .addrs = -1, .prog = { [0 ... P__N - 1] = -1 } };
+static struct v4r_pins v4r_cache = { .map = -1, .addrs = -1, .net = -1, .prog = { [0 ... P__N - 1] = -1 } };
 static char v4r_build[32];		/* "ipv4root-<16 hex>" */
 
 /* --------------------------------------------------------------- helpers */
@@ -107,7 +116,9 @@ static void v4r_pins_close(struct v4r_pins *p)
 		close(p->map);
 	if (p->addrs >= 0)
 		close(p->addrs);
-	p->map = p->addrs = -1;
+	if (p->net >= 0)
+		close(p->net);
+	p->map = p->addrs = p->net = -1;
 	for (int i = 0; i < P__N; i++) {
 		if (p->prog[i] >= 0)
 			close(p->prog[i]);
@@ -132,7 +143,7 @@ static int v4r_pins_open(const char *build, struct v4r_pins *p)
 	struct bpf_prog_info info;
 	__u32 ilen = sizeof(info);
 
-	p->map = p->addrs = -1;
+	p->map = p->addrs = p->net = -1;
 	for (int i = 0; i < P__N; i++)
 		p->prog[i] = -1;
 	v4r_pin_path(path, sizeof(path), build, V4R_MAP_PIN);
@@ -146,6 +157,7 @@ static int v4r_pins_open(const char *build, struct v4r_pins *p)
 	p->addrs = bpf_obj_get(path);
 	if (p->addrs < 0)
 		goto fail;
+	p->net = bpf_obj_get(V4R_NET_PATH);	/* optional: then nothing is counted */
 	for (int i = 0; i < P__N; i++) {
 		v4r_pin_path(path, sizeof(path), build, v4r_progs[i].pin);
 		p->prog[i] = bpf_obj_get(path);
@@ -293,9 +305,9 @@ static int v4r_load_and_pin(vctx_error *err)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ipv4root");
 	char tmp[64], path[256], final[256];
 	struct bpf_object *obj;
-	struct bpf_map *map;
+	struct bpf_map *map, *net = NULL;
 	libbpf_print_fn_t old;
-	int rc = -1, e;
+	int rc = -1, e, netfd = -1;
 
 	v4r_libbpf_msg[0] = 0;
 	old = libbpf_set_print(v4r_libbpf_print);
@@ -305,6 +317,19 @@ static int v4r_load_and_pin(vctx_error *err)
 		e = errno;
 		vctx_set_error(err, e, LOAD_FAILED ": the embedded object is unreadable: %s", strerror(e));
 		goto out_print;
+	}
+	/* the counters of every build: the pinned map when there is one */
+	net = bpf_object__find_map_by_name(obj, IPV4ROOT_NET_NAME);
+	if (!net) {
+		vctx_set_error(err, ENOENT, LOAD_FAILED ": the object has no %s map", IPV4ROOT_NET_NAME);
+		goto out;
+	}
+	netfd = bpf_obj_get(V4R_NET_PATH);
+	if (netfd >= 0 && bpf_map__reuse_fd(net, netfd) < 0) {
+		e = errno;
+		vctx_set_error(err, e, "cannot use the network counters pinned at %s: %s (remove the pin when no server runs)",
+			       V4R_NET_PATH, strerror(e));
+		goto out;
 	}
 	if (bpf_object__load(obj) < 0) {
 		v4r_load_error(errno, err);
@@ -335,6 +360,11 @@ static int v4r_load_and_pin(vctx_error *err)
 			       path, strerror(map ? errno : ENOENT));
 		goto out_tmp;
 	}
+	if (netfd < 0 && bpf_map__pin(net, V4R_NET_PATH) < 0) {
+		e = errno;
+		vctx_set_error(err, e, "cannot pin the network counters at %s: %s", V4R_NET_PATH, strerror(e));
+		goto out_tmp;
+	}
 	for (int i = 0; i < P__N; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(obj, v4r_progs[i].name);
 
@@ -360,6 +390,8 @@ out_tmp:
 	v4r_remove_dir(tmp);
 out:
 	bpf_object__close(obj);
+	if (netfd >= 0)
+		close(netfd);
 out_print:
 	libbpf_set_print(old);
 	return rc;
@@ -659,6 +691,7 @@ VCTX_API int vctx_netlock_attach(int cgfd, const struct vctx_netlock *nl, vctx_e
 	}
 	memcpy(lock.ip6, nl->ip6, 16);
 	memcpy(lock.lo6, nl->loopback6, 16);
+	lock.xid = nl->xid;
 	n = v4r_ancestors(cgfd, ids, IPV4ROOT_MAX_LEVEL + 1, err);
 	if (n < 0)
 		return -1;
@@ -687,10 +720,19 @@ VCTX_API int vctx_netlock_attach(int cgfd, const struct vctx_netlock *nl, vctx_e
 		goto out;
 	}
 	}
+	/* the context's counters, from zero (per-CPU values: one per possible CPU) */
+	if (lock.xid && nl->new_counter && v4r_cache.net >= 0) {
+		int ncpu = libbpf_num_possible_cpus();
+		void *zero = ncpu > 0 ? calloc((size_t)ncpu, sizeof(struct ipv4root_net)) : NULL;
+
+		if (zero && bpf_map_update_elem(v4r_cache.net, &lock.xid, zero, BPF_ANY) == 0)
+			lock.flags |= IPV4ROOT_F_COUNTER;
+		free(zero);
+	}
 	if (bpf_map_update_elem(v4r_cache.map, &ids[0], &lock, BPF_ANY) < 0) {
 		vctx_set_error(err, errno, "cannot record the ipv4root lock: %s",
 			       errno == E2BIG ? "the lock table is full" : strerror(errno));
-		goto out;
+		goto fail_counter;
 	}
 	v4r_key4(&k, ip);
 	if (bpf_map_update_elem(v4r_cache.addrs, &k, &ids[0], BPF_ANY) < 0)
@@ -726,6 +768,9 @@ fail_addr:
 fail_map:
 	v4r_unregister(v4r_cache.addrs, &lock, ids[0]);
 	bpf_map_delete_elem(v4r_cache.map, &ids[0]);
+fail_counter:
+	if (lock.flags & IPV4ROOT_F_COUNTER)
+		bpf_map_delete_elem(v4r_cache.net, &lock.xid);
 out:
 	if (lk >= 0)
 		close(lk);
@@ -752,6 +797,10 @@ VCTX_API int vctx_ipv4root_attach(int cgfd, uint32_t ip, uint32_t loopback, vctx
 	memset(&nl, 0, sizeof(nl));
 	nl.ip = ip;
 	nl.loopback = loopback;
+	/* chbind inside a context: its packets count for that context (whose
+	   own lock made the counters) */
+	if (vctx_xid_of_pid(0, &nl.xid, NULL) < 0 || nl.xid <= VCTX_XID_SPECTATOR)
+		nl.xid = 0;
 	return vctx_netlock_attach(cgfd, &nl, err);
 }
 
@@ -822,7 +871,8 @@ VCTX_API int vctx_ipv4root_query(int cgfd, uint32_t *ip, uint32_t *loopback, vct
  * @err: filled on failure
  *
  * Deletes the entry from every build's lock map (an entry of an unknown
- * id is not an error), the lock's addresses from the address registry,
+ * id is not an error), the context's network counters when it was the
+ * context's own lock, the lock's addresses from the address registry,
  * its private IPv6 loopback from lo (unless another lock still uses it),
  * and removes the pins of older builds left empty.  Never loads anything:
  * with no pins there is nothing to forget.
@@ -869,6 +919,13 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 				memcpy(lo6, l.lo6, 16);
 				had_lo6 = 1;
 			}
+			if ((l.flags & IPV4ROOT_F_COUNTER) && l.xid) {
+				int net = bpf_obj_get(V4R_NET_PATH);
+				if (net >= 0) {
+					bpf_map_delete_elem(net, &l.xid);
+					close(net);
+				}
+			}
 		}
 		if (bpf_map_delete_elem(map, &cgroup_id) < 0 && errno != ENOENT && rc == 0)
 			rc = vctx_set_error(err, errno, "cannot forget the ipv4root lock of cgroup %llu: %s",
@@ -899,5 +956,65 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 		}
 	}
 	pthread_mutex_unlock(&v4r_mu);
+	return rc;
+}
+
+/* the counters map, opened once per process (the pin is never replaced
+   while a server runs); -1 when nothing was ever pinned */
+static int v4r_net_fd(void)
+{
+	static int fd = -1;
+	int f;
+
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&v4r_mu);
+	if (fd < 0 && (f = bpf_obj_get(V4R_NET_PATH)) >= 0) {
+		fcntl(f, F_SETFD, FD_CLOEXEC);
+		fd = f;
+	}
+	pthread_mutex_unlock(&v4r_mu);
+	return fd;
+}
+
+/**
+ * vctx_net_counters - a context's network counters (struct
+ * vctx_net_counters): the per-CPU values of its entry summed.
+ * @xid: the context
+ * @out: set to the sums (all zero when not counted)
+ * @err: filled on failure
+ *
+ * Return: 1 found, 0 not counted (no entry: no such context, no network
+ * lock, or a lock of a build before the counters), -1 error.
+ */
+VCTX_API int vctx_net_counters(uint32_t xid, struct vctx_net_counters *out, vctx_error *err)
+{
+	static int ncpu;
+	struct ipv4root_net vals[256], *v = vals;
+	int fd = v4r_net_fd(), rc;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return 0;
+	if (!ncpu)
+		ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return vctx_set_error(err, -ncpu, "cannot count the possible CPUs: %s", strerror(-ncpu));
+	if (ncpu > 256 && !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return vctx_set_error(err, ENOMEM, "reading the network counters: out of memory");
+	if (bpf_map_lookup_elem(fd, &xid, v) < 0) {
+		rc = errno == ENOENT ? 0 : vctx_set_error(err, errno, "cannot read the network counters of context %u: %s",
+							   xid, strerror(errno));
+	} else {
+		for (int i = 0; i < ncpu; i++) {
+			out->rx_bytes += v[i].rx_bytes;
+			out->rx_packets += v[i].rx_packets;
+			out->tx_bytes += v[i].tx_bytes;
+			out->tx_packets += v[i].tx_packets;
+		}
+		rc = 1;
+	}
+	if (v != vals)
+		free(v);
 	return rc;
 }

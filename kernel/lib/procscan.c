@@ -202,6 +202,15 @@ struct pent {
 	size_t cap;
 	size_t cmd_off;
 	int lite;		/* filled without status/cmdline */
+	int io_valid;		/* io_read/io_write were read */
+	uint64_t io_read, io_write;	/* /proc/PID/io read_bytes, write_bytes */
+};
+
+/* a context's CPU time at the last refresh: did it run since? */
+struct prevcpu {
+	uint32_t xid;
+	int exact;		/* cgroup2 cpu.stat (else a sum of ticks: never trusted) */
+	uint64_t usec;
 };
 
 /* a pid found in a context's cgroup.procs */
@@ -242,6 +251,10 @@ struct vctx_scanner {
 
 	uint64_t gen;			/* fills so far */
 	int lite;			/* stat only: no inner PID, uid, cmdline */
+	struct prevcpu *prev, *cur;	/* contexts' CPU time, last and this refresh */
+	size_t nprev, prev_cap, cur_cap;
+	unsigned char *ran;		/* per s->ctxs: ran since the last refresh */
+	size_t ran_cap;
 	struct vctx_snapshot snap;
 };
 
@@ -313,6 +326,9 @@ VCTX_API void vctx_scanner_free(struct vctx_scanner *s)
 	free(s->ctxs);
 	free(s->members);
 	free(s->big);
+	free(s->prev);
+	free(s->cur);
+	free(s->ran);
 	free(s);
 }
 
@@ -599,6 +615,8 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 		} else {
 			memset(e, 0, sizeof(*e));
 		}
+		if (e->starttime != st.starttime)
+			e->io_valid = 0;	/* another process with this pid */
 		if (!known) {
 			e->pid = pid;
 			e->starttime = st.starttime;
@@ -798,6 +816,24 @@ static void ctx_figures(struct vctx_scanner *s, struct vctx_ctx *c, int dfd,
 			c->oom_kills = (uint64_t)n;
 	}
 
+	/* disk I/O: io.stat where the io controller is, else summed later */
+	c->io_source = VCTX_SRC_SUM;
+	c->io_known = !s->lite;
+	c->io_read_bytes = c->io_write_bytes = 0;
+	if (read_grow(dfd, "io.stat", &s->big, &s->big_cap) >= 0) {
+		/* "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device */
+		for (const char *q = s->big; (q = strstr(q, "bytes=")); q += 6) {
+			uint64_t v = 0;
+			parse_u64(q + 6, &v);
+			if (q > s->big && q[-1] == 'r')
+				c->io_read_bytes += v;
+			else if (q > s->big && q[-1] == 'w')
+				c->io_write_bytes += v;
+		}
+		c->io_source = VCTX_SRC_CGROUP2;
+		c->io_known = 1;
+	}
+
 	/* pids */
 	c->pids_max = -1;
 	c->pids_events = 0;
@@ -913,6 +949,70 @@ static int scan_contexts(struct vctx_scanner *s, vctx_error *err)
 	return 0;
 }
 
+/* read_bytes and write_bytes of /proc/PID/io into @e; -1 when unreadable */
+static int read_proc_io(struct vctx_scanner *s, pid_t pid, struct pent *e)
+{
+	char path[32], buf[512];
+	ssize_t n;
+
+	memcpy(put_u(path, (unsigned long)pid), "/io", 4);
+	{
+		int fd cleanup_fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		do
+			n = read(fd, buf, sizeof(buf) - 1);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *r = strstr(buf, "\nread_bytes: "), *w = strstr(buf, "\nwrite_bytes: ");
+	if (!r || !w)
+		return -1;
+	parse_u64(r + 13, &e->io_read);
+	parse_u64(w + 14, &e->io_write);
+	e->io_valid = 1;
+	return 0;
+}
+
+static int cmp_prevcpu(const void *a, const void *b)
+{
+	uint32_t x = ((const struct prevcpu *)a)->xid, y = ((const struct prevcpu *)b)->xid;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Which contexts ran since the last refresh (s->ran, per s->ctxs): their
+ * cgroup2 CPU time moved, or it cannot tell (no cpu.stat, not seen
+ * before).  Remembers this refresh's times for the next.
+ */
+static int contexts_ran(struct vctx_scanner *s)
+{
+	if (grow((void **)&s->ran, &s->ran_cap, s->nctxs + 1, 1) < 0 ||
+	    grow((void **)&s->cur, &s->cur_cap, s->nctxs + 1, sizeof(struct prevcpu)) < 0)
+		return -1;
+	for (size_t i = 0; i < s->nctxs; i++) {
+		const struct vctx_ctx *c = &s->ctxs[i];
+		struct prevcpu key = { .xid = c->xid }, *o;
+		int exact = c->cpu_source == VCTX_SRC_CGROUP2;
+
+		o = s->nprev ? bsearch(&key, s->prev, s->nprev, sizeof(key), cmp_prevcpu) : NULL;
+		s->ran[i] = !(exact && o && o->exact && o->usec == c->cpu_usec);
+		s->cur[i] = (struct prevcpu){ .xid = c->xid, .exact = exact, .usec = c->cpu_usec };
+	}
+	if (s->nctxs > 1)
+		qsort(s->cur, s->nctxs, sizeof(struct prevcpu), cmp_prevcpu);
+	struct prevcpu *t = s->prev;
+	size_t tc = s->prev_cap;
+	s->prev = s->cur;
+	s->prev_cap = s->cur_cap;
+	s->nprev = s->nctxs;
+	s->cur = t;
+	s->cur_cap = tc;
+	return 0;
+}
+
 /* xid of every process, counts and sums per context */
 static int assign(struct vctx_scanner *s, vctx_error *err)
 {
@@ -939,6 +1039,13 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 	sort_base = s->ctxs;
 	qsort(order, s->nctxs, sizeof(uint32_t), cmp_order);
 
+	/* CPU time is per cgroup (s->ctxs, before the sums below) */
+	if (!s->lite && contexts_ran(s) < 0) {
+		if (order != order_small)
+			free(order);
+		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
+	}
+
 	uint64_t ticks_usec = s->clock_ticks > 0 ? 1000000ULL / (uint64_t)s->clock_ticks : 10000;
 	for (i = 0; i < s->nprocs; i++) {
 		struct vctx_proc *p = &s->procs[i];
@@ -950,6 +1057,12 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 		struct vctx_ctx *own = c >= 0 ? &s->ctxs[c] : NULL;
 		if (own && !own->pid1 && p->inner_pid == 1)
 			own->pid1 = p->pid;
+		/* disk I/O of a summed context: re-read when it ran, or new
+		   (s->cache[i] is p's entry: both follow the pid order) */
+		struct pent *e = &s->cache[i];
+		if (own && own->io_source == VCTX_SRC_SUM && !s->lite &&
+		    (s->ran[c] || !e->io_valid) && read_proc_io(s, p->pid, e) < 0 && errno == EACCES)
+			own->io_known = 0;
 		/* count in the context and every ancestor */
 		for (int depth = 0; c >= 0 && depth <= CTX_DEPTH_MAX; depth++) {
 			struct vctx_ctx *x = &s->ctxs[c];
@@ -958,6 +1071,10 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 				x->mem_bytes += p->rss;
 			if (x->cpu_source == VCTX_SRC_SUM)
 				x->cpu_usec += (p->utime + p->stime) * ticks_usec;
+			if (x->io_source == VCTX_SRC_SUM && e->io_valid) {
+				x->io_read_bytes += e->io_read;
+				x->io_write_bytes += e->io_write;
+			}
 			if (!x->parent_xid)
 				break;
 			c = ctx_index(s, order, x->parent_xid);
@@ -989,6 +1106,39 @@ static void drop_orphans(struct vctx_scanner *s)
 		vctx_release_orphan(c->xid, c->cgroup + v2len + 1, c->parent_xid);
 		memmove(c, c + 1, (s->nctxs - i - 1) * sizeof(*c));
 		s->nctxs--;
+	}
+}
+
+/* the network counters of each context, nested contexts' added to their
+   ancestors' (children come after their parents in s->ctxs) */
+static void ctx_net(struct vctx_scanner *s)
+{
+	for (size_t i = 0; i < s->nctxs; i++) {
+		struct vctx_ctx *c = &s->ctxs[i];
+		struct vctx_net_counters n;
+
+		c->net_counted = c->xid > VCTX_XID_SPECTATOR && vctx_net_counters(c->xid, &n, NULL) == 1;
+		c->net_rx_bytes = c->net_counted ? n.rx_bytes : 0;
+		c->net_rx_packets = c->net_counted ? n.rx_packets : 0;
+		c->net_tx_bytes = c->net_counted ? n.tx_bytes : 0;
+		c->net_tx_packets = c->net_counted ? n.tx_packets : 0;
+	}
+	for (size_t i = s->nctxs; i-- > 0;) {
+		const struct vctx_ctx *c = &s->ctxs[i];
+		if (!c->parent_xid || !c->net_counted)
+			continue;
+		for (size_t k = i; k-- > 0;) {
+			struct vctx_ctx *x = &s->ctxs[k];
+			if (x->xid != c->parent_xid)
+				continue;
+			if (x->net_counted) {
+				x->net_rx_bytes += c->net_rx_bytes;
+				x->net_rx_packets += c->net_rx_packets;
+				x->net_tx_bytes += c->net_tx_bytes;
+				x->net_tx_packets += c->net_tx_packets;
+			}
+			break;
+		}
 	}
 }
 
@@ -1041,6 +1191,7 @@ VCTX_API int vctx_scan(struct vctx_scanner *s, const struct vctx_snapshot **out,
 		return -1;
 	drop_orphans(s);
 	ctx_pid1(s);
+	ctx_net(s);
 
 	s->snap.procs = s->procs;
 	s->snap.nprocs = s->nprocs;

@@ -159,8 +159,20 @@ VCTX_API int vctx_scan_json(FILE *f, int lite, pid_t leave_out)
 			fprintf(f, "%lld", (long long)c->pids_max);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"pidsEvents\":%llu,\"oomKills\":%llu}", (unsigned long long)c->pids_events,
+		fprintf(f, ",\"pidsEvents\":%llu,\"oomKills\":%llu", (unsigned long long)c->pids_events,
 			(unsigned long long)c->oom_kills);
+		if (c->net_counted)
+			fprintf(f, ",\"netRxBytes\":%llu,\"netRxPackets\":%llu,\"netTxBytes\":%llu,\"netTxPackets\":%llu",
+				(unsigned long long)c->net_rx_bytes, (unsigned long long)c->net_rx_packets,
+				(unsigned long long)c->net_tx_bytes, (unsigned long long)c->net_tx_packets);
+		else
+			fputs(",\"netRxBytes\":null,\"netRxPackets\":null,\"netTxBytes\":null,\"netTxPackets\":null", f);
+		if (c->io_known)
+			fprintf(f, ",\"ioReadBytes\":%llu,\"ioWriteBytes\":%llu", (unsigned long long)c->io_read_bytes,
+				(unsigned long long)c->io_write_bytes);
+		else
+			fputs(",\"ioReadBytes\":null,\"ioWriteBytes\":null", f);
+		fprintf(f, ",\"ioSource\":\"%s\"}", vctx_source_name(c->io_source));
 	}
 	fputs("]}", f);
 	vctx_scanner_free(sc);

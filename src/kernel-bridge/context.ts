@@ -1,8 +1,8 @@
 /**
  * Context membership and confinement through the addon: listing contexts,
  * joining the spectator (context 1), releasing a context left by a crashed
- * tool, changing a running context's limits, and reaping a child Node did
- * not spawn.  (Waiting for a context to empty is `vserver stop`'s poll of
+ * tool, changing a running context's limits, reading its network counters,
+ * and reaping a child Node did not spawn.  (Waiting for a context to empty is `vserver stop`'s poll of
  * the cgroup: it also watches the monitor and releases for a dead one.)
  */
 import { requireAddon } from './addon.js';
@@ -24,6 +24,30 @@ interface RawKernel {
   spectate(): void;
   release(xid: number): void;
   setLimits(xid: number, limits: LiveLimits): void;
+  netCounters(xid: number): NetCounters | null;
+}
+
+/**
+ * A context's network traffic as its lock's packet filters let it through
+ * (the pinned per-context map, kernel/bpf/ipv4root.h): bytes of IP packets,
+ * headers included, and packets, received (rx) and sent (tx) since it started.
+ */
+export interface NetCounters {
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+}
+
+/**
+ * The network counters of context `xid` (its own traffic, without nested
+ * contexts'), or null when it is not counted: no such context, no network
+ * lock, or its entry went with its release.  The snapshot's netRx and netTx
+ * figures are the same counters.
+ * @throws KernelError when the map cannot be read
+ */
+export function netCounters(xid: number): NetCounters | null {
+  return raw().netCounters(xid);
 }
 
 /**

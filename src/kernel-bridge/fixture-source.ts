@@ -69,6 +69,13 @@ const contextSchema = z.object({
   pidsMax: int.nonnegative().nullable(),
   pidsEvents: int.nonnegative(),
   oomKills: int.nonnegative(),
+  netRxBytes: num.nonnegative().nullable().optional(),
+  netRxPackets: num.nonnegative().nullable().optional(),
+  netTxBytes: num.nonnegative().nullable().optional(),
+  netTxPackets: num.nonnegative().nullable().optional(),
+  ioReadBytes: num.nonnegative().nullable().optional(),
+  ioWriteBytes: num.nonnegative().nullable().optional(),
+  ioSource: figureSource.optional(),
 });
 
 const snapshotSchema = z.object({

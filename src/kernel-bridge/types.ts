@@ -83,6 +83,27 @@ export interface ContextInfo {
   pidsEvents: number;
   /** OOM kills inside the context */
   oomKills: number;
+  /**
+   * Network traffic the context's lock let through, from the kernel's
+   * per-context counters (one pinned eBPF map, kernel/bpf/ipv4root.h):
+   * bytes of IP packets (headers included) and packets, received (rx) and
+   * sent (tx), since the context started; nested contexts' included.
+   * null when not counted (no network lock).  Absent in recordings made
+   * before the counters.
+   */
+  netRxBytes?: number | null;
+  netRxPackets?: number | null;
+  netTxBytes?: number | null;
+  netTxPackets?: number | null;
+  /**
+   * Disk I/O in bytes, read and written, and where it came from:
+   * 'cgroup2' the cgroup's io.stat, 'sum' /proc/PID/io (read_bytes,
+   * write_bytes) over its live processes (with the children they reaped).
+   * null when not read (a stat-only snapshot).
+   */
+  ioReadBytes?: number | null;
+  ioWriteBytes?: number | null;
+  ioSource?: FigureSource;
 }
 
 /** A full host snapshot. */

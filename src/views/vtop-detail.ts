@@ -1,11 +1,11 @@
 /**
  * vtop's detail pane for the selected server: capability bounding set
  * decoded by name (kept vs dropped), flags, limits and how close each is,
- * IP lock, namespaces, paths.  Pure: rows in, lines out.
+ * IP lock, network and disk I/O, namespaces, paths.  Pure: rows in, lines out.
  */
 import { CAPABILITIES } from '../config/caps.js';
 import { formatMemory } from './format.js';
-import type { ServerRow } from './vtop-servers.js';
+import type { IoSource, ServerRow } from './vtop-servers.js';
 import { clip, safe, wrapWords } from './vtop-text.js';
 
 /** Linux capability names by number (linux/capability.h), 0..CAP_LAST: config/caps.ts's table */
@@ -39,6 +39,9 @@ const toneFor = (fraction: number): Tone => (fraction >= 0.9 ? 'bad' : fraction 
 
 /** the names of the places a cgroup's memory figure is read from */
 const MEMORY_FILE: Record<string, string> = { cgroup2: 'memory.current', cgroup1: 'memory.usage_in_bytes' };
+
+/** where a disk I/O figure is read from, as the pane names it */
+const IO_FROM: Record<IoSource, string> = { 'io.stat': 'io.stat', 'live processes': 'live processes only: /proc/PID/io' };
 
 /**
  * The lines describing a server, each at most `width` code points.
@@ -84,6 +87,14 @@ export function detailLines(row: ServerRow, width: number, confdir: string, canA
   } else {
     add(`pids     ${c.nprocs}, no limit`);
   }
+  // network: the kernel's per-context counters since the start (both ends of loopback traffic count)
+  const n = row.net;
+  const m = (b: number) => formatMemory(b).trimEnd();
+  if (n) add(`network  in ${m(n.inBytes)} (${n.inPackets} packets)  out ${m(n.outBytes)} (${n.outPackets} packets)`);
+  else add('network  not counted (no network lock, or not readable: it needs root)', 'dim');
+  const io = row.io;
+  if (io) add(`disk io  read ${m(io.readBytes)}  written ${m(io.writeBytes)}   [${IO_FROM[io.source]}]`);
+  else add('disk io  not known (not read yet, or not readable: it needs root)', 'dim');
   const caps = decodeCaps(c.capBounding);
   for (const line of wrapWords(`caps kept (${caps.kept.length})    `, caps.kept, width)) add(line, 'good');
   for (const line of wrapWords(`caps dropped (${caps.dropped.length}) `, caps.dropped, width)) add(line, 'dim');

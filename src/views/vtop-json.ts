@@ -5,11 +5,16 @@
  * different things: `rssSumBytes`, the sum of its processes' RSS (shared
  * pages counted once per process, as vserver-stat), and
  * `cgroupMemoryBytes`, what its cgroup is charged (memory.current; null
- * when there is no memory controller or it is not running).  Pure.
+ * when there is no memory controller or it is not running).  Network:
+ * `netInBytes`/`netOutBytes` (and packets), the kernel's per-context
+ * counters since the server started (null when not counted: no network
+ * lock, not running, the host).  Disk I/O: `ioReadBytes`/`ioWriteBytes`,
+ * from `ioSource` 'io.stat' (the cgroup's) or 'live processes' (its live
+ * processes' /proc/PID/io only); null when not known.  Pure.
  */
 import type { VtopFrame } from './vtop-model.js';
 import type { ProcRow } from './vtop-procs.js';
-import type { ServerRow } from './vtop-servers.js';
+import type { IoSource, ServerRow } from './vtop-servers.js';
 
 export interface VtopJson {
   /** `cpuPercent`: % of one core, 0..cpus×100 */
@@ -22,6 +27,8 @@ export interface VtopJson {
     cpuPercent: number | null; rssSumBytes: number; vszSumBytes: number; uptimeSeconds: number | null;
     ip: string | null; ip6: string | null; diskBytes: number | null; runaways: number;
     cgroupMemoryBytes: number | null; cgroupMemoryMax: number | null; pidsMax: number | null;
+    netInBytes: number | null; netOutBytes: number | null; netInPackets: number | null; netOutPackets: number | null;
+    ioReadBytes: number | null; ioWriteBytes: number | null; ioSource: IoSource | null;
     processList: {
       pid: number; startTime: number; innerPid: number | null; user: string; state: string;
       cpuPercent: number | null; rssBytes: number; vszBytes: number; command: string; runaway: boolean; depth: number;
@@ -43,6 +50,9 @@ export function frameToJson(frame: VtopFrame, servers: readonly ServerRow[], pro
       ip: s.ip, ip6: s.ip6, diskBytes: s.disk ?? null, runaways: s.runaways,
       cgroupMemoryBytes: s.context && s.context.memorySource !== 'sum' ? s.context.memoryBytes : null,
       cgroupMemoryMax: s.context?.memoryMax ?? null, pidsMax: s.context?.pidsMax ?? null,
+      netInBytes: s.net?.inBytes ?? null, netOutBytes: s.net?.outBytes ?? null,
+      netInPackets: s.net?.inPackets ?? null, netOutPackets: s.net?.outPackets ?? null,
+      ioReadBytes: s.io?.readBytes ?? null, ioWriteBytes: s.io?.writeBytes ?? null, ioSource: s.io?.source ?? null,
       processList: s.xid === null ? [] : procsOf(s.xid).map((p) => ({
         pid: p.pid, startTime: p.startTime, innerPid: p.innerPid, user: p.user, state: p.state, cpuPercent: round(p.cpu),
         rssBytes: p.rss, vszBytes: p.vsz, command: p.command, runaway: p.runaway, depth: p.branch.length / 3,

@@ -6,6 +6,9 @@
  * process; uptime since its oldest process started); CPU% is % of ONE core
  * over the last interval.  The cgroup's own memory figure ("cgroup mem",
  * memory.current) is a different one: the detail pane shows it.
+ * Network (bytes in/out since the server started, from the kernel's
+ * per-context counters) and disk I/O (bytes read/written: the cgroup's
+ * io.stat, else its live processes' /proc/PID/io) come from the snapshot.
  * A context with no process left (an empty cgroup a killed tool left
  * behind) is not a running server and is not listed as one.  Pure.
  */
@@ -51,12 +54,47 @@ export interface ServerRow {
   pressure: number | undefined;
   /** its CPU over the last minute (the sparkline), oldest first */
   history?: readonly CpuPoint[];
+  /** its network traffic since it started; null when not counted (no network lock), not running, or the host */
+  net: NetFigures | null;
+  /** its disk I/O; null when not known (a stat-only frame), not running, or the host */
+  io: IoFigures | null;
 }
 
 /** what the sparkline column needs besides the row: the frame's time and the scale (the host's cores × 100) */
 export interface SparkScale {
   now: number;
   scale: number;
+}
+
+/** bytes and packets a server received (in) and sent (out) */
+export interface NetFigures {
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+}
+
+/** where a server's disk I/O figure comes from */
+export type IoSource = 'io.stat' | 'live processes';
+
+/** bytes a server read and wrote */
+export interface IoFigures {
+  readBytes: number;
+  writeBytes: number;
+  /** 'io.stat': the cgroup's; 'live processes': /proc/PID/io summed over its live processes only */
+  source: IoSource;
+}
+
+/** the network figures of a context record, null when not counted */
+export function netOf(c: ContextInfo): NetFigures | null {
+  if (c.netRxBytes == null || c.netTxBytes == null) return null;
+  return { inBytes: c.netRxBytes, outBytes: c.netTxBytes, inPackets: c.netRxPackets ?? 0, outPackets: c.netTxPackets ?? 0 };
+}
+
+/** the disk I/O figures of a context record, null when not known */
+export function ioOf(c: ContextInfo): IoFigures | null {
+  if (c.ioReadBytes == null || c.ioWriteBytes == null) return null;
+  return { readBytes: c.ioReadBytes, writeBytes: c.ioWriteBytes, source: c.ioSource === 'cgroup2' ? 'io.stat' : 'live processes' };
 }
 
 /** consecutive hot intervals before a process counts as runaway */
@@ -93,7 +131,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     key: 'x:0', xid: 0, name: '', label: 'root server', state: 'host', nprocs: host?.n ?? 0,
     cpu: frame.cpu.context.get(0), rss: host?.rss ?? 0, vsz: host?.vsz ?? 0,
     uptimeMs: snap.uptime * 1000, ip: null, ip6: null, disk: undefined, runaways: host?.run ?? 0,
-    context: undefined, pressure: undefined, history: frame.history?.get(0),
+    context: undefined, pressure: undefined, history: frame.history?.get(0), net: null, io: null,
   });
 
   const names = new Map<number, string>();
@@ -117,6 +155,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
       disk: c.name ? (frame.diskUse.get(c.name) ?? null) : undefined,
       runaways: a?.run ?? 0, context: c,
       pressure: fractions.length ? Math.max(...fractions) : undefined, history: frame.history?.get(c.xid),
+      net: netOf(c), io: ioOf(c),
     });
   }
   for (const name of frame.configured) {
@@ -124,17 +163,20 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     rows.push({
       key: `n:${name}`, xid: null, name, label: safe(name), state: 'stopped', nprocs: 0, cpu: undefined,
       rss: 0, vsz: 0, uptimeMs: null, ip: null, ip6: null, disk: frame.diskUse.get(name) ?? null, runaways: 0,
-      context: undefined, pressure: undefined,
+      context: undefined, pressure: undefined, net: null, io: null,
     });
   }
   return rows;
 }
 
-export type ServerColumnId = 'mark' | 'xid' | 'name' | 'state' | 'proc' | 'cpu' | 'rss' | 'vsz' | 'uptime' | 'ip' | 'disk' | 'memlim' | 'spark';
+export type ServerColumnId =
+  'mark' | 'xid' | 'name' | 'state' | 'proc' | 'cpu' | 'rss' | 'vsz' | 'uptime' | 'ip' | 'disk' | 'net' | 'io' | 'memlim' | 'spark';
 
 /**
- * the server list's columns; on a narrow terminal the sparkline goes first,
- * then the memory against its limit, VSZ, disk, uptime, IP
+ * The server list's columns; on a narrow terminal the sparkline goes first,
+ * then the memory against its limit, VSZ, disk I/O, network, disk, uptime,
+ * IP (80 columns show what they showed before the network, I/O, memory and
+ * sparkline columns; the detail pane always has them).
  */
 export const SERVER_COLUMNS: readonly Column<ServerColumnId>[] = [
   { id: 'mark', title: ' ', width: 1, align: 'left', priority: 0 },
@@ -144,12 +186,14 @@ export const SERVER_COLUMNS: readonly Column<ServerColumnId>[] = [
   { id: 'proc', title: 'PROC', width: 5, align: 'right', priority: 0 },
   { id: 'cpu', title: 'CPU%', width: 6, align: 'right', priority: 0 },
   { id: 'rss', title: 'RSS sum', width: 7, align: 'right', priority: 0 },
-  { id: 'vsz', title: 'VSZ sum', width: 7, align: 'right', priority: 5 },
+  { id: 'vsz', title: 'VSZ sum', width: 7, align: 'right', priority: 7 },
   { id: 'uptime', title: 'UPTIME', width: 8, align: 'right', priority: 3 },
   { id: 'ip', title: 'IP', width: 15, align: 'left', priority: 2 },
   { id: 'disk', title: 'DISK', width: 6, align: 'right', priority: 4 },
-  { id: 'memlim', title: 'MEM/LIMIT', width: 11, align: 'right', priority: 6 },
-  { id: 'spark', title: 'CPU, last minute', width: 30, align: 'left', priority: 7 },
+  { id: 'net', title: 'NET IN/OUT', width: 11, align: 'right', priority: 5 },
+  { id: 'io', title: 'IO R/W', width: 11, align: 'right', priority: 6 },
+  { id: 'memlim', title: 'MEM/LIMIT', width: 11, align: 'right', priority: 8 },
+  { id: 'spark', title: 'CPU, last minute', width: 30, align: 'left', priority: 9 },
 ];
 
 /** the cgroup's memory (memory.current) against its limit (MEMORY_MAX): `120M/256M`, `120M/-` without one */
@@ -157,6 +201,18 @@ export function memAgainstLimit(row: ServerRow): string {
   const c = row.context;
   if (!c || row.state !== 'running') return '';
   return `${formatMemory(c.memoryBytes)}/${c.memoryMax ? formatMemory(c.memoryMax) : '-'}`;
+}
+
+/**
+ * Two byte counts in `width` characters, `IN/OUT` (formatMemory's units:
+ * `1.0M/23.4K`), without tenths when both do not fit.
+ */
+export function formatBytePair(a: number, b: number, width = 11): string {
+  const f = (n: number) => formatMemory(n).trimEnd();
+  const full = `${f(a)}/${f(b)}`;
+  if (full.length <= width) return full;
+  const whole = (n: number) => f(n).replace(/\.\d/, '');
+  return `${whole(a)}/${whole(b)}`;
 }
 
 /** the columns that fit a width (NAME takes the slack, up to 20 characters is typical); the sparkline only where there are samples to draw */
@@ -180,6 +236,10 @@ export function formatServerLine(row: ServerRow, cols: readonly FittedColumn<Ser
     uptime: row.uptimeMs === null ? '' : formatDuration(row.uptimeMs),
     ip: row.ip ?? '',
     disk: row.disk === undefined ? '' : row.disk === null ? '…' : formatMemory(row.disk),
+    // not running: nothing; running but not counted (no network lock): '-'
+    net: row.context === undefined ? '' : row.net ? formatBytePair(row.net.inBytes, row.net.outBytes) : '-',
+    // not known yet (the stat-only first frame): '…'
+    io: row.context === undefined ? '' : row.io ? formatBytePair(row.io.readBytes, row.io.writeBytes) : '…',
     memlim: memAgainstLimit(row),
     spark: sparkCol ? sparkline(row.history!, spark!.now, sparkCol.at, spark!.scale) : '',
   });
