@@ -113,6 +113,12 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 	if (read(gofd, &go, 1) != 1)
 		_exit(127);
 	prctl(PR_SET_PDEATHSIG, 0);
+	/* PID 1 and the guard run the host's binary and hold what entering
+	   host tools pass in (their stdio): not dumpable, so the server's root
+	   (no CAP_SYS_PTRACE) cannot open their /proc/PID/exe, fd/, mem or
+	   ptrace them (runc CVE-2019-5736).  execve makes CMD dumpable again. */
+	if (!vctx_weakened("dumpable"))
+		prctl(PR_SET_DUMPABLE, 0);
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vctx_set_error(&e, errno, "cannot create the cgroup namespace: %s", strerror(errno));
 		die_report(repfd, &e);
@@ -141,12 +147,12 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 	if (vctx_apply_rlimits(spec, &e) < 0)
 		die_report(repfd, &e);
 	/* while CAP_SYS_ADMIN is still ours: Landlock, then seccomp */
-	if (spec->secure && vctx_landlock_scope(&e) < 0)
+	if (spec->secure && !vctx_weakened("landlock") && vctx_landlock_scope(&e) < 0)
 		die_report(repfd, &e);
-	if ((spec->secure || (spec->flags & VCTX_F_LOCK)) &&
+	if ((spec->secure || (spec->flags & VCTX_F_LOCK)) && !vctx_weakened("seccomp") &&
 	    vctx_seccomp_install(spec->flags, spec->secure, &e) < 0)
 		die_report(repfd, &e);
-	if (!spec->keep_caps && vctx_caps_reduce(spec->caps, &e) < 0)
+	if (!spec->keep_caps && !vctx_weakened("caps") && vctx_caps_reduce(spec->caps, &e) < 0)
 		die_report(repfd, &e);
 	if (console >= 0) {
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -155,8 +161,9 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		dup2(console, 1);
 		dup2(console, 2);
 	}
-	/* nothing of the host's leaks in: only 0-2, the pipes and the guard */
-	{
+	/* nothing of the host's leaks in: only 0-2, the pipes and the guard
+	   (runc CVE-2024-21626) */
+	if (!vctx_weakened("closefds")) {
 		int keep[3] = { repfd, lfd, gofd };
 		close_except(keep, 3);
 	}
@@ -250,6 +257,12 @@ static int validate(const struct vctx_spec *spec, vctx_error *err)
 		return vctx_set_error(err, EINVAL, "hostname %s is longer than 64 characters", spec->hostname);
 	if (spec->has_nice && (spec->nice < -20 || spec->nice > 19))
 		return vctx_set_error(err, ERANGE, "nice %d out of range (-20..19)", spec->nice);
+	/* CMD inherits our stdin (and stdout/stderr without a console log) */
+	{
+		int fds[3] = { 0, spec->console ? -1 : 1, spec->console ? -1 : 2 };
+		if (vctx_check_stdio(fds, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <linux/limits.h>
 #include "vctx.h"
 #include "util.h"
+#include "internal.h"
 
 ssize_t vctx_read_file_at(int dirfd, const char *path, char *buf, size_t len)
 {
@@ -217,4 +218,19 @@ VCTX_API int vctx_front_exec_node(const char *prog, const char *bundle, int argc
 	fprintf(stderr, "%s: cannot run node: %s\n", prog, strerror(errno));
 	free(node_argv);
 	return 127;
+}
+
+int vctx_check_stdio(const int fds[3], vctx_error *err)
+{
+	static const char *const names[3] = { "standard input", "standard output", "standard error" };
+	struct stat st;
+
+	if (vctx_weakened("stdio"))
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 && fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
+			return vctx_set_error(err, EISDIR, "%s is a directory: a process inside the context "
+					      "could leave its root through it (give a file, a pipe or a terminal)",
+					      names[i]);
+	return 0;
 }

@@ -24,6 +24,11 @@ void vctx_chomp(char *s);
 /* start time of whoever holds @pid now (0 = self; /proc/PID/stat field
    22, clock ticks after boot); -1 when nobody does */
 int vctx_starttime(pid_t pid, uint64_t *st);
+/* refuse a directory among the descriptors a process in a context will
+   get as its stdio (-1: not passed): fchdir() to it leaves the server's
+   root (runc CVE-2024-21626) */
+int vctx_check_stdio(const int fds[3], vctx_error *err);
+
 #endif
 
 /* is @s a non-empty run of decimal digits? (a cgroup named so is a context) */

@@ -120,8 +120,11 @@ export function parseChcontextStatus(text: string): ChcontextStatus | null {
 /** runs chcontext --daemon with its status line on descriptor 3 */
 function runChcontext(args: string[]): Promise<{ code: number; status: ChcontextStatus | null; stderr: string }> {
   return new Promise((resolve) => {
+    // a clean environment; the attack suite's test switch (libvctx's vctx_weakened) passes through
+    const weaken = process.env.VCTX_TEST_WEAKEN;
     const child = spawn(CHCONTEXT, ['--status-fd', '3', ...args], {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(weaken ? { VCTX_TEST_WEAKEN: weaken } : {}) },
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     let status = '';
