@@ -151,8 +151,10 @@ function readOnlyExcept(keep: string): string[] {
     return { mp: unesc(f[4]!), opts: f[5]! };
   });
   // never in the host's namespace: everything there would go read-only for everyone
-  const ns = (pid: string) => readlinkSync(`/proc/${pid}/ns/mnt`);
-  if (ns('self') === ns('1')) throw new Error('refusing to remount: this process is in the mount namespace of PID 1 (run through the outer test, which makes one with unshare -m)');
+  const outer = process.env.VCTX_FUZZ_OUTER_NS;
+  if (!outer || readlinkSync('/proc/self/ns/mnt') === outer) {
+    throw new Error('refusing to remount: not in a mount namespace of its own (run through the outer test, which makes one with unshare -m)');
+  }
   let r = spawnSync('mount', ['--make-rprivate', '/']);
   assert.equal(r.status, 0, `mount --make-rprivate /: ${r.stderr}`);
   r = spawnSync('mount', ['--bind', keep, keep]);
@@ -181,7 +183,7 @@ if (!INSIDE) {
           '--test-reporter=spec', SELF], {
           cwd: projectRoot, encoding: 'utf8', maxBuffer: 64 << 20,
           // NODE_TEST_CONTEXT would make the inner runner report to ours instead of running its tests
-          env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), VCTX_FUZZ_NS: '1', VCTX_FUZZ_DIR: dir, TMPDIR: join(dir, 'tmp'), FORCE_COLOR: '0' },
+          env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), VCTX_FUZZ_NS: '1', VCTX_FUZZ_OUTER_NS: readlinkSync('/proc/self/ns/mnt'), VCTX_FUZZ_DIR: dir, TMPDIR: join(dir, 'tmp'), FORCE_COLOR: '0' },
         });
         const report = `${r.stdout}\n${r.stderr}`;
         for (const l of report.split('\n').filter((x) => /^\s*(✔|✖|#)/.test(x))) console.log(`  ${l.trim()}`);
