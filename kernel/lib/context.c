@@ -114,6 +114,12 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 	if (read(gofd, &go, 1) != 1)
 		_exit(127);
 	prctl(PR_SET_PDEATHSIG, 0);
+	/* PID 1 and the guard run the host's binary and hold what entering
+	   host tools pass in (their stdio): not dumpable, so the server's root
+	   (no CAP_SYS_PTRACE) cannot open their /proc/PID/exe, fd/, mem or
+	   ptrace them (runc CVE-2019-5736).  execve makes CMD dumpable again. */
+	if (!vctx_weakened("dumpable"))
+		prctl(PR_SET_DUMPABLE, 0);
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vctx_set_error(&e, errno, "cannot create the cgroup namespace: %s", strerror(errno));
 		die_report(repfd, &e);
@@ -158,12 +164,12 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 	if (vctx_apply_rlimits(spec, &e) < 0)
 		die_report(repfd, &e);
 	/* while CAP_SYS_ADMIN is still ours: Landlock, then seccomp */
-	if (spec->secure && vctx_landlock_scope(&e) < 0)
+	if (spec->secure && !vctx_weakened("landlock") && vctx_landlock_scope(&e) < 0)
 		die_report(repfd, &e);
-	if ((spec->secure || (spec->flags & VCTX_F_LOCK)) &&
+	if ((spec->secure || (spec->flags & VCTX_F_LOCK)) && !vctx_weakened("seccomp") &&
 	    vctx_seccomp_install(spec->flags, spec->secure, &e) < 0)
 		die_report(repfd, &e);
-	if (!spec->keep_caps && vctx_caps_reduce(spec->caps, &e) < 0)
+	if (!spec->keep_caps && !vctx_weakened("caps") && vctx_caps_reduce(spec->caps, &e) < 0)
 		die_report(repfd, &e);
 	if (console >= 0) {
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -173,7 +179,7 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 		dup2(console, 2);
 	}
 	/* nothing of the host's leaks in: only 0-2, the pipes, the guard and
-	   the console's keeper (with the monitor's pidfd) */
+	   the console's keeper (with the monitor's pidfd) (runc CVE-2024-21626) */
 	if (keep >= 0 && monfd >= 0)
 		vctx_console_keeper(keep, monfd);
 	else {
@@ -181,7 +187,7 @@ context_child(const struct vctx_spec *spec, uint32_t xid, char *const argv[], ch
 			close(keep);
 		keep = monfd = -1;
 	}
-	{
+	if (!vctx_weakened("closefds")) {
 		int fds[5] = { repfd, lfd, gofd, keep, monfd };
 		close_except(fds, 5);
 	}
@@ -279,6 +285,12 @@ static int validate(const struct vctx_spec *spec, vctx_error *err)
 		return vctx_set_error(err, EINVAL, "hostname %s is longer than 64 characters", spec->hostname);
 	if (spec->has_nice && (spec->nice < -20 || spec->nice > 19))
 		return vctx_set_error(err, ERANGE, "nice %d out of range (-20..19)", spec->nice);
+	/* CMD inherits our stdin (and stdout/stderr without a console log) */
+	{
+		int fds[3] = { 0, spec->console ? -1 : 1, spec->console ? -1 : 2 };
+		if (vctx_check_stdio(fds, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -587,6 +587,8 @@ VCTX_API int vctx_enter(uint32_t xid, const struct vctx_exec *ex, pid_t *pid, in
 	if (vctx_flags_parse(flags) & VCTX_F_PRIVATE)
 		return vctx_set_error(err, EPERM, "context %u is private: nobody may enter it", xid);
 
+	if (!ex->pty && vctx_check_stdio(ex->fds, err) < 0)
+		return -1;
 	/* the request */
 	const char *cwd = ex->cwd ? ex->cwd : "/";
 	unsigned argc = 0, envc = 0;

@@ -11,6 +11,7 @@
 #include <linux/limits.h>
 #include "vctx.h"
 #include "util.h"
+#include "internal.h"
 
 ssize_t vctx_read_file_at(int dirfd, const char *path, char *buf, size_t len)
 {
@@ -267,5 +268,20 @@ int vctx_pathf(char *buf, size_t len, const char *fmt, ...)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+int vctx_check_stdio(const int fds[3], vctx_error *err)
+{
+	static const char *const names[3] = { "standard input", "standard output", "standard error" };
+	struct stat st;
+
+	if (vctx_weakened("stdio"))
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 && fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
+			return vctx_set_error(err, EISDIR, "%s is a directory: a process inside the context "
+					      "could leave its root through it (give a file, a pipe or a terminal)",
+					      names[i]);
 	return 0;
 }

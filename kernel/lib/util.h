@@ -29,6 +29,11 @@ uint64_t vctx_hash64(const void *data, size_t n);
 /* snprintf for paths: 0, or -1 with ENAMETOOLONG when the path would be
    cut (a cut path names another file: never use it) */
 int vctx_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* refuse a directory among the descriptors a process in a context will
+   get as its stdio (-1: not passed): fchdir() to it leaves the server's
+   root (runc CVE-2024-21626) */
+int vctx_check_stdio(const int fds[3], vctx_error *err);
+
 #endif
 
 /* is @s a non-empty run of decimal digits? (a cgroup named so is a context) */

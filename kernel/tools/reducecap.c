@@ -11,7 +11,19 @@
 #include <unistd.h>
 #include "vctx.h"
 #include "vctx-version.h"
+#include "vctx-scan.h"
 
+
+/* @s (from argv) on one line: control characters escaped (vctx_escape) */
+static const char *shown(const char *s)
+{
+	static char buf[2][1024];
+	static int i;
+	char *b = buf[i++ & 1];
+
+	vctx_escape(s, strlen(s), b, sizeof(buf[0]));
+	return b;
+}
 static void usage(FILE *out)
 {
 	fputs(
@@ -94,7 +106,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			if (vctx_cap_arg(optarg, &named, &drop, &refused_arg) < 0)
-				usage_error("--cap: unknown capability '%s'", optarg + (optarg[0] == '!'));
+				usage_error("--cap: unknown capability '%s'", shown(optarg + (optarg[0] == '!')));
 			break;
 		case 'S':
 			do_show = 1;
@@ -103,7 +115,7 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v <= 0)
-				usage_error("--pid: invalid process id '%s'", optarg);
+				usage_error("--pid: invalid process id '%s'", shown(optarg));
 			pid = (pid_t)v;
 			break;
 		}
@@ -138,6 +150,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	execvp(argv[optind], argv + optind);
-	fprintf(stderr, "reducecap: cannot execute %s: %s\n", argv[optind], strerror(errno));
+	fprintf(stderr, "reducecap: cannot execute %s: %s\n", shown(argv[optind]), strerror(errno));
 	return 127;
 }

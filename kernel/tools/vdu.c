@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "vctx.h"
 #include "vctx-version.h"
+#include "vctx-scan.h"
 
 struct walk {
 	dev_t dev;		/* the filesystem of the starting PATH */
@@ -36,6 +37,17 @@ struct walk {
 	size_t len, cap;
 };
 
+
+/* @s (from argv) on one line: control characters escaped (vctx_escape) */
+static const char *shown(const char *s)
+{
+	static char buf[2][1024];
+	static int i;
+	char *b = buf[i++ & 1];
+
+	vctx_escape(s, strlen(s), b, sizeof(buf[0]));
+	return b;
+}
 static int path_push(struct walk *w, const char *name, size_t *saved)
 {
 	size_t n = strlen(name);
@@ -71,10 +83,10 @@ static void report(struct walk *w, const char *name, int err)
 	size_t saved;
 
 	if (name && path_push(w, name, &saved) == 0) {
-		fprintf(stderr, "vdu: %s: %s\n", w->path, strerror(err));
+		fprintf(stderr, "vdu: %s: %s\n", shown(w->path), strerror(err));
 		path_pop(w, saved);
 	} else {
-		fprintf(stderr, "vdu: %s: %s\n", w->path, strerror(err));
+		fprintf(stderr, "vdu: %s: %s\n", shown(w->path), strerror(err));
 	}
 	w->failed = 1;
 }
@@ -171,7 +183,7 @@ static int du_path(const char *path, struct walk *w)
 	if (w->path)
 		w->path[0] = '\0';
 	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "vdu: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(errno));
 		return -2;
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -183,7 +195,7 @@ static int du_path(const char *path, struct walk *w)
 		return 0;	/* a symlink (not followed), a device, ... */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "vdu: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(errno));
 		return -2;
 	}
 	w->dev = st.st_dev;
@@ -192,7 +204,7 @@ static int du_path(const char *path, struct walk *w)
 
 		if (path_push(w, path, &saved) < 0) {
 			close(fd);
-			fprintf(stderr, "vdu: %s: %s\n", path, strerror(ENOMEM));
+			fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(ENOMEM));
 			return -2;
 		}
 	}
@@ -245,7 +257,7 @@ int main(int argc, char **argv)
 			json = 1;
 			continue;
 		}
-		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", argv[i]);
+		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", shown(argv[i]));
 		return 2;
 	}
 	if (i >= argc) {

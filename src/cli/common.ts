@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
 import { isDigits } from '../config/digits.js';
+import { escapeText } from '../kernel-bridge/escape.js';
 
 /** exit codes of CONTRACT.md */
 export const EXIT_FAIL = 1;
@@ -40,9 +41,12 @@ export function fail(msg: string, code: number = EXIT_FAIL): never {
   throw new CliError(msg, code);
 }
 
-/** ends the command with a usage error naming the bad flag or argument, exit 2 */
+/**
+ * ends the command with a usage error naming the bad flag or argument, exit
+ * 2; one line whatever the argument held (control characters escaped)
+ */
 export function usageError(msg: string): never {
-  throw new CliError(`${msg}; try '${program} --help'`, EXIT_USAGE);
+  throw new CliError(`${escapeText(msg)}; try '${program} --help'`, EXIT_USAGE);
 }
 
 /** writes `PROGRAM: msg` on stderr */
@@ -458,6 +462,6 @@ export function resolveContext(
   }
   for (const [xid, name] of names) if (name === arg && running.has(xid)) return xid;
   const known = [...names.values()].includes(arg) || (confdir !== undefined && configuredServers(confdir).includes(arg));
-  if (known) fail(`server '${arg}' is not running`, EXIT_UNKNOWN);
-  fail(`unknown server '${arg}' (give a context number or the name of a running server)`, EXIT_UNKNOWN);
+  if (known) fail(`server '${escapeText(arg)}' is not running`, EXIT_UNKNOWN);
+  fail(`unknown server '${escapeText(arg)}' (give a context number or the name of a running server)`, EXIT_UNKNOWN);
 }

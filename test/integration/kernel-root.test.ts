@@ -63,15 +63,18 @@ describe('root directory of a context', { skip }, () => {
     assert.equal(ok(inCtx(ctx.xid, 'vctx-probe handle /bin/busybox')).trim(), 'handle error EPERM');
   });
 
-  test('/proc/1/root and .. from / stay inside', () => {
+  test('/proc/self/root and .. from / stay inside; PID 1 (the host binary) is not dumpable', () => {
     const server = readdirSync(root).sort().join('\n');
     const list = (dir: string): string => ok(inCtx(ctx.xid, `ls -A ${dir}`)).trim().split('\n').sort().join('\n');
     assert.equal(list('/'), server);
     assert.equal(list('/..'), server);
     assert.equal(list('/../../..'), server);
-    assert.equal(list('/proc/1/root/'), server);
-    assert.equal(list('/proc/1/root/..'), server);
-    assert.equal(ok(inCtx(ctx.xid, 'cd /../..; pwd; readlink /proc/1/root')), '/\n/\n');
+    assert.equal(list('/proc/self/root/'), server);
+    assert.equal(list('/proc/self/root/..'), server);
+    assert.equal(ok(inCtx(ctx.xid, 'cd /../..; pwd; readlink /proc/self/root')), '/\n/\n');
+    // PID 1 is a fork of the host's chcontext: its root, exe and descriptors are not the server's to open
+    const r = inCtx(ctx.xid, 'ls /proc/1/root/ 2>&1; readlink /proc/1/exe || echo exe refused; echo done');
+    assert.match(r.stdout, /^ls: \/proc\/1\/root\/: Permission denied\nexe refused\ndone\n$/, show(r));
   });
 
   test('the old root is detached: no host mount is visible inside', () => {
