@@ -152,7 +152,7 @@ static int io_uring_closed(scmp_filter_ctx ctx, vctx_error *err)
  * reboot(2), must not load a kernel); with @secure also the kernel
  * keyring, which is not namespaced, socket families outside the allowlist
  * (socket_allowlist), io_uring, and fanotify_init (its groups count against
- * a per-uid limit shared with the host's root: docs/security/counters.md).
+ * a per-uid limit shared with the host's root: docs/security.md).
  */
 int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 {

@@ -10,7 +10,7 @@
  * raised.  The floors are kernel/tables/vctx-tables.json's
  * hostCounterFloors; setup.sh installs the same as a sysctl.d file.  The
  * others are closed by seccomp (confine.c: fanotify, keyrings, user
- * namespaces) or bounded per server; docs/security/counters.md has the list.
+ * namespaces) or bounded per server; docs/security.md has the list.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -39,7 +39,7 @@ int vctx_apply_rlimits(const struct vctx_spec *spec, vctx_error *err)
 	 * mq_open or a queued signal (systemctl's SIGRTMIN+n to PID 1) of
 	 * the host's root would fail.  Unless ULIMIT sets them, a server
 	 * gets a quarter of its creator's (it cannot raise them back: no
-	 * CAP_SYS_RESOURCE).  docs/security/counters.md
+	 * CAP_SYS_RESOURCE).  docs/security.md
 	 */
 	if (spec->secure && !vctx_weakened("counters")) {
 		static const int pooled[] = { RLIMIT_MSGQUEUE, RLIMIT_SIGPENDING };

@@ -37,7 +37,7 @@
  * scripts read; every other entry (allocator and page-state statistics,
  * kallsyms, kcore, keys, sysrq-trigger, and whatever a newer kernel adds)
  * is covered, a file by /dev/null and a directory by an empty read-only
- * tmpfs.  docs/security/proc-sys.md gives the reasons, entry by entry.
+ * tmpfs.  docs/security.md gives the reasons, entry by entry.
  */
 static const char *const proc_allowed[] = {
 	"self", "thread-self", "cgroups", "cmdline", "cpuinfo", "diskstats", "filesystems",

@@ -94,7 +94,7 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.ok(listed.includes(join(P, 'sbin', 'vtop')) && listed.includes(join(P, 'lib', 'systemd', 'system', 'vservers.service')));
     assert.ok(listed.includes(manifest()));
     assert.equal(installed('vserver', ['--version']).status, 0);
-    // the per-uid counter floors: installed for boot, and in force now (docs/security/counters.md)
+    // the per-uid counter floors: installed for boot, and in force now (docs/security.md)
     const sysctlFile = join(P, 'lib', 'sysctl.d', '60-vctx.conf');
     assert.ok(listed.includes(sysctlFile), '60-vctx.conf is listed');
     const floors = readFileSync(sysctlFile, 'utf8').split('\n').filter((l) => /^[a-z]/.test(l));

@@ -1,5 +1,5 @@
 /**
- * Attack cases: the console (docs/security/console.md).
+ * Attack cases: the console (docs/security.md).
  *
  * 1. Attack: root inside writes without end to /dev/console (or its init's
  *    stdout), which the host keeps under /run: /run fills, the host's

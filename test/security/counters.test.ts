@@ -1,5 +1,5 @@
 /**
- * Attack case: per-uid kernel counters (docs/security/counters.md).
+ * Attack case: per-uid kernel counters (docs/security.md).
  *
  * Attack: root inside a server is uid 0 outside, and the kernel counts
  *   inotify instances per user: with the kernel's default of 128, a server

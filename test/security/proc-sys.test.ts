@@ -6,7 +6,7 @@
  * Probe: from inside, list /proc's and /sys's top levels and read every
  * /proc entry outside the allowlist.
  * Safe outcome: /proc shows the per-process directories and the allowlist
- * (kernel/lib/mounts.c, docs/security/proc-sys.md) with content; every
+ * (kernel/lib/mounts.c, docs/security.md) with content; every
  * other entry reads empty; /sys holds devices/system/cpu, fs/cgroup and an
  * empty kernel/security, nothing else.  Shown to detect: with the
  * mechanism switched off (VCTX_TEST_WEAKEN=proc-allowlist / sys-allowlist)

@@ -1,5 +1,5 @@
 /**
- * Attack cases: socket families and io_uring (docs/security/sockets-io_uring.md).
+ * Attack cases: socket families and io_uring (docs/security.md).
  *
  * Attack: root inside a server opens a socket of a family the host's kernel
  *   has but a server does not need - AF_PACKET, AF_VSOCK (the hypervisor's
@@ -26,7 +26,7 @@ import { ProbeServer } from '../helpers/probe-server.js';
 const isRoot = process.getuid?.() === 0;
 const ALLOWED = new Set([1, 2, 10, 16]); // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK
 const NETLINK_ROUTE = 0;
-const NETLINK_KOBJECT_UEVENT = 15; // elogind needs one (docs/security/sockets-io_uring.md)
+const NETLINK_KOBJECT_UEVENT = 15; // elogind needs one (docs/security.md)
 const NETLINK_AUDIT = 9;
 const NETLINK_SOCK_DIAG = 4;
 

@@ -1,6 +1,6 @@
 /**
  * Attack case: vtop's privileged helper signals servers only
- * (docs/security/helper.md).
+ * (docs/security.md).
  *
  * Attack: the drawing side of vtop is compromised (it parses text from
  *   inside servers; a bug there runs the attacker's code in it).  It cannot
