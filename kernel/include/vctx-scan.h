@@ -162,6 +162,13 @@ int vctx_scan_json(FILE *f, int lite, pid_t leave_out);
  * that does not fit is dropped whole.  Returns the output length.
  */
 size_t vctx_escape(const char *in, size_t len, char *out, size_t outlen);
+
+/**
+ * vctx_shown - @s (a command-line argument) for a one-line message: control
+ * characters escaped as vctx_escape() does, cut at 1 KiB.  The result lives
+ * in one of two static buffers (two arguments per message at most).
+ */
+const char *vctx_shown(const char *s);
 /*
  * vctx_escape_hex - the same, but \n \r \t are "\x0a" "\x0d" "\x09" and a
  * backslash stays: for one-line records read by people (the system

@@ -14,16 +14,6 @@
 #include "vctx-scan.h"
 
 
-/* @s (from argv) on one line: control characters escaped (vctx_escape) */
-static const char *shown(const char *s)
-{
-	static char buf[2][1024];
-	static int i;
-	char *b = buf[i++ & 1];
-
-	vctx_escape(s, strlen(s), b, sizeof(buf[0]));
-	return b;
-}
 static void usage(FILE *out)
 {
 	fputs(
@@ -106,7 +96,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			if (vctx_cap_arg(optarg, &named, &drop, &refused_arg) < 0)
-				usage_error("--cap: unknown capability '%s'", shown(optarg + (optarg[0] == '!')));
+				usage_error("--cap: unknown capability '%s'", vctx_shown(optarg + (optarg[0] == '!')));
 			break;
 		case 'S':
 			do_show = 1;
@@ -115,7 +105,7 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v <= 0)
-				usage_error("--pid: invalid process id '%s'", shown(optarg));
+				usage_error("--pid: invalid process id '%s'", vctx_shown(optarg));
 			pid = (pid_t)v;
 			break;
 		}
@@ -150,6 +140,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	execvp(argv[optind], argv + optind);
-	fprintf(stderr, "reducecap: cannot execute %s: %s\n", shown(argv[optind]), strerror(errno));
+	fprintf(stderr, "reducecap: cannot execute %s: %s\n", vctx_shown(argv[optind]), strerror(errno));
 	return 127;
 }

@@ -38,16 +38,6 @@ struct walk {
 };
 
 
-/* @s (from argv) on one line: control characters escaped (vctx_escape) */
-static const char *shown(const char *s)
-{
-	static char buf[2][1024];
-	static int i;
-	char *b = buf[i++ & 1];
-
-	vctx_escape(s, strlen(s), b, sizeof(buf[0]));
-	return b;
-}
 static int path_push(struct walk *w, const char *name, size_t *saved)
 {
 	size_t n = strlen(name);
@@ -83,10 +73,10 @@ static void report(struct walk *w, const char *name, int err)
 	size_t saved;
 
 	if (name && path_push(w, name, &saved) == 0) {
-		fprintf(stderr, "vdu: %s: %s\n", shown(w->path), strerror(err));
+		fprintf(stderr, "vdu: %s: %s\n", vctx_shown(w->path), strerror(err));
 		path_pop(w, saved);
 	} else {
-		fprintf(stderr, "vdu: %s: %s\n", shown(w->path), strerror(err));
+		fprintf(stderr, "vdu: %s: %s\n", vctx_shown(w->path), strerror(err));
 	}
 	w->failed = 1;
 }
@@ -183,7 +173,7 @@ static int du_path(const char *path, struct walk *w)
 	if (w->path)
 		w->path[0] = '\0';
 	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(errno));
+		fprintf(stderr, "vdu: %s: %s\n", vctx_shown(path), strerror(errno));
 		return -2;
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -195,7 +185,7 @@ static int du_path(const char *path, struct walk *w)
 		return 0;	/* a symlink (not followed), a device, ... */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(errno));
+		fprintf(stderr, "vdu: %s: %s\n", vctx_shown(path), strerror(errno));
 		return -2;
 	}
 	w->dev = st.st_dev;
@@ -204,7 +194,7 @@ static int du_path(const char *path, struct walk *w)
 
 		if (path_push(w, path, &saved) < 0) {
 			close(fd);
-			fprintf(stderr, "vdu: %s: %s\n", shown(path), strerror(ENOMEM));
+			fprintf(stderr, "vdu: %s: %s\n", vctx_shown(path), strerror(ENOMEM));
 			return -2;
 		}
 	}
@@ -257,7 +247,7 @@ int main(int argc, char **argv)
 			json = 1;
 			continue;
 		}
-		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", shown(argv[i]));
+		fprintf(stderr, "vdu: unknown option '%s'; try 'vdu --help'\n", vctx_shown(argv[i]));
 		return 2;
 	}
 	if (i >= argc) {

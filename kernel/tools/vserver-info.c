@@ -11,16 +11,6 @@
 #include "vctx-scan.h"
 
 
-/* @s (from argv) on one line: control characters escaped (vctx_escape) */
-static const char *shown(const char *s)
-{
-	static char buf[2][1024];
-	static int i;
-	char *b = buf[i++ & 1];
-
-	vctx_escape(s, strlen(s), b, sizeof(buf[0]));
-	return b;
-}
 static void usage(FILE *out)
 {
 	fputs("Usage: vserver-info [PID|-] xid\n"
@@ -59,7 +49,7 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(argv[1], &end, 10);
 			if (*end || v <= 0) {
-				fprintf(stderr, "vserver-info: invalid process id '%s'\nTry 'vserver-info --help' for more information.\n", shown(argv[1]));
+				fprintf(stderr, "vserver-info: invalid process id '%s'\nTry 'vserver-info --help' for more information.\n", vctx_shown(argv[1]));
 				return 2;
 			}
 			pid = (pid_t)v;
@@ -68,7 +58,7 @@ int main(int argc, char **argv)
 	}
 	if (argc != i + 1 || strcmp(argv[i], "xid") != 0) {
 		fprintf(stderr, "vserver-info: expected 'xid'%s%s\nTry 'vserver-info --help' for more information.\n",
-			argc > i ? ", got " : "", argc > i ? shown(argv[i]) : "");
+			argc > i ? ", got " : "", argc > i ? vctx_shown(argv[i]) : "");
 		return 2;
 	}
 	if (vctx_xid_of_pid(pid, &xid, &e) < 0) {
