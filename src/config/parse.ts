@@ -170,6 +170,7 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
     pidsMaxFrom,
     cpuWeight: values.CPU_WEIGHT ?? null,
     cpuMax: values.CPU_MAX ?? null,
+    diskMax: values.DISK_MAX ?? null,
     lines,
   };
   return { config, errors, warnings, boot };

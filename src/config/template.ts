@@ -206,6 +206,12 @@ CPU_WEIGHT=""
 # CPU_MAX: ceiling in percent of one CPU, e.g. 50% or 150% (one and a half
 # CPUs).  Empty or max: no ceiling.
 CPU_MAX=""
+
+# DISK_MAX: disk space of the server's tree in bytes, with K, M, G or T
+# (powers of 1024), e.g. 10G: an ext4 or XFS project quota (the file system
+# needs project quotas: ext4's 'project' and 'quota' features and the
+# 'prjquota' mount option).  Empty or max: no limit.
+DISK_MAX=""
 `;
   const check = parseServerConfig(text, { file, name: opts.name });
   const bad = [...check.errors, ...check.warnings];

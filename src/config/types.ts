@@ -36,7 +36,7 @@ export type PidsMaxSource = 'PIDS_MAX' | 'ULIMIT';
 export type ConfigKey =
   | 'IPROOT' | 'IPROOTDEV' | 'IPROOTMASK' | 'IPROOTBCAST' | 'NAT' | 'ONBOOT' | 'S_CAPS' | 'S_CONTEXT'
   | 'S_DOMAINNAME' | 'S_HOSTNAME' | 'S_NICE' | 'S_FLAGS' | 'S_INIT' | 'ULIMIT' | 'PRIORITY'
-  | 'MEMORY_MAX' | 'PIDS_MAX' | 'CPU_WEIGHT' | 'CPU_MAX';
+  | 'MEMORY_MAX' | 'PIDS_MAX' | 'CPU_WEIGHT' | 'CPU_MAX' | 'DISK_MAX';
 
 export interface ServerCaps {
   /** the capability bounding set of the server: short names ('CHOWN'), by number */
@@ -97,6 +97,8 @@ export interface ServerConfig {
   cpuWeight: number | null;
   /** CPU_MAX in percent of one CPU; null = no cap */
   cpuMax: number | null;
+  /** DISK_MAX in bytes (the project quota of the server's tree); null = no limit */
+  diskMax: number | null;
   /** the line each key was set on, for messages about it */
   lines: Partial<Record<ConfigKey, number>>;
 }

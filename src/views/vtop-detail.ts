@@ -84,6 +84,13 @@ export function detailLines(row: ServerRow, width: number, confdir: string, canA
   } else {
     add(`pids     ${c.nprocs}, no limit`);
   }
+  const dq = row.diskQuota;
+  if (dq) {
+    add(dq.limitBytes
+      ? `disk     ${formatMemory(dq.usedBytes)} of ${formatMemory(dq.limitBytes)} (${pct(dq.usedBytes, dq.limitBytes)}%)   [project ${dq.projectId}]`
+      : `disk     ${formatMemory(dq.usedBytes)}, no limit   [project ${dq.projectId}]`,
+    dq.limitBytes ? toneFor(dq.usedBytes / dq.limitBytes) : 'normal');
+  }
   const caps = decodeCaps(c.capBounding);
   for (const line of wrapWords(`caps kept (${caps.kept.length})    `, caps.kept, width)) add(line, 'good');
   for (const line of wrapWords(`caps dropped (${caps.dropped.length}) `, caps.dropped, width)) add(line, 'dim');

@@ -12,7 +12,7 @@
 import type { ContextInfo } from '../kernel-bridge/types.js';
 import { formatDuration, formatMemory } from './format.js';
 import { rawContextName } from './names.js';
-import type { VtopFrame } from './vtop-model.js';
+import type { DiskQuotaFigure, VtopFrame } from './vtop-model.js';
 import { type Column, type FittedColumn, fitColumns, formatLine, formatPercent, safe } from './vtop-text.js';
 
 export type ServerState = 'host' | 'running' | 'stopped';
@@ -46,8 +46,10 @@ export interface ServerRow {
   runaways: number;
   /** the context's own record (undefined for the host and stopped servers) */
   context: ContextInfo | undefined;
-  /** the highest of memory/pids use as a fraction of the limit (0..1+), when limited */
+  /** the highest of memory/pids/disk use as a fraction of the limit (0..1+), when limited */
   pressure: number | undefined;
+  /** its tree's use against DISK_MAX (running servers); absent or null: no project quota */
+  diskQuota?: DiskQuotaFigure | null;
 }
 
 /** consecutive hot intervals before a process counts as runaway */
@@ -101,6 +103,8 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     const fractions: number[] = [];
     if (c.memoryMax) fractions.push(c.memoryBytes / c.memoryMax);
     if (c.pidsMax) fractions.push(c.nprocs / c.pidsMax);
+    const dq = c.name ? frame.diskQuota?.get(c.name) : undefined;
+    if (dq?.limitBytes) fractions.push(dq.usedBytes / dq.limitBytes);
     rows.push({
       key: `x:${c.xid}`, xid: c.xid, name: c.name, label: raw ? safe(raw) : `(ctx ${c.xid})`,
       state: 'running', nprocs: a?.n ?? c.nprocs, cpu: frame.cpu.context.get(c.xid),
@@ -108,6 +112,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
       disk: c.name ? (frame.diskUse.get(c.name) ?? null) : undefined,
       runaways: a?.run ?? 0, context: c,
       pressure: fractions.length ? Math.max(...fractions) : undefined,
+      ...(dq ? { diskQuota: dq } : {}),
     });
   }
   for (const name of frame.configured) {
