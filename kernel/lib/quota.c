@@ -179,8 +179,10 @@ static int tag_fd(struct walk *w, int fd, int is_dir, const char *what)
 	struct fsxattr fa;
 	if (ioctl(fd, FS_IOC_FSGETXATTR, &fa) < 0)
 		return vctx_set_error(w->err, errno, "cannot read the attributes of %s: %s", what, strerror(errno));
-	unsigned want = fa.fsx_xflags | (is_dir ? FS_XFLAG_PROJINHERIT : 0);
-	if (fa.fsx_projid == w->projid && fa.fsx_xflags == want)
+	/* HASATTR is the kernel's to report (XFS: the inode has xattrs), never to set */
+	unsigned have = fa.fsx_xflags & ~FS_XFLAG_HASATTR;
+	unsigned want = have | (is_dir ? FS_XFLAG_PROJINHERIT : 0);
+	if (fa.fsx_projid == w->projid && have == want)
 		return 0;
 	fa.fsx_projid = w->projid;
 	fa.fsx_xflags = want;
@@ -365,7 +367,11 @@ int vctx_quota_apply(const char *root, uint64_t bytes, uint32_t *projid, struct 
 			close(pfd);
 			return vctx_set_error(err, e, "cannot lock %s: %s", parent, strerror(e));
 		}
-		int rc = free_project_id(pfd, VCTX_PROJID_BASE, &id, err);
+		/* the ids of the root's own file system (it may be a mount of its own) */
+		int rfd = open_root(root, err);
+		int rc = rfd < 0 ? -1 : free_project_id(rfd, VCTX_PROJID_BASE, &id, err);
+		if (rfd >= 0)
+			close(rfd);
 		if (rc == 0)
 			rc = vctx_quota_tag_tree(root, id, st, err);
 		close(pfd);	/* the lock goes with it: the root now holds the id */

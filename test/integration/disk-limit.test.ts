@@ -28,7 +28,7 @@ import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { PROJID_BASE, kernelOption, projectQuota, tagTree, treeProjectId } from '../../src/kernel-bridge/quota.js';
 import { commandPath, type Command } from '../helpers/commands.js';
-import { compileC, removeCompiled } from '../helpers/kernel.js';
+import { chcontext, compileC, removeCompiled } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -163,6 +163,7 @@ describe('DISK_MAX: per-server disk limits through project quotas', { skip: !isR
     writeFileSync(join(outside, 'secret'), 'host\n');
     writeFileSync(join(root, 'a/b/c/deep'), 'x');
     writeFileSync(join(root, 'top'), 'x');
+    assert.equal(sh('setfattr', ['-n', 'user.kept', '-v', 'yes', join(root, 'top')]).status, 0, 'a file with an xattr (XFS: HASATTR)');
     symlinkSync(outside, join(root, 'dirlink'));
     symlinkSync(join(outside, 'secret'), join(root, 'a/filelink'));
     assert.equal(sh('mkfifo', [join(root, 'fifo')]).status, 0);
@@ -186,18 +187,26 @@ describe('DISK_MAX: per-server disk limits through project quotas', { skip: !isR
   test('a server cannot move its files out of its project (FS_IOC_FSSETXATTR refused); weakened, the escape shows', { timeout: 90_000 }, async () => {
     copyFileSync(probe, join(xfs, X, 'bin/vctx-probe'));
     writeFileSync(join(xfs, X, 'mine'), 'x');
-    for (const [weak, want] of [[false, /^error EPERM$/m], [true, /^ok$/m]] as const) {
-      const s = await vs(xfs, [X, 'start'], weak ? { VCTX_TEST_WEAKEN: 'projid' } : {});
-      assert.equal(s.code, 0, show(s));
-      try {
-        const r = await vs(xfs, [X, 'exec', '/bin/vctx-probe', 'projid', '/mine', String(PROJID_BASE + 7)]);
-        assert.match(r.stdout, want, `${weak ? 'weakened' : 'normal'}: ${show(r)}`);
-        if (!weak) assert.match(sh('lsattr', ['-p', join(xfs, X, 'mine')]).stdout, /^\s*0 /, 'the id is unchanged');
-      } finally {
-        const p = await vs(xfs, [X, 'stop', '--timeout', '1']);
-        assert.equal(p.code, 0, show(p));
-      }
+    const attempt = ['/bin/vctx-probe', 'projid', '/mine', String(PROJID_BASE + 7)];
+    // a real server: started by vserver, the probe run by vserver exec
+    const s = await vs(xfs, [X, 'start']);
+    assert.equal(s.code, 0, show(s));
+    try {
+      const r = await vs(xfs, [X, 'exec', ...attempt]);
+      assert.match(r.stdout, /^error EPERM$/m, show(r));
+    } finally {
+      const p = await vs(xfs, [X, 'stop', '--timeout', '1']);
+      assert.equal(p.code, 0, show(p));
     }
+    assert.match(sh('lsattr', ['-p', join(xfs, X, 'mine')]).stdout, /^\s*0 /, 'the id is unchanged');
+    // the same containment (chcontext --secure, what vserver start asks for), once with the switch
+    // off (the escape shows: XFS keeps project ids without quotas) and once without (refused)
+    for (const [weak, want] of [[true, /^ok$/m], [false, /^error EPERM$/m]] as const) {
+      const r = chcontext(['--secure', '--root', join(xfs, X), '--', ...attempt],
+        { env: { ...process.env, ...(weak ? { VCTX_TEST_WEAKEN: 'projid' } : {}) }, encoding: 'utf8' });
+      assert.match(String(r.stdout), want, `${weak ? 'weakened' : 'normal'}: ${String(r.stdout)} ${String(r.stderr)}`);
+    }
+    assert.match(sh('lsattr', ['-p', join(xfs, X, 'mine')]).stdout, new RegExp(`^\\s*${PROJID_BASE + 7} `), 'weakened, the id changed');
   });
 
   test('ext4 with project quotas: the limited server gets ENOSPC, the other and the host keep writing; vserver-stat shows it; delete lifts it',
