@@ -132,11 +132,13 @@ fi
 # libfuse3 (vctx-netview) for the inside views, the ssh client for the
 # real-server test's login, lxc for its benchmark's peer, rsync (vserver-copy)
 # xz and zstd (the archives of vserver NAME backup), attr (its test reads
-# xattrs), debhelper (scripts/build-deb.sh, the Debian package).
+# xattrs), debhelper (scripts/build-deb.sh, the Debian package), e2fsprogs and
+# xfsprogs (DISK_MAX's tests make ext4 images with project quotas and an XFS
+# image for the project-id walk).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -246,6 +246,40 @@ struct vctx_limits {
  */
 int vctx_set_limits(uint32_t xid, const struct vctx_limits *l, vctx_error *err);
 
+/* ------------------------------------------------------------- disk limits */
+
+/* project ids vctx gives servers' trees start here (lower ones are the admin's) */
+#define VCTX_PROJID_BASE 100000u
+
+struct vctx_quota_fs {
+	unsigned long fs_type;	/* statfs f_type (EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC ...) */
+	unsigned dev_major, dev_minor;	/* st_dev of the path (for mountinfo) */
+	int accounting;		/* the file system counts project use */
+	int enforced;		/* ... and enforces project limits */
+	int quota_errno;	/* errno of the quotactl probe when neither */
+	int projid_ok;		/* an inode there answers FS_IOC_FSGETXATTR */
+};
+
+struct vctx_quota_use {
+	uint64_t used_bytes;
+	uint64_t limit_bytes;	/* 0 = none */
+	uint64_t inodes;
+};
+
+struct vctx_quota_tag_stats {
+	uint64_t tagged;	/* inodes given the project id */
+	uint64_t skipped;	/* symlinks, device nodes, FIFOs, sockets, other mounts */
+};
+
+/* kernel/lib/quota.c: ext4/XFS project quotas for DISK_MAX (quotactl_fd) */
+int vctx_quota_probe(const char *path, struct vctx_quota_fs *out, vctx_error *err);
+int vctx_quota_project_of(const char *root, uint32_t *projid, int *inherit, vctx_error *err);
+int vctx_quota_tag_tree(const char *root, uint32_t projid, struct vctx_quota_tag_stats *st, vctx_error *err);
+int vctx_quota_set(const char *path, uint32_t projid, uint64_t bytes, vctx_error *err);
+int vctx_quota_get(const char *path, uint32_t projid, struct vctx_quota_use *out, vctx_error *err);
+int vctx_quota_apply(const char *root, uint64_t bytes, uint32_t *projid, struct vctx_quota_tag_stats *st,
+		     vctx_error *err);
+
 /* ------------------------------------------------------------- enter */
 
 struct vctx_exec {

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/netlink.h>
+#include <linux/fs.h>
 #include <seccomp.h>
 #include "internal.h"
 
@@ -198,6 +199,24 @@ int vctx_seccomp_install(unsigned flags, int secure, vctx_error *err)
 	if (secure && !vctx_weakened("counters") &&
 	    rule(ctx, eperm, SCMP_SYS(fanotify_init), 0, SCMP_A0(SCMP_CMP_NE, 0), err))
 		goto out;
+	/* DISK_MAX (quota.c): a file's project id is its owner's to change
+	   (FS_IOC_FSSETXATTR, or file_setattr(2) since Linux 6.17) for a
+	   process in the host's user namespace, which servers share; either
+	   would move the server's files out of its quota.  The ioctl is
+	   refused, the syscall answers ENOSYS (tools fall back to the ioctl) */
+	if (!vctx_weakened("projid")) {
+		if (seccomp_rule_add(ctx, eperm, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)FS_IOC_FSSETXATTR)) < 0) {
+			vctx_set_error(err, EINVAL, "cannot add the seccomp rule for FS_IOC_FSSETXATTR");
+			goto out;
+		}
+#if defined(__x86_64__) || defined(__aarch64__)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), 469 /* file_setattr */, 0) < 0) {
+			vctx_set_error(err, EINVAL, "cannot add the seccomp rule for file_setattr");
+			goto out;
+		}
+#endif
+	}
 	if (secure) {
 		int nrs[] = { SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key) };
 		for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)

@@ -11,6 +11,7 @@ import type { VctxPaths } from '../config/paths.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
 import { removeTree } from './build.js';
 import { checkName } from './config-load.js';
+import { liftDiskLimit } from './disk-limit.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
@@ -53,7 +54,10 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
     const removed: string[] = [];
     for (const p of plan.paths) {
       try {
-        if (p === root) await removeTree(p);
+        if (p === root) {
+          liftDiskLimit(root); // the tree's project id is free again once its files are gone
+          await removeTree(p);
+        }
         else await rm(p, { force: true });
         removed.push(p);
       } catch (e) {

@@ -1,7 +1,9 @@
 /**
  * `vserver NAME set KEY=VALUE [KEY=VALUE...]`: change a server's limits
  * (MEMORY_MAX, PIDS_MAX, CPU_MAX, CPU_WEIGHT) in NAME.conf and, while it
- * runs, live through its cgroup (cgroup2, or v1 on hybrid hosts).
+ * runs, live through its cgroup (cgroup2, or v1 on hybrid hosts); and its
+ * DISK_MAX, the project quota of its tree, at once whether it runs or not
+ * (disk-limit.ts; refused where the file system has no project quotas).
  *
  * Every value is checked with the configuration's own parsers before
  * anything changes, and the whole file must still read without errors; the
@@ -18,12 +20,13 @@ import {
 import type { VctxPaths } from '../config/paths.js';
 import { setLiveLimits, type LiveLimits } from '../kernel-bridge/context.js';
 import { loadConfigFor } from './config-load.js';
+import { applyServerDiskLimit, diskLimitProblem, type DiskLimitResult } from './disk-limit.js';
 import { LifecycleError, errText } from './errors.js';
 import { lockServer } from './lock.js';
 import { ensureRunDir, findContext } from './runtime.js';
 
 /** the keys `set` changes, live and in the file */
-export const SETTABLE_KEYS = ['MEMORY_MAX', 'PIDS_MAX', 'CPU_MAX', 'CPU_WEIGHT'] as const;
+export const SETTABLE_KEYS = ['MEMORY_MAX', 'PIDS_MAX', 'CPU_MAX', 'CPU_WEIGHT', 'DISK_MAX'] as const;
 export type SettableKey = (typeof SETTABLE_KEYS)[number];
 
 export interface SetResult {
@@ -34,6 +37,8 @@ export interface SetResult {
   xid: number | null;
   /** the keys and values as written */
   changes: Array<[SettableKey, string]>;
+  /** DISK_MAX as set on the tree (its project id); absent when DISK_MAX was not changed */
+  disk?: DiskLimitResult | null;
 }
 
 /**
@@ -65,6 +70,7 @@ export function parseSetArgs(args: readonly string[], file: string): Array<[Sett
 function liveLimits(config: ServerConfig, keys: readonly SettableKey[]): LiveLimits {
   const l: LiveLimits = {};
   for (const k of keys) {
+    if (k === 'DISK_MAX') continue; // a quota of the file system, not of the cgroup
     if (k === 'MEMORY_MAX') l.memoryMax = config.memoryMax ?? 0;
     else if (k === 'PIDS_MAX') l.pidsMax = config.pidsMax ?? 0;
     else if (k === 'CPU_WEIGHT') l.cpuWeight = config.cpuWeight ?? 0;
@@ -113,28 +119,54 @@ export async function setServerLimits(name: string, args: readonly string[], pat
       throw new LifecycleError('invalid', 'config', `not changed: ${parsed.errors.map((i) => formatIssue(i)).join('; ')}`);
     }
     const keys = changes.map(([k]) => k);
+    const root = join(paths.rootdir, name);
+    const disk = keys.includes('DISK_MAX');
+    if (disk) {
+      const problem = diskLimitProblem(parsed.config, root);
+      if (problem) throw new LifecycleError('failed', 'quota', `not changed: ${problem}`);
+    }
     const c = await findContext(paths, name);
     const xid = c && !c.empty ? c.xid : null;
-    if (xid !== null) {
+    const cgroupKeys = keys.filter((k) => k !== 'DISK_MAX');
+    if (xid !== null && cgroupKeys.length) {
       try {
-        setLiveLimits(xid, liveLimits(parsed.config, keys));
+        setLiveLimits(xid, liveLimits(parsed.config, cgroupKeys));
       } catch (e) {
         throw new LifecycleError('failed', 'cgroup', `not changed: the kernel refused the new limits of '${name}' (context ${xid}): ${errText(e)}`);
+      }
+    }
+    const putBack = () => {
+      if (xid !== null && cgroupKeys.length) {
+        try {
+          setLiveLimits(xid, liveLimits(old, cgroupKeys));
+        } catch {
+          /* reported by the caller */
+        }
+      }
+    };
+    let diskResult: DiskLimitResult | null | undefined;
+    if (disk) {
+      try {
+        diskResult = applyServerDiskLimit(parsed.config, root);
+      } catch (e) {
+        putBack();
+        throw e instanceof LifecycleError ? new LifecycleError(e.kind, e.step, `not changed: ${e.message}`) : e;
       }
     }
     try {
       await replaceFile(conf, next);
     } catch (e) {
-      if (xid !== null) {
+      putBack();
+      if (disk) {
         try {
-          setLiveLimits(xid, liveLimits(old, keys));
+          applyServerDiskLimit(old, root);
         } catch {
           /* reported below */
         }
       }
       throw new LifecycleError('failed', 'write', `cannot write ${conf}: ${errText(e)}; the running limits were put back`);
     }
-    return { name, conf, xid, changes };
+    return { name, conf, xid, changes, ...(disk ? { disk: diskResult ?? null } : {}) };
   } finally {
     await lock.release();
   }

@@ -26,6 +26,7 @@ import {
 } from './chcontext-args.js';
 import { runningContexts, startClashes } from './clashes.js';
 import { loadConfigFor } from './config-load.js';
+import { applyServerDiskLimit, diskLimitProblem } from './disk-limit.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookProblem, runHook } from './hooks.js';
 import { pingWarning, viewsWarning } from './host-checks.js';
@@ -89,6 +90,8 @@ export async function startProblems(config: ServerConfig, paths: VctxPaths, warn
   else {
     const initIssue = await checkServerInit(join(paths.rootdir, config.name), config.init, config.file, config.lines.S_INIT ?? null);
     if (initIssue) out.push(formatIssue(initIssue));
+    const diskIssue = diskLimitProblem(config, join(paths.rootdir, config.name));
+    if (diskIssue) out.push(diskIssue);
   }
   const hook = await hookProblem(paths.confdir, config.name);
   if (hook) out.push(hook);
@@ -273,6 +276,9 @@ async function startLocked(config: ServerConfig, paths: VctxPaths, warnings: str
       undo.push({ what: 'alias', fn: async () => { await removeAlias(alias); } });
       await addAlias(alias);
     }
+
+    step = 'disk limit';
+    applyServerDiskLimit(config, root);
 
     step = 'context';
     if (config.context !== null && existsSync(contextCgroup(config.context) ?? '/nonexistent')) {

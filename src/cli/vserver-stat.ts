@@ -43,7 +43,8 @@ read MmSSsXX (XX hundredths), HhMMmSS, DdHHhMM or YyDDdHH.
 
 Options:
   --json            the same rows as JSON, with the cgroup's own figures
-                    (memory and where it came from, CPU, pids, OOM kills)
+                    (memory and where it came from, CPU, pids, OOM kills) and
+                    the tree's disk use against its DISK_MAX (project quota)
   --confdir DIR     configuration directory for server names (default
                     $VSERVER_CONFDIR or /etc/vservers)
   --help            display this help and exit
@@ -76,7 +77,11 @@ runMain('vserver-stat', async (argv) => {
   const snapshot = (await scannedByFront()) ?? (await liveSnapshot({ lite: true }));
   const { computeStatRows, formatStatTable, statJson } = await import('../views/vserver-stat.js');
   const rows = computeStatRows(snapshot, namesForSnapshot(snapshot, confdir), { excludePid: process.pid });
-  if (args.opts.has('json')) await writeOut(JSON.stringify(statJson(rows), null, 2) + '\n');
+  if (args.opts.has('json')) {
+    const { diskQuotaOf } = await import('../kernel-bridge/quota.js');
+    const disks = new Map(rows.filter((r) => r.context?.root).map((r) => [r.xid, diskQuotaOf(r.context!.root)]));
+    await writeOut(JSON.stringify(statJson(rows, disks), null, 2) + '\n');
+  }
   else await writeOut(formatStatTable(rows));
   return 0;
 });

@@ -55,7 +55,10 @@ Commands:
   set KEY=VALUE [KEY=VALUE...]
                     change MEMORY_MAX, PIDS_MAX, CPU_MAX or CPU_WEIGHT: live
                     while the server runs (its cgroup), and in NAME.conf (only
-                    those lines); an invalid value changes nothing (exit 2)
+                    those lines); an invalid value changes nothing (exit 2).
+                    DISK_MAX (the tree's ext4/XFS project quota) applies at
+                    once, running or not; refused (exit 1) where the file
+                    system has no project quotas
   status [--json]   "Vserver 'NAME' is running at context 'N'" (exit 0) or
                     "Vserver 'NAME' is stopped" (exit 3)
   running           exit 0 when running, 1 when not (prints nothing)
@@ -268,9 +271,12 @@ async function main(argv: string[]): Promise<number> {
       const { quoteValue } = await import('../config/issues.js');
       const r = await setServer(name, p.positionals, paths);
       const what = r.changes.map(([k, v]) => `${k}=${quoteValue(v)}`).join(' ');
-      await writeOut(r.xid !== null
+      const disk = r.disk === undefined ? '' : r.disk === null ? 'DISK_MAX: no limit (the tree has no project id)\n'
+        : `DISK_MAX: ${r.disk.limit === null ? 'no limit' : `${r.disk.limit} bytes`} on project ${r.disk.projectId} of ${paths.rootdir}/${name}\n`;
+      const cgroupKeys = r.changes.some(([k]) => k !== 'DISK_MAX');
+      await writeOut(disk + (!cgroupKeys ? `${what}: written to ${r.conf}\n` : r.xid !== null
         ? `${what}: applied to '${name}' (context ${r.xid}) and written to ${r.conf}\n`
-        : `${what}: written to ${r.conf}; '${name}' is stopped, so it applies at its next start\n`);
+        : `${what}: written to ${r.conf}; '${name}' is stopped, so it applies at its next start\n`));
       return 0;
     }
     case 'status': {

@@ -233,6 +233,8 @@ runMain('vtop', async (argv) => {
       // vdu is root's (it would count only what another user may read): unknown then
       diskUse: isRoot ? new DiskUseCache({ measure: vduMeasure(join(toolsDir, 'vdu')) }) : staticDiskUse({}),
     };
+    // a tree's project quota (DISK_MAX) is root's to read, like vdu's figure
+    if (isRoot) feedOpts.diskQuota = (await import('../kernel-bridge/quota.js')).diskQuotaOf;
     if (!isRoot) {
       // names are root's to read in the kernel: other users get them from the public index,
       // believed only for contexts the kernel confirms (a stale entry names nothing)

@@ -171,6 +171,7 @@ export function parseServerConfig(text: string, opts: ParseOptions): ParseResult
     cpuWeight: values.CPU_WEIGHT ?? null,
     cpuMax: values.CPU_MAX ?? null,
     consoleMax: values.CONSOLE_MAX ?? null,
+    diskMax: values.DISK_MAX ?? null,
     lines,
   };
   return { config, errors, warnings, boot };

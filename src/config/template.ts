@@ -211,6 +211,11 @@ CPU_MAX=""
 # to 1G; at the limit it becomes console.log.1 and starts anew, so the
 # console takes at most twice this under the runtime directory.  Empty: 1M.
 CONSOLE_MAX=""
+# DISK_MAX: disk space of the server's tree in bytes, with K, M, G or T
+# (powers of 1024), e.g. 10G: an ext4 or XFS project quota (the file system
+# needs project quotas: ext4's 'project' and 'quota' features and the
+# 'prjquota' mount option).  Empty or max: no limit.
+DISK_MAX=""
 `;
   const check = parseServerConfig(text, { file, name: opts.name });
   const bad = [...check.errors, ...check.warnings];

@@ -36,7 +36,7 @@ export type PidsMaxSource = 'PIDS_MAX' | 'ULIMIT';
 export type ConfigKey =
   | 'IPROOT' | 'IPROOTDEV' | 'IPROOTMASK' | 'IPROOTBCAST' | 'NAT' | 'ONBOOT' | 'S_CAPS' | 'S_CONTEXT'
   | 'S_DOMAINNAME' | 'S_HOSTNAME' | 'S_NICE' | 'S_FLAGS' | 'S_INIT' | 'ULIMIT' | 'PRIORITY'
-  | 'MEMORY_MAX' | 'PIDS_MAX' | 'CPU_WEIGHT' | 'CPU_MAX' | 'CONSOLE_MAX';
+  | 'MEMORY_MAX' | 'PIDS_MAX' | 'CPU_WEIGHT' | 'CPU_MAX' | 'CONSOLE_MAX' | 'DISK_MAX';
 
 export interface ServerCaps {
   /** the capability bounding set of the server: short names ('CHOWN'), by number */
@@ -99,6 +99,8 @@ export interface ServerConfig {
   cpuMax: number | null;
   /** CONSOLE_MAX: bytes of console.log before it becomes console.log.1; null = the default (1M) */
   consoleMax: number | null;
+  /** DISK_MAX in bytes (the project quota of the server's tree); null = no limit */
+  diskMax: number | null;
   /** the line each key was set on, for messages about it */
   lines: Partial<Record<ConfigKey, number>>;
 }

@@ -310,9 +310,10 @@ const priority = str().transform((v, ctx): number => {
 const NO_LIMIT = /^(max|unlimited)$/i;
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
-const memoryMax = str().transform((v, ctx): number | null => {
+/** a size limit (MEMORY_MAX, DISK_MAX): bytes with K, M, G or T, at least 1M; empty or max: none */
+const sizeMax = (example: string) => str().transform((v, ctx): number | null => {
   if (v === '' || NO_LIMIT.test(v)) return null;
-  const allowed = "bytes with an optional K, M, G or T suffix (powers of 1024), at least 1M, e.g. 512M; or 'max'";
+  const allowed = `bytes with an optional K, M, G or T suffix (powers of 1024), at least 1M, e.g. ${example}; or 'max'`;
   const m = /^(\d+)([KMGT]?)$/i.exec(v);
   if (!m) return fail(ctx, allowed);
   const n = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!;
@@ -330,6 +331,8 @@ const consoleMax = str().transform((v, ctx): number | null => {
   const n = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!;
   return Number.isSafeInteger(n) && n >= 64 * 1024 && n <= 1024 ** 3 ? n : fail(ctx, allowed);
 });
+const memoryMax = sizeMax('512M');
+const diskMax = sizeMax('10G');
 
 /** The kernel's PID_MAX_LIMIT on 64-bit. */
 const PID_MAX_LIMIT = 4194304;
@@ -377,6 +380,7 @@ export const KEY_SCHEMAS = {
   CPU_WEIGHT: cpuWeight,
   CPU_MAX: cpuMax,
   CONSOLE_MAX: consoleMax,
+  DISK_MAX: diskMax,
 } satisfies Record<ConfigKey, z.ZodMiniType<unknown, string>>;
 
 /** Every key, in the order of the template. */

@@ -7,7 +7,7 @@
  */
 import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
 import { CpuTracker } from '../views/cpu.js';
-import type { DiskUseMap, HostInfo, VtopFrame } from '../views/vtop-model.js';
+import type { DiskQuotaFigure, DiskUseMap, HostInfo, VtopFrame } from '../views/vtop-model.js';
 import { type CpuPoint, SPARK_WINDOW_MS } from '../views/vtop-meters.js';
 import { LogTail } from './log-tail.js';
 
@@ -29,6 +29,8 @@ export interface FeedOptions {
   /** configured server names; called at most every `configuredEveryMs` */
   configured: () => readonly string[];
   diskUse?: DiskUseSource;
+  /** a running server tree's project quota (DISK_MAX), read each refresh; null = none */
+  diskQuota?: (root: string) => DiskQuotaFigure | null;
   users?: ReadonlyMap<number, string>;
   /** @default 2000 */
   intervalMs?: number;
@@ -128,17 +130,19 @@ export class VtopFeed {
     }
     const names = new Set(this.configuredNames);
     const roots = new Map<string, string>();
+    const diskQuota = new Map<string, DiskQuotaFigure | null>();
     for (const c of snapshot.contexts) {
       if (!c.name) continue;
       names.add(c.name);
       if (c.root) roots.set(c.name, c.root);
+      if (c.root && this.opts.diskQuota) diskQuota.set(c.name, this.opts.diskQuota(c.root));
     }
     const rootdir = this.opts.rootdir ?? '/vservers';
     const diskUse = this.opts.diskUse
       ? this.opts.diskUse.lookup([...names].sort(), (n) => roots.get(n) ?? `${rootdir}/${n}`)
       : new Map<string, number | null>();
     this.frame = {
-      seq: ++this.seq, ...(partial ? { partial } : {}), snapshot, cpu, host: this.hostInfo, configured: this.configuredNames, diskUse,
+      seq: ++this.seq, ...(partial ? { partial } : {}), snapshot, cpu, host: this.hostInfo, configured: this.configuredNames, diskUse, diskQuota,
       users: this.opts.users ?? new Map(), intervalMs: this.intervalMs, live: this.opts.source.live,
       confdir: this.opts.confdir ?? '/etc/vservers', history: this.history, takenAt: now,
       ...(this.log ? { log: this.log.view() } : {}),

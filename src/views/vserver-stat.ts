@@ -146,6 +146,19 @@ export interface StatRowJson {
   uptimeMs: number;
   /** null for context 0 (the host) and contexts without a cgroup */
   cgroup: StatCgroupJson | null;
+  /**
+   * the server tree's project quota (DISK_MAX): use and limit (null = none) in
+   * bytes, inodes, project id; null when its tree carries no project id of vctx's
+   */
+  disk: StatDiskJson | null;
+}
+
+/** a server tree's use against its DISK_MAX */
+export interface StatDiskJson {
+  projectId: number;
+  usedBytes: number;
+  limitBytes: number | null;
+  inodes: number;
 }
 
 /** the `vserver-stat --json` document */
@@ -153,8 +166,11 @@ export interface StatJson {
   contexts: StatRowJson[];
 }
 
-/** the rows as the `--json` document (names raw, not escaped) */
-export function statJson(rows: StatRow[]): StatJson {
+/**
+ * the rows as the `--json` document (names raw, not escaped); @disks: the
+ * tree quotas by XID (the CLI reads them through the bridge)
+ */
+export function statJson(rows: StatRow[], disks: ReadonlyMap<number, StatDiskJson | null> = new Map()): StatJson {
   return {
     contexts: rows.map((r) => ({
       xid: r.xid,
@@ -179,6 +195,7 @@ export function statJson(rows: StatRow[]): StatJson {
             oomKills: r.context.oomKills,
           }
         : null,
+      disk: disks.get(r.xid) ?? null,
     })),
   };
 }

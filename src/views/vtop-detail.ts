@@ -95,6 +95,13 @@ export function detailLines(row: ServerRow, width: number, confdir: string, canA
   const io = row.io;
   if (io) add(`disk io  read ${m(io.readBytes)}  written ${m(io.writeBytes)}   [${IO_FROM[io.source]}]`);
   else add('disk io  not known (not read yet, or not readable: it needs root)', 'dim');
+  const dq = row.diskQuota;
+  if (dq) {
+    add(dq.limitBytes
+      ? `disk     ${formatMemory(dq.usedBytes)} of ${formatMemory(dq.limitBytes)} (${pct(dq.usedBytes, dq.limitBytes)}%)   [project ${dq.projectId}]`
+      : `disk     ${formatMemory(dq.usedBytes)}, no limit   [project ${dq.projectId}]`,
+    dq.limitBytes ? toneFor(dq.usedBytes / dq.limitBytes) : 'normal');
+  }
   const caps = decodeCaps(c.capBounding);
   for (const line of wrapWords(`caps kept (${caps.kept.length})    `, caps.kept, width)) add(line, 'good');
   for (const line of wrapWords(`caps dropped (${caps.dropped.length}) `, caps.dropped, width)) add(line, 'dim');

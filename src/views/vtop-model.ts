@@ -35,6 +35,13 @@ export interface HostInfo {
 /** disk use by server name: bytes, or null while still being measured / unknown */
 export type DiskUseMap = ReadonlyMap<string, number | null>;
 
+/** a running server tree's use against its DISK_MAX (project quota), bytes; limit null = none */
+export interface DiskQuotaFigure {
+  projectId: number;
+  usedBytes: number;
+  limitBytes: number | null;
+}
+
 /** one refresh */
 export interface VtopFrame {
   /** increases by one per refresh */
@@ -50,6 +57,8 @@ export interface VtopFrame {
   /** configured server names (/etc/vservers/NAME.conf), sorted */
   configured: readonly string[];
   diskUse: DiskUseMap;
+  /** running servers' project quotas by name (absent or null: none) */
+  diskQuota?: ReadonlyMap<string, DiskQuotaFigure | null>;
   /** user names by uid */
   users: ReadonlyMap<number, string>;
   /** refresh interval in ms */

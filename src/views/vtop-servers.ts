@@ -15,7 +15,7 @@
 import type { ContextInfo } from '../kernel-bridge/types.js';
 import { formatDuration, formatMemory } from './format.js';
 import { rawContextName } from './names.js';
-import type { VtopFrame } from './vtop-model.js';
+import type { DiskQuotaFigure, VtopFrame } from './vtop-model.js';
 import { type CpuPoint, sparkline } from './vtop-meters.js';
 import { type Column, type FittedColumn, fitColumns, formatLine, formatPercent, safe } from './vtop-text.js';
 
@@ -50,7 +50,7 @@ export interface ServerRow {
   runaways: number;
   /** the context's own record (undefined for the host and stopped servers) */
   context: ContextInfo | undefined;
-  /** the highest of memory/pids use as a fraction of the limit (0..1+), when limited */
+  /** the highest of memory/pids/disk use as a fraction of the limit (0..1+), when limited */
   pressure: number | undefined;
   /** its CPU over the last minute (the sparkline), oldest first */
   history?: readonly CpuPoint[];
@@ -58,6 +58,8 @@ export interface ServerRow {
   net: NetFigures | null;
   /** its disk I/O; null when not known (a stat-only frame), not running, or the host */
   io: IoFigures | null;
+  /** its tree's use against DISK_MAX (running servers); absent or null: no project quota */
+  diskQuota?: DiskQuotaFigure | null;
 }
 
 /** what the sparkline column needs besides the row: the frame's time and the scale (the host's cores × 100) */
@@ -148,6 +150,8 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
     const fractions: number[] = [];
     if (c.memoryMax) fractions.push(c.memoryBytes / c.memoryMax);
     if (c.pidsMax) fractions.push(c.nprocs / c.pidsMax);
+    const dq = c.name ? frame.diskQuota?.get(c.name) : undefined;
+    if (dq?.limitBytes) fractions.push(dq.usedBytes / dq.limitBytes);
     rows.push({
       key: `x:${c.xid}`, xid: c.xid, name: c.name, label: raw ? safe(raw) : `(ctx ${c.xid})`,
       state: 'running', nprocs: a?.n ?? c.nprocs, cpu: frame.cpu.context.get(c.xid),
@@ -156,6 +160,7 @@ export function buildServerRows(frame: VtopFrame, runaways: ReadonlySet<string>)
       runaways: a?.run ?? 0, context: c,
       pressure: fractions.length ? Math.max(...fractions) : undefined, history: frame.history?.get(c.xid),
       net: netOf(c), io: ioOf(c),
+      ...(dq ? { diskQuota: dq } : {}),
     });
   }
   for (const name of frame.configured) {

@@ -34,6 +34,8 @@
  *   signal PID SIG            kill(PID, SIG): "ok" or "error ENAME"
  *   fds                       the open descriptors: "fds 0 1 2 ..."
  *   as UID GID PROG [ARG...]  drop to UID/GID (no groups) and exec PROG
+ *   projid FILE ID            FS_IOC_FSSETXATTR: give FILE project id ID (what
+ *                             `chattr -p ID` does): "ok" or "error ENAME"
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,7 +47,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -71,6 +75,8 @@ static const char *ename(int e)
 	case ETIMEDOUT: return "ETIMEDOUT";
 	case ENETUNREACH: return "ENETUNREACH";
 	case EROFS: return "EROFS";
+	case EDQUOT: return "EDQUOT";
+	case ENOSPC: return "ENOSPC";
 	default: return strerror(e);
 	}
 }
@@ -386,6 +392,19 @@ int main(int argc, char **argv)
 			if (e->d_name[0] != '.' && atoi(e->d_name) != own)
 				printf(" %s", e->d_name);
 		printf("\n");
+	} else if (!strcmp(m, "projid") && argc == 4) {
+		struct fsxattr fa;
+		int fd = open(argv[2], O_RDONLY | O_NOFOLLOW);
+		if (fd < 0 || ioctl(fd, FS_IOC_FSGETXATTR, &fa) < 0) {
+			printf("error %s\n", ename(errno));
+			return 0;
+		}
+		fa.fsx_projid = (unsigned)strtoul(argv[3], NULL, 10);
+		if (ioctl(fd, FS_IOC_FSSETXATTR, &fa) < 0)
+			printf("error %s\n", ename(errno));
+		else
+			printf("ok\n");
+		close(fd);
 	} else if (!strcmp(m, "as") && argc >= 5) {
 		if (setgroups(0, NULL) < 0 || setgid((gid_t)atoi(argv[3])) < 0 || setuid((uid_t)atoi(argv[2])) < 0) {
 			printf("error %s\n", ename(errno));

@@ -117,6 +117,11 @@ const TABLE: Array<{ key: ConfigKey; extra?: string; pick: Pick; good: Array<[st
       ['99999999999T', /too large/]],
   },
   {
+    key: 'DISK_MAX', pick: (c) => c.diskMax,
+    good: [['10G', 10 * 1024 ** 3], ['64m', 64 * 1024 ** 2], ['1048576', 1048576], ['max', null], ['unlimited', null], ['', null]],
+    bad: [['10GB', /K, M, G or T.*e\.g\. 10G/], ['1.5G', /K, M, G or T/], ['512K', /too small/], ['99999999999T', /too large/]],
+  },
+  {
     key: 'PIDS_MAX', pick: (c) => c.pidsMax,
     good: [['300', 300], ['max', null], ['', null]],
     bad: [['0', /1 to 4194304/], ['5000000', /1 to 4194304/], ['many', /1 to 4194304/]],

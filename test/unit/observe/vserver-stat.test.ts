@@ -146,9 +146,10 @@ test('--json carries the cgroup figures, names raw', () => {
     oomKills: 0,
   });
   assert.equal(doc.contexts.find((c) => c.xid === 0)!.cgroup, null);
+  assert.equal(web.disk, null, 'no project quota read: null');
   assert.equal(doc.contexts.find((c) => c.xid === 4)!.name, 'tab\tname');
   assert.equal(doc.contexts.find((c) => c.xid === 49152)!.cgroup!.memorySource, 'cgroup1');
-  assert.deepEqual(Object.keys(web), ['xid', 'name', 'processes', 'vszBytes', 'rssBytes', 'userMs', 'sysMs', 'uptimeMs', 'cgroup']);
+  assert.deepEqual(Object.keys(web), ['xid', 'name', 'processes', 'vszBytes', 'rssBytes', 'userMs', 'sysMs', 'uptimeMs', 'cgroup', 'disk']);
 });
 
 test('recorded real hosts (test/fixtures/snapshots): every row at the fixed columns', () => {
@@ -172,4 +173,13 @@ test('recorded real hosts (test/fixtures/snapshots): every row at the fixed colu
       }
     }
   }
+});
+
+test('--json shows a tree\'s use against its DISK_MAX (the project quota the CLI read), null for the others', () => {
+  const s = load();
+  const disk = { projectId: 100000, usedBytes: 7_340_032, limitBytes: 8_388_608, inodes: 42 };
+  const doc = statJson(computeStatRows(s, contextNames(s)), new Map([[2, disk], [3, null]]));
+  assert.deepEqual(doc.contexts.find((c) => c.xid === 2)!.disk, disk);
+  assert.equal(doc.contexts.find((c) => c.xid === 3)!.disk, null);
+  assert.equal(doc.contexts.find((c) => c.xid === 0)!.disk, null);
 });

@@ -61,6 +61,19 @@ test('capabilities decode by name, kept vs dropped; detail lines fit the width',
   assert.match(text, /config +\/etc\/vservers\/db\.conf/);
 });
 
+test('the detail pane shows disk use against DISK_MAX (project quota), or the use alone without a limit', async () => {
+  const f = (await demoFeed(2)).getFrame()!;
+  const db = buildServerRows(f, new Set()).find((r) => r.name === 'db')!;
+  assert.doesNotMatch(detailLines(db, 60, '/etc/vservers').map((l) => l.text).join('\n'), /^disk {5}/m);
+  const limited = { ...db, diskQuota: { projectId: 100003, usedBytes: 900 * 1024 ** 2, limitBytes: 1024 ** 3 } };
+  const lines = detailLines(limited, 80, '/etc/vservers');
+  const line = lines.find((l) => l.text.startsWith('disk     '))!;
+  assert.equal(line.text, 'disk     900M of 1G (88%)   [project 100003]');
+  assert.equal(line.tone, 'warn');
+  const free = { ...db, diskQuota: { projectId: 100003, usedBytes: 5 * 1024 ** 2, limitBytes: null } };
+  assert.match(detailLines(free, 80, '/etc/vservers').map((l) => l.text).join('\n'), /^disk +5M, no limit +\[project 100003\]$/m);
+});
+
 test('a server with an IPv6 address: the detail pane shows it after the IPv4 one, the JSON has ip6 (null without)', async () => {
   const f = (await demoFeed(2)).getFrame()!;
   const rows = buildServerRows(f, new Set());

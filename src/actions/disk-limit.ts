@@ -1,0 +1,103 @@
+/**
+ * DISK_MAX: a server's disk limit is the project quota of its tree (ext4
+ * or XFS).  Applied at start and by `vserver NAME set DISK_MAX=` (running
+ * or not: a quota belongs to the file system, not to the context), lifted
+ * by `delete`.  Where the file system has no project quotas it is refused
+ * in one line naming the mount and what it lacks.
+ *
+ * The project id: the one the tree's root directory carries when it is one
+ * of vctx's (from PROJID_BASE, 100000, up), else the lowest id from there
+ * the file system has no quota entry for (libvctx, under an flock of the
+ * roots directory).  The kernel records it on the root directory
+ * (`lsattr -pd ROOT` shows it); vserver-stat --json shows it too.
+ */
+import type { ServerConfig } from '../config/index.js';
+import {
+  applyDiskLimit, PROJID_BASE, quotaSupport, setProjectLimit, treeProjectId, type QuotaSupport,
+} from '../kernel-bridge/quota.js';
+import { LifecycleError, errText } from './errors.js';
+
+/**
+ * Why @support cannot hold a disk limit, as the end of a sentence
+ * ("ROOT is on MOUNT (ext4, /dev/x), which ..."); null when it can.
+ */
+export function noProjectQuotaReason(root: string, s: QuotaSupport): string | null {
+  if (s.ok) return null;
+  const where = s.mountPoint ? `${s.mountPoint} (${s.fsType}${s.source ? `, ${s.source}` : ''})` : `a ${s.fsType} file system`;
+  const lacks: string[] = [];
+  const opts = new Set(s.options);
+  const prjOption = ['prjquota', 'pquota', 'pqnoenforce', 'prjjquota'].some((o) => opts.has(o));
+  if (s.fsType === 'ext4') {
+    const f = s.ext4Features;
+    if (!f) lacks.push("the ext4 'project' and 'quota' features (if it has them, its superblock was unreadable)");
+    else if (!f.project || !f.quota) {
+      lacks.push(`the ext4 ${[!f.project && "'project'", !f.quota && "'quota'"].filter(Boolean).join(' and ')} feature${!f.project && !f.quota ? 's' : ''} (tune2fs -O quota,project on it unmounted, or mkfs.ext4 -O quota,project)`);
+    }
+    if (!prjOption || (s.accounting && !s.enforced)) lacks.push("the 'prjquota' mount option");
+  } else if (s.fsType === 'xfs') {
+    if (!prjOption || (s.accounting && !s.enforced)) lacks.push("the 'prjquota' mount option (XFS takes it at mount time only)");
+  } else {
+    lacks.push('project quotas, which vctx finds on ext4 and XFS only');
+  }
+  if (s.kernelSupport === false && s.kernelOption) lacks.push(`a kernel built with ${s.kernelOption} (this one has no ${s.fsType} quotas at all)`);
+  if (!lacks.length) lacks.push('project quotas that the kernel answers for');
+  return `${root} is on ${where}, which has no project quotas: it lacks ${lacks.join('; ')}`;
+}
+
+/** the one-line refusal of DISK_MAX for @config's tree @root, or null when the file system can hold it */
+export function diskLimitProblem(config: ServerConfig, root: string): string | null {
+  if (config.diskMax === null) return null;
+  let s: QuotaSupport;
+  try {
+    s = quotaSupport(root);
+  } catch (e) {
+    return `${config.file}:${config.lines.DISK_MAX ?? '?'}: DISK_MAX: cannot look at ${root}: ${errText(e)}`;
+  }
+  const why = noProjectQuotaReason(root, s);
+  return why ? `${config.file}:${config.lines.DISK_MAX ?? '?'}: DISK_MAX cannot be enforced: ${why}` : null;
+}
+
+export interface DiskLimitResult {
+  /** the tree's project id */
+  projectId: number;
+  /** the limit set in bytes; null = none */
+  limit: number | null;
+  /** inodes given the project id now (0 when the tree had it already) */
+  tagged: number;
+}
+
+/**
+ * Sets @config's DISK_MAX on tree @root (the file system was checked with
+ * diskLimitProblem).  Without DISK_MAX, a tree that carries one of vctx's
+ * project ids has its limit lifted, and one that carries none is left alone.
+ * @throws LifecycleError failed, naming the file the kernel refused
+ */
+export function applyServerDiskLimit(config: ServerConfig, root: string): DiskLimitResult | null {
+  if (config.diskMax === null) {
+    const id = liftDiskLimit(root);
+    return id === null ? null : { projectId: id, limit: null, tagged: 0 };
+  }
+  try {
+    const r = applyDiskLimit(root, config.diskMax);
+    return { projectId: r.projectId, limit: config.diskMax, tagged: r.tagged };
+  } catch (e) {
+    throw new LifecycleError('failed', 'quota', `cannot set DISK_MAX of '${config.name}' on ${root}: ${errText(e)}`);
+  }
+}
+
+/**
+ * Lifts the limit of the project tree @root carries (delete: the tree goes,
+ * and with it every block charged to the id, which is then free again).
+ * Never throws: a tree without one of vctx's ids has nothing to lift.
+ * Returns the id whose limit was lifted, null when none.
+ */
+export function liftDiskLimit(root: string): number | null {
+  try {
+    const id = treeProjectId(root);
+    if (id < PROJID_BASE || !quotaSupport(root).ok) return null;
+    setProjectLimit(root, id, 0);
+    return id;
+  } catch {
+    return null; /* no project id, or no quotas: nothing to lift */
+  }
+}
