@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "vctx.h"
+#include "vctx-scan.h"
 #include "chcontext.h"
 #include "vctx-version.h"
 
@@ -137,7 +138,8 @@ static void usage(FILE *out)
 void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: ", prog);
-	fprintf(stderr, fmt, arg);
+	/* the argument on one line, whatever it holds */
+	fprintf(stderr, fmt, vctx_shown(arg));
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
 	exit(2);
 }
@@ -332,7 +334,7 @@ int main(int argc, char **argv)
 		case O_IP:
 			spec.ipv4 = parse_ip(optarg, "--ip");
 			if (vctx_ipv4_is_local(spec.ipv4) != 1) {
-				fprintf(stderr, "%s: --ip %s is not a local address (it is on no interface)\n", prog, optarg);
+				fprintf(stderr, "%s: --ip %s is not a local address (it is on no interface)\n", prog, vctx_shown(optarg));
 				return 1;
 			}
 			break;
@@ -349,7 +351,7 @@ int main(int argc, char **argv)
 			    IN6_IS_ADDR_MULTICAST((struct in6_addr *)spec.ipv6))
 				usage_error("--ip6 %s: must be a unicast IPv6 address (not ::1, ::, ::ffff:a.b.c.d)", optarg);
 			if (vctx_ipv6_is_local(spec.ipv6) != 1) {
-				fprintf(stderr, "%s: --ip6 %s is not a local address (it is on no interface)\n", prog, optarg);
+				fprintf(stderr, "%s: --ip6 %s is not a local address (it is on no interface)\n", prog, vctx_shown(optarg));
 				return 1;
 			}
 			need_ip = 1;
@@ -433,7 +435,7 @@ int main(int argc, char **argv)
 	/* CONTRACT.md "Capabilities of a server": --secure never keeps a refused one */
 	if (spec.secure && refused_arg) {
 		vctx_caps_check_server(1ULL << vctx_cap_from_name(refused_arg), &e);
-		fprintf(stderr, "%s: --cap %s: %s\n", prog, refused_arg, e.msg);
+		fprintf(stderr, "%s: --cap %s: %s\n", prog, vctx_shown(refused_arg), e.msg);
 		return 2;
 	}
 	if (geteuid() != 0) {
@@ -460,7 +462,7 @@ int main(int argc, char **argv)
 		if (vctx_spectate(0, &e) < 0)
 			fail(&e);
 		execvp(cmd[0], cmd);
-		fprintf(stderr, "%s: cannot execute %s: %s\n", prog, cmd[0], strerror(errno));
+		fprintf(stderr, "%s: cannot execute %s: %s\n", prog, vctx_shown(cmd[0]), strerror(errno));
 		return 127;
 	}
 	if (have_ctx && ctx == VCTX_XID_HOST)
