@@ -23,7 +23,6 @@
  * symlinks that point out of the tree until the end of an extraction, so an
  * archive cannot write outside the restored root.
  */
-import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -34,6 +33,8 @@ import { parseServerConfig } from '../config/parse.js';
 import type { VctxPaths } from '../config/paths.js';
 import { checkServerRoot } from '../config/index.js';
 import { setContextFrozen } from '../kernel-bridge/cgroup.js';
+import { projectRoot } from '../kernel-bridge/addon.js';
+import { run } from './templates/common.js';
 import { removeTree } from './build.js';
 import { buildClashes } from './clashes.js';
 import { checkName } from './config-load.js';
@@ -78,30 +79,19 @@ export function compressorFor(file: string): string | null {
   throw new LifecycleError('usage', 'options', `'${file}': name the archive .tar, .tar.gz (.tgz), .tar.xz or .tar.zst (its compression)`);
 }
 
-/** runs tar; rejects with its last error line */
-function tar(args: string[], compressor: string | null): Promise<void> {
-  return new Promise((res, rej) => {
-    const c = spawn('tar', [...(compressor ? [`--use-compress-program=${compressor}`] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
-    c.on('error', (e) => rej(new Error(`tar: ${e.message}`)));
-    c.on('close', (code, sig) => {
-      if (code === 0) return res();
-      const last = err.trim().split('\n').filter(Boolean).pop() ?? '';
-      rej(new Error(`tar ${sig ? `killed by ${sig}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`));
-    });
-  });
+/** runs tar (through @compressor when given); rejects with its last error line */
+function tar(args: string[], compressor: string | null): Promise<unknown> {
+  return run('tar', [...(compressor ? [`--use-compress-program=${compressor}`] : []), ...args]);
 }
 
+/** the version of this vctx (package.json's, beside the tree the tools run from) */
 async function vctxVersion(): Promise<string> {
-  const pkg = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'package.json');
-  for (const p of [pkg, join(dirname(pkg), '..', 'package.json')]) {
-    try {
-      const v = (JSON.parse(await readFile(p, 'utf8')) as { name?: string; version?: string });
-      if (v.name === 'vctx' && v.version) return v.version;
-    } catch { /* next */ }
+  try {
+    const v = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version?: string };
+    return v.version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 /** the configured, built server @name: its conf, hook (or null) and root; throws unknown-server */
@@ -318,17 +308,9 @@ export async function restoreServer(name: string, file: string, paths: VctxPaths
 }
 
 /** runs rsync; rejects with its last error line */
-function rsync(args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const c = spawn('rsync', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
-    c.on('error', (e) => rej(new Error(`rsync: ${e.message} (setup.sh installs it)`)));
-    c.on('close', (code, sig) => {
-      if (code === 0) return res();
-      const last = err.trim().split('\n').filter(Boolean).pop() ?? '';
-      rej(new Error(`rsync ${sig ? `killed by ${sig}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`));
-    });
+function rsync(args: string[]): Promise<unknown> {
+  return run('rsync', args).catch((e: Error) => {
+    throw /ENOENT/.test(e.message) ? new Error(`${e.message} (setup.sh installs rsync)`) : e;
   });
 }
 
