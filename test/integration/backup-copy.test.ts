@@ -8,18 +8,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { readState } from '../../src/actions/runtime.js';
 import { contextCgroup } from '../../src/kernel-bridge/cgroup.js';
-import { projectRoot } from '../../src/kernel-bridge/addon.js';
-import { commandPath, type Command } from '../helpers/commands.js';
+import { type Command } from '../helpers/commands.js';
+import { httpGet, pathsUnder, runCommand, show, until } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -34,43 +33,12 @@ const TOKEN = `page-${run}-${Date.now()}`;
 let T = '';
 let env: NodeJS.ProcessEnv = {};
 
-interface Res { code: number; stdout: string; stderr: string }
-function cli(cmd: Command, args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath(cmd), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = (cmd: Command, args: string[]) => runCommand(cmd, args, { env });
 const vs = (args: string[]) => cli('vserver', args);
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 const rootOf = (n: string) => join(T, 'vs', n);
 
-function fetch(addr: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: addr, port: 80, path: '/token.html', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (b) => (body += b));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-async function until<T>(what: string, fn: () => Promise<T | null> | T | null, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const fetch = (addr: string) => httpGet(addr, '/token.html');
 const serves = (addr: string) => until(`the page at ${addr}`, () => fetch(addr).then((b) => (b.includes(TOKEN) ? b : null), () => null));
 
 /** what must survive a copy: owner and mode, a hard link, a file capability, a trusted xattr */

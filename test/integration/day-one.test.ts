@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { controllerDir, cgroupDir } from '../helpers/kernel.js';
+import { pathsUnder, runArgv, setConfKeys } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -31,31 +32,13 @@ const names: string[] = [];
 let T = '';
 let env: NodeJS.ProcessEnv = {};
 
-interface Res { code: number; stdout: string; stderr: string }
-
-function cli(tool: 'vserver' | 'vserver-all', args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli', `${tool}.ts`), ...args], { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = (tool: 'vserver' | 'vserver-all', args: string[]) =>
+  runArgv([process.execPath, '--import', 'tsx', join(projectRoot, 'src/cli', `${tool}.ts`), ...args], { env });
 const vs = (args: string[]) => cli('vserver', args);
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 const confFile = (n: string) => join(T, 'etc', `${n}.conf`);
 
-function setKeys(n: string, kv: Record<string, string>): void {
-  let text = readFileSync(confFile(n), 'utf8');
-  for (const [k, v] of Object.entries(kv)) {
-    const re = new RegExp(`^${k}=.*$`, 'm');
-    text = re.test(text) ? text.replace(re, () => `${k}="${v}"`) : `${text}${k}="${v}"\n`;
-  }
-  writeFileSync(confFile(n), text, { mode: 0o600 });
-}
+const setKeys = (n: string, kv: Record<string, string>) => setConfKeys(confFile(n), kv);
 
 async function make(n: string, ip?: string, opts: { allowClash?: boolean } = {}): Promise<void> {
   names.push(n);

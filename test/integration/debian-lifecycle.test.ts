@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,8 +22,7 @@ import { contextCgroup, cgroupPids } from '../../src/kernel-bridge/cgroup.js';
 import { procStat } from '../../src/kernel-bridge/pid.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
-import { projectRoot } from '../../src/kernel-bridge/addon.js';
-import { commandPath } from '../helpers/commands.js';
+import { pathsUnder, runCommand, setConfKeys, show, until as untilMs } from '../helpers/run.js';
 import { compileC, removeCompiled } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -36,34 +35,16 @@ let T = '';
 let env: NodeJS.ProcessEnv = {};
 let probe = '';
 
-interface Res { code: number; stdout: string; stderr: string }
+const vs = (args: string[]) => runCommand('vserver', args, { env });
 
-function vs(args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath('vserver'), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 const confFile = (n: string) => join(T, 'etc', `${n}.conf`);
 const rootOf = (n: string) => join(T, 'vs', n);
 const TRACE = '/var/log/vctx-trace';
 
-function setKeys(n: string, kv: Record<string, string>): void {
-  let text = readFileSync(confFile(n), 'utf8');
-  for (const [k, v] of Object.entries(kv)) {
-    const re = new RegExp(`^${k}=.*$`, 'm');
-    text = re.test(text) ? text.replace(re, () => `${k}="${v}"`) : `${text}\n${k}="${v}"\n`;
-  }
-  writeFileSync(confFile(n), text, { mode: 0o600 });
-}
+const setKeys = (n: string, kv: Record<string, string>) => setConfKeys(confFile(n), kv);
+/** a Debian server is slow to come and go: 30 s unless told */
+const until = <T>(what: string, fn: () => Promise<T | null> | T | null, ms = 30000) => untilMs(what, fn, ms);
 
 function contextsNamed(n: string) {
   return new NativeSnapshotSource().snapshot().contexts.filter((c) => c.name === n);
@@ -75,16 +56,6 @@ function comms(n: string): string[] {
   const cg = st?.xid ? contextCgroup(st.xid) : null;
   if (!cg || !existsSync(cg)) return [];
   return cgroupPids(cg).map((p) => procStat(p)?.comm ?? '?');
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null> | T | null, ms = 30000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** nothing of @n: no context, cgroup, state, index entry, reboot socket, mounts */

@@ -18,16 +18,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
-import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { PROJID_BASE, kernelOption, projectQuota, tagTree, treeProjectId } from '../../src/kernel-bridge/quota.js';
-import { commandPath, type Command } from '../helpers/commands.js';
+import { type Command } from '../helpers/commands.js';
+import { runCommand, show } from '../helpers/run.js';
 import { chcontext, compileC, removeCompiled } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -46,19 +46,7 @@ const mounts: string[] = [];
 /** why the project-quota ext4 image could not be mounted ('' = it was) */
 let quotaSkip = '';
 
-interface Res { code: number; stdout: string; stderr: string }
-function cli(cmd: Command, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath(cmd), args, { env: { ...env, ...extraEnv }, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+const cli = (cmd: Command, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCommand(cmd, args, { env: { ...env, ...extraEnv } });
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 
 /** the three directories of servers whose roots are under @rootdir */

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
@@ -23,7 +23,7 @@ import { mountsBelow } from '../../src/kernel-bridge/host.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
-import { commandPath } from '../helpers/commands.js';
+import { pathsUnder, runCommand } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -35,22 +35,10 @@ let env: NodeJS.ProcessEnv = {};
 /** the PID files of the daemons this test started (stopped again in after()) */
 let ours: string[] = [];
 
-interface Res { code: number; stdout: string; stderr: string }
-
-function vs(args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath('vserver'), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end();
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const vs = (args: string[]) => runCommand('vserver', args, { env });
 
 const views = (args: string[]) => spawnSync(VIEWS, args, { encoding: 'utf8', timeout: 30_000 });
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 
 /** the "Mem:" row of free -m: [total, used, free, ...] */
 function memRow(free: string): number[] {

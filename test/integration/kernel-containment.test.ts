@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { removeRoot } from '../helpers/busybox-root.js';
 import {
   cgroupRel,

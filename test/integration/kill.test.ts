@@ -5,9 +5,8 @@
  * process and context made here is killed when the file ends.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KernelError } from '../../src/kernel-bridge/errors.js';
 import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';

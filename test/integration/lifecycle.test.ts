@@ -8,10 +8,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { commandPath } from '../helpers/commands.js';
+import { httpGet, pathsUnder, runCommand, setConfKeys, until } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -39,32 +39,12 @@ let T = '';
 let env: NodeJS.ProcessEnv = {};
 let dummyMade = false;
 
-interface Res { code: number; stdout: string; stderr: string; ms: number }
+const vs = (args: string[], opts: { input?: string } = {}) => runCommand('vserver', args, { env, input: opts.input });
 
-function vs(args: string[], opts: { input?: string } = {}): Promise<Res> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const c = spawn(commandPath('vserver'), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end(opts.input ?? '');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
-
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 const confFile = (n: string) => join(T, 'etc', `${n}.conf`);
 
-function setKeys(n: string, kv: Record<string, string>): void {
-  let text = readFileSync(confFile(n), 'utf8');
-  for (const [k, v] of Object.entries(kv)) {
-    const re = new RegExp(`^${k}=.*$`, 'm');
-    text = re.test(text) ? text.replace(re, () => `${k}="${v}"`) : `${text}\n${k}="${v}"\n`;
-  }
-  writeFileSync(confFile(n), text, { mode: 0o600 });
-}
+const setKeys = (n: string, kv: Record<string, string>) => setConfKeys(confFile(n), kv);
 
 async function make(n: string, ip?: string): Promise<void> {
   if (!names.includes(n)) names.push(n);
@@ -75,27 +55,7 @@ function contextsNamed(n: string) {
   return new NativeSnapshotSource().snapshot().contexts.filter((c) => c.name === n);
 }
 
-function fetch(ip: string, port = 80): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port, path: '/', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (b) => (body += b));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null> | T | null, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const fetch = (ip: string, port = 80) => httpGet(ip, '/', port);
 
 function connectRefused(ip: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

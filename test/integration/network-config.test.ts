@@ -7,8 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { serverResolvConf } from '../../src/actions/templates/common.js';
 import { CHCONTEXT } from '../../src/actions/chcontext-args.js';
 import { loadServerConfig } from '../../src/config/index.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
-import { commandPath } from '../helpers/commands.js';
+import { pathsUnder, runCommand, setConfKeys } from '../helpers/run.js';
 
 const run = Math.floor(Math.random() * 0xffff);
 const octet = 100 + Math.floor(Math.random() * 120);
@@ -31,34 +31,15 @@ let T = '';
 let dummyMade = false;
 const names: string[] = [];
 
-interface Res { code: number; stdout: string; stderr: string }
+const vs = (args: string[]) =>
+  runCommand('vserver', ['--confdir', join(T, 'etc'), '--rootdir', join(T, 'vs'), '--rundir', join(T, 'run'), ...args]);
 
-function vs(args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath('vserver'), ['--confdir', join(T, 'etc'), '--rootdir', join(T, 'vs'), '--rundir', join(T, 'run'), ...args],
-      { cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end();
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const paths = () => pathsUnder(T);
 const confFile = (n: string) => join(T, 'etc', `${n}.conf`);
 const addrs6 = () => spawnSync('ip', ['-6', 'addr', 'show', 'dev', DUMMY], { encoding: 'utf8' }).stdout;
 const addrs4 = () => spawnSync('ip', ['-4', 'addr', 'show', 'dev', DUMMY], { encoding: 'utf8' }).stdout;
 
-function setKeys(n: string, kv: Record<string, string>): void {
-  let text = readFileSync(confFile(n), 'utf8');
-  for (const [k, v] of Object.entries(kv)) {
-    const re = new RegExp(`^${k}=.*$`, 'm');
-    text = re.test(text) ? text.replace(re, () => `${k}="${v}"`) : `${text}\n${k}="${v}"\n`;
-  }
-  writeFileSync(confFile(n), text, { mode: 0o600 });
-}
+const setKeys = (n: string, kv: Record<string, string>) => setConfKeys(confFile(n), kv);
 
 /** chcontext of this checkout has the options of the v6 lock and NAT (helper B's part of issue 11) */
 function chcontextHas(opt: string): boolean {

@@ -166,15 +166,6 @@ function bpfPins(dir = '/sys/fs/bpf/vctx'): string[] {
 
 /* ------------------------------------------------------------ the server's files */
 
-function setKeys(n: string, kv: Record<string, string>): void {
-  let text = readFileSync(confFile(n), 'utf8');
-  for (const [k, v] of Object.entries(kv)) {
-    const re = new RegExp(`^${k}=.*$`, 'm');
-    text = re.test(text) ? text.replace(re, () => `${k}="${v}"`) : `${text}${k}="${v}"\n`;
-  }
-  writeFileSync(confFile(n), text, { mode: 0o600 });
-}
-
 /** the value of KEY in NAME.conf, or null */
 function confKey(n: string, key: string): string | null {
   const m = new RegExp(`^${key}=["']?([^"'\\n]*)["']?$`, 'm').exec(readFileSync(confFile(n), 'utf8'));

@@ -6,14 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
-import { projectRoot } from '../../src/kernel-bridge/addon.js';
-import { commandPath, type Command } from '../helpers/commands.js';
+import { type Command } from '../helpers/commands.js';
+import { pathsUnder, runCommand, show, type Res } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -23,20 +22,8 @@ const B = `aptb${run}`;
 let T = '';
 let env: NodeJS.ProcessEnv = {};
 
-interface Res { code: number; stdout: string; stderr: string }
-function cli(cmd: Command, args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath(cmd), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+const cli = (cmd: Command, args: string[]) => runCommand(cmd, args, { env });
+const paths = () => pathsUnder(T);
 /** the result lines ("NAME: ...") of a run, in order */
 const results = (r: Res) => r.stdout.split('\n').filter((l) => l.startsWith(`${A}: `) || l.startsWith(`${B}: `));
 
