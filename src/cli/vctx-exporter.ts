@@ -7,7 +7,6 @@
  * node_exporter and Incus.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import {
   EXIT_FAIL,
   fail,
@@ -21,9 +20,7 @@ import {
   usageError,
   versionLine,
 } from './common.js';
-
-/** the default address: loopback only; 10095 (see docs/metrics.md for the port) */
-export const DEFAULT_LISTEN = '127.0.0.1:10095';
+import { DEFAULT_LISTEN, parseListen } from './vctx-exporter-args.js';
 
 const HELP = `Usage: vctx-exporter [--listen ADDR:PORT] [--confdir DIR]
 Serve the virtual servers' figures for Prometheus at /metrics.
@@ -50,19 +47,6 @@ Options:
 Exit status:
   1 failure (not root, no kernel layer, the address cannot be listened on),
   2 usage error; it serves until SIGTERM or SIGINT, then exits 0.`;
-
-/** ADDR:PORT as --listen takes it: host '' for every address */
-export function parseListen(s: string): { host: string; port: number } | string {
-  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):(\d{1,5})$/.exec(s);
-  const why = "ADDR:PORT (e.g. 127.0.0.1:10095, [::1]:10095 or :10095) with a port from 1 to 65535";
-  if (!m) return `--listen '${s}': not ${why}`;
-  const host = m[1] ?? m[2] ?? '';
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return `--listen '${s}': port ${m[3]} is not from 1 to 65535`;
-  if (m[1] !== undefined && isIP(host) !== 6) return `--listen '${s}': '${host}' is not an IPv6 address`;
-  if (m[2] !== undefined && host !== '' && isIP(host) !== 4) return `--listen '${s}': '${host}' is not an IPv4 address (IPv6 goes in brackets)`;
-  return { host, port };
-}
 
 runMain('vctx-exporter', async (argv) => {
   const args = parseArgs(argv, [{ long: 'listen', value: true }, PATH_OPTIONS[0]!]);
