@@ -17,7 +17,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { cgroupExtra } from '../kernel-bridge/cgroup-extra.js';
 import { listContexts } from '../kernel-bridge/context.js';
 import { diskQuotaOf } from '../kernel-bridge/quota.js';
-import type { SnapshotSource } from '../kernel-bridge/types.js';
+import type { ContextInfo, SnapshotSource } from '../kernel-bridge/types.js';
 import { configPath, readBootSettings } from '../config/load.js';
 import { serverNameProblem } from '../config/name.js';
 import type { ConfiguredSample, MetricsSample, ServerSample } from '../views/metrics.js';
@@ -25,13 +25,14 @@ import type { ConfiguredSample, MetricsSample, ServerSample } from '../views/met
 export class Sampler {
   /** ONBOOT per configured name, with the stat it was read at */
   private boot = new Map<string, { key: string; onBoot: boolean | null }>();
+  /** raw names by context (rawNames) */
+  private names = new Map<string, string>();
 
   constructor(private readonly source: SnapshotSource, private readonly confdir: string) {}
 
   async sample(): Promise<MetricsSample> {
     const snap = this.source.snapshot();
-    // the names as they are: the snapshot's are escaped for a terminal (a backslash doubled)
-    const names = new Map(listContexts().map((c) => [c.xid, c.name]));
+    const names = this.rawNames(snap.contexts);
     const servers: ServerSample[] = [];
     for (const c of snap.contexts) {
       // servers: named top-level contexts (anonymous chcontext contexts and the spectator are not servers)
@@ -63,6 +64,27 @@ export class Sampler {
       });
     }
     return { servers, configured: await this.configured() };
+  }
+
+  /**
+   * Each context's name as it is (the snapshot's are escaped for a
+   * terminal: a backslash doubled), from the cgroup tree's listing, kept
+   * for a context (XID, creation time and PID 1) seen before: the listing
+   * (~0.15 ms a context: every context's attributes) runs only when a
+   * context came or went.
+   */
+  private rawNames(contexts: readonly ContextInfo[]): Map<number, string> {
+    const key = (c: Pick<ContextInfo, 'xid' | 'created' | 'pid1'>) => `${c.xid} ${c.created} ${c.pid1}`;
+    const wanted = contexts.filter((c) => c.name && c.xid >= 2 && c.parentXid === 0);
+    if (wanted.some((c) => !this.names.has(key(c)))) {
+      this.names = new Map(listContexts().filter((c) => c.name).map((c) => [key(c), c.name]));
+    }
+    const out = new Map<number, string>();
+    for (const c of wanted) {
+      const n = this.names.get(key(c));
+      if (n !== undefined) out.set(c.xid, n);
+    }
+    return out;
   }
 
   /** the configured servers and their ONBOOT (a file that cannot be read or parsed: null) */

@@ -11,7 +11,7 @@
  * (memory.max_usage_in_bytes for the peak).  cpu.stat is a core cgroup2
  * file: it is there whatever the controllers.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CgroupExtra {
@@ -24,12 +24,41 @@ export interface CgroupExtra {
   pidsCurrent: number | null;
 }
 
+const buf = Buffer.alloc(4096);
+
+/**
+ * A small cgroup file, in three system calls (readFileSync also stats it);
+ * null when it cannot be read
+ */
 function read(dir: string, file: string): string | null {
+  let fd: number;
   try {
-    return readFileSync(join(dir, file), 'latin1');
+    fd = openSync(join(dir, file), 'r');
   } catch {
     return null;
   }
+  try {
+    return buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The cgroup2 files that proved missing in a context's directory that
+ * exists: the controller is not on cgroup2 here (a hybrid host) or the
+ * kernel has no such file; not asked again (a failed open costs an
+ * exception).  Which controllers are where does not change while the host runs.
+ */
+const missingV2 = new Set<string>();
+
+function readV2(dir: string, file: string): string | null {
+  if (!dir || missingV2.has(file)) return null;
+  const t = read(dir, file);
+  if (t === null && read(dir, 'cgroup.type') !== null) missingV2.add(file);
+  return t;
 }
 
 function num(text: string | null): number | null {
@@ -75,8 +104,8 @@ export function cgroupExtra(dir: string, xid: number): CgroupExtra {
     const m = v1Mount(c);
     return m ? num(read(join(m, 'vctx', String(xid)), file)) : null;
   };
-  const peak = dir ? num(read(dir, 'memory.peak')) : null;
-  const pids = dir ? num(read(dir, 'pids.current')) : null;
+  const peak = num(readV2(dir, 'memory.peak'));
+  const pids = num(readV2(dir, 'pids.current'));
   return {
     cpuUserUsec: statField(cpu, 'user_usec'),
     cpuSystemUsec: statField(cpu, 'system_usec'),
