@@ -154,3 +154,9 @@ test('--listen: ADDR:PORT with IPv4, [IPv6] or an empty address; anything else s
     assert.match(r as string, says, bad);
   }
 });
+
+test('promtool test rules: every shipped alert fires on series made up for it, and not for a quiet server', { skip: promtool ? false : 'promtool is not installed (Debian package prometheus; setup.sh installs it)' }, () => {
+  const r = spawnSync('promtool', ['test', 'rules', join(projectRoot, 'test', 'fixtures', 'metrics', 'alerts.test.yml')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS/);
+});
