@@ -13,7 +13,7 @@
 // with medians, 90th percentiles and the ratio.  Both daemons end by
 // their PIDs; every server is stopped and deleted, also on failure.
 //
-//   flock /tmp/vctx-bench.lock flock /tmp/vctx-roottests.lock node bench/exporter.mjs [SERVERS] [SCRAPES]
+//   flock /tmp/vctx-roottests.lock flock /tmp/vctx-bench.lock node bench/exporter.mjs [SERVERS] [SCRAPES]
 //
 // Needs root and prometheus-node-exporter (scripts/bench.mjs installs it);
 // its packaged service is not used (nor left running).
@@ -138,7 +138,7 @@ try {
     `Run ${new Date().toISOString()} on ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Linux ${release()};`,
     `load average ${load}; ${SERVERS} running busybox servers (${procs} processes on the host);`,
     `median of ${SCRAPES} interleaved scrapes after 5 of warm-up. Produced by`,
-    '`flock /tmp/vctx-bench.lock flock /tmp/vctx-roottests.lock node bench/exporter.mjs`.',
+    '`flock /tmp/vctx-roottests.lock flock /tmp/vctx-bench.lock node bench/exporter.mjs`.',
     '',
     'One scrape: `GET /metrics` on loopback, from the request to the last byte, a new',
     'connection each time (as Prometheus\'s first scrape; it then keeps the connection).',
