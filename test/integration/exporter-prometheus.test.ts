@@ -15,6 +15,7 @@
  * 50 requests to its httpd, and that the ONBOOT alert is pending for the
  * stopped server.  `promtool check metrics` reads a real scrape, and the
  * exporter's error paths (a bad --listen, a port in use) give one line.
+ * The server cannot read the page on its 127.0.0.1 (docs/security.md).
  * Both daemons end by their PIDs; the servers are stopped and removed.
  */
 import assert from 'node:assert/strict';
@@ -29,6 +30,7 @@ import { startServer, stopServer } from '../../src/actions/lifecycle.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import { inCtx } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
 const exporterBin = join(projectRoot, 'dist', 'vctx-exporter.cjs');
@@ -216,6 +218,12 @@ describe('vctx-exporter scraped by a real Prometheus', { skip: skipAll }, () => 
     assert.equal(alert.labels['name'], BOOT);
     assert.equal(alert.state, 'pending');
     for (const r of loaded) assert.notEqual(r.health, 'err', r.name);
+  });
+
+  test('a server cannot read the exporter on the host\'s loopback: its 127.0.0.1 is its own', () => {
+    const r = inCtx(xid, `wget -q -T 3 -O - http://127.0.0.1:${EXPORTER_PORT}/metrics; echo "exit $?"`, { encoding: 'utf8', timeout: 20_000 });
+    assert.doesNotMatch(String(r.stdout), /vctx_server_up/, 'no page inside the server');
+    assert.match(String(r.stdout), /exit [1-9]/, `wget failed inside: ${String(r.stdout)} ${String(r.stderr)}`);
   });
 
   test('errors: a bad --listen is a usage error (exit 2), a port in use a failure (exit 1), each one line', () => {
