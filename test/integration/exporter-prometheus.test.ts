@@ -1,8 +1,9 @@
 /**
  * vctx-exporter against the real thing (issue 15), as root: a busybox
  * server with a hostile name (`ex"},a{b="\` + a tag) serving its page on
- * a loopback address, a second server configured with ONBOOT=yes and left
- * stopped, both in temporary VSERVER_CONFDIR / ROOTDIR / RUNDIR.
+ * a loopback address with DISK_MAX=32M (its ROOTDIR is a loop-mounted ext4
+ * image with project quotas), a second server configured with ONBOOT=yes
+ * and left stopped, both in temporary VSERVER_CONFDIR / ROOTDIR / RUNDIR.
  *
  * The exporter runs straight from the build (the host has no systemd as
  * PID 1) with what its unit leaves it: setpriv with the unit's
@@ -54,6 +55,9 @@ const paths = { confdir: join(base, 'etc'), rootdir: join(base, 'vservers'), run
 const daemons: ChildProcess[] = [];
 let xid = 0;
 let exporterErr = '';
+/** why the disk figures cannot be shown here ('' when the quota image mounted) */
+let quotaSkip = '';
+let mounted = false;
 
 /** the unit's bounding set, as setpriv writes it: -all,+sys_admin,... */
 function unitCaps(): string {
@@ -109,8 +113,16 @@ function startDaemon(cmd: string, args: string[]): ChildProcess {
 before(async () => {
   if (skipAll) return;
   for (const d of Object.values(paths)) mkdirSync(d, { recursive: true, mode: 0o755 });
+  // the roots on an ext4 image with project quotas, for DISK_MAX (as test/integration/disk-limit.test.ts)
+  const img = join(base, 'roots.img');
+  spawnSync('truncate', ['-s', '128M', img]);
+  const mk = spawnSync('mkfs.ext4', ['-q', '-F', '-O', 'quota,project', img], { encoding: 'utf8' });
+  const mnt = mk.status === 0 ? spawnSync('mount', ['-o', 'loop,prjquota', img, paths.rootdir], { encoding: 'utf8' }) : mk;
+  if (mnt.status === 0) mounted = true;
+  else quotaSkip = `an ext4 image with project quotas cannot be made or mounted here (${String(mnt.stderr).trim()})`;
   await build(NAME, { template: 'busybox', ip: IP, hostname: `ex${tag}.test` }, paths);
   writeFileSync(join(paths.rootdir, NAME, 'var', 'www', 'index.html'), `<p>exporter test ${tag}</p>\n${'x'.repeat(4000)}\n`);
+  if (mounted) appendFileSync(join(paths.confdir, `${NAME}.conf`), 'DISK_MAX=32M\n');
   await build(BOOT, { template: 'busybox' }, paths);
   appendFileSync(join(paths.confdir, `${BOOT}.conf`), 'ONBOOT=yes\n');
   xid = (await startServer(NAME, paths)).xid;
@@ -145,6 +157,7 @@ after(async () => {
       if (c.xid === xid) try { killContext(c.xid, 'SIGKILL'); } catch { /* gone */ }
     }
     for (const n of [NAME, BOOT]) if (existsSync(join(paths.rootdir, n))) await removeTree(join(paths.rootdir, n)).catch(() => {});
+    if (mounted) spawnSync('umount', [paths.rootdir]);
   }
   rmSync(base, { recursive: true, force: true });
 });
@@ -163,6 +176,20 @@ describe('vctx-exporter scraped by a real Prometheus', { skip: skipAll }, () => 
     assert.match(r.body, new RegExp(`^vctx_server_up\\{name="${BOOT}",xid=""\\} 0$`, 'm'));
     assert.match(r.body, new RegExp(`^vctx_server_onboot\\{name="${BOOT}"\\} 1$`, 'm'));
     assert.ok(!exporterErr.includes('error'), exporterErr);
+  });
+
+  test('the server\'s disk use and its DISK_MAX: 32 MiB, from its tree\'s project quota', async (t) => {
+    if (quotaSkip) {
+      console.log(`# disk figures not checked: ${quotaSkip}`);
+      t.skip(quotaSkip);
+      return;
+    }
+    const r = await httpGet(`http://127.0.0.1:${EXPORTER_PORT}/metrics`);
+    const esc = NAME.replace(/[\\"]/g, (c) => `\\${c}`);
+    const value = (m: string) => new RegExp(`^${m}\\{name="${esc.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}",xid="${xid}"\\} (\\S+)$`, 'm').exec(r.body)?.[1];
+    assert.equal(value('vctx_server_disk_limit_bytes'), String(32 * 1024 * 1024), r.body);
+    const used = Number(value('vctx_server_disk_used_bytes'));
+    assert.ok(used > 100 * 1024 && used < 32 * 1024 * 1024, `used ${used} bytes (a busybox root)`);
   });
 
   test('promtool check metrics passes on a real scrape', async () => {
