@@ -31,6 +31,7 @@ import { startServer, stopServer } from '../../src/actions/lifecycle.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { killContext } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
+import { kernelOption } from '../../src/kernel-bridge/quota.js';
 import { inCtx } from '../helpers/kernel.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -119,7 +120,10 @@ before(async () => {
   const mk = spawnSync('mkfs.ext4', ['-q', '-F', '-O', 'quota,project', img], { encoding: 'utf8' });
   const mnt = mk.status === 0 ? spawnSync('mount', ['-o', 'loop,prjquota', img, paths.rootdir], { encoding: 'utf8' }) : mk;
   if (mnt.status === 0) mounted = true;
-  else quotaSkip = `an ext4 image with project quotas cannot be made or mounted here (${String(mnt.stderr).trim()})`;
+  else {
+    quotaSkip = `an ext4 image with project quotas cannot be made or mounted here (${String(mnt.stderr).trim().split('\n')[0]})` +
+      (kernelOption('CONFIG_QFMT_V2') === false ? ': this kernel was built without CONFIG_QFMT_V2, so it has no ext4 quotas at all' : '');
+  }
   await build(NAME, { template: 'busybox', ip: IP, hostname: `ex${tag}.test` }, paths);
   writeFileSync(join(paths.rootdir, NAME, 'var', 'www', 'index.html'), `<p>exporter test ${tag}</p>\n${'x'.repeat(4000)}\n`);
   if (mounted) appendFileSync(join(paths.confdir, `${NAME}.conf`), 'DISK_MAX=32M\n');
