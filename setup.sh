@@ -12,6 +12,9 @@
 #                                    servers with ONBOOT=yes start at boot, and
 #                                    vctx-views.service, which starts the
 #                                    inside views' daemons before them
+#   sudo ./setup.sh --enable-exporter  also enable vctx-exporter.service
+#                                    (the servers' figures for Prometheus on
+#                                    127.0.0.1:10095; docs/metrics.md)
 #   sudo ./setup.sh --uninstall      remove what setup installed and stop the
 #                                    daemons it started (refused while
 #                                    configured servers run)
@@ -19,7 +22,9 @@
 #                                    commands in DIR/sbin, man pages in
 #                                    DIR/share/man/man8, the units in
 #                                    DIR/lib/systemd/system, the sysctl
-#                                    floors in DIR/lib/sysctl.d/60-vctx.conf
+#                                    floors in DIR/lib/sysctl.d/60-vctx.conf,
+#                                    the Prometheus alert rules in
+#                                    DIR/share/vctx/vctx-alerts.rules.yml
 #
 # Per-uid kernel counters that a server's root shares with the host's root
 # (inotify) get their limits raised, now and at boot (60-vctx.conf, never
@@ -32,13 +37,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
-demo=1 onboot=0 uninstall=0 prefix=/usr/local
+demo=1 onboot=0 exporter=0 uninstall=0 prefix=/usr/local
 usage_hint() { echo "setup.sh: $1" >&2; echo "Try './setup.sh --help'." >&2; exit 2; }
 args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-demo) demo=0 ;;
     --enable-onboot) onboot=1 ;;
+    --enable-exporter) exporter=1 ;;
     --uninstall) uninstall=1 ;;
     --prefix) [ $# -ge 2 ] || usage_hint "option '--prefix' needs a directory"; prefix="$2"; shift ;;
     --prefix=*) prefix="${1#--prefix=}" ;;
@@ -52,6 +58,7 @@ case "$prefix" in
   *) usage_hint "--prefix: '$prefix' is not an absolute path" ;;
 esac
 [ "$uninstall" -eq 0 ] || [ "$onboot" -eq 0 ] || usage_hint "options '--uninstall' and '--enable-onboot' exclude each other"
+[ "$uninstall" -eq 0 ] || [ "$exporter" -eq 0 ] || usage_hint "options '--uninstall' and '--enable-exporter' exclude each other"
 
 # Where things go: one place.  The commands are package.json's "bin"
 # (name -> file in the checkout); each gets a link in $sbindir and a man page.
@@ -60,6 +67,8 @@ man8dir="$prefix/share/man/man8"
 unitdir="$prefix/lib/systemd/system"
 unit="$unitdir/vservers.service"
 views_unit="$unitdir/vctx-views.service"
+exporter_unit="$unitdir/vctx-exporter.service"
+rules="$prefix/share/vctx/vctx-alerts.rules.yml"
 views="$here/scripts/vctx-views"
 manifest="$prefix/lib/vctx/installed"
 
@@ -134,11 +143,13 @@ fi
 # xz and zstd (the archives of vserver NAME backup), attr (its test reads
 # xattrs), debhelper (scripts/build-deb.sh, the Debian package), e2fsprogs and
 # xfsprogs (DISK_MAX's tests make ext4 images with project quotas and an XFS
-# image for the project-id walk).
+# image for the project-id walk), prometheus (promtool checks the alert
+# rules; the exporter's test runs its own Prometheus: the packaged one is
+# kept from starting, below).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -147,7 +158,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # no package's daemon starts now (prometheus would listen on :9090): a
+  # policy-rc.d that refuses every start, for this install only, unless one is there
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# vctx setup.sh: no daemon starts while it installs packages\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$policy" ] || rm -f "$policy"; exit 1; }
+  [ -z "$policy" ] || rm -f "$policy"
+  # nor at boot: the packaged Prometheus is not vctx's to run
+  case " ${missing[*]} " in *" prometheus "*)
+    if systemd_running; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    elif command -v update-rc.d >/dev/null 2>&1; then update-rc.d prometheus disable >/dev/null 2>&1 || true; fi ;;
+  esac
 fi
 
 # The build is skipped when nothing in the checkout changed since the last
@@ -175,7 +200,7 @@ made_dir() {
   for d in "${todo[@]}"; do mkdir -m 755 "$d"; installed+=("$d/"); done
 }
 for f in "${!old[@]}"; do case "$f" in */) [ -d "$f" ] && installed+=("$f") ;; esac; done
-made_dir "$sbindir"; made_dir "$man8dir"; made_dir "$unitdir"; made_dir "$(dirname "$manifest")"
+made_dir "$sbindir"; made_dir "$man8dir"; made_dir "$unitdir"; made_dir "$(dirname "$manifest")"; made_dir "$(dirname "$rules")"
 
 while read -r name file; do
   [ -e "$here/$file" ] || { echo "setup.sh: $file was not built (npm install failed?)" >&2; exit 1; }
@@ -201,6 +226,17 @@ chmod 644 "$views_unit.tmp"
 mv -f "$views_unit.tmp" "$views_unit"
 installed+=("$views_unit")
 if [ "$onboot" -eq 1 ]; then systemctl enable "$views_unit"; fi
+# the exporter's unit and the alert rules (docs/metrics.md): enabled only when asked
+sed "s|@SBINDIR@|$sbindir|g" "$here/scripts/vctx-exporter.service" > "$exporter_unit.tmp"
+chmod 644 "$exporter_unit.tmp"
+mv -f "$exporter_unit.tmp" "$exporter_unit"
+installed+=("$exporter_unit")
+if [ "$exporter" -eq 1 ]; then
+  say "enabling vctx-exporter.service (http://127.0.0.1:10095/metrics)"
+  systemctl enable "$exporter_unit"
+fi
+install -m 644 "$here/scripts/vctx-alerts.rules.yml" "$rules"
+installed+=("$rules")
 # per-uid kernel counters a server's root shares with the host's root
 # (docs/security/counters.md): their limits raised now (never lowered), and
 # at boot by systemd-sysctl / sysctl --system from PREFIX/lib/sysctl.d
@@ -218,8 +254,10 @@ while read -r key _ floor; do
 done < "$sysctl_file"
 # the links enabling them (made now, or by an earlier --enable-onboot)
 for l in /etc/systemd/system/vservers.service /etc/systemd/system/*.wants/vservers.service \
-         /etc/systemd/system/vctx-views.service /etc/systemd/system/*.wants/vctx-views.service; do
-  if [ -L "$l" ] && { [ "$(readlink "$l")" = "$unit" ] || [ "$(readlink "$l")" = "$views_unit" ]; }; then installed+=("$l"); fi
+         /etc/systemd/system/vctx-views.service /etc/systemd/system/*.wants/vctx-views.service \
+         /etc/systemd/system/vctx-exporter.service /etc/systemd/system/*.wants/vctx-exporter.service; do
+  if [ -L "$l" ] && { [ "$(readlink "$l")" = "$unit" ] || [ "$(readlink "$l")" = "$views_unit" ] ||
+                      [ "$(readlink "$l")" = "$exporter_unit" ]; }; then installed+=("$l"); fi
 done
 
 # the daemons now (no init may start them: PID 1 need not be systemd); the

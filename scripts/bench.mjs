@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Runs the side-by-side benchmarks in bench/ one after the other (each writes
 // its table to bench/results/).  `node scripts/bench.mjs snapshot vtop` runs
-// only those.  Needs root, and peers installed: hyperfine, bwrap, lxc, htop
-// (installed here when missing).
+// only those.  Needs root, and peers installed: hyperfine, bwrap, lxc, htop,
+// prometheus-node-exporter (installed here when missing).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const peers = ['hyperfine', 'bubblewrap', 'lxc', 'htop'];
+const peers = ['hyperfine', 'bubblewrap', 'lxc', 'htop', 'prometheus-node-exporter'];
 const missing = peers.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true);
 if (missing.length) {
   console.error(`bench: installing ${missing.join(' ')}`);

@@ -20,7 +20,7 @@ import { Script } from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** the commands: src/cli/NAME.ts -> dist/NAME.cjs */
-export const COMMANDS = ['vserver', 'vserver-all', 'vserver-stat', 'vps', 'vpstree', 'vkill', 'vapt', 'vserver-copy'];
+export const COMMANDS = ['vserver', 'vserver-all', 'vserver-stat', 'vps', 'vpstree', 'vkill', 'vapt', 'vserver-copy', 'vctx-exporter'];
 
 const entries = Object.fromEntries(COMMANDS.map((c) => [c, join(root, 'dist', 'src', 'cli', `${c}.js`)]));
 for (const f of Object.values(entries)) {

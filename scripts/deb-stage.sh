@@ -11,13 +11,15 @@
 #                           sh script running the package's Node with the
 #                           flags of the command's own #! line
 #   /usr/share/man/man8     the man pages (help2man, from each --help)
-#   /lib/systemd/system     vservers.service and vctx-views.service (not enabled)
+#   /lib/systemd/system     vservers.service, vctx-views.service and
+#                           vctx-exporter.service (not enabled)
+#   /usr/share/vctx         vctx-alerts.rules.yml (Prometheus alert rules)
 set -eu
 dest="$1"
 lib="$dest/usr/lib/vctx"
 node=/usr/lib/vctx/node/bin/node
 mkdir -p "$lib/kernel/out" "$lib/build/Release" "$lib/scripts" "$lib/node/bin" "$dest/usr/sbin" \
-  "$dest/usr/share/man/man8" "$dest/lib/systemd/system" "$dest/usr/share/doc/vctx"
+  "$dest/usr/share/man/man8" "$dest/lib/systemd/system" "$dest/usr/share/doc/vctx" "$dest/usr/share/vctx"
 cp -a package.json dist "$lib/"
 rm -rf "$lib/dist/man" "$lib/dist/src" "$lib/dist/test"
 cp -a kernel/out/. "$lib/kernel/out/"
@@ -29,6 +31,8 @@ install -m 644 README.md docs/CONTRACT.md "$dest/usr/share/doc/vctx/"
 install -m 644 dist/man/man8/*.8 "$dest/usr/share/man/man8/"
 sed "s|@SBINDIR@|/usr/sbin|g" scripts/vservers.service > "$dest/lib/systemd/system/vservers.service"
 sed "s|@VIEWS@|/usr/lib/vctx/scripts/vctx-views|g" scripts/vctx-views.service > "$dest/lib/systemd/system/vctx-views.service"
+sed "s|@SBINDIR@|/usr/sbin|g" scripts/vctx-exporter.service > "$dest/lib/systemd/system/vctx-exporter.service"
+install -m 644 scripts/vctx-alerts.rules.yml "$dest/usr/share/vctx/"
 
 node/bin/node -e 'for (const [n, f] of Object.entries(require("./package.json").bin)) console.log(n + " " + f)' |
 while read -r name file; do

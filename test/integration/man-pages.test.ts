@@ -49,7 +49,7 @@ describe('man pages and --version of every command', () => {
 
   test('the list has every command of the README, C and TypeScript alike', () => {
     const names = commands.map(([n]) => n).sort();
-    assert.deepEqual(names, ['chbind', 'chcontext', 'reducecap', 'vapt', 'vdu', 'vhalt', 'vkill', 'vps', 'vpstree', 'vreboot',
+    assert.deepEqual(names, ['chbind', 'chcontext', 'reducecap', 'vapt', 'vctx-exporter', 'vdu', 'vhalt', 'vkill', 'vps', 'vpstree', 'vreboot',
       'vserver', 'vserver-all', 'vserver-copy', 'vserver-info', 'vserver-stat', 'vtop']);
   });
 

@@ -58,7 +58,8 @@ describe('the Debian package: built with debhelper, installed by apt-get into a 
     assert.equal(c.status, 0, c.stderr);
     for (const f of ['./usr/sbin/vserver', './usr/sbin/vtop', './usr/sbin/vserver-stat', './usr/lib/vctx/node/bin/node',
       './usr/lib/vctx/build/Release/vctx.node', './usr/lib/vctx/kernel/out/chcontext', './usr/lib/vctx/dist/vtop.mjs',
-      './usr/share/man/man8/vserver.8.gz', './lib/systemd/system/vservers.service', './lib/systemd/system/vctx-views.service']) {
+      './usr/share/man/man8/vserver.8.gz', './lib/systemd/system/vservers.service', './lib/systemd/system/vctx-views.service',
+      './usr/sbin/vctx-exporter', './lib/systemd/system/vctx-exporter.service', './usr/share/vctx/vctx-alerts.rules.yml']) {
       assert.ok(c.stdout.split('\n').some((l) => l.endsWith(` ${f}`) || l.includes(` ${f} -> `)), `${f} in the package`);
     }
     const i = spawnSync('dpkg-deb', ['-f', deb, 'Depends'], { encoding: 'utf8' });

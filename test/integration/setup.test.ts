@@ -129,9 +129,23 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     // its Documentation= man pages are looked up too: in the installed tree
     const views = join(P, 'lib', 'systemd', 'system', 'vctx-views.service');
     assert.match(readFileSync(views, 'utf8'), new RegExp(`^ExecStart=${VIEWS} start$`, 'm'));
-    const v = spawnSync('systemd-analyze', ['verify', unit, views], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
+    // the exporter's unit (issue 15), installed and not enabled either
+    const exporter = join(P, 'lib', 'systemd', 'system', 'vctx-exporter.service');
+    assert.match(readFileSync(exporter, 'utf8'), new RegExp(`^ExecStart=${join(P, 'sbin', 'vctx-exporter')}$`, 'm'));
+    assert.ok(entries().includes(exporter), 'vctx-exporter.service is listed');
+    for (const l of ['/etc/systemd/system/vctx-exporter.service', '/etc/systemd/system/multi-user.target.wants/vctx-exporter.service']) {
+      assert.ok(!pointsIntoPrefix(l), `${l} is not made without --enable-exporter`);
+    }
+    const v = spawnSync('systemd-analyze', ['verify', unit, views, exporter], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
     assert.equal(v.status, 0, v.stderr);
-    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service/);
+    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service|vctx-exporter\.service/);
+    // the alert rules, installed where the README says, and sound to promtool
+    const rules = join(P, 'share', 'vctx', 'vctx-alerts.rules.yml');
+    assert.ok(entries().includes(rules), 'the alert rules are listed');
+    const c = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
+    assert.equal(c.status, 0, c.stdout + c.stderr);
+    // setup installed Debian's prometheus (promtool) without leaving its daemon on :9090
+    assert.doesNotMatch(spawnSync('ss', ['-Hltn', 'sport = :9090'], { encoding: 'utf8' }).stdout, /LISTEN/, 'nothing listens on :9090');
   });
 
   test('rerunning setup (an upgrade) with a server running keeps it running and manageable', () => {
