@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,6 +246,23 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
         }
       }
     }
+  });
+
+  test('the stat file of a process is kept open between snapshots and closed when it exits', async () => {
+    const statFds = (pid: number) => readdirSync('/proc/self/fd').filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`) === `/proc/${pid}/stat`; } catch { return false; }
+    }).length;
+    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    children.push(child);
+    await sleep(100);
+    assert.ok(byPid(source.snapshot(), child.pid!), 'the sleep is in the snapshot');
+    source.snapshot();
+    assert.equal(statFds(child.pid!), 1, 'one stat file of it open');
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal(byPid(source.snapshot(), child.pid!), undefined, 'gone from the next snapshot');
+    assert.equal(statFds(child.pid!), 0, 'its stat file is closed');
   });
 
   test('the escaping of comm and cmdline escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
