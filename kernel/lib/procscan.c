@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The host snapshot: every process (one /proc/PID/stat read each, the
- * file kept open between refreshes: see stat_fd_budget), its
- * context (from the few contexts' cgroup.procs), and every context with
- * its cgroup's own figures and the trusted.vctx.* metadata.
+ * file kept open between refreshes: see stat_fd_budget; none for a known
+ * process of a context that did not run since the last scan: scan_procs),
+ * its context (from the few contexts' cgroup.procs, read after the listing
+ * of /proc and before the stat reads), and every context with its cgroup's
+ * own figures and the trusted.vctx.* metadata.
  *
  * Races tolerated on purpose: a process that exits between getdents64 and
  * the read of its stat is skipped (ENOENT, ESRCH or an empty read); one
- * that exits before the cgroup.procs of its context is read shows as a
+ * that moves into a context after its cgroup.procs was read shows as a
  * host process in that one snapshot; a cgroup removed during the walk is
  * skipped.  None of them is an error.
  *
@@ -191,6 +193,14 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ------------------------------------------------------------ scanner */
 
+struct statline {
+	const char *comm;
+	size_t comm_len;
+	char state;
+	int64_t ppid, utime, stime, cutime, cstime, nice, threads;
+	uint64_t starttime, vsz, rss, startcode, endcode;
+};
+
 /* what is cached per (pid, start time) */
 struct pent {
 	pid_t pid;
@@ -207,6 +217,7 @@ struct pent {
 	int io_valid;		/* io_read/io_write were read */
 	uint64_t io_read, io_write;	/* /proc/PID/io read_bytes, write_bytes */
 	int statfd;		/* /proc/PID/stat kept open, -1 none */
+	struct statline last;	/* its stat when last read (comm not kept) */
 };
 
 /* a context's CPU time at the last refresh: did it run since? */
@@ -259,6 +270,9 @@ struct vctx_scanner {
 	size_t nprev, prev_cap, cur_cap;
 	unsigned char *ran;		/* per s->ctxs: ran since the last refresh */
 	size_t ran_cap;
+	uint32_t *order;		/* s->ctxs' indices by xid */
+	size_t order_cap;
+	unsigned round;			/* full scans so far */
 	struct vctx_snapshot snap;
 };
 
@@ -353,6 +367,7 @@ VCTX_API void vctx_scanner_free(struct vctx_scanner *s)
 	free(s->prev);
 	free(s->cur);
 	free(s->ran);
+	free(s->order);
 	free(s);
 }
 
@@ -427,13 +442,6 @@ static int list_pids(struct vctx_scanner *s, vctx_error *err)
 	return 0;
 }
 
-struct statline {
-	const char *comm;
-	size_t comm_len;
-	char state;
-	int64_t ppid, utime, stime, cutime, cstime, nice, threads;
-	uint64_t starttime, vsz, rss, startcode, endcode;
-};
 
 /* parse /proc/PID/stat (NUL-terminated); 0 or -1 when malformed */
 static int parse_stat(const char *buf, struct statline *st)
@@ -582,11 +590,33 @@ store:;
 	return 0;
 }
 
-/* one /proc/PID/stat per process, merged with the cache */
+static long ctx_index(struct vctx_scanner *s, const uint32_t *order, uint32_t xid);
+
+/*
+ * A process whose stat was not read again because its context did not run
+ * (scan_procs) is read anyway on every STALE_ROUNDS-th full scan (by pid,
+ * a tenth of them each time): what can change while a process does not
+ * run, another process renicing it or reclaim shrinking its RSS, shows
+ * within that many refreshes.
+ */
+#define STALE_ROUNDS	10
+
+/* @pid is in this refresh's listing */
+static int pid_listed(const struct vctx_scanner *s, pid_t pid)
+{
+	return bsearch(&pid, s->pids, s->npids, sizeof(pid_t), cmp_pid) != NULL;
+}
+
+/*
+ * One /proc/PID/stat per process, merged with the cache; none for a known
+ * process of a context whose cgroup's CPU time has not moved since the
+ * last full scan: it has not run, so its figures stand (see STALE_ROUNDS;
+ * and one whose parent is gone is read: it was reparented).
+ */
 static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 {
 	char path[64], buf[1024];
-	size_t j = 0;
+	size_t j = 0, k = 0;
 
 	if (grow((void **)&s->next, &s->next_cap, s->npids, sizeof(struct pent)) < 0 ||
 	    grow((void **)&s->procs, &s->procs_cap, s->npids, sizeof(struct vctx_proc)) < 0)
@@ -616,7 +646,19 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 		while (j < s->ncache && s->cache[j].pid < pid)
 			release_entry(s, &s->cache[j++]);
 		struct pent *o = j < s->ncache && s->cache[j].pid == pid ? &s->cache[j++] : NULL;
-		int newfd = -1;
+		int newfd = -1, skipped = 0;
+
+		while (k < s->nmembers && s->members[k].pid < pid)
+			k++;
+		if (o && !s->lite && !o->lite && k < s->nmembers && s->members[k].pid == pid &&
+		    ((unsigned)pid + s->round) % STALE_ROUNDS != 0) {
+			long c = ctx_index(s, s->order, s->members[k].xid);
+			if (c >= 0 && !s->ran[c] && (o->last.ppid == 0 || pid_listed(s, (pid_t)o->last.ppid))) {
+				st = o->last;
+				skipped = 1;
+				goto parsed;
+			}
+		}
 
 		/* its stat file kept open since the last refresh: one pread (it
 		   fails once that process is gone, even if the pid is reused) */
@@ -663,7 +705,7 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 			release_entry(s, o);
 		continue;
 parsed:;
-		uint64_t sig = hash_bytes(st.comm, st.comm_len);
+		uint64_t sig = skipped ? o->comm_sig : hash_bytes(st.comm, st.comm_len);
 		struct pent *e = &s->next[nn];
 		int known = 0;
 		if (o) {
@@ -702,6 +744,9 @@ parsed:;
 				continue;	/* vanished meanwhile */
 			}
 		}
+		e->last = st;
+		e->last.comm = NULL;
+		e->last.comm_len = 0;
 		nn++;
 
 		struct vctx_proc *p = &s->procs[s->nprocs++];
@@ -1077,37 +1122,41 @@ static int contexts_ran(struct vctx_scanner *s)
 	return 0;
 }
 
+/*
+ * Before the stat reads: the members sorted by pid, s->order (the contexts
+ * by xid, for ctx_index) and, for a full scan, which contexts ran since
+ * the last one (s->ran).
+ */
+static int prepare_contexts(struct vctx_scanner *s, vctx_error *err)
+{
+	if (s->nmembers > 1)
+		qsort(s->members, s->nmembers, sizeof(struct member), cmp_member);
+	if (grow((void **)&s->order, &s->order_cap, s->nctxs + 1, sizeof(uint32_t)) < 0)
+		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
+	for (size_t i = 0; i < s->nctxs; i++)
+		s->order[i] = (uint32_t)i;
+	sort_base = s->ctxs;
+	qsort(s->order, s->nctxs, sizeof(uint32_t), cmp_order);
+
+	/* CPU time is per cgroup (s->ctxs, before assign's sums) */
+	if (!s->lite && contexts_ran(s) < 0)
+		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
+	return 0;
+}
+
 /* xid of every process, counts and sums per context */
 static int assign(struct vctx_scanner *s, vctx_error *err)
 {
 	size_t i = 0, k = 0;
-	uint32_t order_small[256], *order = order_small;
+	const uint32_t *order = s->order;
 
-	if (s->nmembers > 1)
-		qsort(s->members, s->nmembers, sizeof(struct member), cmp_member);
+	(void)err;
 	for (; i < s->nprocs; i++) {
 		struct vctx_proc *p = &s->procs[i];
 		while (k < s->nmembers && s->members[k].pid < p->pid)
 			k++;
 		if (k < s->nmembers && s->members[k].pid == p->pid)
 			p->xid = s->members[k].xid;
-	}
-
-	if (s->nctxs > 256) {
-		order = malloc(s->nctxs * sizeof(uint32_t));
-		if (!order)
-			return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
-	}
-	for (i = 0; i < s->nctxs; i++)
-		order[i] = (uint32_t)i;
-	sort_base = s->ctxs;
-	qsort(order, s->nctxs, sizeof(uint32_t), cmp_order);
-
-	/* CPU time is per cgroup (s->ctxs, before the sums below) */
-	if (!s->lite && contexts_ran(s) < 0) {
-		if (order != order_small)
-			free(order);
-		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
 	}
 
 	uint64_t ticks_usec = s->clock_ticks > 0 ? 1000000ULL / (uint64_t)s->clock_ticks : 10000;
@@ -1144,8 +1193,6 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 			c = ctx_index(s, order, x->parent_xid);
 		}
 	}
-	if (order != order_small)
-		free(order);
 	return 0;
 }
 
@@ -1247,12 +1294,15 @@ VCTX_API int vctx_scan(struct vctx_scanner *s, const struct vctx_snapshot **out,
 	s->snap.boot_time = s->boot_time;
 	s->snap.page_size = s->page_size;
 
-	if (list_pids(s, err) < 0 || scan_procs(s, err) < 0)
+	/* membership after the listing: a process listed and inside a
+	   context is in its cgroup.procs by now (one created later is not
+	   listed); the contexts before the stat reads, which skip the
+	   processes of contexts that did not run (scan_procs) */
+	if (list_pids(s, err) < 0 || scan_contexts(s, err) < 0 || prepare_contexts(s, err) < 0 ||
+	    scan_procs(s, err) < 0 || assign(s, err) < 0)
 		return -1;
-	/* membership after the stat reads: a process created inside a
-	   context during the scan is in its cgroup.procs by now */
-	if (scan_contexts(s, err) < 0 || assign(s, err) < 0)
-		return -1;
+	if (!s->lite)
+		s->round++;
 	drop_orphans(s);
 	ctx_pid1(s);
 	ctx_net(s);
