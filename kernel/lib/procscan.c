@@ -201,6 +201,13 @@ struct statline {
 	uint64_t starttime, vsz, rss, startcode, endcode;
 };
 
+/* the figures of a statline that scan_procs may reuse (48 bytes less than one) */
+struct laststat {
+	uint64_t utime, stime, cutime, cstime, vsz, rss;
+	int32_t ppid, threads, nice;
+	char state;
+};
+
 /* what is cached per (pid, start time) */
 struct pent {
 	pid_t pid;
@@ -217,7 +224,7 @@ struct pent {
 	int io_valid;		/* io_read/io_write were read */
 	uint64_t io_read, io_write;	/* /proc/PID/io read_bytes, write_bytes */
 	int statfd;		/* /proc/PID/stat kept open, -1 none */
-	struct statline last;	/* its stat when last read (comm not kept) */
+	struct laststat last;	/* its stat when last read */
 };
 
 /* a context's CPU time at the last refresh: did it run since? */
@@ -654,7 +661,13 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 		    ((unsigned)pid + s->round) % STALE_ROUNDS != 0) {
 			long c = ctx_index(s, s->order, s->members[k].xid);
 			if (c >= 0 && !s->ran[c] && (o->last.ppid == 0 || pid_listed(s, (pid_t)o->last.ppid))) {
-				st = o->last;
+				st = (struct statline){
+					.state = o->last.state, .ppid = o->last.ppid, .utime = (int64_t)o->last.utime,
+					.stime = (int64_t)o->last.stime, .cutime = (int64_t)o->last.cutime,
+					.cstime = (int64_t)o->last.cstime, .nice = o->last.nice,
+					.threads = o->last.threads, .starttime = o->starttime, .vsz = o->last.vsz,
+					.rss = o->last.rss, .startcode = o->startcode, .endcode = o->endcode,
+				};
 				skipped = 1;
 				goto parsed;
 			}
@@ -744,9 +757,11 @@ parsed:;
 				continue;	/* vanished meanwhile */
 			}
 		}
-		e->last = st;
-		e->last.comm = NULL;
-		e->last.comm_len = 0;
+		e->last = (struct laststat){
+			.utime = (uint64_t)st.utime, .stime = (uint64_t)st.stime, .cutime = (uint64_t)st.cutime,
+			.cstime = (uint64_t)st.cstime, .vsz = st.vsz, .rss = st.rss, .ppid = (int32_t)st.ppid,
+			.threads = (int32_t)st.threads, .nice = (int32_t)st.nice, .state = st.state,
+		};
 		nn++;
 
 		struct vctx_proc *p = &s->procs[s->nprocs++];
