@@ -32,7 +32,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -233,6 +233,7 @@ for (const t0 = Date.now(); ; await sleep(200)) {
 }
 await sleep(1000);
 const total = addon.snapshot().processes.length;
+const loadStart = loadavg()[0];
 console.log(`${N} sleepers in contexts ${xids.join(', ')}; ${total} processes on the host`);
 
 // ---------------------------------------------------------------- the three, side by side
@@ -264,6 +265,7 @@ while (now() - w0 < SECONDS * 1000) {
   await sleep(1000);
 }
 const windowS = (now() - w0) / 1000;
+const loadEnd = loadavg()[0];
 const maps = mappings(vtopPid);
 const probeLines = existsSync(probeFile) ? readFileSync(probeFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
 const heap = probeLines.at(-1) ?? null;
@@ -358,6 +360,7 @@ const md = [
   'largest seen (sampled every second); vtop\'s is vtop plus its privileged helper (kernel/out/vtop-helper,',
   'a small C program).  PSS (the largest seen) counts a page shared by N processes as 1/N: most of vtop\'s',
   'file-backed RSS is Node\'s binary, which other Node processes on the host share.',
+  `Load average (1 min) ${loadStart.toFixed(2)} before the tools started, ${loadEnd.toFixed(2)} at the end of the window (other work shares the host).`,
   '',
   '| tool | CPU % of one core | CPU s | RSS MiB (end) | RSS MiB (max) | PSS MiB (max) |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -432,11 +435,24 @@ const md = [
   '  second until the full scan, which follows at once); the first full scan of a fresh process also reads',
   '  /proc/PID/status and cmdline of every process (~0.3-0.5 s at 5,000).',
   '',
+  '- CPU (session 6), measured per snapshot (node calling the addon\'s snapshot() every 300 ms at 5,128',
+  '  processes in 4 contexts of sleepers, CPU time of the call): 57-59 ms before; /proc/PID/stat kept open',
+  '  between refreshes, one pread each (kernel/lib/procscan.c; the procfs path walk was ~40 % of a read) 34 ms;',
+  '  no stat read for a known process of a context whose cgroup CPU time did not move since the last scan',
+  '  (it did not run; a tenth of them are read anyway each scan, for a renice from outside or reclaim) 13 ms.',
+  '  vtop in the side-by-side run: 8.1 % of a core before, 3.2 % with both (htop 19.8 %, top 8.0 % then).',
+  '- Memory (session 6), five vtops side by side on the same farm, 50 s (RSS max / end): the flags before',
+  '  78.2 / 77.8 MiB; `--max-semi-space-size=1 --compact-on-every-full-gc` 76.8 / 73.4 MiB; with',
+  '  `--expose-gc` and a full collection every 5 s (src/cli/vtop.ts: each refresh promotes the last frame\'s',
+  '  objects, and the old space grew some 5 MiB past what is live before V8 collected it) 70.5 / 70.2 MiB, for',
+  '  about the same CPU.  MALLOC_ARENA_MAX=1 saved 0.4 MiB here (not set).  A heap snapshot at 5,000',
+  '  processes: 13.4 MiB live, of it 4.0 MiB bytecode and code, 2.5 MiB strings (1.1 MiB the bundle\'s own',
+  '  source), 2.4 MiB plain objects; yoga\'s 16 MiB WebAssembly memory is outside the heap, barely touched.',
+  '',
   'What is left: about half of vtop\'s RSS is Node\'s binary (a bare `node -e` touches 30 MiB of it; ICU,',
   '  the interpreter, the WebAssembly compiler and the GC add the rest), which vtop cannot shrink; then the V8',
-  '  heap (the table above). Per refresh the native snapshot (one openat+read+close of /proc/PID/stat per',
-  '  process, mostly kernel time) is most of vtop\'s CPU: keeping those files open across refreshes (one',
-  '  pread each) is the next step for the CPU targets.',
+  '  heap (the table above). Per refresh Ink\'s render is now most of vtop\'s CPU (string-width and yoga\'s',
+  '  measuring of text nodes), then the scan of /proc.',
   '',
   '',
 ];

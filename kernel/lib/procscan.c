@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The host snapshot: every process (one /proc/PID/stat read each), its
- * context (from the few contexts' cgroup.procs), and every context with
- * its cgroup's own figures and the trusted.vctx.* metadata.
+ * The host snapshot: every process (one /proc/PID/stat read each, the
+ * file kept open between refreshes: see stat_fd_budget; none for a known
+ * process of a context that did not run since the last scan: scan_procs),
+ * its context (from the few contexts' cgroup.procs, read after the listing
+ * of /proc and before the stat reads), and every context with its cgroup's
+ * own figures and the trusted.vctx.* metadata.
  *
  * Races tolerated on purpose: a process that exits between getdents64 and
  * the read of its stat is skipped (ENOENT, ESRCH or an empty read); one
- * that exits before the cgroup.procs of its context is read shows as a
+ * that moves into a context after its cgroup.procs was read shows as a
  * host process in that one snapshot; a cgroup removed during the walk is
  * skipped.  None of them is an error.
  *
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -189,6 +193,21 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ------------------------------------------------------------ scanner */
 
+struct statline {
+	const char *comm;
+	size_t comm_len;
+	char state;
+	int64_t ppid, utime, stime, cutime, cstime, nice, threads;
+	uint64_t starttime, vsz, rss, startcode, endcode;
+};
+
+/* the figures of a statline that scan_procs may reuse (48 bytes less than one) */
+struct laststat {
+	uint64_t utime, stime, cutime, cstime, vsz, rss;
+	int32_t ppid, threads, nice;
+	char state;
+};
+
 /* what is cached per (pid, start time) */
 struct pent {
 	pid_t pid;
@@ -204,6 +223,8 @@ struct pent {
 	int lite;		/* filled without status/cmdline */
 	int io_valid;		/* io_read/io_write were read */
 	uint64_t io_read, io_write;	/* /proc/PID/io read_bytes, write_bytes */
+	int statfd;		/* /proc/PID/stat kept open, -1 none */
+	struct laststat last;	/* its stat when last read */
 };
 
 /* a context's CPU time at the last refresh: did it run since? */
@@ -232,6 +253,7 @@ struct vctx_scanner {
 	size_t npids, pids_cap;
 
 	struct pent *cache, *next;	/* double buffer, sorted by pid */
+	size_t nfds, fd_budget;		/* stat files kept open, and how many may be */
 	size_t ncache, cache_cap, next_cap;
 	char **spare;			/* string buffers of exited processes */
 	size_t *spare_cap;
@@ -255,8 +277,27 @@ struct vctx_scanner {
 	size_t nprev, prev_cap, cur_cap;
 	unsigned char *ran;		/* per s->ctxs: ran since the last refresh */
 	size_t ran_cap;
+	uint32_t *order;		/* s->ctxs' indices by xid */
+	size_t order_cap;
+	unsigned round;			/* full scans so far */
 	struct vctx_snapshot snap;
 };
+
+/*
+ * How many /proc/PID/stat files a scanner keeps open between refreshes (one
+ * pread each then, instead of openat+read+close: the path walk through
+ * procfs is about half of a stat read's cost).  Half the soft limit on open
+ * files (Node raises it to the hard limit; a C front's one-shot scan has
+ * the usual 1024 and keeps none: it would never read them again).
+ */
+static size_t stat_fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur <= 4096)
+		return rl.rlim_cur == RLIM_INFINITY ? 65536 : 0;
+	return (size_t)(rl.rlim_cur / 2);
+}
 
 static int64_t read_btime(void)
 {
@@ -295,6 +336,7 @@ VCTX_API struct vctx_scanner *vctx_scanner_new(vctx_error *err)
 	}
 	s->page_size = sysconf(_SC_PAGESIZE);
 	s->clock_ticks = sysconf(_SC_CLK_TCK);
+	s->fd_budget = stat_fd_budget();
 	s->boot_time = read_btime();
 	s->dents_cap = 1 << 16;
 	s->dents = malloc(s->dents_cap);
@@ -312,8 +354,11 @@ VCTX_API void vctx_scanner_free(struct vctx_scanner *s)
 		return;
 	if (s->procfd >= 0)
 		close(s->procfd);
-	for (size_t i = 0; i < s->ncache; i++)
+	for (size_t i = 0; i < s->ncache; i++) {
 		free(s->cache[i].str);
+		if (s->cache[i].statfd >= 0)
+			close(s->cache[i].statfd);
+	}
 	for (size_t i = 0; i < s->nspare; i++)
 		free(s->spare[i]);
 	free(s->spare);
@@ -329,11 +374,17 @@ VCTX_API void vctx_scanner_free(struct vctx_scanner *s)
 	free(s->prev);
 	free(s->cur);
 	free(s->ran);
+	free(s->order);
 	free(s);
 }
 
 static void release_entry(struct vctx_scanner *s, struct pent *e)
 {
+	if (e->statfd >= 0) {
+		close(e->statfd);
+		e->statfd = -1;
+		s->nfds--;
+	}
 	if (!e->str)
 		return;
 	if (s->nspare < s->spare_slots) {
@@ -398,13 +449,6 @@ static int list_pids(struct vctx_scanner *s, vctx_error *err)
 	return 0;
 }
 
-struct statline {
-	const char *comm;
-	size_t comm_len;
-	char state;
-	int64_t ppid, utime, stime, cutime, cstime, nice, threads;
-	uint64_t starttime, vsz, rss, startcode, endcode;
-};
 
 /* parse /proc/PID/stat (NUL-terminated); 0 or -1 when malformed */
 static int parse_stat(const char *buf, struct statline *st)
@@ -553,11 +597,33 @@ store:;
 	return 0;
 }
 
-/* one /proc/PID/stat per process, merged with the cache */
+static long ctx_index(struct vctx_scanner *s, const uint32_t *order, uint32_t xid);
+
+/*
+ * A process whose stat was not read again because its context did not run
+ * (scan_procs) is read anyway on every STALE_ROUNDS-th full scan (by pid,
+ * a tenth of them each time): what can change while a process does not
+ * run, another process renicing it or reclaim shrinking its RSS, shows
+ * within that many refreshes.
+ */
+#define STALE_ROUNDS	10
+
+/* @pid is in this refresh's listing */
+static int pid_listed(const struct vctx_scanner *s, pid_t pid)
+{
+	return bsearch(&pid, s->pids, s->npids, sizeof(pid_t), cmp_pid) != NULL;
+}
+
+/*
+ * One /proc/PID/stat per process, merged with the cache; none for a known
+ * process of a context whose cgroup's CPU time has not moved since the
+ * last full scan: it has not run, so its figures stand (see STALE_ROUNDS;
+ * and one whose parent is gone is read: it was reparented).
+ */
 static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 {
 	char path[64], buf[1024];
-	size_t j = 0;
+	size_t j = 0, k = 0;
 
 	if (grow((void **)&s->next, &s->next_cap, s->npids, sizeof(struct pent)) < 0 ||
 	    grow((void **)&s->procs, &s->procs_cap, s->npids, sizeof(struct vctx_proc)) < 0)
@@ -583,37 +649,90 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 		struct statline st;
 		ssize_t n;
 
-		memcpy(tail, "/stat", 6);
-		{
-			int fd cleanup_fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;	/* gone (ENOENT/ESRCH) */
-			do
-				n = read(fd, buf, sizeof(buf) - 1);
-			while (n < 0 && errno == EINTR);
-		}
-		if (n <= 0)
-			continue;		/* gone while reading */
-		buf[n] = 0;
-		if (parse_stat(buf, &st) < 0)
-			continue;
-
 		/* exited processes left in the cache before this pid */
 		while (j < s->ncache && s->cache[j].pid < pid)
 			release_entry(s, &s->cache[j++]);
+		struct pent *o = j < s->ncache && s->cache[j].pid == pid ? &s->cache[j++] : NULL;
+		int newfd = -1, skipped = 0;
 
-		uint64_t sig = hash_bytes(st.comm, st.comm_len);
+		while (k < s->nmembers && s->members[k].pid < pid)
+			k++;
+		if (o && !s->lite && !o->lite && k < s->nmembers && s->members[k].pid == pid &&
+		    ((unsigned)pid + s->round) % STALE_ROUNDS != 0) {
+			long c = ctx_index(s, s->order, s->members[k].xid);
+			if (c >= 0 && !s->ran[c] && (o->last.ppid == 0 || pid_listed(s, (pid_t)o->last.ppid))) {
+				st = (struct statline){
+					.state = o->last.state, .ppid = o->last.ppid, .utime = (int64_t)o->last.utime,
+					.stime = (int64_t)o->last.stime, .cutime = (int64_t)o->last.cutime,
+					.cstime = (int64_t)o->last.cstime, .nice = o->last.nice,
+					.threads = o->last.threads, .starttime = o->starttime, .vsz = o->last.vsz,
+					.rss = o->last.rss, .startcode = o->startcode, .endcode = o->endcode,
+				};
+				skipped = 1;
+				goto parsed;
+			}
+		}
+
+		/* its stat file kept open since the last refresh: one pread (it
+		   fails once that process is gone, even if the pid is reused) */
+		n = -1;
+		if (o && o->statfd >= 0) {
+			do
+				n = pread(o->statfd, buf, sizeof(buf) - 1, 0);
+			while (n < 0 && errno == EINTR);
+			if (n <= 0) {
+				close(o->statfd);
+				o->statfd = -1;
+				s->nfds--;
+			}
+		}
+		if (n <= 0) {
+			memcpy(tail, "/stat", 6);
+			newfd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
+			if (newfd < 0) {
+				if (o)
+					release_entry(s, o);
+				continue;	/* gone (ENOENT/ESRCH) */
+			}
+			do
+				n = read(newfd, buf, sizeof(buf) - 1);
+			while (n < 0 && errno == EINTR);
+			if (n <= 0 || s->nfds >= s->fd_budget) {
+				close(newfd);
+				newfd = -1;
+			} else {
+				s->nfds++;
+			}
+		}
+		if (n > 0) {
+			buf[n] = 0;
+			if (parse_stat(buf, &st) == 0)
+				goto parsed;
+		}
+		/* gone while reading, or malformed */
+		if (newfd >= 0) {
+			close(newfd);
+			s->nfds--;
+		}
+		if (o)
+			release_entry(s, o);
+		continue;
+parsed:;
+		uint64_t sig = skipped ? o->comm_sig : hash_bytes(st.comm, st.comm_len);
 		struct pent *e = &s->next[nn];
 		int known = 0;
-		if (j < s->ncache && s->cache[j].pid == pid) {
-			struct pent *o = &s->cache[j++];
+		if (o) {
 			*e = *o;
 			o->str = NULL;
+			o->statfd = -1;
+			if (newfd >= 0)
+				e->statfd = newfd;
 			known = e->starttime == st.starttime && e->comm_sig == sig &&
 				e->startcode == st.startcode && e->endcode == st.endcode &&
 				!(e->lite && !s->lite);
 		} else {
 			memset(e, 0, sizeof(*e));
+			e->statfd = newfd;
 		}
 		if (e->starttime != st.starttime)
 			e->io_valid = 0;	/* another process with this pid */
@@ -638,6 +757,11 @@ static int scan_procs(struct vctx_scanner *s, vctx_error *err)
 				continue;	/* vanished meanwhile */
 			}
 		}
+		e->last = (struct laststat){
+			.utime = (uint64_t)st.utime, .stime = (uint64_t)st.stime, .cutime = (uint64_t)st.cutime,
+			.cstime = (uint64_t)st.cstime, .vsz = st.vsz, .rss = st.rss, .ppid = (int32_t)st.ppid,
+			.threads = (int32_t)st.threads, .nice = (int32_t)st.nice, .state = st.state,
+		};
 		nn++;
 
 		struct vctx_proc *p = &s->procs[s->nprocs++];
@@ -1013,37 +1137,41 @@ static int contexts_ran(struct vctx_scanner *s)
 	return 0;
 }
 
+/*
+ * Before the stat reads: the members sorted by pid, s->order (the contexts
+ * by xid, for ctx_index) and, for a full scan, which contexts ran since
+ * the last one (s->ran).
+ */
+static int prepare_contexts(struct vctx_scanner *s, vctx_error *err)
+{
+	if (s->nmembers > 1)
+		qsort(s->members, s->nmembers, sizeof(struct member), cmp_member);
+	if (grow((void **)&s->order, &s->order_cap, s->nctxs + 1, sizeof(uint32_t)) < 0)
+		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
+	for (size_t i = 0; i < s->nctxs; i++)
+		s->order[i] = (uint32_t)i;
+	sort_base = s->ctxs;
+	qsort(s->order, s->nctxs, sizeof(uint32_t), cmp_order);
+
+	/* CPU time is per cgroup (s->ctxs, before assign's sums) */
+	if (!s->lite && contexts_ran(s) < 0)
+		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
+	return 0;
+}
+
 /* xid of every process, counts and sums per context */
 static int assign(struct vctx_scanner *s, vctx_error *err)
 {
 	size_t i = 0, k = 0;
-	uint32_t order_small[256], *order = order_small;
+	const uint32_t *order = s->order;
 
-	if (s->nmembers > 1)
-		qsort(s->members, s->nmembers, sizeof(struct member), cmp_member);
+	(void)err;
 	for (; i < s->nprocs; i++) {
 		struct vctx_proc *p = &s->procs[i];
 		while (k < s->nmembers && s->members[k].pid < p->pid)
 			k++;
 		if (k < s->nmembers && s->members[k].pid == p->pid)
 			p->xid = s->members[k].xid;
-	}
-
-	if (s->nctxs > 256) {
-		order = malloc(s->nctxs * sizeof(uint32_t));
-		if (!order)
-			return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
-	}
-	for (i = 0; i < s->nctxs; i++)
-		order[i] = (uint32_t)i;
-	sort_base = s->ctxs;
-	qsort(order, s->nctxs, sizeof(uint32_t), cmp_order);
-
-	/* CPU time is per cgroup (s->ctxs, before the sums below) */
-	if (!s->lite && contexts_ran(s) < 0) {
-		if (order != order_small)
-			free(order);
-		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
 	}
 
 	uint64_t ticks_usec = s->clock_ticks > 0 ? 1000000ULL / (uint64_t)s->clock_ticks : 10000;
@@ -1080,8 +1208,6 @@ static int assign(struct vctx_scanner *s, vctx_error *err)
 			c = ctx_index(s, order, x->parent_xid);
 		}
 	}
-	if (order != order_small)
-		free(order);
 	return 0;
 }
 
@@ -1183,12 +1309,15 @@ VCTX_API int vctx_scan(struct vctx_scanner *s, const struct vctx_snapshot **out,
 	s->snap.boot_time = s->boot_time;
 	s->snap.page_size = s->page_size;
 
-	if (list_pids(s, err) < 0 || scan_procs(s, err) < 0)
+	/* membership after the listing: a process listed and inside a
+	   context is in its cgroup.procs by now (one created later is not
+	   listed); the contexts before the stat reads, which skip the
+	   processes of contexts that did not run (scan_procs) */
+	if (list_pids(s, err) < 0 || scan_contexts(s, err) < 0 || prepare_contexts(s, err) < 0 ||
+	    scan_procs(s, err) < 0 || assign(s, err) < 0)
 		return -1;
-	/* membership after the stat reads: a process created inside a
-	   context during the scan is in its cgroup.procs by now */
-	if (scan_contexts(s, err) < 0 || assign(s, err) < 0)
-		return -1;
+	if (!s->lite)
+		s->round++;
 	drop_orphans(s);
 	ctx_pid1(s);
 	ctx_net(s);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,6 +246,85 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
         }
       }
     }
+  });
+
+  test('a process of a context that did not run keeps its figures; a renice from outside shows within 10 snapshots', async () => {
+    // the scanner does not read again the stat of a process whose context's CPU time did not move
+    // (kernel/lib/procscan.c, STALE_ROUNDS): a tenth of them each snapshot, so all within 10
+    const xid = startContext(['sleep', '1000']);
+    await sleep(300);
+    let s = source.snapshot();
+    const p = s.processes.find((q) => q.xid === xid && q.comm === 'sleep');
+    assert.ok(p, `the sleep of context ${xid} is in the snapshot`);
+    assert.equal(p.nice, 0);
+    s = source.snapshot();
+    assert.deepEqual(byPid(s, p.pid), p, 'the figures of a process that did not run are the same');
+    const r = spawnSync('renice', ['-n', '7', '-p', String(p.pid)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const seen: number[] = [];
+    for (let i = 0; i < 10 && seen.at(-1) !== 7; i++) seen.push(byPid(source.snapshot(), p.pid)!.nice);
+    assert.equal(seen.at(-1), 7, `nice in the 10 snapshots after the renice: ${seen.join(', ')}`);
+    killContext(xid, 'SIGKILL');
+  });
+
+  test('a process that runs in a context of sleepers: its CPU time moves in every snapshot', async () => {
+    const xid = startContext(['sleep', '1000']);
+    const spin = spawn(chcontext, ['--ctx', String(xid), 'perl', '-e', '$0 = "spinner"; 1 while 1'], { stdio: 'ignore' });
+    children.push(spin);
+    let pid = 0;
+    for (let i = 0; i < 50 && !pid; i++, await sleep(50)) {
+      pid = source.snapshot().processes.find((q) => q.xid === xid && q.cmdline === 'spinner')?.pid ?? 0;
+    }
+    assert.ok(pid, 'the spinner is in the snapshot');
+    const ticks: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await sleep(150);
+      const q = byPid(source.snapshot(), pid)!;
+      ticks.push(q.utime + q.stime);
+    }
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]! > ticks[i - 1]!, `CPU ticks of the spinner: ${ticks.join(', ')}`);
+    killContext(xid, 'SIGKILL');
+  });
+
+  test('a child whose parent is killed shows its new parent in the next snapshot', async () => {
+    const xid = startContext(['sleep', '1000']);
+    const farm = spawn(chcontext, ['--ctx', String(xid), 'perl', '-e',
+      '$0 = "parent"; my $p = fork; if (!$p) { $0 = "orphan"; sleep 1000; exit 0 } sleep 1000'], { stdio: 'ignore' });
+    children.push(farm);
+    let parent: ProcessInfo | undefined, orphan: ProcessInfo | undefined;
+    for (let i = 0; i < 50 && !(parent && orphan); i++, await sleep(50)) {
+      const s = source.snapshot();
+      parent = s.processes.find((q) => q.xid === xid && q.cmdline === 'parent');
+      orphan = s.processes.find((q) => q.xid === xid && q.cmdline === 'orphan');
+    }
+    assert.ok(parent && orphan && orphan.ppid === parent.pid, 'the child of the parent is in the snapshot');
+    source.snapshot();
+    killPid(parent.pid, parent.startTime, 'SIGKILL');
+    for (let i = 0; i < 50 && existsSync(`/proc/${parent.pid}/stat`) && readFileSync(`/proc/${parent.pid}/stat`, 'utf8').includes(') Z'); i++) await sleep(20);
+    await sleep(100);
+    const now = byPid(source.snapshot(), orphan.pid);
+    assert.ok(now, 'the orphan is still there');
+    assert.notEqual(now.ppid, parent.pid, 'its parent is no longer the killed one');
+    const statPpid = Number(readFileSync(`/proc/${orphan.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    assert.equal(now.ppid, statPpid);
+    killContext(xid, 'SIGKILL');
+  });
+
+  test('the stat file of a process is kept open between snapshots and closed when it exits', async () => {
+    const statFds = (pid: number) => readdirSync('/proc/self/fd').filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`) === `/proc/${pid}/stat`; } catch { return false; }
+    }).length;
+    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    children.push(child);
+    await sleep(100);
+    assert.ok(byPid(source.snapshot(), child.pid!), 'the sleep is in the snapshot');
+    source.snapshot();
+    assert.equal(statFds(child.pid!), 1, 'one stat file of it open');
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal(byPid(source.snapshot(), child.pid!), undefined, 'gone from the next snapshot');
+    assert.equal(statFds(child.pid!), 0, 'its stat file is closed');
   });
 
   test('the escaping of comm and cmdline escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
