@@ -204,7 +204,7 @@ static int parse_u32(const char *s, const char *end, uint32_t *out)
  */
 VCTX_API int vctx_instance_range(const char *name, struct vctx_xid_range *r, vctx_error *err)
 {
-	char path[290], buf[4096], *line, *save = NULL;
+	char path[290], buf[4096], *line;
 	int lineno = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -222,7 +222,11 @@ VCTX_API int vctx_instance_range(const char *name, struct vctx_xid_range *r, vct
 			return 0;
 		return vctx_set_error(err, errno, "cannot read %s: %s", path, strerror(errno));
 	}
-	for (char *p = buf; (line = strtok_r(p, "\n", &save)); p = NULL) {
+	buf[n] = 0;
+	for (char *next = buf; next; ) {
+		line = next;
+		if ((next = strchr(next, '\n')))
+			*next++ = 0;
 		lineno++;
 		while (*line == ' ' || *line == '\t')
 			line++;
