@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,14 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     assert.ok(existsSync(join(cgroup2, `vctx@${INST}`, String(xb))), 'B lives in vctx@INST');
     assert.ok(existsSync(join(cgroup2, 'vctx', String(xa))), 'A lives in vctx');
 
+    // inside, through the instance's guard socket (/run/vctx@INST/guard): the server's own XID
+    const ex = cli('vserver', INST, [NAME, 'exec', 'cat', '/dev/vctx/xid']);
+    assert.equal(ex.status, 0, show(ex));
+    assert.equal(ex.stdout.trim(), String(xb));
+    assert.ok(existsSync(`/run/vctx@${INST}/guard/${xb}.sock`), 'the guard socket is the instance\'s');
+    // the instance's own eBPF maps, the network counters among them
+    assert.ok(existsSync(`/sys/fs/bpf/vctx@${INST}/net-v1`), 'the network counters are pinned per instance');
+
     // vserver-stat
     assert.deepEqual(statRows('').filter((r) => r[1] === NAME), [[String(xa), NAME]]);
     assert.deepEqual(statRows(INST).filter((r) => r[1] === NAME), [[String(xb), NAME]]);
@@ -221,6 +229,12 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     const bad = cli('vserver', INST2, [NAME, 'start']);
     assert.equal(bad.status, 1, show(bad));
     assert.match(bad.stderr, new RegExp(`${INSTANCES_DIR}/${INST2}\\.conf:2: XID_RANGE='9-3': must be LO-HI with 2 <= LO <= HI <= 49151`));
+    // a file others may write is not taken
+    writeInstanceConf(INST2, 'XID_RANGE=30000-30009\n');
+    chmodSync(join(INSTANCES_DIR, `${INST2}.conf`), 0o666);
+    const loose = cli('vserver', INST2, [NAME, 'start']);
+    assert.equal(loose.status, 1, show(loose));
+    assert.match(loose.stderr, new RegExp(`${INSTANCES_DIR}/${INST2}\\.conf: must be a regular file owned by root and writable by root only`));
     rmSync(join(INSTANCES_DIR, `${INST2}.conf`));
   });
 
