@@ -9,6 +9,7 @@
 import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { instanceName, InstanceError } from '../config/instance.js';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
 import { isDigits } from '../config/digits.js';
 import { escapeText } from '../kernel-bridge/escape.js';
@@ -164,7 +165,16 @@ export function runMain(name: string, main: (argv: string[]) => Promise<number |
   ignoreEpipe();
   const statusFd = takeStatusFd();
   Promise.resolve()
-    .then(() => main(process.argv.slice(2)))
+    .then(() => {
+      // a bad VCTX_INSTANCE is a usage error before anything else (docs/instances.md)
+      try {
+        instanceName();
+      } catch (e) {
+        if (e instanceof InstanceError) throw new CliError(e.message, EXIT_USAGE);
+        throw e;
+      }
+      return main(process.argv.slice(2));
+    })
     .then(
       (code) => {
         process.exitCode = typeof code === 'number' ? code : 0;
@@ -344,6 +354,11 @@ export const PATH_AND_STANDARD_HELP = `  --confdir DIR     configuration (defaul
                     /run/vservers)
   --help            display this help and exit
   --version         output version information and exit`;
+
+/** the --help lines of VCTX_INSTANCE (an "Environment:" entry; docs/instances.md) */
+export const INSTANCE_HELP = `  VCTX_INSTANCE     the vctx instance: only its servers, and the default
+                    directories end in @NAME (/etc/vservers@NAME ...); unset
+                    or empty: the default instance (docs/instances.md)`;
 
 export const PATH_OPTIONS: OptionSpec[] = [
   { long: 'confdir', value: true },

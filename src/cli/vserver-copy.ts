@@ -9,7 +9,7 @@ import { deleteServer } from '../actions/delete.js';
 import { LifecycleError } from '../actions/errors.js';
 import { serverNameProblem } from '../config/name.js';
 import {
-  CliError, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError, warning, writeOut,
+  CliError, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError, warning, writeOut, INSTANCE_HELP
 } from './common.js';
 
 const HELP = `Usage: vserver-copy [--confdir DIR] [--rootdir DIR] [--rundir DIR] SRC DEST [--ip IP] [--ip6 IP6] [--move]
@@ -35,6 +35,9 @@ Options:
   --timeout S       with --move: seconds SRC's init has to shut down (default 10)
   --allow-clash     keep SRC's address or context number in the copy
 ${PATH_AND_STANDARD_HELP}
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 copied (moved); 1 failed, nothing left of DEST (SRC as it was); 2 usage

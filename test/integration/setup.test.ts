@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
@@ -136,9 +136,6 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     for (const l of ['/etc/systemd/system/vctx-exporter.service', '/etc/systemd/system/multi-user.target.wants/vctx-exporter.service']) {
       assert.ok(!pointsIntoPrefix(l), `${l} is not made without --enable-exporter`);
     }
-    const v = spawnSync('systemd-analyze', ['verify', unit, views, exporter], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
-    assert.equal(v.status, 0, v.stderr);
-    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service|vctx-exporter\.service/);
     // the alert rules, installed where the README says, and sound to promtool
     const rules = join(P, 'share', 'vctx', 'vctx-alerts.rules.yml');
     assert.ok(entries().includes(rules), 'the alert rules are listed');
@@ -146,6 +143,16 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     assert.equal(c.status, 0, c.stdout + c.stderr);
     // setup installed Debian's prometheus (promtool) without leaving its daemon on :9090
     assert.doesNotMatch(spawnSync('ss', ['-Hltn', 'sport = :9090'], { encoding: 'utf8' }).stdout, /LISTEN/, 'nothing listens on :9090');
+    // the template of a named instance's (docs/instances.md), verified as an instance of it
+    const tmpl = readFileSync(join(P, 'lib', 'systemd', 'system', 'vservers@.service'), 'utf8');
+    assert.match(tmpl, /^Environment=VCTX_INSTANCE=%I$/m);
+    assert.match(tmpl, new RegExp(`^ExecStart=${join(P, 'sbin', 'vserver-all')} start$`, 'm'));
+    const inst = join(P, 'vservers@tb.service');
+    writeFileSync(inst, tmpl);
+    const v = spawnSync('systemd-analyze', ['verify', unit, views, exporter, inst], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
+    rmSync(inst);
+    assert.equal(v.status, 0, v.stderr);
+    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service|vctx-exporter\.service|vservers@tb\.service/);
   });
 
   test('rerunning setup (an upgrade) with a server running keeps it running and manageable', () => {
