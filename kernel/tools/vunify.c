@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vunify - the walk and the hashing of unification (vserver NAME unify,
+ * src/actions/unify.ts); usable on its own, as root.
+ *
+ *   vunify convert STORE LOWER UPPER [--keep PATH]...
+ *       LOWER is a stopped server's tree (moved there by the caller), UPPER
+ *       an empty directory on the same file system.  Every PATH (relative,
+ *       e.g. "etc", "var", "home"), and every conffile dpkg lists in
+ *       LOWER/var/lib/dpkg/info/\*.conffiles, is moved (renamed) into UPPER,
+ *       its parent directories made there with the same owner, mode, xattrs
+ *       and times.  Every other non-empty regular file with one link is
+ *       replaced by a hard link to STORE/objects/XX/HASH, the object of the
+ *       same content AND the same inode metadata a hard link shares (type
+ *       and mode, owner, group, every xattr: file capabilities, ACLs,
+ *       SELinux labels): HASH is SHA-256 over all of it.  A new object is
+ *       the file's own inode (linked into the store, no copy).  Files with
+ *       more than one link, and a second file of the same object in one
+ *       tree, stay as they are, so that the server's own hard links are
+ *       exactly what they were (deunify restores them with rsync -H).
+ *       LOWER merged under UPPER (overlayfs) shows the tree as it was.
+ *   vunify gc STORE
+ *       removes the objects no tree links any more (link count 1).
+ *
+ * Servers' trees are hostile: the walk is openat/fstatat relative to open
+ * directories with O_NOFOLLOW and AT_SYMLINK_NOFOLLOW, never follows a
+ * symbolic link, refuses a mount point inside LOWER, and opens every file
+ * it hashes with O_NOFOLLOW, checking it is the inode it stat'ed.
+ * Prints one JSON line of counts; exit 0, 1 on failure (one line on stderr:
+ * the path and the error; what was done so far is consistent: LOWER under
+ * UPPER still shows the whole tree), 2 on a usage error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "vctx.h"
+#include "vctx-scan.h"
+#include "vctx-version.h"
+
+#define MAX_DEPTH 256
+
+struct stats {
+	uint64_t files, new_objects, linked, new_bytes, shared_bytes, moved, kept_links, dupes, empty;
+};
+
+struct level {
+	struct level *parent;
+	const char *name;	/* in the parent */
+	int lower;		/* open directory in LOWER */
+	int upper;		/* the same directory in UPPER, -1 until needed */
+	struct stat st;		/* the lower directory as found */
+};
+
+static struct stats S;
+static dev_t root_dev;
+static int objects_fd = -1;
+static char **keeps;
+static size_t nkeeps, capkeeps;
+/* the objects this tree links already (sorted at insert: a small open-address set) */
+static unsigned char (*seen)[32];
+static size_t nseen, capseen;
+static char path[PATH_MAX * 2];
+static unsigned char *buf;
+#define BUFSZ (1 << 20)
+
+static void die_at(const char *what, int err)
+{
+	fprintf(stderr, "vunify: %s: %s\n", vctx_shown(what), strerror(err));
+	exit(1);
+}
+
+static void add_keep(const char *p)
+{
+	while (*p == '/')
+		p++;
+	size_t n = strlen(p);
+	while (n && p[n - 1] == '/')
+		n--;
+	if (!n)
+		return;
+	if (nkeeps == capkeeps) {
+		capkeeps = capkeeps ? capkeeps * 2 : 64;
+		keeps = realloc(keeps, capkeeps * sizeof *keeps);
+		if (!keeps)
+			die_at("memory", ENOMEM);
+	}
+	keeps[nkeeps] = strndup(p, n);
+	if (!keeps[nkeeps])
+		die_at("memory", ENOMEM);
+	nkeeps++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_kept(const char *rel)
+{
+	return nkeeps && bsearch(&rel, keeps, nkeeps, sizeof *keeps, cmp_str) != NULL;
+}
+
+/* records object @h as linked by this tree; 0 when it already was */
+static int seen_insert(const unsigned char h[32])
+{
+	size_t i;
+
+	if (nseen * 2 >= capseen) {
+		size_t cap = capseen ? capseen * 2 : 4096;
+		unsigned char (*n)[32] = calloc(cap, 32);
+		if (!n)
+			die_at("memory", ENOMEM);
+		for (i = 0; i < capseen; i++) {
+			static const unsigned char zero[32];
+			if (memcmp(seen[i], zero, 32)) {
+				size_t j;
+				memcpy(&j, seen[i], sizeof j);
+				for (j %= cap; memcmp(n[j], zero, 32); j = (j + 1) % cap)
+					;
+				memcpy(n[j], seen[i], 32);
+			}
+		}
+		free(seen);
+		seen = n;
+		capseen = cap;
+	}
+	size_t j;
+	static const unsigned char zero[32];
+	memcpy(&j, h, sizeof j);
+	for (j %= capseen; memcmp(seen[j], zero, 32); j = (j + 1) % capseen)
+		if (!memcmp(seen[j], h, 32))
+			return 0;
+	memcpy(seen[j], h, 32);
+	nseen++;
+	return 1;
+}
+
+/* dpkg's conffiles of the tree (LOWER/var/lib/dpkg/info/\*.conffiles), never followed through a symlink */
+static void read_conffiles(int lower)
+{
+	static const char *const comp[] = { "var", "lib", "dpkg", "info" };
+	int fd = dup(lower), nfd;
+	size_t i;
+
+	for (i = 0; i < 4 && fd >= 0; i++) {
+		nfd = openat(fd, comp[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 10 || strcmp(e->d_name + n - 10, ".conffiles"))
+			continue;
+		int f = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (f < 0)
+			continue;
+		if (fstat(f, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 22)) {
+			close(f);
+			continue;
+		}
+		FILE *fp = fdopen(f, "r");
+		char line[PATH_MAX + 64];
+		if (!fp) {
+			close(f);
+			continue;
+		}
+		while (fgets(line, sizeof line, fp)) {
+			char *p = strchr(line, '/'), *end;
+			if (!p)
+				continue;
+			end = p + strcspn(p, " \t\n");
+			*end = '\0';
+			add_keep(p);
+		}
+		fclose(fp);
+	}
+	closedir(d);
+}
+
+/* copies the xattrs of @from to @to (both open fds) */
+static int copy_xattrs(int from, int to)
+{
+	char names[65536], val[65536];
+	ssize_t n = flistxattr(from, names, sizeof names), v;
+	char *p;
+
+	if (n < 0)
+		return errno == ENOTSUP ? 0 : -1;
+	for (p = names; p < names + n; p += strlen(p) + 1) {
+		v = fgetxattr(from, p, val, sizeof val);
+		if (v < 0 || fsetxattr(to, p, val, v, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* makes @lv's directory in UPPER (and its parents), as the lower one is */
+static void ensure_upper(struct level *lv)
+{
+	if (lv->upper >= 0)
+		return;
+	ensure_upper(lv->parent);
+	if (mkdirat(lv->parent->upper, lv->name, 0700) < 0 && errno != EEXIST)
+		die_at(lv->name, errno);
+	lv->upper = openat(lv->parent->upper, lv->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lv->upper < 0)
+		die_at(lv->name, errno);
+	if (fchown(lv->upper, lv->st.st_uid, lv->st.st_gid) < 0 || fchmod(lv->upper, lv->st.st_mode & 07777) < 0 ||
+	    copy_xattrs(lv->lower, lv->upper) < 0)
+		die_at(lv->name, errno);
+}
+
+/* SHA-256 over what a hard link shares: type and mode, owner, xattrs, content */
+static int hash_file(int fd, const struct stat *st, unsigned char out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char names[65536], val[65536], hdr[128];
+	char *sorted[1024];
+	size_t ns = 0, i;
+	ssize_t n, v;
+	unsigned int len = 32;
+	int rc = -1;
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+		goto out;
+	n = snprintf(hdr, sizeof hdr, "vctx-unify-1 %o %u %u %" PRIu64, (unsigned)st->st_mode, (unsigned)st->st_uid,
+		     (unsigned)st->st_gid, (uint64_t)st->st_size);
+	EVP_DigestUpdate(c, hdr, n + 1);
+	n = flistxattr(fd, names, sizeof names);
+	if (n < 0 && errno != ENOTSUP)
+		goto out;
+	for (char *p = names; n > 0 && p < names + n && ns < 1024; p += strlen(p) + 1)
+		sorted[ns++] = p;
+	qsort(sorted, ns, sizeof *sorted, cmp_str);
+	for (i = 0; i < ns; i++) {
+		uint32_t l;
+		v = fgetxattr(fd, sorted[i], val, sizeof val);
+		if (v < 0)
+			goto out;
+		l = (uint32_t)v;
+		EVP_DigestUpdate(c, sorted[i], strlen(sorted[i]) + 1);
+		EVP_DigestUpdate(c, &l, sizeof l);
+		EVP_DigestUpdate(c, val, v);
+	}
+	EVP_DigestUpdate(c, "\n", 1);
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf, BUFSZ);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		EVP_DigestUpdate(c, buf, r);
+		total += r;
+	}
+	if (total != (uint64_t)st->st_size) {
+		errno = EAGAIN; /* changed while read */
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(c, out, &len))
+		rc = 0;
+out:
+	EVP_MD_CTX_free(c);
+	return rc;
+}
+
+static void link_file(struct level *lv, const char *name, const struct stat *st)
+{
+	unsigned char h[32];
+	char hex[65], sub[3], tmp[64];
+	int fd, i;
+	struct stat fst;
+
+	S.files++;
+	if (st->st_size == 0) {
+		S.empty++;
+		return;
+	}
+	if (st->st_nlink > 1) {
+		S.kept_links++;
+		return;
+	}
+	fd = openat(lv->lower, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		die_at(path, errno);
+	if (fstat(fd, &fst) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
+		die_at(path, errno ? errno : ESTALE);
+	if (hash_file(fd, &fst, h) < 0)
+		die_at(path, errno);
+	close(fd);
+	if (!seen_insert(h)) {
+		S.dupes++;
+		return;
+	}
+	for (i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", h[i]);
+	memcpy(sub, hex, 2);
+	sub[2] = '\0';
+	int sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0 && errno == ENOENT) {
+		if (mkdirat(objects_fd, sub, 0700) < 0 && errno != EEXIST)
+			die_at("store", errno);
+		sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (sfd < 0)
+		die_at("store", errno);
+	snprintf(tmp, sizeof tmp, ".vunify.%d", (int)getpid());
+	for (;;) {
+		if (linkat(sfd, hex + 2, lv->lower, tmp, 0) == 0) {
+			/* the object exists: this name becomes a link to it */
+			if (renameat(lv->lower, tmp, lv->lower, name) < 0)
+				die_at(path, errno);
+			S.linked++;
+			S.shared_bytes += (uint64_t)st->st_blocks * 512;
+			break;
+		}
+		if (errno != ENOENT)
+			die_at(path, errno);
+		/* a new object: this very inode */
+		if (linkat(lv->lower, name, sfd, hex + 2, 0) == 0) {
+			S.new_objects++;
+			S.new_bytes += (uint64_t)st->st_blocks * 512;
+			break;
+		}
+		if (errno != EEXIST)
+			die_at(path, errno);
+	}
+	close(sfd);
+}
+
+static void walk(struct level *lv, size_t plen, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	int fd;
+
+	if (depth > MAX_DEPTH)
+		die_at(path, ELOOP);
+	fd = dup(lv->lower);
+	if (fd < 0 || !(d = fdopendir(fd)))
+		die_at(path, errno);
+	while ((errno = 0, e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				die_at("memory", ENOMEM);
+		}
+		names[n++] = strdup(e->d_name);
+	}
+	if (errno)
+		die_at(path, errno);
+	closedir(d);
+
+	for (i = 0; i < n; i++) {
+		const char *name = names[i];
+		size_t nl = strlen(name);
+		struct stat st;
+
+		if (plen + nl + 2 > sizeof path)
+			die_at(path, ENAMETOOLONG);
+		if (plen)
+			path[plen] = '/';
+		memcpy(path + plen + (plen ? 1 : 0), name, nl + 1);
+		size_t clen = plen + (plen ? 1 : 0) + nl;
+
+		if (fstatat(lv->lower, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die_at(path, errno);
+		if (is_kept(path)) {
+			ensure_upper(lv);
+			if (renameat(lv->lower, name, lv->upper, name) < 0)
+				die_at(path, errno);
+			S.moved++;
+		} else if (S_ISDIR(st.st_mode)) {
+			struct level child = { .parent = lv, .name = name, .upper = -1, .st = st };
+			if (st.st_dev != root_dev)
+				die_at(path, EXDEV);
+			child.lower = openat(lv->lower, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (child.lower < 0)
+				die_at(path, errno);
+			struct stat cst;
+			if (fstat(child.lower, &cst) || cst.st_ino != st.st_ino)
+				die_at(path, ESTALE);
+			walk(&child, clen, depth + 1);
+			close(child.lower);
+		} else if (S_ISREG(st.st_mode)) {
+			link_file(lv, name, &st);
+		}
+		path[plen] = '\0';
+		free(names[i]);
+	}
+	free(names);
+	/* renames changed the directories' times: the tree's as they were */
+	struct timespec ts[2] = { lv->st.st_atim, lv->st.st_mtim };
+	futimens(lv->lower, ts);
+	if (lv->upper >= 0) {
+		futimens(lv->upper, ts);
+		if (lv->parent)
+			close(lv->upper);
+	}
+}
+
+static int open_dir(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die_at(p, errno);
+	return fd;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+	struct level top = { .name = "", .upper = -1 };
+	struct stat st, ust, sst;
+	int store, i;
+
+	if (argc < 5)
+		return -1;
+	for (i = 5; i < argc; i++) {
+		if (!strcmp(argv[i], "--keep") && i + 1 < argc)
+			add_keep(argv[++i]);
+		else
+			return -1;
+	}
+	store = open_dir(argv[2]);
+	top.lower = open_dir(argv[3]);
+	top.upper = open_dir(argv[4]);
+	if (fstat(top.lower, &st) || fstat(top.upper, &ust) || fstat(store, &sst))
+		die_at(argv[3], errno);
+	if (st.st_dev != sst.st_dev || st.st_dev != ust.st_dev) {
+		fprintf(stderr, "vunify: the store %s", vctx_shown(argv[2]));
+		fprintf(stderr, " and the tree %s are not on one file system (hard links need one)\n", vctx_shown(argv[3]));
+		return 1;
+	}
+	top.st = st;
+	root_dev = st.st_dev;
+	if (mkdirat(store, "objects", 0700) < 0 && errno != EEXIST)
+		die_at(argv[2], errno);
+	objects_fd = openat(store, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (objects_fd < 0)
+		die_at(argv[2], errno);
+	buf = malloc(BUFSZ);
+	if (!buf)
+		die_at("memory", ENOMEM);
+	read_conffiles(top.lower);
+	qsort(keeps, nkeeps, sizeof *keeps, cmp_str);
+	path[0] = '\0';
+	walk(&top, 0, 0);
+	printf("{\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
+	       ",\"sharedBytes\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"keptLinks\":%" PRIu64 ",\"dupes\":%" PRIu64
+	       ",\"empty\":%" PRIu64 "}\n",
+	       S.files, S.new_objects, S.linked, S.new_bytes, S.shared_bytes, S.moved, S.kept_links, S.dupes, S.empty);
+	return 0;
+}
+
+static int cmd_gc(int argc, char **argv)
+{
+	uint64_t removed = 0, bytes = 0, kept = 0;
+	int store, objs;
+	DIR *d;
+	struct dirent *e;
+
+	if (argc != 3)
+		return -1;
+	store = open_dir(argv[2]);
+	objs = openat(store, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (objs < 0) {
+		if (errno != ENOENT)
+			die_at(argv[2], errno);
+	} else if (!(d = fdopendir(objs))) {
+		die_at(argv[2], errno);
+	} else {
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			DIR *sd;
+			struct dirent *f;
+			if (sub < 0 || !(sd = fdopendir(sub)))
+				continue;
+			while ((f = readdir(sd))) {
+				struct stat st;
+				if (f->d_name[0] == '.' && (!f->d_name[1] || !strcmp(f->d_name, "..")))
+					continue;
+				if (fstatat(sub, f->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+				if (st.st_nlink == 1) {
+					if (unlinkat(sub, f->d_name, 0) == 0) {
+						removed++;
+						bytes += (uint64_t)st.st_blocks * 512;
+					}
+				} else {
+					kept++;
+				}
+			}
+			closedir(sd);
+			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR); /* when empty */
+		}
+		closedir(d);
+	}
+	printf("{\"removed\":%" PRIu64 ",\"removedBytes\":%" PRIu64 ",\"objects\":%" PRIu64 "}\n", removed, bytes, kept);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = -1;
+
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("vunify (vctx) %s\n", VCTX_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "convert"))
+		rc = cmd_convert(argc, argv);
+	else if (argc >= 2 && !strcmp(argv[1], "gc"))
+		rc = cmd_gc(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "usage: vunify convert STORE LOWER UPPER [--keep PATH]... | vunify gc STORE\n");
+		return 2;
+	}
+	return rc;
+}
