@@ -14,10 +14,11 @@
  *       same content AND the same inode metadata a hard link shares (type
  *       and mode, owner, group, every xattr: file capabilities, ACLs,
  *       SELinux labels): HASH is SHA-256 over all of it.  A new object is
- *       the file's own inode (linked into the store, no copy).  Files with
- *       more than one link, and a second file of the same object in one
- *       tree, stay as they are, so that the server's own hard links are
- *       exactly what they were (deunify restores them with rsync -H).
+ *       the file's own inode (linked into the store, no copy).  A file
+ *       with more than one link is one object when all its names are in
+ *       the shared part (else it stays); a second file of the same object
+ *       in one tree stays as it is, so that the server's own hard links
+ *       are exactly what they were (deunify restores them with rsync -H).
  *       LOWER merged under UPPER (overlayfs) shows the tree as it was.
  *   vunify gc STORE
  *       removes the objects no tree links any more (link count 1).
@@ -42,6 +43,8 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <openssl/evp.h>
 #include "vctx.h"
 #include "vctx-scan.h"
@@ -286,22 +289,166 @@ out:
 	return rc;
 }
 
+/*
+ * A file with more than one link: its names are gathered during the walk;
+ * when all of them are in the shared part of the tree (none moved to the
+ * server's own layer), the inode becomes one object all of them link, so
+ * the server's hard link stays one (perl and perl5.36.0).  Else they stay.
+ */
+struct group {
+	ino_t ino;
+	nlink_t nlink;
+	size_t n;
+	char **paths;
+};
+static struct group *groups;
+static size_t ngroups, capgroups;
+static int lower_root = -1;
+
+static void remember_link(const struct stat *st)
+{
+	size_t i;
+	struct group *g = NULL;
+
+	for (i = ngroups; i-- > 0;)
+		if (groups[i].ino == st->st_ino) {
+			g = &groups[i];
+			break;
+		}
+	if (!g) {
+		if (ngroups == capgroups) {
+			capgroups = capgroups ? capgroups * 2 : 64;
+			groups = realloc(groups, capgroups * sizeof *groups);
+			if (!groups)
+				die_at("memory", ENOMEM);
+		}
+		g = &groups[ngroups++];
+		*g = (struct group){ .ino = st->st_ino, .nlink = st->st_nlink };
+	}
+	g->paths = realloc(g->paths, (g->n + 1) * sizeof *g->paths);
+	if (!g->paths || !(g->paths[g->n] = strdup(path)))
+		die_at("memory", ENOMEM);
+	g->n++;
+}
+
+/* @rel's directory, opened beneath LOWER without following a symlink; @name set to its last component */
+static int open_parent(const char *rel, const char **name)
+{
+	char dir[PATH_MAX * 2];
+	const char *slash = strrchr(rel, '/');
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS };
+
+	if (!slash) {
+		*name = rel;
+		return dup(lower_root);
+	}
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - rel), rel);
+	*name = slash + 1;
+	return (int)syscall(SYS_openat2, lower_root, dir, &how, sizeof how);
+}
+
+static int object_dir(const char *hex);
+
+static void link_groups(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < ngroups; i++) {
+		struct group *g = &groups[i];
+		const char *name;
+		struct stat st, dst;
+		unsigned char h[32];
+		char hex[65], tmp[64];
+		int dfd, fd, sfd, k;
+
+		S.files += g->n;
+		if ((nlink_t)g->n != g->nlink) {
+			S.kept_links += g->n;
+			continue;
+		}
+		snprintf(path, sizeof path, "%s", g->paths[0]);
+		dfd = open_parent(g->paths[0], &name);
+		if (dfd < 0)
+			die_at(path, errno);
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			die_at(path, errno);
+		if (st.st_ino != g->ino || st.st_nlink != g->nlink)
+			die_at(path, ESTALE);
+		if (hash_file(fd, &st, h) < 0)
+			die_at(path, errno);
+		close(fd);
+		if (!seen_insert(h)) {
+			S.dupes += g->n;
+			close(dfd);
+			continue;
+		}
+		for (k = 0; k < 32; k++)
+			sprintf(hex + 2 * k, "%02x", h[k]);
+		sfd = object_dir(hex);
+		if (linkat(dfd, name, sfd, hex + 2, 0) == 0) {
+			/* a new object: this inode, which all the names link already */
+			S.new_objects++;
+			S.new_bytes += (uint64_t)st.st_blocks * 512;
+			close(dfd);
+			close(sfd);
+			continue;
+		}
+		if (errno != EEXIST)
+			die_at(path, errno);
+		close(dfd);
+		snprintf(tmp, sizeof tmp, ".vunify.%d", (int)getpid());
+		for (j = 0; j < g->n; j++) {
+			snprintf(path, sizeof path, "%s", g->paths[j]);
+			dfd = open_parent(g->paths[j], &name);
+			if (dfd < 0 || fstat(dfd, &dst) < 0)
+				die_at(path, errno);
+			if (linkat(sfd, hex + 2, dfd, tmp, 0) < 0 || renameat(dfd, tmp, dfd, name) < 0)
+				die_at(path, errno);
+			struct timespec ts[2] = { dst.st_atim, dst.st_mtim };
+			futimens(dfd, ts);
+			close(dfd);
+			S.linked++;
+		}
+		S.shared_bytes += (uint64_t)st.st_blocks * 512;
+		close(sfd);
+	}
+}
+
+/* the store's directory for object @hex, made when missing */
+static int object_dir(const char *hex)
+{
+	char sub[3] = { hex[0], hex[1], '\0' };
+	int sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (sfd < 0 && errno == ENOENT) {
+		if (mkdirat(objects_fd, sub, 0700) < 0 && errno != EEXIST)
+			die_at("store", errno);
+		sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (sfd < 0)
+		die_at("store", errno);
+	return sfd;
+}
+
 static void link_file(struct level *lv, const char *name, const struct stat *st)
 {
 	unsigned char h[32];
-	char hex[65], sub[3], tmp[64];
+	char hex[65], tmp[64];
 	int fd, i;
 	struct stat fst;
 
-	S.files++;
 	if (st->st_size == 0) {
+		S.files++;
 		S.empty++;
 		return;
 	}
 	if (st->st_nlink > 1) {
-		S.kept_links++;
+		remember_link(st);
 		return;
 	}
+	S.files++;
 	fd = openat(lv->lower, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		die_at(path, errno);
@@ -316,16 +463,7 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 	}
 	for (i = 0; i < 32; i++)
 		sprintf(hex + 2 * i, "%02x", h[i]);
-	memcpy(sub, hex, 2);
-	sub[2] = '\0';
-	int sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd < 0 && errno == ENOENT) {
-		if (mkdirat(objects_fd, sub, 0700) < 0 && errno != EEXIST)
-			die_at("store", errno);
-		sfd = openat(objects_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (sfd < 0)
-		die_at("store", errno);
+	int sfd = object_dir(hex);
 	snprintf(tmp, sizeof tmp, ".vunify.%d", (int)getpid());
 	for (;;) {
 		if (linkat(sfd, hex + 2, lv->lower, tmp, 0) == 0) {
@@ -471,7 +609,12 @@ static int cmd_convert(int argc, char **argv)
 	read_conffiles(top.lower);
 	qsort(keeps, nkeeps, sizeof *keeps, cmp_str);
 	path[0] = '\0';
+	lower_root = top.lower;
 	walk(&top, 0, 0);
+	link_groups();
+	/* the group links changed directories' times: the root's as it was */
+	struct timespec ts[2] = { st.st_atim, st.st_mtim };
+	futimens(top.lower, ts);
 	printf("{\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
 	       ",\"sharedBytes\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"keptLinks\":%" PRIu64 ",\"dupes\":%" PRIu64
 	       ",\"empty\":%" PRIu64 "}\n",
