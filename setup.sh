@@ -134,11 +134,12 @@ fi
 # xz and zstd (the archives of vserver NAME backup), attr (its test reads
 # xattrs), debhelper (scripts/build-deb.sh, the Debian package), e2fsprogs and
 # xfsprogs (DISK_MAX's tests make ext4 images with project quotas and an XFS
-# image for the project-id walk).
+# image for the project-id walk), libssl-dev (vunify's SHA-256), rdfind and
+# jdupes (bench/unify.mjs runs them against unify; util-linux has hardlink).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs libssl-dev rdfind jdupes)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -30,6 +30,7 @@ import { configPath } from '../config/index.js';
 import { toolsDir } from '../kernel-bridge/addon.js';
 import { mountsBelow } from '../kernel-bridge/host.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
+import { PROJID_BASE, treeProjectId } from '../kernel-bridge/quota.js';
 import { checkName } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { acquireLock, LOCK_WAIT_SEC, lockServer, type HeldLock } from './lock.js';
@@ -217,6 +218,18 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   if (mounted.length) throw new LifecycleError('failed', 'root', `${mounted[mounted.length - 1]} is mounted; unmount it before unifying '${name}'`);
   const users = await processesRootedIn(root);
   if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unifying '${name}'`);
+  // a project quota (DISK_MAX) tags the tree's directories to inherit its id: a link to another
+  // server's object in them would be refused (EXDEV), and the objects charged to this server
+  let projectId = 0;
+  try {
+    projectId = treeProjectId(root);
+  } catch {
+    /* no project ids on this file system */
+  }
+  if (projectId >= PROJID_BASE) {
+    throw new LifecycleError('failed', 'unify', `'${name}' has a disk limit's project id (${projectId} on ${root}, DISK_MAX): ` +
+      'a server with one is not unified (its directories would refuse links to other servers\' files)');
+  }
   // the store: ROOTDIR's own file system, as a hard link needs
   await mkdir(d.store, { recursive: true, mode: 0o700 });
   const storeSt = await lstat(d.store);
