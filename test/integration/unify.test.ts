@@ -236,6 +236,23 @@ describe('unify: three Debian servers from one base share disk and page cache an
     assert.equal(rows.find((r) => r.name === B)?.ownDiskBytes, vduKiB(B) * 1024);
   });
 
+  test('vserver-copy of a unified server: the copy shares the objects; deleting it leaves the others as they were', { timeout: 180_000 }, async () => {
+    const D = `und${run}`;
+    const digest = treeDigest(B);
+    const links = statSync(join(rootOf(B), 'usr/bin/sleep')).nlink;
+    const r = await cli('vserver-copy', [B, D, '--ip', ip(3)]);
+    assert.equal(r.code, 0, show(r));
+    assert.ok(mounted(rootOf(D)), 'the copy is unified too');
+    assert.equal(treeDigest(D), digest, 'the same tree');
+    assert.equal(statSync(join(rootOf(D), 'usr/bin/sleep')).ino, statSync(join(rootOf(B), 'usr/bin/sleep')).ino, 'one inode');
+    assert.equal(statSync(join(rootOf(B), 'usr/bin/sleep')).nlink, links + 1);
+    const del = await vs([D, 'delete', '--force']);
+    assert.equal(del.code, 0, show(del));
+    assert.ok(!existsSync(join(T, 'vs/.vctx-unified', D)) && !mounted(rootOf(D)), 'its layers and overlay are gone');
+    assert.equal(statSync(join(rootOf(B), 'usr/bin/sleep')).nlink, links, 'its links only');
+    assert.equal(treeDigest(B), digest, 'B is as it was');
+  });
+
   test('deunify: an independent plain tree again, the same files; the other servers keep theirs', { timeout: 180_000 }, async () => {
     const digest = treeDigest(C);
     const r = await ok([C, 'deunify']);
