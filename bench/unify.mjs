@@ -171,9 +171,11 @@ try {
       res.own = du(...names.map((n) => join(un, n, 'upper')));
       res.store = du(join(d.rootdir, '.vctx-store'));
       // the layers' own bytes: what they add to the store (du counts a hard link once, where first seen)
-      res.lower = du(join(d.rootdir, '.vctx-store'), ...names.map((n) => join(un, n, 'lower'))) - res.store;
+      const layers = join(d.rootdir, '.vctx-layers');
+      res.layers = existsSync(layers) ? readdirSync(layers).length : 0;
+      res.lower = du(join(d.rootdir, '.vctx-store'), ...(res.layers ? [layers] : []), ...names.map((n) => join(un, n, 'lower'))) - res.store;
       res.upperParts = Object.fromEntries(['etc', 'var', 'var/lib/dpkg', 'var/cache/debconf', 'var/log'].map((x) => [x, du(join(un, names[1], 'upper', x))]));
-      res.lowerOne = du(join(d.rootdir, '.vctx-store'), join(un, names[1], 'lower')) - res.store;
+      res.lowerOne = du(join(d.rootdir, '.vctx-store'), join(un, names[1], 'lower/')) - res.store;
       say(`page cache of ${N} unified servers`);
       res.pcAfter = pageCache(name);
     } else {
@@ -214,14 +216,15 @@ Disk is \`du -sxB1\` (hard links counted once, this file system only).
 One base: /usr ${MiB(r.baseParts.usr)}, /etc ${MiB(r.baseParts.etc)}, /var ${MiB(r.baseParts.var)}.
 After unify: the store ${MiB(r.store)}; the ${N} servers' own layers (upper: /etc, /var, /home, /root,
 /srv, conffiles) ${MiB(r.own)} together; their read-only layers (lower: directories, symlinks, empty files,
-files that stay a server's own; the links into the store cost nothing more) ${MiB(r.lower)} together.
+files that stay a server's own; the links into the store cost nothing more) ${MiB(r.lower)} together:
+${r.layers} layer${r.layers === 1 ? '' : 's'} in ROOTDIR/.vctx-layers (servers whose layers are the same tree share one).
 One server's own layer: /etc ${MiB(r.upperParts.etc)}, /var ${MiB(r.upperParts.var)} (of which
 /var/lib/dpkg ${MiB(r.upperParts['var/lib/dpkg'])}, /var/cache/debconf ${MiB(r.upperParts['var/cache/debconf'])},
 /var/log ${MiB(r.upperParts['var/log'])}); one lower layer ${MiB(r.lowerOne)} (its directories: 4 KiB each).
 
 Target: ${N} servers ≤ 1.2x one base.  Result: **${x(r.tools.vctx.disk)}**.  The floor of this design is
 one base plus, per further server, what is never shared (its /etc and /var, as the manual wants)
-and its directory skeleton: ${MiB(r.base)} + ${N - 1} × ${MiB((r.tools.vctx.disk - r.base) / (N - 1))}.
+and its directories there: ${MiB(r.base)} + ${N - 1} × ${MiB((r.tools.vctx.disk - r.base) / (N - 1))}.
 ${r.tools.vctx.disk <= 1.2 * r.base ? 'The target is met.' : 'The target is not met: /var/lib/dpkg (dpkg\'s database: file lists and md5sums of every package) alone is ' +
   `${MiB(r.upperParts['var/lib/dpkg'])} a server, and the manual keeps /var a server's own.`}
 

@@ -304,6 +304,8 @@ struct group {
 static struct group *groups;
 static size_t ngroups, capgroups;
 static int lower_root = -1;
+static int unshareable;
+static void memo_put(uint64_t ino, const unsigned char h[32]);
 
 static void remember_link(const struct stat *st)
 {
@@ -365,6 +367,7 @@ static void link_groups(void)
 		S.files += g->n;
 		if ((nlink_t)g->n != g->nlink) {
 			S.kept_links += g->n;
+			unshareable = 1; /* linked with a file of the server's own layer */
 			continue;
 		}
 		snprintf(path, sizeof path, "%s", g->paths[0]);
@@ -381,6 +384,7 @@ static void link_groups(void)
 		close(fd);
 		if (!seen_insert(h)) {
 			S.dupes += g->n;
+			unshareable = 1; /* names of one inode, which another layer would not have */
 			close(dfd);
 			continue;
 		}
@@ -389,6 +393,7 @@ static void link_groups(void)
 		sfd = object_dir(hex);
 		if (linkat(dfd, name, sfd, hex + 2, 0) == 0) {
 			/* a new object: this inode, which all the names link already */
+			memo_put(st.st_ino, h);
 			S.new_objects++;
 			S.new_bytes += (uint64_t)st.st_blocks * 512;
 			close(dfd);
@@ -398,6 +403,10 @@ static void link_groups(void)
 		if (errno != EEXIST)
 			die_at(path, errno);
 		close(dfd);
+		struct stat ost;
+		if (fstatat(sfd, hex + 2, &ost, AT_SYMLINK_NOFOLLOW) < 0)
+			die_at(path, errno);
+		memo_put(ost.st_ino, h);
 		snprintf(tmp, sizeof tmp, ".vunify.%d", (int)getpid());
 		for (j = 0; j < g->n; j++) {
 			snprintf(path, sizeof path, "%s", g->paths[j]);
@@ -432,6 +441,50 @@ static int object_dir(const char *hex)
 	return sfd;
 }
 
+/* the content hash of each inode linked or made an object in this run (ino -> hash), for the tree hash */
+struct memo { uint64_t ino; unsigned char h[32]; };
+static struct memo *memo;
+static size_t nmemo, capmemo;
+
+static void memo_put(uint64_t ino, const unsigned char h[32])
+{
+	size_t i, j;
+
+	if (nmemo * 2 >= capmemo) {
+		size_t cap = capmemo ? capmemo * 2 : 8192;
+		struct memo *n = calloc(cap, sizeof *n);
+		if (!n)
+			die_at("memory", ENOMEM);
+		for (i = 0; i < capmemo; i++)
+			if (memo[i].ino) {
+				for (j = memo[i].ino % cap; n[j].ino; j = (j + 1) % cap)
+					;
+				n[j] = memo[i];
+			}
+		free(memo);
+		memo = n;
+		capmemo = cap;
+	}
+	for (j = ino % capmemo; memo[j].ino && memo[j].ino != ino; j = (j + 1) % capmemo)
+		;
+	if (!memo[j].ino)
+		nmemo++;
+	memo[j].ino = ino;
+	memcpy(memo[j].h, h, 32);
+}
+
+static const unsigned char *memo_get(uint64_t ino)
+{
+	size_t j;
+
+	if (!capmemo)
+		return NULL;
+	for (j = ino % capmemo; memo[j].ino; j = (j + 1) % capmemo)
+		if (memo[j].ino == ino)
+			return memo[j].h;
+	return NULL;
+}
+
 static void link_file(struct level *lv, const char *name, const struct stat *st)
 {
 	unsigned char h[32];
@@ -459,6 +512,7 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 	close(fd);
 	if (!seen_insert(h)) {
 		S.dupes++;
+		memo_put(st->st_ino, h);
 		return;
 	}
 	for (i = 0; i < 32; i++)
@@ -468,6 +522,10 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 	for (;;) {
 		if (linkat(sfd, hex + 2, lv->lower, tmp, 0) == 0) {
 			/* the object exists: this name becomes a link to it */
+			struct stat ost;
+			if (fstatat(lv->lower, tmp, &ost, AT_SYMLINK_NOFOLLOW) < 0)
+				die_at(path, errno);
+			memo_put(ost.st_ino, h);
 			if (renameat(lv->lower, tmp, lv->lower, name) < 0)
 				die_at(path, errno);
 			S.linked++;
@@ -478,6 +536,7 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 			die_at(path, errno);
 		/* a new object: this very inode */
 		if (linkat(lv->lower, name, sfd, hex + 2, 0) == 0) {
+			memo_put(st->st_ino, h);
 			S.new_objects++;
 			S.new_bytes += (uint64_t)st->st_blocks * 512;
 			break;
@@ -564,6 +623,101 @@ static void walk(struct level *lv, size_t plen, int depth)
 	}
 }
 
+/*
+ * The tree hash of a converted lower layer: SHA-256 over every entry, by
+ * name, of its type, mode, owner, group, device number, symlink target,
+ * xattrs (directories) and content hash (files: the object's); times are
+ * left out.  Two servers' layers with one tree hash show the same files:
+ * the caller keeps one of them (ROOTDIR/.vctx-layers/TREEHASH).
+ */
+static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], int depth)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char **names = NULL, hdr[160], target[PATH_MAX + 1];
+	size_t n = 0, cap = 0, i;
+	unsigned int len = 32;
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	if (!c || depth > MAX_DEPTH || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+		die_at("tree hash", ENOMEM);
+	/* the directory's own metadata and xattrs (its files hash theirs) */
+	int hl = snprintf(hdr, sizeof hdr, "d %o %u %u", (unsigned)dst->st_mode, (unsigned)dst->st_uid, (unsigned)dst->st_gid);
+	EVP_DigestUpdate(c, hdr, hl + 1);
+	{
+		char xn[65536], xv[65536], *sorted[1024];
+		ssize_t xl = flistxattr(dfd, xn, sizeof xn), v;
+		size_t ns = 0;
+		for (char *p = xn; xl > 0 && p < xn + xl && ns < 1024; p += strlen(p) + 1)
+			sorted[ns++] = p;
+		qsort(sorted, ns, sizeof *sorted, cmp_str);
+		for (i = 0; i < ns; i++) {
+			v = fgetxattr(dfd, sorted[i], xv, sizeof xv);
+			if (v < 0)
+				continue;
+			EVP_DigestUpdate(c, sorted[i], strlen(sorted[i]) + 1);
+			EVP_DigestUpdate(c, xv, v);
+		}
+	}
+	fd = dup(dfd);
+	if (fd < 0 || !(d = fdopendir(fd)))
+		die_at("tree hash", errno);
+	rewinddir(d);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				die_at("memory", ENOMEM);
+		}
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, cmp_str);
+	for (i = 0; i < n; i++) {
+		struct stat st;
+		unsigned char h[32];
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die_at(names[i], errno);
+		EVP_DigestUpdate(c, names[i], strlen(names[i]) + 1);
+		hl = snprintf(hdr, sizeof hdr, "%o %u %u %lu", (unsigned)st.st_mode, (unsigned)st.st_uid, (unsigned)st.st_gid,
+			      (unsigned long)st.st_rdev);
+		EVP_DigestUpdate(c, hdr, hl + 1);
+		if (S_ISDIR(st.st_mode)) {
+			int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0)
+				die_at(names[i], errno);
+			tree_hash(cfd, &st, h, depth + 1);
+			close(cfd);
+			EVP_DigestUpdate(c, h, 32);
+		} else if (S_ISLNK(st.st_mode)) {
+			ssize_t tl = readlinkat(dfd, names[i], target, sizeof target - 1);
+			if (tl < 0)
+				die_at(names[i], errno);
+			EVP_DigestUpdate(c, target, tl);
+		} else if (S_ISREG(st.st_mode)) {
+			const unsigned char *m = memo_get(st.st_ino);
+			if (!m) {
+				int ffd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+				struct stat fst;
+				if (ffd < 0 || fstat(ffd, &fst) < 0 || fst.st_ino != st.st_ino || hash_file(ffd, &fst, h) < 0)
+					die_at(names[i], errno ? errno : ESTALE);
+				close(ffd);
+				m = h;
+			}
+			EVP_DigestUpdate(c, m, 32);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (!EVP_DigestFinal_ex(c, out, &len))
+		die_at("tree hash", EIO);
+	EVP_MD_CTX_free(c);
+}
+
 static int open_dir(const char *p)
 {
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -615,9 +769,17 @@ static int cmd_convert(int argc, char **argv)
 	/* the group links changed directories' times: the root's as it was */
 	struct timespec ts[2] = { st.st_atim, st.st_mtim };
 	futimens(top.lower, ts);
-	printf("{\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
+	char tree[65] = "";
+	if (!unshareable) {
+		unsigned char th[32];
+		tree_hash(top.lower, &st, th, 0);
+		for (i = 0; i < 32; i++)
+			sprintf(tree + 2 * i, "%02x", th[i]);
+	}
+	printf("{\"treeHash\":%s%s%s,\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
 	       ",\"sharedBytes\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"keptLinks\":%" PRIu64 ",\"dupes\":%" PRIu64
 	       ",\"empty\":%" PRIu64 "}\n",
+	       tree[0] ? "\"" : "", tree[0] ? tree : "null", tree[0] ? "\"" : "",
 	       S.files, S.new_objects, S.linked, S.new_bytes, S.shared_bytes, S.moved, S.kept_links, S.dupes, S.empty);
 	return 0;
 }

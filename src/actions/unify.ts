@@ -9,7 +9,10 @@
  *                                         mode, owner, xattrs; one inode each)
  *   ROOTDIR/.vctx-unified/NAME/lower      the server's read-only layer:
  *                                         directories, symlinks, hard links
- *                                         into the store
+ *                                         into the store; a symbolic link to
+ *                                         ROOTDIR/.vctx-layers/TREEHASH, one
+ *                                         layer for servers whose layers are
+ *                                         the same tree
  *   ROOTDIR/.vctx-unified/NAME/upper      what is never shared (/etc, /var,
  *                                         data directories, dpkg conffiles)
  *                                         and everything the server writes
@@ -23,8 +26,8 @@
  * start, backup, vserver-copy and deunify call it.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
 import { configPath } from '../config/index.js';
 import { toolsDir } from '../kernel-bridge/addon.js';
@@ -109,6 +112,10 @@ async function unmountUnified(rootdir: string, name: string): Promise<void> {
 }
 
 export interface UnifyCounts {
+  /** SHA-256 of the lower layer's tree (names, metadata, contents; no times); null when it cannot be shared */
+  treeHash: string | null;
+  /** the lower layer is one another server has (ROOTDIR/.vctx-layers/TREEHASH) */
+  layerShared?: boolean;
   files: number;
   newObjects: number;
   linked: number;
@@ -258,8 +265,36 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     });
     throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was`);
   }
+  const counts = JSON.parse(out) as UnifyCounts;
+  counts.layerShared = await shareLayer(paths.rootdir, name, counts.treeHash).catch(() => false);
   await mountUnified(paths.rootdir, name);
-  return JSON.parse(out) as UnifyCounts;
+  return counts;
+}
+
+/**
+ * One lower layer for servers whose layers are the same tree (servers of one
+ * base): ROOTDIR/.vctx-layers/TREEHASH, and the server's `lower` a symbolic
+ * link to it, so the ~800 directories of a Debian base are not kept once a
+ * server.  Returns whether another server's layer is used.  Nothing is
+ * changed when @treeHash is null (the layer has a file hard-linked with one
+ * of the server's own) or on failure.
+ */
+async function shareLayer(rootdir: string, name: string, treeHash: string | null): Promise<boolean> {
+  if (!treeHash || !/^[0-9a-f]{64}$/.test(treeHash)) return false;
+  const d = unifiedDirs(rootdir, name);
+  const layers = join(rootdir, '.vctx-layers');
+  await mkdir(layers, { recursive: true, mode: 0o700 });
+  const layer = join(layers, treeHash);
+  const link = join('..', '..', '.vctx-layers', treeHash);
+  if (existsSync(layer)) {
+    await rename(d.lower, `${d.lower}.drop`);
+    await symlink(link, d.lower);
+    await rm(`${d.lower}.drop`, { recursive: true, force: true });
+    return true;
+  }
+  await rename(d.lower, layer);
+  await symlink(link, d.lower);
+  return false;
 }
 
 /** the merged tree of @name copied into a plain one at ROOTDIR/NAME; the layers removed (lock held, stopped) */
@@ -286,6 +321,17 @@ async function restorePlain(name: string, paths: VctxPaths): Promise<void> {
 
 /** removes the store's objects no server links any more */
 export async function gcStore(rootdir: string): Promise<{ removed: number; removedBytes: number; objects: number }> {
+  // the shared lower layers no server's `lower` links any more
+  const layers = join(rootdir, '.vctx-layers');
+  if (existsSync(layers)) {
+    const used = new Set<string>();
+    const un = join(rootdir, '.vctx-unified');
+    for (const n of existsSync(un) ? await readdir(un) : []) {
+      const l = await readlink(join(un, n, 'lower')).catch(() => null);
+      if (l) used.add(basename(l));
+    }
+    for (const h of await readdir(layers)) if (!used.has(h)) await rm(join(layers, h), { recursive: true, force: true });
+  }
   const store = join(rootdir, '.vctx-store');
   if (!existsSync(store)) return { removed: 0, removedBytes: 0, objects: 0 };
   return JSON.parse(await run(VUNIFY, ['gc', store])) as { removed: number; removedBytes: number; objects: number };

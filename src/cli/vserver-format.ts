@@ -24,5 +24,6 @@ export function unifiedLine(r: UnifyResult): string {
   if (r.outcome === 'pending') return `Server '${r.name}' is running: it will be unified at its next start\n`;
   const c = r.counts!;
   return `Server '${r.name}' unified: ${c.linked} files linked to existing objects (${MIB(c.sharedBytes)} freed), ` +
-    `${c.newObjects} new objects (${MIB(c.newBytes)}), ${c.moved} never-shared paths in its own layer (${(r.elapsedMs / 1000).toFixed(1)} s)\n`;
+    `${c.newObjects} new objects (${MIB(c.newBytes)}), ${c.moved} never-shared paths in its own layer` +
+    `${c.layerShared ? ', its lower layer one another server has' : ''} (${(r.elapsedMs / 1000).toFixed(1)} s)\n`;
 }

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,7 +152,14 @@ describe('unify: three Debian servers from one base share disk and page cache an
     assert.ok(total <= 1.3 * base, `three unified servers take ${total} bytes, one base ${base}: ${(total / base).toFixed(2)}x > 1.3x`);
     // what is never shared is each server's own: /etc, /var and dpkg's conffiles
     for (const f of ['etc/hostname', 'var/lib/dpkg/status']) assert.ok(existsSync(join(upperOf(A), f)), `${f} is in ${A}'s own layer`);
-    assert.equal(statSync(join(rootOf(A), 'usr/bin/sleep')).nlink > 2, true, 'a shared binary is one inode of three servers and the store');
+    assert.equal(statSync(join(rootOf(A), 'usr/bin/sleep')).nlink >= 2, true, 'a shared binary is a store object');
+    assert.equal(statSync(join(rootOf(A), 'usr/bin/sleep')).ino, statSync(join(rootOf(C), 'usr/bin/sleep')).ino, 'one inode in all servers');
+    // servers of one base have one lower layer: ROOTDIR/.vctx-layers/TREEHASH
+    const layer = (n: string) => readlinkSync(join(T, 'vs/.vctx-unified', n, 'lower'));
+    assert.match(layer(A), /^\.\.\/\.\.\/\.vctx-layers\/[0-9a-f]{64}$/);
+    assert.equal(layer(B), layer(A));
+    assert.equal(layer(C), layer(A));
+    assert.match(r.stdout, /, its lower layer one another server has \(/);
   });
 
   test('unify twice: nothing to do, nothing changed', async () => {
