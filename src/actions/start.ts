@@ -227,9 +227,9 @@ export async function start(name: string, paths: VctxPaths, opts: { lockHeld?: b
   const { config, warnings: cw } = await loadConfigFor(paths.confdir, name);
   const warnings = cw.map(formatIssueBare);
   // a unified tree: mounted again after a reboot; a unify asked while it ran, done now
-  if (!(await findContext(paths, name))) {
-    const { unifyPending } = await import('./unify.js');
-    const u = await unifyPending(name, paths);
+  const unify = await import('./unify.js');
+  if (unify.unifyWork(paths.rootdir, name) && !(await findContext(paths, name))) {
+    const u = await unify.unifyPending(name, paths);
     if (u) warnings.push(`'${name}' was unified before this start, as asked while it ran: ${u.linked} files linked to existing objects, ${u.newObjects} new objects`);
   }
   const problems = await startProblems(config, paths, warnings);

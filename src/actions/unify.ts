@@ -193,6 +193,12 @@ export async function unifyServer(name: string, paths: VctxPaths): Promise<Unify
   }
 }
 
+/** start has something to do for @name: a unified tree (to mount) or a unify asked while it ran */
+export function unifyWork(rootdir: string, name: string): boolean {
+  const d = unifiedDirs(rootdir, name);
+  return existsSync(d.pending) || existsSync(d.lower);
+}
+
 /** a unify asked while @name ran, done now (start calls it, the server stopped, before its checks) */
 export async function unifyPending(name: string, paths: VctxPaths): Promise<UnifyCounts | null> {
   const d = unifiedDirs(paths.rootdir, name);
