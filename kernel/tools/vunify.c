@@ -305,7 +305,10 @@ static struct group *groups;
 static size_t ngroups, capgroups;
 static int lower_root = -1;
 static int unshareable;
+static int keeps_only;	/* the layer exists: move what is never shared, link nothing */
+static uint64_t t_files, t_bytes;	/* the regular files tree_hash met, and their blocks */
 static void memo_put(uint64_t ino, const unsigned char h[32]);
+static const unsigned char *memo_get(uint64_t ino);
 
 static void remember_link(const struct stat *st)
 {
@@ -379,12 +382,14 @@ static void link_groups(void)
 			die_at(path, errno);
 		if (st.st_ino != g->ino || st.st_nlink != g->nlink)
 			die_at(path, ESTALE);
-		if (hash_file(fd, &st, h) < 0)
+		const unsigned char *m = memo_get(st.st_ino);
+		if (m)
+			memcpy(h, m, 32);
+		else if (hash_file(fd, &st, h) < 0)
 			die_at(path, errno);
 		close(fd);
 		if (!seen_insert(h)) {
 			S.dupes += g->n;
-			unshareable = 1; /* names of one inode, which another layer would not have */
 			close(dfd);
 			continue;
 		}
@@ -507,7 +512,10 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 		die_at(path, errno);
 	if (fstat(fd, &fst) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
 		die_at(path, errno ? errno : ESTALE);
-	if (hash_file(fd, &fst, h) < 0)
+	const unsigned char *m = memo_get(fst.st_ino);
+	if (m)
+		memcpy(h, m, 32);	/* hashed by the tree hash already */
+	else if (hash_file(fd, &fst, h) < 0)
 		die_at(path, errno);
 	close(fd);
 	if (!seen_insert(h)) {
@@ -560,6 +568,7 @@ static void walk(struct level *lv, size_t plen, int depth)
 	fd = dup(lv->lower);
 	if (fd < 0 || !(d = fdopendir(fd)))
 		die_at(path, errno);
+	rewinddir(d);	/* a dup shares the offset: another pass may have read it to the end */
 	while ((errno = 0, e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -606,7 +615,7 @@ static void walk(struct level *lv, size_t plen, int depth)
 				die_at(path, ESTALE);
 			walk(&child, clen, depth + 1);
 			close(child.lower);
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (S_ISREG(st.st_mode) && !keeps_only) {
 			link_file(lv, name, &st);
 		}
 		path[plen] = '\0';
@@ -630,7 +639,28 @@ static void walk(struct level *lv, size_t plen, int depth)
  * left out.  Two servers' layers with one tree hash show the same files:
  * the caller keeps one of them (ROOTDIR/.vctx-layers/TREEHASH).
  */
-static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], int depth)
+/* the hard-linked inodes met by tree_hash: their names there, and their order (the link structure is part of the tree) */
+struct hl { uint64_t ino; nlink_t nlink; size_t count, ordinal; };
+static struct hl *hls;
+static size_t nhls;
+
+static size_t hl_note(const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < nhls; i++)
+		if (hls[i].ino == st->st_ino) {
+			hls[i].count++;
+			return hls[i].ordinal;
+		}
+	hls = realloc(hls, (nhls + 1) * sizeof *hls);
+	if (!hls)
+		die_at("memory", ENOMEM);
+	hls[nhls] = (struct hl){ .ino = st->st_ino, .nlink = st->st_nlink, .count = 1, .ordinal = nhls };
+	return nhls++;
+}
+
+static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], int depth, size_t plen)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	char **names = NULL, hdr[160], target[PATH_MAX + 1];
@@ -680,8 +710,20 @@ static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], in
 	for (i = 0; i < n; i++) {
 		struct stat st;
 		unsigned char h[32];
+		size_t nl = strlen(names[i]);
+		if (plen + nl + 2 > sizeof path)
+			die_at(path, ENAMETOOLONG);
+		if (plen)
+			path[plen] = '/';
+		memcpy(path + plen + (plen ? 1 : 0), names[i], nl + 1);
+		size_t clen = plen + (plen ? 1 : 0) + nl;
+		if (is_kept(path)) {	/* the server's own layer: not in the lower one */
+			path[plen] = '\0';
+			free(names[i]);
+			continue;
+		}
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-			die_at(names[i], errno);
+			die_at(path, errno);
 		EVP_DigestUpdate(c, names[i], strlen(names[i]) + 1);
 		hl = snprintf(hdr, sizeof hdr, "%o %u %u %lu", (unsigned)st.st_mode, (unsigned)st.st_uid, (unsigned)st.st_gid,
 			      (unsigned long)st.st_rdev);
@@ -689,8 +731,10 @@ static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], in
 		if (S_ISDIR(st.st_mode)) {
 			int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd < 0)
-				die_at(names[i], errno);
-			tree_hash(cfd, &st, h, depth + 1);
+				die_at(path, errno);
+			if (st.st_dev != root_dev)
+				die_at(path, EXDEV);
+			tree_hash(cfd, &st, h, depth + 1, clen);
 			close(cfd);
 			EVP_DigestUpdate(c, h, 32);
 		} else if (S_ISLNK(st.st_mode)) {
@@ -704,18 +748,68 @@ static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], in
 				int ffd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 				struct stat fst;
 				if (ffd < 0 || fstat(ffd, &fst) < 0 || fst.st_ino != st.st_ino || hash_file(ffd, &fst, h) < 0)
-					die_at(names[i], errno ? errno : ESTALE);
+					die_at(path, errno ? errno : ESTALE);
 				close(ffd);
+				memo_put(st.st_ino, h);
 				m = h;
 			}
 			EVP_DigestUpdate(c, m, 32);
+			t_files++;
+			t_bytes += (uint64_t)st.st_blocks * 512;
+			if (st.st_nlink > 1) {
+				size_t ord = hl_note(&st);
+				EVP_DigestUpdate(c, &ord, sizeof ord);
+			}
 		}
+		path[plen] = '\0';
 		free(names[i]);
 	}
 	free(names);
 	if (!EVP_DigestFinal_ex(c, out, &len))
 		die_at("tree hash", EIO);
 	EVP_MD_CTX_free(c);
+}
+
+/* removes everything in directory @dfd (the tree's file system only, no symlink followed) */
+static void remove_all(int dfd, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	int fd = dup(dfd);
+
+	if (depth > MAX_DEPTH || fd < 0 || !(d = fdopendir(fd)))
+		die_at("remove", errno ? errno : ELOOP);
+	rewinddir(d);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				die_at("memory", ENOMEM);
+		}
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0 || st.st_dev != root_dev)
+				die_at(names[i], cfd < 0 ? errno : EXDEV);
+			remove_all(cfd, depth + 1);
+			close(cfd);
+			if (unlinkat(dfd, names[i], AT_REMOVEDIR) < 0)
+				die_at(names[i], errno);
+		} else if (unlinkat(dfd, names[i], 0) < 0) {
+			die_at(names[i], errno);
+		}
+		free(names[i]);
+	}
+	free(names);
 }
 
 static int open_dir(const char *p)
@@ -734,9 +828,12 @@ static int cmd_convert(int argc, char **argv)
 
 	if (argc < 5)
 		return -1;
+	const char *layers = NULL;
 	for (i = 5; i < argc; i++) {
 		if (!strcmp(argv[i], "--keep") && i + 1 < argc)
 			add_keep(argv[++i]);
+		else if (!strcmp(argv[i], "--layers") && i + 1 < argc)
+			layers = argv[++i];
 		else
 			return -1;
 	}
@@ -764,22 +861,46 @@ static int cmd_convert(int argc, char **argv)
 	qsort(keeps, nkeeps, sizeof *keeps, cmp_str);
 	path[0] = '\0';
 	lower_root = top.lower;
-	walk(&top, 0, 0);
-	link_groups();
-	/* the group links changed directories' times: the root's as it was */
-	struct timespec ts[2] = { st.st_atim, st.st_mtim };
-	futimens(top.lower, ts);
+	/* pass 1, reading only: every file hashed, and the layer's tree hash */
 	char tree[65] = "";
-	if (!unshareable) {
+	int exists = 0;
+	{
 		unsigned char th[32];
-		tree_hash(top.lower, &st, th, 0);
-		for (i = 0; i < 32; i++)
-			sprintf(tree + 2 * i, "%02x", th[i]);
+		size_t k;
+		tree_hash(top.lower, &st, th, 0, 0);
+		for (k = 0; k < nhls; k++)
+			if (hls[k].count != (size_t)hls[k].nlink)
+				unshareable = 1; /* hard-linked with a file of the server's own layer */
+		if (!unshareable)
+			for (i = 0; i < 32; i++)
+				sprintf(tree + 2 * i, "%02x", th[i]);
 	}
-	printf("{\"treeHash\":%s%s%s,\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
+	if (tree[0] && layers) {
+		int lfd = open(layers, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat lst;
+		exists = lfd >= 0 && fstatat(lfd, tree, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(lst.st_mode);
+		if (lfd >= 0)
+			close(lfd);
+	}
+	path[0] = '\0';
+	if (exists) {
+		/* the same layer is there: what is never shared moves, the rest goes */
+		keeps_only = 1;
+		walk(&top, 0, 0);
+		remove_all(top.lower, 0);
+		S.files = S.linked = t_files;
+		S.shared_bytes = t_bytes;
+	} else {
+		walk(&top, 0, 0);
+		link_groups();
+		/* the group links changed directories' times: the root's as it was */
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+		futimens(top.lower, ts);
+	}
+	printf("{\"treeHash\":%s%s%s,\"layerExists\":%s,\"files\":%" PRIu64 ",\"newObjects\":%" PRIu64 ",\"linked\":%" PRIu64 ",\"newBytes\":%" PRIu64
 	       ",\"sharedBytes\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"keptLinks\":%" PRIu64 ",\"dupes\":%" PRIu64
 	       ",\"empty\":%" PRIu64 "}\n",
-	       tree[0] ? "\"" : "", tree[0] ? tree : "null", tree[0] ? "\"" : "",
+	       tree[0] ? "\"" : "", tree[0] ? tree : "null", tree[0] ? "\"" : "", exists ? "true" : "false",
 	       S.files, S.new_objects, S.linked, S.new_bytes, S.shared_bytes, S.moved, S.kept_links, S.dupes, S.empty);
 	return 0;
 }
@@ -846,7 +967,7 @@ int main(int argc, char **argv)
 	else if (argc >= 2 && !strcmp(argv[1], "gc"))
 		rc = cmd_gc(argc, argv);
 	if (rc < 0) {
-		fprintf(stderr, "usage: vunify convert STORE LOWER UPPER [--keep PATH]... | vunify gc STORE\n");
+		fprintf(stderr, "usage: vunify convert STORE LOWER UPPER [--keep PATH]... [--layers DIR] | vunify gc STORE\n");
 		return 2;
 	}
 	return rc;

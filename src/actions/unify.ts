@@ -114,6 +114,8 @@ async function unmountUnified(rootdir: string, name: string): Promise<void> {
 export interface UnifyCounts {
   /** SHA-256 of the lower layer's tree (names, metadata, contents; no times); null when it cannot be shared */
   treeHash: string | null;
+  /** vunify found ROOTDIR/.vctx-layers/TREEHASH and emptied the server's lower (nothing linked) */
+  layerExists: boolean;
   /** the lower layer is one another server has (ROOTDIR/.vctx-layers/TREEHASH) */
   layerShared?: boolean;
   files: number;
@@ -263,7 +265,9 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     await chown(root, rootSt.uid, rootSt.gid);
     await chown(d.upper, rootSt.uid, rootSt.gid);
     await chmod(d.upper, rootSt.mode & 0o7777);
-    out = await run(VUNIFY, ['convert', d.store, d.lower, d.upper, ...NEVER_SHARED.flatMap((k) => ['--keep', k])]);
+    await mkdir(join(paths.rootdir, '.vctx-layers'), { recursive: true, mode: 0o700 });
+    out = await run(VUNIFY, ['convert', d.store, d.lower, d.upper, ...NEVER_SHARED.flatMap((k) => ['--keep', k]),
+      '--layers', join(paths.rootdir, '.vctx-layers')]);
   } catch (e) {
     // the layers still show the whole tree: back to one plain tree
     await restorePlain(name, paths).catch((e2: unknown) => {
@@ -272,7 +276,11 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was`);
   }
   const counts = JSON.parse(out) as UnifyCounts;
-  counts.layerShared = await shareLayer(paths.rootdir, name, counts.treeHash).catch(() => false);
+  // an emptied lower must become the link (a failure is said); else sharing is a saving, not a must
+  counts.layerShared = await shareLayer(paths.rootdir, name, counts.treeHash, counts.layerExists).catch((e: unknown) => {
+    if (counts.layerExists) throw new LifecycleError('failed', 'unify', `unify of '${name}': cannot link ${d.lower} to its layer: ${errText(e)}`);
+    return false;
+  });
   await mountUnified(paths.rootdir, name);
   return counts;
 }
@@ -285,13 +293,19 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
  * changed when @treeHash is null (the layer has a file hard-linked with one
  * of the server's own) or on failure.
  */
-async function shareLayer(rootdir: string, name: string, treeHash: string | null): Promise<boolean> {
+async function shareLayer(rootdir: string, name: string, treeHash: string | null, emptied: boolean): Promise<boolean> {
   if (!treeHash || !/^[0-9a-f]{64}$/.test(treeHash)) return false;
   const d = unifiedDirs(rootdir, name);
   const layers = join(rootdir, '.vctx-layers');
   await mkdir(layers, { recursive: true, mode: 0o700 });
   const layer = join(layers, treeHash);
   const link = join('..', '..', '.vctx-layers', treeHash);
+  if (emptied) {
+    // vunify found the layer and left the lower empty (what is never shared moved to the upper)
+    await rmdir(d.lower);
+    await symlink(link, d.lower);
+    return true;
+  }
   if (existsSync(layer)) {
     await rename(d.lower, `${d.lower}.drop`);
     await symlink(link, d.lower);
