@@ -583,6 +583,8 @@ static void walk(struct level *lv, size_t plen, int depth)
 	if (errno)
 		die_at(path, errno);
 	closedir(d);
+	/* by name: of two equal files in one tree, every server links the same one (the other stays its own) */
+	qsort(names, n, sizeof *names, cmp_str);
 
 	for (i = 0; i < n; i++) {
 		const char *name = names[i];

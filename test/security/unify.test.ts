@@ -76,7 +76,7 @@ describe('the unification store against a hostile server', { skip: !isRoot && 'n
     for (const [i, n] of [A, B].entries()) {
       await ok([n, 'build', '--ip', `127.0.0.${octet + i}`]);
       mkdirSync(join(rootOf(n), 'usr/share'), { recursive: true });
-      for (const f of FILES) writeFileSync(join(rootOf(n), f), CONTENT, { mode: 0o644 });
+      for (const f of FILES) writeFileSync(join(rootOf(n), f), `${f}\n${CONTENT}`, { mode: 0o644 });
     }
   }, { timeout: 120_000 });
 
@@ -107,7 +107,7 @@ describe('the unification store against a hostile server', { skip: !isRoot && 'n
     // A's tree anew for the real case
     for (const f of FILES) {
       spawnSync('rm', ['-f', join(rootOf(A), f)]);
-      writeFileSync(join(rootOf(A), f), CONTENT, { mode: 0o644 });
+      writeFileSync(join(rootOf(A), f), `${f}\n${CONTENT}`, { mode: 0o644 });
     }
     spawnSync('rm', ['-f', join(rootOf(A), 'usr/share/link5')]);
   });
