@@ -138,6 +138,34 @@ export interface UnifyResult {
 }
 
 /**
+ * `vserver-all unify`: every server of @names, the first alone (its layer and
+ * objects are then there for the others), the rest two at a time (the walk
+ * waits on the disk as much as it hashes); one store lock for the whole run.
+ * @each gets each outcome as it comes.
+ */
+export async function unifyAll(names: readonly string[], paths: VctxPaths,
+  each: (name: string, r: UnifyResult | null, e: unknown) => void, workers = 2): Promise<void> {
+  if (!names.length) return;
+  const store = await lockStore(paths.rootdir, 'unify', names[0]!);
+  try {
+    const one = async (n: string) => {
+      try {
+        each(n, await unifyServer(n, paths, { storeLocked: true }), null);
+      } catch (e) {
+        each(n, null, e);
+      }
+    };
+    await one(names[0]!);
+    const rest = names.slice(1);
+    await Promise.all(Array.from({ length: Math.min(workers, rest.length) }, async () => {
+      for (let n = rest.shift(); n !== undefined; n = rest.shift()) await one(n);
+    }));
+  } finally {
+    await store.release();
+  }
+}
+
+/**
  * The store's lock (ROOTDIR/.vctx-unified/.lock): one unify, deunify or
  * garbage collection at a time per ROOTDIR.  unify and deunify do not wait
  * (@waitSec 0): a second one is refused in one line, changing nothing.
@@ -168,14 +196,14 @@ function knownServer(name: string, paths: VctxPaths): void {
  * server's is done at its next start (the overlay cannot replace the root
  * its processes run in).  A unified server's second unify does nothing.
  */
-export async function unifyServer(name: string, paths: VctxPaths): Promise<UnifyResult> {
+export async function unifyServer(name: string, paths: VctxPaths, opts: { storeLocked?: boolean } = {}): Promise<UnifyResult> {
   const t0 = Date.now();
   knownServer(name, paths);
   const files = await ensureRunDir(paths, name);
   const lock = await lockServer(files.lock, 'unify', name);
   let store: HeldLock | null = null;
   try {
-    store = await lockStore(paths.rootdir, 'unify', name);
+    if (!opts.storeLocked) store = await lockStore(paths.rootdir, 'unify', name);
     if (isUnified(paths.rootdir, name)) {
       await mountUnified(paths.rootdir, name);
       return { name, outcome: 'already', counts: null, elapsedMs: Date.now() - t0 };

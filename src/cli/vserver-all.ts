@@ -6,7 +6,7 @@
  */
 import { allStates, execTargets, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
-  EXIT_FAIL, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
+  EXIT_FAIL, fail, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
   usageError, writeOut,
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
@@ -28,7 +28,8 @@ Commands:
                     (the same IPROOT, S_CONTEXT or host name), under both
                     servers' names
   unify             unify every configured server (vserver NAME unify), one
-                    line per server; running ones at their next start
+                    line per server as each is done (two at a time after the
+                    first); running ones at their next start
   exec -- CMD...    run CMD in every running server, one after the other,
                     with this terminal: a line "--- NAME (context N): CMD"
                     before each, then its output, then "NAME: ok" or
@@ -101,17 +102,20 @@ runMain('vserver-all', async (argv) => {
     return 0;
   }
   if (cmd === 'unify') {
-    const { unifyServer } = await import('../actions/unify.js');
+    const { unifyAll } = await import('../actions/unify.js');
     const { unifiedLine } = await import('./vserver-format.js');
     const failed: string[] = [];
     const all = await allStates(paths);
-    for (const s of all) {
-      try {
-        await writeOut(unifiedLine(await unifyServer(s.name, paths)));
-      } catch (e) {
-        failed.push(s.name);
-        await writeOut(`${s.name}: FAILED: ${errText(e).split('\n').join('; ')}\n`);
-      }
+    try {
+      await unifyAll(all.map((s) => s.name), paths, (name, r, e) => {
+        if (r) process.stdout.write(unifiedLine(r));
+        else {
+          failed.push(name);
+          process.stdout.write(`${name}: FAILED: ${errText(e).split('\n').join('; ')}\n`);
+        }
+      });
+    } catch (e) {
+      fail(errText(e));
     }
     if (failed.length) {
       warn(`${failed.length} of ${all.length} server${all.length > 1 ? 's' : ''} could not be unified: ${failed.join(', ')}`);
