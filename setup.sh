@@ -147,11 +147,12 @@ fi
 # xfsprogs (DISK_MAX's tests make ext4 images with project quotas and an XFS
 # image for the project-id walk), prometheus (promtool checks the alert
 # rules; the exporter's test runs its own Prometheus: the packaged one is
-# kept from starting, below).
+# kept from starting, below), libssl-dev (vunify's SHA-256), rdfind and
+# jdupes (bench/unify.mjs runs them against unify; util-linux has hardlink).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus libssl-dev rdfind jdupes)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

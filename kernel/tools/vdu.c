@@ -160,12 +160,43 @@ static void walk_dir(int dfd, struct walk *w)
 	closedir(d);
 }
 
+/*
+ * A unified server's root ROOTDIR/NAME (an overlay: vserver NAME unify) is
+ * measured by its own layer ROOTDIR/.vctx-unified/NAME/upper: the files of
+ * the shared layer have more than one link and never count, so the figure
+ * is the same, without walking the shared layer, and right when the
+ * overlay is not mounted (after a reboot, before the server's start).
+ * Returns @path itself for any other PATH.
+ */
+static const char *own_layer(const char *path, char *buf, size_t size)
+{
+	size_t n = strlen(path);
+	const char *slash, *name;
+	struct stat st;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (slash = path + n; slash > path && slash[-1] != '/'; slash--)
+		;
+	name = slash;
+	if (name == path + n || (int)(path + n - name) > 255)
+		return path;
+	if (snprintf(buf, size, "%.*s.vctx-unified/%.*s/upper", (int)(name - path), path, (int)(path + n - name), name) >= (int)size)
+		return path;
+	if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+		return path;
+	return buf;
+}
+
 /* count one PATH into w->blocks: 0, -1 when some directory under it
    could not be read, -2 when PATH itself cannot be read */
 static int du_path(const char *path, struct walk *w)
 {
 	struct stat st;
 	int fd;
+	static char own[8192];
+
+	path = own_layer(path, own, sizeof own);
 
 	w->blocks = 0;
 	w->failed = 0;
@@ -211,7 +242,9 @@ static void usage(FILE *out)
 	      "under PATH, in KiB, one \"PATH<TAB>NNNK\" line each.  Directories, symbolic\n"
 	      "links (never followed) and files with more than one link (unified with other\n"
 	      "servers) are not counted, and the walk stays on PATH's filesystem: what a\n"
-	      "unified server really uses on its own.\n"
+	      "unified server really uses on its own.  A unified server's root\n"
+	      "(ROOTDIR/NAME, an overlay) is measured by its own layer,\n"
+	      "ROOTDIR/.vctx-unified/NAME/upper: the same figure, mounted or not.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --json     the figures as JSON: {\"paths\": [{\"path\": PATH, \"kib\": N}, ...]}\n"

@@ -42,6 +42,7 @@ import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
 import { ensureRunDir, findContext } from './runtime.js';
+import { isUnified, mountUnified, unifyServer } from './unify.js';
 
 export const BACKUP_FORMAT = 1;
 const META = 'vctx-backup.json';
@@ -100,6 +101,7 @@ async function serverFiles(name: string, paths: VctxPaths): Promise<{ conf: stri
   const conf = configPath(paths.confdir, name);
   const root = join(paths.rootdir, name);
   if (!existsSync(conf)) throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${conf})`);
+  await mountUnified(paths.rootdir, name); // a unified tree: its overlay, mounted again after a reboot
   const issue = await checkServerRoot(paths.rootdir, name);
   if (issue) throw new LifecycleError('failed', 'root', formatIssue(issue));
   const hook = hookPath(paths.confdir, name);
@@ -396,6 +398,11 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
     const confText = await readFile(from.conf, 'utf8');
     const hookText = from.hook ? await readFile(from.hook) : null;
     installed = await installServer(dest, paths, confText, hookText, stage, { ...opts, replacing: opts.move ? src : undefined });
+    // the copy of a unified server shares the store's objects too (its files are linked to them, not hashed anew where linked)
+    if (isUnified(paths.rootdir, src)) {
+      say(`unifying '${dest}' (as '${src}' is)`);
+      await unifyServer(dest, paths).catch((e: unknown) => installed!.warnings.push(`'${dest}' is a plain copy, not unified: ${errText(e)}`));
+    }
   } catch (e) {
     await removeTree(stage).catch(() => {});
     if (stopped) await opts.lifecycle.start(src).catch(() => {});

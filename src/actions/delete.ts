@@ -16,6 +16,7 @@ import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
 import { repair } from './repair.js';
+import { removeUnified } from './unify.js';
 import { ensureRunDir, findContext } from './runtime.js';
 
 export interface DeletePlan {
@@ -45,6 +46,8 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
       throw new LifecycleError('failed', 'running', `server '${name}' is running; stop it first (vserver ${name} stop)`);
     }
     const root = join(paths.rootdir, name);
+    // a unified tree: its overlay and layers go first (objects others link stay)
+    await removeUnified(paths.rootdir, name);
     if (existsSync(root)) {
       const issue = await checkServerRoot(paths.rootdir, name);
       if (issue) throw new LifecycleError('failed', 'root', `not deleting: ${formatIssue(issue)}`);

@@ -235,6 +235,12 @@ function chooseLoopback(config: ServerConfig, paths: VctxPaths): string {
 export async function start(name: string, paths: VctxPaths, opts: { lockHeld?: boolean } = {}): Promise<StartResult> {
   const { config, warnings: cw } = await loadConfigFor(paths.confdir, name);
   const warnings = cw.map(formatIssueBare);
+  // a unified tree: mounted again after a reboot; a unify asked while it ran, done now
+  const unify = await import('./unify.js');
+  if (unify.unifyWork(paths.rootdir, name) && !(await findContext(paths, name))) {
+    const u = await unify.unifyPending(name, paths);
+    if (u) warnings.push(`'${name}' was unified before this start, as asked while it ran: ${u.linked} files linked to existing objects, ${u.newObjects} new objects`);
+  }
   const problems = await startProblems(config, paths, warnings);
   if (problems.length) throw new LifecycleError('invalid', 'checks', problems.join('\n'));
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 /**
- * vserver-all start|stop|status|exec: start the servers with ONBOOT=yes by
+ * vserver-all start|stop|status|unify|exec: start the servers with ONBOOT=yes by
  * PRIORITY (lower first), stop every running server in reverse order, list
  * them all, or run a command in each running one.  Used by scripts/vservers.service at boot and shutdown.
  */
 import { allStates, execTargets, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
-  EXIT_FAIL, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
-  usageError, writeOut, INSTANCE_HELP
+  EXIT_FAIL, fail, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
+  usageError, writeOut, INSTANCE_HELP,
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
+import { errText } from '../actions/errors.js';
 
 const HELP = `Usage: vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] COMMAND [--timeout S] [--json]
   or:  vserver-all [--confdir DIR] [--rootdir DIR] [--rundir DIR] exec -- CMD [ARG...]
@@ -26,6 +27,9 @@ Commands:
                     configuration error and every clash with another server
                     (the same IPROOT, S_CONTEXT or host name), under both
                     servers' names
+  unify             unify every configured server (vserver NAME unify), one
+                    line per server as each is done (two at a time after the
+                    first); running ones at their next start
   exec -- CMD...    run CMD in every running server, one after the other,
                     with this terminal: a line "--- NAME (context N): CMD"
                     before each, then its output, then "NAME: ok" or
@@ -64,9 +68,9 @@ runMain('vserver-all', async (argv) => {
   const p = parseArgs(dd < 0 ? argv : argv.slice(0, dd), [...PATH_OPTIONS, { long: 'timeout', value: true }, { long: 'json' }]);
   if (handleHelp(p, HELP)) return 0;
   const [cmd, extra] = p.positionals;
-  if (cmd === undefined) usageError('no command given (start, stop, status or exec)');
+  if (cmd === undefined) usageError('no command given (start, stop, status, unify or exec)');
   if (extra !== undefined) usageError(`unexpected argument '${extra}'`);
-  if (!['start', 'stop', 'status', 'exec'].includes(cmd)) usageError(`unknown command '${cmd}' (start, stop, status or exec)`);
+  if (!['start', 'stop', 'status', 'unify', 'exec'].includes(cmd)) usageError(`unknown command '${cmd}' (start, stop, status, unify or exec)`);
   if (cmd === 'exec') {
     if (dd < 0 || dd === argv.length - 1) usageError('exec needs a command after \'--\': vserver-all exec -- CMD [ARG...]');
     for (const o of ['timeout', 'json']) if (p.opts.has(o)) usageError(`--${o} does not go with exec`);
@@ -98,6 +102,28 @@ runMain('vserver-all', async (argv) => {
     const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n';
     const problems = all.flatMap((s) => s.problems.map((l) => `${s.name}: ${l}\n`));
     await writeOut(fmt(head) + rows.map(fmt).join('') + problems.join(''));
+    return 0;
+  }
+  if (cmd === 'unify') {
+    const { unifyAll } = await import('../actions/unify.js');
+    const { unifiedLine } = await import('./vserver-format.js');
+    const failed: string[] = [];
+    const all = await allStates(paths);
+    try {
+      await unifyAll(all.map((s) => s.name), paths, (name, r, e) => {
+        if (r) process.stdout.write(unifiedLine(r));
+        else {
+          failed.push(name);
+          process.stdout.write(`${name}: FAILED: ${errText(e).split('\n').join('; ')}\n`);
+        }
+      });
+    } catch (e) {
+      fail(errText(e));
+    }
+    if (failed.length) {
+      warn(`${failed.length} of ${all.length} server${all.length > 1 ? 's' : ''} could not be unified: ${failed.join(', ')}`);
+      return EXIT_FAIL;
+    }
     return 0;
   }
   // a warning shared by several servers (a host setting) is printed once

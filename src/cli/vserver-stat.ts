@@ -44,7 +44,9 @@ read MmSSsXX (XX hundredths), HhMMmSS, DdHHhMM or YyDDdHH.
 Options:
   --json            the same rows as JSON, with the cgroup's own figures
                     (memory and where it came from, CPU, pids, OOM kills) and
-                    the tree's disk use against its DISK_MAX (project quota)
+                    the tree's disk use against its DISK_MAX (project quota),
+                    and ownDiskBytes: what vdu counts as the server's own (a
+                    unified server's own layer; shared files are not counted)
   --confdir DIR     configuration directory for server names (default
                     $VSERVER_CONFDIR or /etc/vservers)
   --help            display this help and exit
@@ -55,6 +57,23 @@ ${INSTANCE_HELP}
 
 Exit status:
   0 success, 1 failure (not root, no kernel layer), 2 usage error.`;
+
+/** vdu's figure (bytes) of each root, in one run of kernel/out/vdu; a root it could not read is left out */
+async function vduBytes(roots: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (!roots.length) return out;
+  const { toolsDir } = await import('../kernel-bridge/addon.js');
+  const { execFile } = await import('node:child_process');
+  const text = await new Promise<string>((resolve) => {
+    execFile(`${toolsDir}/vdu`, ['--json', '--', ...roots], { maxBuffer: 1 << 22 }, (_e, stdout) => resolve(String(stdout)));
+  });
+  try {
+    for (const p of (JSON.parse(text) as { paths: { path: string; kib: number }[] }).paths) out.set(p.path, p.kib * 1024);
+  } catch {
+    /* no figures: null in the document */
+  }
+  return out;
+}
 
 /** the snapshot the front took, if it started this process (VCTX_STAT_SCAN=FD) */
 async function scannedByFront(): Promise<Snapshot | null> {
@@ -82,8 +101,11 @@ runMain('vserver-stat', async (argv) => {
   const rows = computeStatRows(snapshot, namesForSnapshot(snapshot, confdir), { excludePid: process.pid });
   if (args.opts.has('json')) {
     const { diskQuotaOf } = await import('../kernel-bridge/quota.js');
-    const disks = new Map(rows.filter((r) => r.context?.root).map((r) => [r.xid, diskQuotaOf(r.context!.root)]));
-    await writeOut(JSON.stringify(statJson(rows, disks), null, 2) + '\n');
+    const withRoot = rows.filter((r) => r.context?.root);
+    const disks = new Map(withRoot.map((r) => [r.xid, diskQuotaOf(r.context!.root)]));
+    const own = await vduBytes(withRoot.map((r) => r.context!.root));
+    const owned = new Map(withRoot.map((r) => [r.xid, own.get(r.context!.root) ?? null]));
+    await writeOut(JSON.stringify(statJson(rows, disks, owned), null, 2) + '\n');
   }
   else await writeOut(formatStatTable(rows));
   return 0;

@@ -11,7 +11,7 @@ import { escapeText } from '../kernel-bridge/escape.js';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import { LifecycleError, errText } from '../actions/errors.js';
-import { formatUptime } from './vserver-format.js';
+import { formatUptime, unifiedLine } from './vserver-format.js';
 import { runForeground } from './foreground.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
@@ -27,6 +27,7 @@ NAME is configured in CONFDIR/NAME.conf and its root is ROOTDIR/NAME.
 Commands:
   build [--template busybox|copy|debootstrap[:SUITE]] [--ip IP] [--ip6 IP6]
         [--nat] [--hostname H] [--ctx N] [--force] [--allow-clash] [--refresh-cache]
+        [--unify]
                     write NAME.conf and populate the server's root; an address
                     or context number another server has is refused unless
                     --allow-clash (the two then take turns: one runs at a time).
@@ -38,7 +39,8 @@ Commands:
                     debootstrap keeps its result in $VCTX_CACHE_DIR/debootstrap
                     (default /var/cache/vctx; one tar of ~200 MiB per suite,
                     architecture and mirror) and unpacks it in later builds;
-                    an entry older than 7 days, or --refresh-cache, is made anew
+                    an entry older than 7 days, or --refresh-cache, is made anew;
+                    --unify unifies the new server (see unify)
   start             start the server (pre-start hook, IP alias, context, init,
                     post-start hook); done when its boot scripts are; exits 1
                     with the console's last lines when its init ends meanwhile
@@ -69,6 +71,16 @@ Commands:
                     (\x1b); kept under the runtime directory, at most
                     CONSOLE_MAX (default 1M) in console.log and as much in
                     console.log.1
+  unify             share the server's identical files with other unified
+                    servers (one copy on disk and in the page cache): its
+                    tree becomes an overlay whose lower layer links into
+                    ROOTDIR/.vctx-store; /etc, /var, /home, /root, /srv and
+                    dpkg's conffiles stay its own, and whatever it changes
+                    is copied up into its own layer.  Says "nothing to do"
+                    when already unified; a running server is unified at
+                    its next start (and it says so)
+  deunify           make a unified (stopped) server's tree a plain tree of
+                    its own again (owners, modes, xattrs, hard links kept)
   backup FILE [--no-freeze] [--force]
                     write the server (NAME.conf, NAME.sh, its tree with owners,
                     modes, ACLs, xattrs and file capabilities) to the archive
@@ -104,8 +116,11 @@ const lifecycle = () => import('../actions/lifecycle.js');
 
 const COMMAND_OPTIONS: Record<string, OptionSpec[]> = {
   build: [{ long: 'template', short: 't', value: true }, { long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'nat' },
-    { long: 'hostname', value: true }, { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }, { long: 'refresh-cache' }],
+    { long: 'hostname', value: true }, { long: 'ctx', value: true }, { long: 'force' }, { long: 'allow-clash' }, { long: 'refresh-cache' },
+    { long: 'unify' }],
   start: [],
+  unify: [],
+  deunify: [],
   set: [],
   stop: [{ long: 'timeout', value: true }, { long: 'if-running' }],
   restart: [{ long: 'timeout', value: true }, { long: 'if-running' }],
@@ -205,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined) usageError('no server name given');
   if (command === undefined) usageError(`no command given for server '${name}'`);
   if (command !== 'exec' && !(command in COMMAND_OPTIONS)) {
-    usageError(`unknown command '${command}' (build start stop restart enter exec set status running delete log backup restore)`);
+    usageError(`unknown command '${command}' (build start stop restart enter exec set status running delete log backup restore unify deunify)`);
   }
   let p: ParsedArgs = { opts: new Map(), positionals: [] };
   if (command !== 'exec') {
@@ -246,6 +261,20 @@ async function main(argv: string[]): Promise<number> {
       });
       printWarnings(r.warnings);
       await writeOut(`Server '${r.name}' built in ${r.root} (${r.template}, ${(r.elapsedMs / 1000).toFixed(1)} s); configuration ${r.conf}\n`);
+      if (p.opts.has('unify')) await writeOut(unifiedLine(await (await import('../actions/unify.js')).unifyServer(name, paths)));
+      return 0;
+    }
+    case 'unify': {
+      const { unifyServer } = await import('../actions/unify.js');
+      await writeOut(unifiedLine(await unifyServer(name, paths)));
+      return 0;
+    }
+    case 'deunify': {
+      const { deunifyServer } = await import('../actions/unify.js');
+      const r = await deunifyServer(name, paths);
+      await writeOut(r.outcome === 'deunified' ? `Server '${name}' deunified: its tree ${paths.rootdir}/${name} is its own again (${(r.elapsedMs / 1000).toFixed(1)} s)\n`
+        : r.outcome === 'cancelled' ? `Server '${name}': the unify waiting for its next start was cancelled\n`
+        : `Server '${name}' is not unified: nothing to do\n`);
       return 0;
     }
     case 'start': {

@@ -151,6 +151,12 @@ export interface StatRowJson {
    * bytes, inodes, project id; null when its tree carries no project id of vctx's
    */
   disk: StatDiskJson | null;
+  /**
+   * bytes the server's tree holds of its own (vdu: regular files with one
+   * link; a unified server's own layer, not the shared store); null when
+   * unknown (no root, unreadable)
+   */
+  ownDiskBytes: number | null;
 }
 
 /** a server tree's use against its DISK_MAX */
@@ -170,7 +176,8 @@ export interface StatJson {
  * the rows as the `--json` document (names raw, not escaped); @disks: the
  * tree quotas by XID (the CLI reads them through the bridge)
  */
-export function statJson(rows: StatRow[], disks: ReadonlyMap<number, StatDiskJson | null> = new Map()): StatJson {
+export function statJson(rows: StatRow[], disks: ReadonlyMap<number, StatDiskJson | null> = new Map(),
+  owned: ReadonlyMap<number, number | null> = new Map()): StatJson {
   return {
     contexts: rows.map((r) => ({
       xid: r.xid,
@@ -196,6 +203,7 @@ export function statJson(rows: StatRow[], disks: ReadonlyMap<number, StatDiskJso
           }
         : null,
       disk: disks.get(r.xid) ?? null,
+      ownDiskBytes: owned.get(r.xid) ?? null,
     })),
   };
 }

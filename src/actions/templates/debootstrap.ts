@@ -19,7 +19,7 @@
  * is how the init's shutdown ends.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, chmod } from 'node:fs/promises';
+import { readdir, readFile, chmod, lstat, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
   inRoot, installVreboot, newMachineId, run, writeHostnameFiles, writeRootFile,
@@ -227,6 +227,29 @@ export interface DebootstrapOptions {
   readonly cache?: BootstrapCache;
 }
 
+/**
+ * What Debian's own images drop (apt-get clean and /var/lib/apt/lists/*):
+ * the .deb files debootstrap downloaded (~32 MB) and the package lists
+ * (~50 MB, a day old at best; `apt-get update` fetches them), which /var
+ * would otherwise hold in every server (never shared: unify keeps /var a
+ * server's own).  The directories and their lock files stay.
+ */
+export async function cleanApt(root: string): Promise<void> {
+  const drop = async (dir: string, keep: (f: string) => boolean) => {
+    const d = inRoot(root, dir);
+    const st = await lstat(d).catch(() => null);
+    if (!st?.isDirectory()) return; // a symlink is not followed
+    for (const f of await readdir(d)) {
+      if (keep(f)) continue;
+      const fst = await lstat(join(d, f));
+      if (fst.isFile() || fst.isSymbolicLink()) await rm(join(d, f), { force: true });
+    }
+  };
+  await drop('/var/cache/apt/archives', (f) => !f.endsWith('.deb'));
+  await drop('/var/cache/apt', (f) => !f.endsWith('.bin'));
+  await drop('/var/lib/apt/lists', (f) => f === 'lock');
+}
+
 /** populate ctx.root with a minimal Debian */
 export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOptions = {}): Promise<TemplateResult> {
   const { root } = ctx;
@@ -274,6 +297,9 @@ export async function buildDebootstrap(ctx: TemplateContext, opts: DebootstrapOp
 
   ctx.progress({ step: 'vreboot', detail: 'installing /sbin/vreboot and /sbin/vhalt' });
   await installVreboot(root, { withLibraries: false });
+
+  ctx.progress({ step: 'debootstrap', detail: "dropping APT's downloaded packages and lists (apt-get clean; apt-get update fetches the lists)" });
+  await cleanApt(root);
 
   return { flags: [...DEBOOTSTRAP_INIT.flags], init: DEBOOTSTRAP_INIT.init };
 }

@@ -149,7 +149,7 @@ test('--json carries the cgroup figures, names raw', () => {
   assert.equal(web.disk, null, 'no project quota read: null');
   assert.equal(doc.contexts.find((c) => c.xid === 4)!.name, 'tab\tname');
   assert.equal(doc.contexts.find((c) => c.xid === 49152)!.cgroup!.memorySource, 'cgroup1');
-  assert.deepEqual(Object.keys(web), ['xid', 'name', 'processes', 'vszBytes', 'rssBytes', 'userMs', 'sysMs', 'uptimeMs', 'cgroup', 'disk']);
+  assert.deepEqual(Object.keys(web), ['xid', 'name', 'processes', 'vszBytes', 'rssBytes', 'userMs', 'sysMs', 'uptimeMs', 'cgroup', 'disk', 'ownDiskBytes']);
 });
 
 test('recorded real hosts (test/fixtures/snapshots): every row at the fixed columns', () => {
@@ -182,4 +182,12 @@ test('--json shows a tree\'s use against its DISK_MAX (the project quota the CLI
   assert.deepEqual(doc.contexts.find((c) => c.xid === 2)!.disk, disk);
   assert.equal(doc.contexts.find((c) => c.xid === 3)!.disk, null);
   assert.equal(doc.contexts.find((c) => c.xid === 0)!.disk, null);
+});
+
+test('--json shows each server\'s own disk use (vdu: a unified server\'s own layer), null when unknown', () => {
+  const s = load();
+  const doc = statJson(computeStatRows(s, contextNames(s)), new Map(), new Map([[2, 6_668_288], [3, null]]));
+  assert.equal(doc.contexts.find((c) => c.xid === 2)!.ownDiskBytes, 6_668_288);
+  assert.equal(doc.contexts.find((c) => c.xid === 3)!.ownDiskBytes, null);
+  assert.equal(doc.contexts.find((c) => c.xid === 0)!.ownDiskBytes, null);
 });

@@ -1,0 +1,435 @@
+/**
+ * Unification (issue 14; the 2002 manual's section 2.7) on stock kernels:
+ * servers' identical non-configuration files share one inode in a
+ * content-addressed store, and each server's root is an overlay that
+ * copies a file up into the server's own upper directory the moment the
+ * server changes it.
+ *
+ *   ROOTDIR/.vctx-store/objects/XX/HASH   the objects (SHA-256 of content,
+ *                                         mode, owner, xattrs; one inode each)
+ *   ROOTDIR/.vctx-unified/NAME/lower      the server's read-only layer:
+ *                                         directories, symlinks, hard links
+ *                                         into the store; a symbolic link to
+ *                                         ROOTDIR/.vctx-layers/TREEHASH, one
+ *                                         layer for servers whose layers are
+ *                                         the same tree
+ *   ROOTDIR/.vctx-unified/NAME/upper      what is never shared (/etc, /var,
+ *                                         data directories, dpkg conffiles)
+ *                                         and everything the server writes
+ *   ROOTDIR/.vctx-unified/NAME/work       overlayfs's work directory
+ *   ROOTDIR/NAME                          the overlay, mounted in the host's
+ *                                         mount namespace (every tool keeps
+ *                                         using ROOTDIR/NAME as the tree)
+ *
+ * The walk and the hashing are kernel/tools/vunify.c.  One function,
+ * mountUnified, mounts a unified tree where it is missing (after a reboot):
+ * start, backup, vserver-copy and deunify call it.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { VctxPaths } from '../config/paths.js';
+import { configPath } from '../config/index.js';
+import { toolsDir } from '../kernel-bridge/addon.js';
+import { mountsBelow } from '../kernel-bridge/host.js';
+import { processesRootedIn } from '../kernel-bridge/pid.js';
+import { PROJID_BASE, treeProjectId } from '../kernel-bridge/quota.js';
+import { checkName } from './config-load.js';
+import { LifecycleError, errText } from './errors.js';
+import { acquireLock, LOCK_WAIT_SEC, lockServer, type HeldLock } from './lock.js';
+import { ensureRunDir, findContext } from './runtime.js';
+import { run } from './templates/common.js';
+
+export const VUNIFY = join(toolsDir, 'vunify');
+
+/** what is never shared (relative to the server's root), besides dpkg's conffiles */
+export const NEVER_SHARED = ['etc', 'var', 'home', 'root', 'srv', 'tmp', 'run', 'opt', 'usr/local', 'boot', 'media', 'mnt'];
+
+export interface UnifiedDirs {
+  store: string;
+  base: string;
+  lower: string;
+  upper: string;
+  work: string;
+  /** a unify asked while the server ran: done at its next start */
+  pending: string;
+}
+
+export function unifiedDirs(rootdir: string, name: string): UnifiedDirs {
+  const base = join(rootdir, '.vctx-unified', name);
+  return {
+    store: join(rootdir, '.vctx-store'), base, lower: join(base, 'lower'), upper: join(base, 'upper'), work: join(base, 'work'),
+    pending: join(rootdir, '.vctx-unified', `${name}.pending`),
+  };
+}
+
+/** server @name's tree is unified (its layer exists) */
+export function isUnified(rootdir: string, name: string): boolean {
+  return existsSync(unifiedDirs(rootdir, name).lower);
+}
+
+/**
+ * The directory holding what is server @name's own: the upper directory of
+ * a unified server, else its root.  vdu measures it (shared files are not
+ * the server's; what it wrote or replaced is).
+ */
+export function ownTree(rootdir: string, name: string): string {
+  const d = unifiedDirs(rootdir, name);
+  return existsSync(d.upper) ? d.upper : join(rootdir, name);
+}
+
+async function isMountPoint(dir: string): Promise<boolean> {
+  return (await mountsBelow(dir)).includes(dir);
+}
+
+/**
+ * Mounts unified server @name's overlay on ROOTDIR/NAME when it is not
+ * (after a reboot); nothing for a server that is not unified.  Returns
+ * whether the tree is unified.
+ */
+export async function mountUnified(rootdir: string, name: string): Promise<boolean> {
+  const d = unifiedDirs(rootdir, name);
+  if (!existsSync(d.lower)) return false;
+  const root = join(rootdir, name);
+  if (await isMountPoint(root)) return true;
+  if (!existsSync(root)) await mkdir(root, { mode: 0o755 });
+  await mkdir(d.work, { recursive: true, mode: 0o700 });
+  // index=off: the layers may be copied (vserver-copy) and remounted elsewhere
+  await run('mount', ['-t', 'overlay', 'overlay', '-o',
+    `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work},index=off,redirect_dir=off,metacopy=off`, root]).catch((e: Error) => {
+    throw new LifecycleError('failed', 'unify', `cannot mount the unified tree of '${name}' on ${root}: ${e.message}`);
+  });
+  return true;
+}
+
+/** unmounts server @name's overlay when mounted */
+async function unmountUnified(rootdir: string, name: string): Promise<void> {
+  const root = join(rootdir, name);
+  if (!(await isMountPoint(root))) return;
+  const users = await processesRootedIn(root);
+  if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unmounting it`);
+  await run('umount', [root]);
+}
+
+export interface UnifyCounts {
+  /** SHA-256 of the lower layer's tree (names, metadata, contents; no times); null when it cannot be shared */
+  treeHash: string | null;
+  /** vunify found ROOTDIR/.vctx-layers/TREEHASH and emptied the server's lower (nothing linked) */
+  layerExists: boolean;
+  /** the lower layer is one another server has (ROOTDIR/.vctx-layers/TREEHASH) */
+  layerShared?: boolean;
+  files: number;
+  newObjects: number;
+  linked: number;
+  newBytes: number;
+  sharedBytes: number;
+  moved: number;
+  keptLinks: number;
+  dupes: number;
+  empty: number;
+}
+
+export interface UnifyResult {
+  name: string;
+  /** 'unified' now, 'already' (nothing to do), 'pending' (running: at its next start) */
+  outcome: 'unified' | 'already' | 'pending';
+  counts: UnifyCounts | null;
+  elapsedMs: number;
+}
+
+/**
+ * `vserver-all unify`: every server of @names, the first alone (its layer and
+ * objects are then there for the others), the rest two at a time (the walk
+ * waits on the disk as much as it hashes); one store lock for the whole run.
+ * @each gets each outcome as it comes.
+ */
+export async function unifyAll(names: readonly string[], paths: VctxPaths,
+  each: (name: string, r: UnifyResult | null, e: unknown) => void, workers = 2): Promise<void> {
+  if (!names.length) return;
+  const store = await lockStore(paths.rootdir, 'unify', names[0]!);
+  try {
+    const one = async (n: string) => {
+      try {
+        each(n, await unifyServer(n, paths, { storeLocked: true }), null);
+      } catch (e) {
+        each(n, null, e);
+      }
+    };
+    await one(names[0]!);
+    const rest = names.slice(1);
+    await Promise.all(Array.from({ length: Math.min(workers, rest.length) }, async () => {
+      for (let n = rest.shift(); n !== undefined; n = rest.shift()) await one(n);
+    }));
+  } finally {
+    await store.release();
+  }
+}
+
+/**
+ * The store's lock (ROOTDIR/.vctx-unified/.lock): one unify, deunify or
+ * garbage collection at a time per ROOTDIR.  unify and deunify do not wait
+ * (@waitSec 0): a second one is refused in one line, changing nothing.
+ */
+async function lockStore(rootdir: string, verb: string, name: string, waitSec = 0): Promise<HeldLock> {
+  const dir = join(rootdir, '.vctx-unified');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, '.lock');
+  try {
+    return await acquireLock(file, waitSec);
+  } catch {
+    throw new LifecycleError('failed', 'lock', `cannot ${verb} '${name}': another unify or deunify works on the store of ${rootdir} (it holds ${file}); try again when it ends`);
+  }
+}
+
+function knownServer(name: string, paths: VctxPaths): void {
+  checkName(name);
+  const root = join(paths.rootdir, name);
+  const conf = configPath(paths.confdir, name);
+  if (!existsSync(conf) && !existsSync(root)) {
+    throw new LifecycleError('unknown-server', 'config', `unknown server '${name}' (no ${conf} and no ${root})`);
+  }
+  if (!existsSync(root) && !isUnified(paths.rootdir, name)) throw new LifecycleError('failed', 'root', `server '${name}' has no tree ${root}; build it first`);
+}
+
+/**
+ * `vserver NAME unify`: makes the stopped server's tree unified; a running
+ * server's is done at its next start (the overlay cannot replace the root
+ * its processes run in).  A unified server's second unify does nothing.
+ */
+export async function unifyServer(name: string, paths: VctxPaths, opts: { storeLocked?: boolean } = {}): Promise<UnifyResult> {
+  const t0 = Date.now();
+  knownServer(name, paths);
+  const files = await ensureRunDir(paths, name);
+  const lock = await lockServer(files.lock, 'unify', name);
+  let store: HeldLock | null = null;
+  try {
+    if (!opts.storeLocked) store = await lockStore(paths.rootdir, 'unify', name);
+    if (isUnified(paths.rootdir, name)) {
+      await mountUnified(paths.rootdir, name);
+      return { name, outcome: 'already', counts: null, elapsedMs: Date.now() - t0 };
+    }
+    const c = await findContext(paths, name);
+    if (c && !c.empty) {
+      const d = unifiedDirs(paths.rootdir, name);
+      await mkdir(join(paths.rootdir, '.vctx-unified'), { recursive: true, mode: 0o700 });
+      await writeFile(d.pending, `${new Date().toISOString()}\n`, { mode: 0o600 });
+      return { name, outcome: 'pending', counts: null, elapsedMs: Date.now() - t0 };
+    }
+    const counts = await convert(name, paths);
+    return { name, outcome: 'unified', counts, elapsedMs: Date.now() - t0 };
+  } finally {
+    await store?.release();
+    await lock.release();
+  }
+}
+
+/** start has something to do for @name: a unified tree (to mount) or a unify asked while it ran */
+export function unifyWork(rootdir: string, name: string): boolean {
+  const d = unifiedDirs(rootdir, name);
+  return existsSync(d.pending) || existsSync(d.lower);
+}
+
+/** a unify asked while @name ran, done now (start calls it, the server stopped, before its checks) */
+export async function unifyPending(name: string, paths: VctxPaths): Promise<UnifyCounts | null> {
+  const d = unifiedDirs(paths.rootdir, name);
+  if (!existsSync(d.pending)) {
+    await mountUnified(paths.rootdir, name);
+    return null;
+  }
+  const files = await ensureRunDir(paths, name);
+  const lock = await lockServer(files.lock, 'unify', name);
+  let store: HeldLock | null = null;
+  try {
+    store = await lockStore(paths.rootdir, 'unify', name, LOCK_WAIT_SEC);
+    const counts = isUnified(paths.rootdir, name) ? null : await convert(name, paths);
+    await rm(d.pending, { force: true });
+    await mountUnified(paths.rootdir, name);
+    return counts;
+  } finally {
+    await store?.release();
+    await lock.release();
+  }
+}
+
+/** the conversion of stopped server @name's plain tree (lock held) */
+async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
+  const root = join(paths.rootdir, name);
+  const d = unifiedDirs(paths.rootdir, name);
+  const rootSt = await lstat(root).catch(() => null);
+  if (!rootSt?.isDirectory()) throw new LifecycleError('failed', 'root', `${root} is not a directory; not unifying '${name}'`);
+  const mounted = await mountsBelow(root);
+  if (mounted.length) throw new LifecycleError('failed', 'root', `${mounted[mounted.length - 1]} is mounted; unmount it before unifying '${name}'`);
+  const users = await processesRootedIn(root);
+  if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unifying '${name}'`);
+  // a project quota (DISK_MAX) tags the tree's directories to inherit its id: a link to another
+  // server's object in them would be refused (EXDEV), and the objects charged to this server
+  let projectId = 0;
+  try {
+    projectId = treeProjectId(root);
+  } catch {
+    /* no project ids on this file system */
+  }
+  if (projectId >= PROJID_BASE) {
+    throw new LifecycleError('failed', 'unify', `'${name}' has a disk limit's project id (${projectId} on ${root}, DISK_MAX): ` +
+      'a server with one is not unified (its directories would refuse links to other servers\' files)');
+  }
+  // the store: ROOTDIR's own file system, as a hard link needs
+  await mkdir(d.store, { recursive: true, mode: 0o700 });
+  const storeSt = await lstat(d.store);
+  if (!storeSt.isDirectory()) throw new LifecycleError('failed', 'unify', `${d.store} is not a directory; the store must be one`);
+  if (storeSt.dev !== rootSt.dev) {
+    throw new LifecycleError('failed', 'unify', `the store ${d.store} is on another file system than ${root}; hard links need one: make it a plain directory in ${paths.rootdir}`);
+  }
+  await mkdir(join(paths.rootdir, '.vctx-unified'), { recursive: true, mode: 0o700 });
+  await chmod(join(paths.rootdir, '.vctx-unified'), 0o700);
+  if (existsSync(d.base)) await rm(d.base, { recursive: true, force: true }); // left by an interrupted unify before its tree moved
+  await mkdir(d.base, { mode: 0o700 });
+  await mkdir(d.upper, { mode: 0o755 });
+  await mkdir(d.work, { mode: 0o700 });
+  await rename(root, d.lower);
+  let out: string;
+  try {
+    await mkdir(root, { mode: rootSt.mode & 0o7777 });
+    await chown(root, rootSt.uid, rootSt.gid);
+    await chown(d.upper, rootSt.uid, rootSt.gid);
+    await chmod(d.upper, rootSt.mode & 0o7777);
+    await mkdir(join(paths.rootdir, '.vctx-layers'), { recursive: true, mode: 0o700 });
+    out = await run(VUNIFY, ['convert', d.store, d.lower, d.upper, ...NEVER_SHARED.flatMap((k) => ['--keep', k]),
+      '--layers', join(paths.rootdir, '.vctx-layers')]);
+  } catch (e) {
+    // the layers still show the whole tree: back to one plain tree
+    await restorePlain(name, paths).catch((e2: unknown) => {
+      throw new LifecycleError('failed', 'unify', `unify of '${name}' failed (${errText(e)}), and so did undoing it: ${errText(e2)}; its layers are in ${d.base}`);
+    });
+    throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was`);
+  }
+  const counts = JSON.parse(out) as UnifyCounts;
+  // an emptied lower must become the link (a failure is said); else sharing is a saving, not a must
+  counts.layerShared = await shareLayer(paths.rootdir, name, counts.treeHash, counts.layerExists).catch((e: unknown) => {
+    if (counts.layerExists) throw new LifecycleError('failed', 'unify', `unify of '${name}': cannot link ${d.lower} to its layer: ${errText(e)}`);
+    return false;
+  });
+  await mountUnified(paths.rootdir, name);
+  return counts;
+}
+
+/**
+ * One lower layer for servers whose layers are the same tree (servers of one
+ * base): ROOTDIR/.vctx-layers/TREEHASH, and the server's `lower` a symbolic
+ * link to it, so the ~800 directories of a Debian base are not kept once a
+ * server.  Returns whether another server's layer is used.  Nothing is
+ * changed when @treeHash is null (the layer has a file hard-linked with one
+ * of the server's own) or on failure.
+ */
+async function shareLayer(rootdir: string, name: string, treeHash: string | null, emptied: boolean): Promise<boolean> {
+  if (!treeHash || !/^[0-9a-f]{64}$/.test(treeHash)) return false;
+  const d = unifiedDirs(rootdir, name);
+  const layers = join(rootdir, '.vctx-layers');
+  await mkdir(layers, { recursive: true, mode: 0o700 });
+  const layer = join(layers, treeHash);
+  const link = join('..', '..', '.vctx-layers', treeHash);
+  if (emptied) {
+    // vunify found the layer and left the lower empty (what is never shared moved to the upper)
+    await rmdir(d.lower);
+    await symlink(link, d.lower);
+    return true;
+  }
+  if (existsSync(layer)) {
+    await rename(d.lower, `${d.lower}.drop`);
+    await symlink(link, d.lower);
+    await rm(`${d.lower}.drop`, { recursive: true, force: true });
+    return true;
+  }
+  await rename(d.lower, layer);
+  await symlink(link, d.lower);
+  return false;
+}
+
+/** the merged tree of @name copied into a plain one at ROOTDIR/NAME; the layers removed (lock held, stopped) */
+async function restorePlain(name: string, paths: VctxPaths): Promise<void> {
+  const root = join(paths.rootdir, name);
+  const d = unifiedDirs(paths.rootdir, name);
+  await mountUnified(paths.rootdir, name);
+  const stage = join(paths.rootdir, `.${name}.deunify`);
+  await rm(stage, { recursive: true, force: true });
+  await mkdir(stage, { mode: 0o755 });
+  try {
+    await run('rsync', ['-aHAXS', '--numeric-ids', '--one-file-system', `${root}/`, `${stage}/`]);
+  } catch (e) {
+    await rm(stage, { recursive: true, force: true });
+    throw e;
+  }
+  await unmountUnified(paths.rootdir, name);
+  await rmdir(root);
+  await rename(stage, root);
+  await rm(d.base, { recursive: true, force: true });
+  await rm(d.pending, { force: true });
+  await gcStore(paths.rootdir);
+}
+
+/** removes the store's objects no server links any more */
+export async function gcStore(rootdir: string): Promise<{ removed: number; removedBytes: number; objects: number }> {
+  // the shared lower layers no server's `lower` links any more
+  const layers = join(rootdir, '.vctx-layers');
+  if (existsSync(layers)) {
+    const used = new Set<string>();
+    const un = join(rootdir, '.vctx-unified');
+    for (const n of existsSync(un) ? await readdir(un) : []) {
+      const l = await readlink(join(un, n, 'lower')).catch(() => null);
+      if (l) used.add(basename(l));
+    }
+    for (const h of await readdir(layers)) if (!used.has(h)) await rm(join(layers, h), { recursive: true, force: true });
+  }
+  const store = join(rootdir, '.vctx-store');
+  if (!existsSync(store)) return { removed: 0, removedBytes: 0, objects: 0 };
+  return JSON.parse(await run(VUNIFY, ['gc', store])) as { removed: number; removedBytes: number; objects: number };
+}
+
+export interface DeunifyResult {
+  name: string;
+  /** 'deunified'; 'not-unified' (nothing to do); 'cancelled' (a pending unify dropped) */
+  outcome: 'deunified' | 'not-unified' | 'cancelled';
+  elapsedMs: number;
+}
+
+/** `vserver NAME deunify`: the stopped server's tree becomes a plain tree of its own again */
+export async function deunifyServer(name: string, paths: VctxPaths): Promise<DeunifyResult> {
+  const t0 = Date.now();
+  knownServer(name, paths);
+  const files = await ensureRunDir(paths, name);
+  const lock = await lockServer(files.lock, 'deunify', name);
+  let store: HeldLock | null = null;
+  try {
+    store = await lockStore(paths.rootdir, 'deunify', name);
+    const d = unifiedDirs(paths.rootdir, name);
+    if (!isUnified(paths.rootdir, name)) {
+      if (existsSync(d.pending)) {
+        await rm(d.pending, { force: true });
+        return { name, outcome: 'cancelled', elapsedMs: Date.now() - t0 };
+      }
+      return { name, outcome: 'not-unified', elapsedMs: Date.now() - t0 };
+    }
+    const c = await findContext(paths, name);
+    if (c && !c.empty) throw new LifecycleError('failed', 'running', `server '${name}' is running; stop it before deunify (vserver ${name} stop)`);
+    await restorePlain(name, paths);
+    return { name, outcome: 'deunified', elapsedMs: Date.now() - t0 };
+  } finally {
+    await store?.release();
+    await lock.release();
+  }
+}
+
+/** delete: unmounts and removes a unified server's layers (its objects others share stay) */
+export async function removeUnified(rootdir: string, name: string): Promise<void> {
+  const d = unifiedDirs(rootdir, name);
+  await rm(d.pending, { force: true });
+  if (!existsSync(d.base)) return;
+  await unmountUnified(rootdir, name);
+  const store = await lockStore(rootdir, 'delete', name, LOCK_WAIT_SEC);
+  try {
+    await rm(d.base, { recursive: true, force: true });
+    await gcStore(rootdir);
+  } finally {
+    await store.release();
+  }
+}
