@@ -88,6 +88,27 @@ if (!rd || !rd.vps || !rd.contextNames) fail('"render": { contextNames, vps }');
 for (const who of ['host', 'spectator']) for (const st of ['vps', 'stat']) ascii(rd.contextNames[who]?.[st], `render.contextNames.${who}.${st}`);
 for (const k of ['contextHeader', 'unknownXid', 'noPidColumn']) ascii(rd.vps[k], `render.vps.${k}`);
 for (const k of ['contextWidth', 'xidWidth']) if (!Number.isInteger(rd.vps[k]) || rd.vps[k] < 1 || rd.vps[k] > 64) fail(`render.vps.${k}: 1 to 64`);
+/* a template with {PLACEHOLDERS} as a printf format: each placeholder once, in
+   the order the C code passes them (@order: [placeholder, conversion]) */
+function printfOf(tpl, order, where) {
+  ascii(tpl.replaceAll('\n', ''), where);
+  if (tpl.includes('%')) fail(`${where}: no '%' (the C side is a printf format)`);
+  const seen = [...tpl.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]);
+  if (seen.join(',') !== order.map((o) => o[0]).join(',')) fail(`${where}: the placeholders ${order.map((o) => `{${o[0]}}`).join(' ')}, each once, in this order`);
+  let out = tpl;
+  for (const [name, conv] of order) out = out.replace(`{${name}}`, conv);
+  return out;
+}
+const st = rd.status;
+if (!st || !Array.isArray(st.running) || !st.uptime) fail('"render.status": { running: [lines], stopped, uptime }');
+const statusC = {
+  running: printfOf(st.running.join('\n') + '\n', [['name', '%s'], ['xid', '%u'], ['nprocs', '%d'], ['uptime', '%s']], 'render.status.running'),
+  stopped: printfOf(st.stopped + '\n', [['name', '%s']], 'render.status.stopped'),
+  days: printfOf(st.uptime.days, [['d', '%lld'], ['hh', '%02lld'], ['mm', '%02lld']], 'render.status.uptime.days'),
+  hours: printfOf(st.uptime.hours, [['h', '%lld'], ['mm', '%02lld'], ['ss', '%02lld']], 'render.status.uptime.hours'),
+  minutes: printfOf(st.uptime.minutes, [['m', '%lld'], ['ss', '%02lld']], 'render.status.uptime.minutes'),
+  seconds: printfOf(st.uptime.seconds, [['s', '%lld']], 'render.status.uptime.seconds'),
+};
 
 // ---------------------------------------------------------------- helpers
 const cstr = (s) => JSON.stringify(s); // printable ASCII: a JSON string is a C string
@@ -178,6 +199,13 @@ C.push(`#define VCTX_VPS_CONTEXT_WIDTH ${rd.vps.contextWidth}`);
 C.push(`#define VCTX_VPS_XID_WIDTH ${rd.vps.xidWidth}`);
 C.push(`#define VCTX_VPS_UNKNOWN_XID ${cstr(rd.vps.unknownXid)}`);
 C.push(`#define VCTX_VPS_NO_PID_COLUMN ${cstr(rd.vps.noPidColumn)}`);
+C.push('/* vserver NAME status: printf formats (name, xid, nprocs, uptime), (name); the uptime by its largest unit */');
+C.push(`#define VCTX_STATUS_RUNNING_FMT ${cstr(statusC.running)}`);
+C.push(`#define VCTX_STATUS_STOPPED_FMT ${cstr(statusC.stopped)}`);
+C.push(`#define VCTX_UPTIME_DAYS_FMT ${cstr(statusC.days)}`);
+C.push(`#define VCTX_UPTIME_HOURS_FMT ${cstr(statusC.hours)}`);
+C.push(`#define VCTX_UPTIME_MINUTES_FMT ${cstr(statusC.minutes)}`);
+C.push(`#define VCTX_UPTIME_SECONDS_FMT ${cstr(statusC.seconds)}`);
 C.push('', '#endif', '');
 
 // ---------------------------------------------------------------- TS
@@ -211,7 +239,9 @@ T.push('export type VtopSignal = (typeof VTOP_SIGNALS)[number][0];', '');
 
 T.push('/** How vps and vserver NAME status print; their C paths (kernel/tools) print from the same. */');
 T.push(`export const CONTEXT_NAMES = ${JSON.stringify(rd.contextNames)} as const;`);
-T.push(`export const VPS_RENDER = ${JSON.stringify(rd.vps)} as const;`, '');
+T.push(`export const VPS_RENDER = ${JSON.stringify(rd.vps)} as const;`);
+T.push('/** vserver NAME status: templates with {placeholders} (src/cli/vserver-format.ts fills them) */');
+T.push(`export const STATUS_RENDER = ${JSON.stringify(st)} as const;`, '');
 
 function put(file, text) {
   mkdirSync(dirname(file), { recursive: true });
