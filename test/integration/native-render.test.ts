@@ -1,12 +1,14 @@
 /**
  * One source of truth for the commands printed by two paths: `vps` prints
  * its common case in C (kernel/tools/vps.c) and the rest through Node
- * (src/cli/vps.ts, src/views/vps.ts), both from the tables in
+ * (src/cli/vps.ts, src/views/vps.ts); `vserver NAME status|running` of a
+ * server that runs is answered in C (kernel/tools/vserver.c), the rest by
+ * Node (src/cli/vserver.ts); both from the tables in
  * kernel/tables/vctx-tables.json ("render").  Each test runs both paths on
  * the same host state and compares stdout, stderr and the exit status
- * byte for byte; VCTX_VPS_RENDER=node makes the front hand everything to
- * Node.  The C path is proven to be C: it runs with a NODE_OPTIONS that
- * no Node survives.
+ * byte for byte; VCTX_VPS_RENDER=node and VCTX_VSERVER_RENDER=node make
+ * the fronts hand everything to Node.  The C path is proven to be C: it
+ * runs with a NODE_OPTIONS that no Node survives.
  *
  * ps's output is made the same for both runs by a stand-in `ps` first in
  * PATH that prints a fixed listing (the real PIDs of the contexts made
@@ -16,10 +18,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandPath } from '../helpers/commands.js';
+import { build, removeTree } from '../../src/actions/build.js';
+import { stop } from '../../src/actions/stop.js';
+import { mountsBelow } from '../../src/kernel-bridge/host.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHCONTEXT = join(root, 'kernel', 'out', 'chcontext');
@@ -212,5 +218,111 @@ describe('vps: the C path and the Node path print the same', { skip: isRoot ? un
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.split('\n').filter(Boolean).length, 5, r.stdout);
     assert.match(r.stdout, new RegExp(`^\\s*${named.sleep}\\s+${named.xid} ${name}\\s`, 'm'));
+  });
+});
+
+describe('vserver NAME status and running: the C path and the Node path print the same', { skip: isRoot ? undefined : 'needs root' }, () => {
+  const run = Math.floor(Math.random() * 1e6).toString(36);
+  const NAME = `nrs${run}`;
+  const IP = `127.0.0.${100 + Math.floor(Math.random() * 120)}`;
+  let T = '';
+  let env: NodeJS.ProcessEnv = {};
+  const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
+
+  function vs(args: string[], extra: NodeJS.ProcessEnv = {}): Run {
+    const r = spawnSync(commandPath('vserver'), args, { encoding: 'utf8', timeout: 60_000, env: { ...env, ...extra } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+  const viaC = (args: string[]) => vs(args, { NODE_OPTIONS: NO_NODE });
+  const viaNode = (args: string[]) => vs(args, { VCTX_VSERVER_RENDER: 'node' });
+
+  /** both paths, C before and after Node: retried while a second of uptime ticks between the two C runs */
+  function bothPaths(args: string[]): Run {
+    for (let i = 0; ; i++) {
+      const before = viaC(args);
+      const node = viaNode(args);
+      const after = viaC(args);
+      if (JSON.stringify(before) !== JSON.stringify(after) && i < 5) continue;
+      assert.deepEqual(before, after, `vserver ${args.join(' ')}: the C path answered twice otherwise`);
+      assert.deepEqual(before, node, `vserver ${args.join(' ')}: the C path and the Node path differ`);
+      return before;
+    }
+  }
+
+  before(async () => {
+    T = await mkdtemp(join(tmpdir(), 'vctx-nrs-'));
+    env = { ...process.env, VSERVER_CONFDIR: join(T, 'etc'), VSERVER_ROOTDIR: join(T, 'vs'), VSERVER_RUNDIR: join(T, 'run') };
+    delete env.NODE_TEST_CONTEXT;
+    delete env.NODE_OPTIONS;
+    await build(NAME, { ip: IP }, paths());
+    const r = vs([NAME, 'start']);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  after(async () => {
+    await stop(NAME, paths(), { timeoutSec: 1 }).catch(() => {});
+    for (const m of await mountsBelow(join(T, 'vs', NAME))) spawnSync('umount', ['-l', m]);
+    await removeTree(T).catch(() => rm(T, { recursive: true, force: true }));
+  });
+
+  test('a running server: status (after Node judged its NAME.conf once) and running, by both paths', () => {
+    // the first status is Node's (no verdict kept yet): it keeps one
+    assert.notEqual(viaC([NAME, 'status']).status, 0);
+    const first = vs([NAME, 'status']);
+    assert.equal(first.status, 0, first.stderr);
+    const s = bothPaths([NAME, 'status']);
+    const xid = (JSON.parse(readFileSync(join(T, 'run', NAME, 'state.json'), 'utf8')) as { xid: number }).xid;
+    assert.match(s.stdout, new RegExp(`^Vserver '${NAME}' is running at context '${xid}'\nNumber of processes: [1-9]\\d*\nUptime: \\d+s\n$`));
+    assert.deepEqual(bothPaths([NAME, 'running']), { status: 0, stdout: '', stderr: '' });
+  });
+
+  test('the uptime by its largest unit: seconds, minutes, hours, days (state.json\'s start moved back)', () => {
+    const stateFile = join(T, 'run', NAME, 'state.json');
+    const original = readFileSync(stateFile, 'utf8');
+    try {
+      for (const [ago, shape] of [[65, /^Uptime: 1m 0[5-9]s$/m], [3 * 3600 + 4 * 60 + 5, /^Uptime: 3h 04m 0[5-9]s$/m],
+        [2 * 86400 + 3 * 3600 + 4 * 60, /^Uptime: 2d 03h 04m$/m]] as const) {
+        const st = JSON.parse(original) as { startedAt: number };
+        st.startedAt = Date.now() - ago * 1000;
+        writeFileSync(stateFile, JSON.stringify(st) + '\n', { mode: 0o600 });
+        assert.match(bothPaths([NAME, 'status']).stdout, shape);
+      }
+    } finally {
+      writeFileSync(stateFile, original, { mode: 0o600 });
+    }
+  });
+
+  test('a NAME.conf changed since Node judged it, or a bad one: Node answers (and warns), the same either way', () => {
+    const conf = join(T, 'etc', `${NAME}.conf`);
+    const original = readFileSync(conf, 'utf8');
+    try {
+      writeFileSync(conf, `${original}# changed\n`, { mode: 0o600 });
+      assert.notEqual(viaC([NAME, 'status']).status, 0, 'the C path answered for a text Node has not judged');
+      assert.deepEqual(vs([NAME, 'status']), viaNode([NAME, 'status']));
+      writeFileSync(conf, `${original}S_NICE="abc"\n`, { mode: 0o600 });
+      const bad = vs([NAME, 'status']);
+      assert.equal(bad.status, 0);
+      assert.match(bad.stderr, /S_NICE/);
+      assert.deepEqual(bad, viaNode([NAME, 'status']));
+      assert.notEqual(viaC([NAME, 'status']).status, 0, 'the C path answered for a text with an error');
+    } finally {
+      writeFileSync(conf, original, { mode: 0o600 });
+    }
+  });
+
+  test('a bad name, an unknown server, other argument shapes: Node answers, the same either way', () => {
+    for (const args of [['bad/name', 'status'], [`nosuch${run}`, 'status'], [`nosuch${run}`, 'running'], [NAME, 'status', '--json'].slice(0, 2), ['-x', 'status']]) {
+      assert.deepEqual(vs(args), viaNode(args), args.join(' '));
+    }
+    assert.equal(vs([`nosuch${run}`, 'status']).status, 3);
+  });
+
+  test('stopped: status says so (exit 3) and running is exit 1, the same either way', async () => {
+    await stop(NAME, paths(), { timeoutSec: 5 });
+    const s = vs([NAME, 'status']);
+    assert.deepEqual(s, { status: 3, stdout: `Vserver '${NAME}' is stopped\n`, stderr: '' });
+    assert.deepEqual(s, viaNode([NAME, 'status']));
+    assert.deepEqual(vs([NAME, 'running']), viaNode([NAME, 'running']));
+    assert.equal(vs([NAME, 'running']).status, 1);
   });
 });

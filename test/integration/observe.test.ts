@@ -292,7 +292,7 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     assert.doesNotMatch(psRow.slice(at, at + 20), /ERR/);
   });
 
-  test("vps: the front's helper (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
+  test("vps: the front (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
     const r = cli('vps', ['-eo', 'pid,ppid,args']);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.split('\n').filter(Boolean);
