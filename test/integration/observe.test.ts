@@ -183,6 +183,8 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
       ['vpstree', ['--ascii', '--unicode'], "vpstree: options '--ascii' and '--unicode' exclude each other; try 'vpstree --help'\n"],
       ['vkill', [], "vkill: No pid specified; try 'vkill --help'\n"],
       ['vkill', ['-s', 'BOGUS', '1'], "vkill: Invalid signal specified (-s 'BOGUS'); try 'vkill --help'\n"],
+      // found by the fuzz test: a line break in the signal broke the one-line error
+      ['vkill', ['-s', '\r\n', '1'], "vkill: Invalid signal specified (-s '\\r\\n'); try 'vkill --help'\n"],
       ['vkill', ['abc'], "vkill: 'abc' is not a PID (a positive number); try 'vkill --help'\n"],
       ['vkill', ['-x'], "vkill: unknown option '-x'; try 'vkill --help'\n"],
       ['vdu', [], "vdu: no PATH given; try 'vdu --help'\n"],
