@@ -3,8 +3,8 @@
 // start, the floor of any command in Node), `vserver-stat`, `vps -e`,
 // `vserver NAME status` (a running busybox server in temporary directories)
 // and `ps -e`, on the host as it is and with 2,000 extra sleeping processes.
-// Each command runs as installed: the bundle or launcher that package.json's
-// bin and setup.sh link, through its #! line.
+// Each command runs as installed: the C front that setup.sh links (vps and
+// vserver NAME status print in C there; the report says which path each took).
 //
 //   node bench/startup.mjs [--runs N] [--rounds R] [--extra N[,N...]] [--no-write]
 //
@@ -132,6 +132,13 @@ const summary = [];
 try {
   vserver(NAME, 'build', '--ip', IP);
   vserver(NAME, 'start');
+  vserver(NAME, 'status'); // Node judges NAME.conf once and keeps its verdict: later statuses are C's
+  // which path each front takes here: with a Node that cannot start, only the C path answers
+  const noNode = { ...env, NODE_OPTIONS: '--require=/nonexistent/vctx-bench-no-node.js' };
+  for (const c of commands.filter((x) => x.cmd.includes('kernel/out/'))) {
+    const [file, ...a] = c.cmd.split(' ');
+    c.path = spawnSync(file, a, { env: noNode, stdio: 'ignore' }).status === 0 ? 'C' : 'Node';
+  }
   for (const n of extras) {
     const group = await startExtra(n);
     let perRound;
@@ -190,10 +197,12 @@ range: this VM's speed drifts between rounds, alike for every command of a round
 - ${spawnSync('hyperfine', ['--version'], { encoding: 'utf8' }).stdout.trim()}; date ${new Date().toISOString()}
 - load average (1, 5, 15 min) at the start ${loadAtStart}, at the end ${loadavg()} (other work on this 2-CPU host moves every figure)
 - the commands as installed, their C fronts (kernel/tools/NAME.c): \`kernel/out/vserver ${NAME} status\`
-  (execs node with \`dist/vserver.cjs\`, without env(1), and hands it libvctx's cgroup layout and contexts, so
-  a status loads no addon), \`kernel/out/vps -e\` (starts ps and node with
-  \`dist/vps.cjs\` at once, and hands over the snapshot taken when ps ends) and \`kernel/out/vserver-stat\`
-  (takes the snapshot while node starts with \`dist/vserver-stat.cjs\`, and hands it over as JSON); the
+  (answers in C for a running server whose NAME.conf Node judged valid before, else execs node with
+  \`dist/vserver.cjs\`; path taken here: ${commands[3].path}), \`kernel/out/vps -e\` (runs ps as the
+  spectator, scans and prints in C; Node with \`dist/vps.cjs\` for --json and rare cases; path taken
+  here: ${commands[2].path}) and \`kernel/out/vserver-stat\` (takes the snapshot while node starts with
+  \`dist/vserver-stat.cjs\`, and hands it over as JSON); the C paths print from the same tables as
+  the TypeScript (kernel/tables/vctx-tables.json, test/integration/native-render.test.ts); the
   server is a busybox one (\`vserver ${NAME} build\`, started) in temporary directories
 - every command runs without NODE_EXTRA_CA_CERTS (the commands drop it; with it \`node -e 0\` reads
   the CA bundle, ~40 ms here, and would be a floor no command pays)

@@ -83,6 +83,33 @@ t.vtopSignals.forEach((x, i) => {
   ascii(x.what, `vtopSignals[${i}].what`);
 });
 
+const rd = t.render;
+if (!rd || !rd.vps || !rd.contextNames) fail('"render": { contextNames, vps }');
+for (const who of ['host', 'spectator']) for (const st of ['vps', 'stat']) ascii(rd.contextNames[who]?.[st], `render.contextNames.${who}.${st}`);
+for (const k of ['contextHeader', 'unknownXid', 'noPidColumn']) ascii(rd.vps[k], `render.vps.${k}`);
+for (const k of ['contextWidth', 'xidWidth']) if (!Number.isInteger(rd.vps[k]) || rd.vps[k] < 1 || rd.vps[k] > 64) fail(`render.vps.${k}: 1 to 64`);
+/* a template with {PLACEHOLDERS} as a printf format: each placeholder once, in
+   the order the C code passes them (@order: [placeholder, conversion]) */
+function printfOf(tpl, order, where) {
+  ascii(tpl.replaceAll('\n', ''), where);
+  if (tpl.includes('%')) fail(`${where}: no '%' (the C side is a printf format)`);
+  const seen = [...tpl.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]);
+  if (seen.join(',') !== order.map((o) => o[0]).join(',')) fail(`${where}: the placeholders ${order.map((o) => `{${o[0]}}`).join(' ')}, each once, in this order`);
+  let out = tpl;
+  for (const [name, conv] of order) out = out.replace(`{${name}}`, conv);
+  return out;
+}
+const st = rd.status;
+if (!st || !Array.isArray(st.running) || !st.uptime) fail('"render.status": { running: [lines], stopped, uptime }');
+const statusC = {
+  running: printfOf(st.running.join('\n') + '\n', [['name', '%s'], ['xid', '%u'], ['nprocs', '%d'], ['uptime', '%s']], 'render.status.running'),
+  stopped: printfOf(st.stopped + '\n', [['name', '%s']], 'render.status.stopped'),
+  days: printfOf(st.uptime.days, [['d', '%lld'], ['hh', '%02lld'], ['mm', '%02lld']], 'render.status.uptime.days'),
+  hours: printfOf(st.uptime.hours, [['h', '%lld'], ['mm', '%02lld'], ['ss', '%02lld']], 'render.status.uptime.hours'),
+  minutes: printfOf(st.uptime.minutes, [['m', '%lld'], ['ss', '%02lld']], 'render.status.uptime.minutes'),
+  seconds: printfOf(st.uptime.seconds, [['s', '%lld']], 'render.status.uptime.seconds'),
+};
+
 // ---------------------------------------------------------------- helpers
 const cstr = (s) => JSON.stringify(s); // printable ASCII: a JSON string is a C string
 const flags = [...t.flags].sort((a, b) => a.bit - b.bit);
@@ -161,6 +188,24 @@ t.hostCounterFloors.forEach((f, i) => {
 C.push('/* the signals vtop may send a process: X(SIGNAL, "SIGNAL"), in the chooser\'s order */');
 C.push(`#define VCTX_VTOP_SIGNAL_ROWS(X) ${t.vtopSignals.map((x) => `X(${x.name}, ${cstr(x.name)})`).join(' ')}`);
 C.push(`#define VCTX_VTOP_SIGNAL_LIST ${cstr(t.vtopSignals.map((x) => x.name).join(' '))}`);
+C.push('');
+C.push('/* how vps and vserver NAME status print (their C paths; the TypeScript ones read the same) */');
+C.push(`#define VCTX_CTXNAME_HOST_VPS ${cstr(rd.contextNames.host.vps)}`);
+C.push(`#define VCTX_CTXNAME_HOST_STAT ${cstr(rd.contextNames.host.stat)}`);
+C.push(`#define VCTX_CTXNAME_SPECTATOR_VPS ${cstr(rd.contextNames.spectator.vps)}`);
+C.push(`#define VCTX_CTXNAME_SPECTATOR_STAT ${cstr(rd.contextNames.spectator.stat)}`);
+C.push(`#define VCTX_VPS_CONTEXT_HEADER ${cstr(rd.vps.contextHeader)}`);
+C.push(`#define VCTX_VPS_CONTEXT_WIDTH ${rd.vps.contextWidth}`);
+C.push(`#define VCTX_VPS_XID_WIDTH ${rd.vps.xidWidth}`);
+C.push(`#define VCTX_VPS_UNKNOWN_XID ${cstr(rd.vps.unknownXid)}`);
+C.push(`#define VCTX_VPS_NO_PID_COLUMN ${cstr(rd.vps.noPidColumn)}`);
+C.push('/* vserver NAME status: printf formats (name, xid, nprocs, uptime), (name); the uptime by its largest unit */');
+C.push(`#define VCTX_STATUS_RUNNING_FMT ${cstr(statusC.running)}`);
+C.push(`#define VCTX_STATUS_STOPPED_FMT ${cstr(statusC.stopped)}`);
+C.push(`#define VCTX_UPTIME_DAYS_FMT ${cstr(statusC.days)}`);
+C.push(`#define VCTX_UPTIME_HOURS_FMT ${cstr(statusC.hours)}`);
+C.push(`#define VCTX_UPTIME_MINUTES_FMT ${cstr(statusC.minutes)}`);
+C.push(`#define VCTX_UPTIME_SECONDS_FMT ${cstr(statusC.seconds)}`);
 C.push('', '#endif', '');
 
 // ---------------------------------------------------------------- TS
@@ -191,6 +236,12 @@ T.push('];', '');
 T.push("/** The signals vtop may send a process (its chooser's order; its helper accepts these only): [name, what]. */");
 T.push(`export const VTOP_SIGNALS = ${JSON.stringify(t.vtopSignals.map((x) => [x.name, x.what]))} as const;`);
 T.push('export type VtopSignal = (typeof VTOP_SIGNALS)[number][0];', '');
+
+T.push('/** How vps and vserver NAME status print; their C paths (kernel/tools) print from the same. */');
+T.push(`export const CONTEXT_NAMES = ${JSON.stringify(rd.contextNames)} as const;`);
+T.push(`export const VPS_RENDER = ${JSON.stringify(rd.vps)} as const;`);
+T.push('/** vserver NAME status: templates with {placeholders} (src/cli/vserver-format.ts fills them) */');
+T.push(`export const STATUS_RENDER = ${JSON.stringify(st)} as const;`, '');
 
 function put(file, text) {
   mkdirSync(dirname(file), { recursive: true });

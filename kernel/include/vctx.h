@@ -107,6 +107,12 @@ const char *vctx_cgroup_root(void);
 const char *vctx_rundir(void);
 /* "/sys/fs/bpf/vctx" or "/sys/fs/bpf/vctx@NAME" */
 const char *vctx_pin_dir(void);
+/*
+ * @base ("/etc/vservers", "/run/vservers", "/vservers") as this instance's
+ * default (base@NAME for a named one, docs/instances.md) in @buf; NULL when
+ * VCTX_INSTANCE is invalid or @buf too small
+ */
+const char *vctx_instance_dir(const char *base, char *buf, size_t len);
 struct vctx_xid_range {
 	uint32_t lo, hi;
 	char source[300];	/* the file that set it, or "derived from the name" */

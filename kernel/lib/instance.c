@@ -176,6 +176,17 @@ VCTX_API const char *vctx_pin_dir(void)
 	return inst_pindir;
 }
 
+VCTX_API const char *vctx_instance_dir(const char *base, char *buf, size_t len)
+{
+	const char *i = vctx_instance();
+	int n;
+
+	if (!i)
+		return NULL;
+	n = snprintf(buf, len, "%s%s%s", base, *i ? "@" : "", i);
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
 /* -------------------------------------------------------------- XID ranges */
 
 static uint32_t fnv1a(const char *s)

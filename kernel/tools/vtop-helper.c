@@ -982,8 +982,7 @@ int main(int argc, char **argv)
 	if (!confdir || !*confdir) {
 		/* the instance's default (docs/instances.md): /etc/vservers[@NAME] */
 		static char dflt[300];
-		snprintf(dflt, sizeof(dflt), "/etc/vservers%s%s", *vctx_instance() ? "@" : "", vctx_instance());
-		confdir = dflt;
+		confdir = vctx_instance_dir("/etc/vservers", dflt, sizeof(dflt));
 	}
 	set_who();
 

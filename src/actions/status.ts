@@ -66,7 +66,9 @@ export async function serverStatus(name: string, paths: VctxPaths): Promise<Serv
  * ~13 ms of ~40), and the text rarely changes between two statuses: the
  * verdict on a text is kept in RUNDIR/.config-check/NAME.json with the
  * text itself and the identity of the code that judged it, and reused
- * while both are the same.  Whether the file is safe to trust (its owner
+ * while both are the same.  kernel/tools/vserver.c, the C path of a status,
+ * reads the same file: it prints a status only where the verdict kept is
+ * "no error" for the same text and code, and hands everything else here.  Whether the file is safe to trust (its owner
  * and mode, and its directory's) is checked every time.
  */
 async function configErrorOf(paths: VctxPaths, name: string): Promise<string | null> {
@@ -74,8 +76,9 @@ async function configErrorOf(paths: VctxPaths, name: string): Promise<string | n
   const memo = join(paths.rundir, '.config-check', `${name}.json`);
   let key: string | null = null;
   try {
-    const code = statSync(fileURLToPath(import.meta.url));
-    key = JSON.stringify([`${code.size}:${code.mtimeMs}`, file, readFileSync(file, 'utf8')]);
+    // whole numbers (bigint): the C path of a status (kernel/tools/vserver.c) makes the same key
+    const code = statSync(fileURLToPath(import.meta.url), { bigint: true });
+    key = JSON.stringify([`${code.size}:${code.mtimeNs}`, file, readFileSync(file, 'utf8')]);
     if (!(await checkTrustedFile(file))) {
       const m = JSON.parse(readFileSync(memo, 'utf8')) as { key?: unknown; error?: unknown };
       if (m.key === key && (m.error === null || typeof m.error === 'string')) return m.error;

@@ -77,7 +77,7 @@ runMain('vkill', async (argv) => {
   let sig = 15;
   if (sigArg !== undefined) {
     const s = parseSignal(sigArg);
-    if (s === null) fail(`Invalid signal specified (-s '${sigArg}'); try 'vkill --help'`, EXIT_USAGE);
+    if (s === null) usageError(`Invalid signal specified (-s '${sigArg}')`);
     sig = s;
   }
   const xidArg = optString(args, 'xid');

@@ -5,9 +5,12 @@
  * CONTEXT column (XID and server name) after the PID column, mapping each
  * row's PID through a snapshot taken right after ps ends.
  *
- * Installed, `vps` is kernel/out/vps (kernel/tools/vps.c): it starts ps
- * and this file at the same time, and takes the snapshot when ps ends
- * (startedPs); run otherwise, this file runs ps itself (runPs).
+ * Installed, `vps` is kernel/out/vps (kernel/tools/vps.c): it prints the
+ * common case itself, in C, from the same tables (kernel/tables/
+ * vctx-tables.json "render"; test/integration/native-render.test.ts
+ * compares both), and hands this file the rest (--json, --help, not root,
+ * text that is not ASCII) with ps's output and the snapshot taken when ps
+ * ended (startedPs); run otherwise, this file runs ps itself (runPs).
  */
 import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,10 +66,10 @@ interface PsRun {
 
 /**
  * ps as started by the `vps` front (kernel/tools/vps.c) before it became
- * this process: the spectator's ps, run by the front's helper, its output
- * on the first fd of VCTX_VPS_PS=FD,FD; on the second, once ps has ended,
- * "PSPID STATUS" and the snapshot the helper took then (as JSON); null
- * when this process was started otherwise.
+ * this process: the spectator's ps, run by the front (or its helper), its
+ * output on the first fd of VCTX_VPS_PS=FD,FD (a pipe, or a memory file);
+ * on the second, once ps has ended, "PSPID STATUS" and the snapshot taken
+ * then (as JSON); null when this process was started otherwise.
  */
 async function startedPs(): Promise<PsRun | null> {
   const spec = process.env.VCTX_VPS_PS;

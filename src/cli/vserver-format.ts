@@ -1,7 +1,15 @@
 import type { UnifyResult } from '../actions/unify.js';
 /**
- * Text shared by vserver and vserver-all.
+ * Text shared by vserver and vserver-all.  The status lines and the uptime
+ * come from kernel/tables/vctx-tables.json ("render.status"), which the C
+ * path of `vserver NAME status` (kernel/tools/vserver.c) prints from too.
  */
+import { STATUS_RENDER } from '../generated/tables.js';
+
+/** a template of the tables with its {placeholders} filled */
+function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{([a-z]+)\}/g, (_, k: string) => String(values[k]));
+}
 
 /** 3725 -> '1h 02m 05s'; 90061 -> '1d 01h 01m' */
 export function formatUptime(sec: number): string {
@@ -10,10 +18,21 @@ export function formatUptime(sec: number): string {
   const m = Math.floor((sec % 3600) / 60);
   const s = sec % 60;
   const p2 = (n: number) => String(n).padStart(2, '0');
-  if (d) return `${d}d ${p2(h)}h ${p2(m)}m`;
-  if (h) return `${h}h ${p2(m)}m ${p2(s)}s`;
-  if (m) return `${m}m ${p2(s)}s`;
-  return `${s}s`;
+  const u = STATUS_RENDER.uptime;
+  if (d) return fill(u.days, { d, hh: p2(h), mm: p2(m) });
+  if (h) return fill(u.hours, { h, mm: p2(m), ss: p2(s) });
+  if (m) return fill(u.minutes, { m, ss: p2(s) });
+  return fill(u.seconds, { s });
+}
+
+/** `vserver NAME status`'s lines for a running server */
+export function statusRunning(name: string, xid: number, nprocs: number, uptimeSec: number): string {
+  return STATUS_RENDER.running.map((l) => fill(l, { name, xid, nprocs, uptime: formatUptime(uptimeSec) }) + '\n').join('');
+}
+
+/** `vserver NAME status`'s line for a stopped server */
+export function statusStopped(name: string): string {
+  return fill(STATUS_RENDER.stopped, { name }) + '\n';
 }
 
 const MIB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;

@@ -11,7 +11,7 @@ import { escapeText } from '../kernel-bridge/escape.js';
 // fs.promises loads on first use (node:fs/promises would load at start: ~1 ms)
 import { promises as fsp } from 'node:fs';
 import { LifecycleError, errText } from '../actions/errors.js';
-import { formatUptime, unifiedLine } from './vserver-format.js';
+import { statusRunning, statusStopped, unifiedLine } from './vserver-format.js';
 import { runForeground } from './foreground.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
@@ -318,10 +318,10 @@ async function main(argv: string[]): Promise<number> {
         return s.running ? 0 : EXIT_UNKNOWN;
       }
       if (!s.running) {
-        await writeOut(`Vserver '${name}' is stopped\n`);
+        await writeOut(statusStopped(name));
         return EXIT_UNKNOWN;
       }
-      await writeOut(`Vserver '${name}' is running at context '${s.xid}'\nNumber of processes: ${s.nprocs}\nUptime: ${formatUptime(s.uptimeSec ?? 0)}\n`);
+      await writeOut(statusRunning(name, s.xid!, s.nprocs, s.uptimeSec ?? 0));
       return 0;
     }
     case 'backup': {

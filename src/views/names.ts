@@ -9,6 +9,7 @@
  */
 import type { Snapshot } from '../kernel-bridge/types.js';
 import { escapeForTerminal } from './format.js';
+import { CONTEXT_NAMES } from '../generated/tables.js';
 
 export type NameStyle = 'stat' | 'vps';
 
@@ -29,8 +30,8 @@ export function contextNames(snapshot: Snapshot, fallback?: ReadonlyMap<number, 
 
 /** the raw name of XID in the given style ('' for an anonymous context) */
 export function rawContextName(xid: number, names: ContextNames, style: NameStyle): string {
-  if (xid === 0) return style === 'vps' ? 'MAIN' : 'root server';
-  if (xid === 1) return style === 'vps' ? 'ALL_PROC' : 'monitoring server';
+  if (xid === 0) return CONTEXT_NAMES.host[style];
+  if (xid === 1) return CONTEXT_NAMES.spectator[style];
   return names.get(xid) ?? '';
 }
 

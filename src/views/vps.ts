@@ -2,6 +2,9 @@
  * vps: `ps` output with a CONTEXT column inserted after the PID column.
  * Pure: ps's text and a PID -> XID map in, text out.
  *
+ * Its widths and words come from kernel/tables/vctx-tables.json ("render"),
+ * which kernel/tools/vps.c (vps's C path) prints from too.
+ *
  * The header gets `CONTEXT` padded to 20 characters right after `PID `;
  * each row gets, at the same place, the XID right-aligned in 5 characters,
  * a space and the name, that whole field padded to 20 characters (or
@@ -12,9 +15,12 @@
 import { escapeForTerminal } from './format.js';
 import { rawContextName, type ContextNames } from './names.js';
 import { isDigits } from '../config/digits.js';
+import { VPS_RENDER } from '../generated/tables.js';
 
-export const CONTEXT_WIDTH = 20;
-const XID_WIDTH = 5;
+// from kernel/tables/vctx-tables.json ("render"), as kernel/tools/vps.c prints
+export const CONTEXT_WIDTH: number = VPS_RENDER.contextWidth;
+const XID_WIDTH: number = VPS_RENDER.xidWidth;
+const NO_PID_COLUMN: string = VPS_RENDER.noPidColumn;
 
 /** where the PID column of a ps header is: the index just after `PID ` */
 export function findPidColumn(header: string): { end: number; token: number } | null {
@@ -30,7 +36,7 @@ export function findPidColumn(header: string): { end: number; token: number } | 
 
 /** the CONTEXT field of one row (XID in 5, space, name; padded to 20 or followed by a space) */
 export function contextField(xid: number | null, name: string): string {
-  const field = (xid === null ? 'ERR' : String(xid)).padStart(XID_WIDTH) + ' ' + name;
+  const field = (xid === null ? VPS_RENDER.unknownXid : String(xid)).padStart(XID_WIDTH) + ' ' + name;
   return field.length < CONTEXT_WIDTH ? field.padEnd(CONTEXT_WIDTH) : field + ' ';
 }
 
@@ -96,11 +102,11 @@ export function insertContextColumn(
 
   const header = lines[0]!;
   const col = findPidColumn(header);
-  if (!col) throw new PsParseError('no PID column in the ps output (ask ps for one, e.g. -o pid,...)');
+  if (!col) throw new PsParseError(NO_PID_COLUMN);
   const { end: pidEnd, token } = col;
 
   const out: string[] = [];
-  out.push(header.slice(0, pidEnd).padEnd(pidEnd) + 'CONTEXT'.padEnd(CONTEXT_WIDTH) + header.slice(pidEnd));
+  out.push(header.slice(0, pidEnd).padEnd(pidEnd) + VPS_RENDER.contextHeader.padEnd(CONTEXT_WIDTH) + header.slice(pidEnd));
 
   const nameCache = new Map<number, string>();
   for (let i = 1; i < lines.length; i++) {
@@ -142,7 +148,7 @@ export function vpsJson(psOutput: string, xidOf: (pid: number) => number | undef
   const lines = psOutput.split('\n').filter((l) => l !== '');
   const header = lines[0] ?? '';
   const col = findPidColumn(header);
-  if (!col) throw new PsParseError('no PID column in the ps output (ask ps for one, e.g. -o pid,...)');
+  if (!col) throw new PsParseError(NO_PID_COLUMN);
   const processes: VpsRowJson[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;

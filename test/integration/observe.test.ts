@@ -183,6 +183,8 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
       ['vpstree', ['--ascii', '--unicode'], "vpstree: options '--ascii' and '--unicode' exclude each other; try 'vpstree --help'\n"],
       ['vkill', [], "vkill: No pid specified; try 'vkill --help'\n"],
       ['vkill', ['-s', 'BOGUS', '1'], "vkill: Invalid signal specified (-s 'BOGUS'); try 'vkill --help'\n"],
+      // found by the fuzz test: a line break in the signal broke the one-line error
+      ['vkill', ['-s', '\r\n', '1'], "vkill: Invalid signal specified (-s '\\r\\n'); try 'vkill --help'\n"],
       ['vkill', ['abc'], "vkill: 'abc' is not a PID (a positive number); try 'vkill --help'\n"],
       ['vkill', ['-x'], "vkill: unknown option '-x'; try 'vkill --help'\n"],
       ['vdu', [], "vdu: no PATH given; try 'vdu --help'\n"],
@@ -292,7 +294,7 @@ describe('observation commands on the live host', { skip: skipReason() }, () => 
     assert.doesNotMatch(psRow.slice(at, at + 20), /ERR/);
   });
 
-  test("vps: the front's helper (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
+  test("vps: the front (ps's parent, which takes the snapshot once ps has ended) is a host process, ps is the spectator's", () => {
     const r = cli('vps', ['-eo', 'pid,ppid,args']);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.split('\n').filter(Boolean);
