@@ -134,11 +134,13 @@ fi
 # xz and zstd (the archives of vserver NAME backup), attr (its test reads
 # xattrs), debhelper (scripts/build-deb.sh, the Debian package), e2fsprogs and
 # xfsprogs (DISK_MAX's tests make ext4 images with project quotas and an XFS
-# image for the project-id walk).
+# image for the project-id walk), openssh-server (vserver-copy to another
+# host and vtop --host: their tests start their own sshd on a loopback
+# address; the packaged one must not start, see below).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs openssh-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -147,7 +149,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # no service starts from a package's postinst (openssh-server's would start
+  # a host sshd on :22 where PID 1 is no systemd): a policy-rc.d that refuses
+  # every start for the install, removed afterwards unless it was there before
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# vctx setup.sh: no service starts while packages install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -n "$own_policy" ] && rm -f "$policy"
+  [ "$rc" -eq 0 ] || exit "$rc"
 fi
 
 # The build is skipped when nothing in the checkout changed since the last
