@@ -59,6 +59,8 @@ sbindir="$prefix/sbin"
 man8dir="$prefix/share/man/man8"
 unitdir="$prefix/lib/systemd/system"
 unit="$unitdir/vservers.service"
+# the same for a named instance (docs/instances.md): vservers@NAME.service
+inst_unit="$unitdir/vservers@.service"
 views_unit="$unitdir/vctx-views.service"
 views="$here/scripts/vctx-views"
 manifest="$prefix/lib/vctx/installed"
@@ -210,6 +212,10 @@ if [ "$onboot" -eq 1 ]; then
   say "enabling vservers.service (ONBOOT=yes servers start at boot)"
   systemctl enable "$unit"
 fi
+sed "s|@SBINDIR@|$sbindir|g" "$here/scripts/vservers@.service" > "$inst_unit.tmp"
+chmod 644 "$inst_unit.tmp"
+mv -f "$inst_unit.tmp" "$inst_unit"
+installed+=("$inst_unit")
 # the inside views' daemons, started at boot before the servers when enabled
 sed "s|@VIEWS@|$views|g" "$here/scripts/vctx-views.service" > "$views_unit.tmp"
 chmod 644 "$views_unit.tmp"

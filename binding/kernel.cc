@@ -124,7 +124,7 @@ Napi::Value CgroupLayout(const Napi::CallbackInfo &info) {
   }
   Napi::Object o = Napi::Object::New(env);
   o.Set("v2", l->v2);
-  o.Set("contexts", std::string(l->v2) + "/" VCTX_CGROUP_ROOT);
+  o.Set("contexts", std::string(l->v2) + "/" + vctx_cgroup_root());
   o.Set("hybrid", Napi::Boolean::New(env, l->hybrid != 0));
   return o;
 }

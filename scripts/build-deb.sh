@@ -48,7 +48,7 @@ cp -a dist/*.cjs dist/vtop.mjs dist/cjs dist/man "$src/dist/"
 find kernel/out -maxdepth 1 -type f -perm -u+x -exec cp -a {} "$src/kernel/out/" \;
 find kernel/out -maxdepth 1 -type l -exec cp -a {} "$src/kernel/out/" \;
 cp -a build/Release/vctx.node "$src/build/Release/"
-cp -a scripts/vctx-views scripts/vservers.service scripts/vctx-views.service scripts/deb-stage.sh "$src/scripts/"
+cp -a scripts/vctx-views scripts/vctx-instance scripts/vservers.service scripts/vservers@.service scripts/vctx-views.service scripts/deb-stage.sh "$src/scripts/"
 cp "$node" "$src/node/bin/node"
 cp "$license" "$src/node/LICENSE"
 cat > "$src/debian/changelog" <<CHANGES

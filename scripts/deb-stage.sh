@@ -11,7 +11,7 @@
 #                           sh script running the package's Node with the
 #                           flags of the command's own #! line
 #   /usr/share/man/man8     the man pages (help2man, from each --help)
-#   /lib/systemd/system     vservers.service and vctx-views.service (not enabled)
+#   /lib/systemd/system     vservers.service, vservers@.service and vctx-views.service (not enabled)
 set -eu
 dest="$1"
 lib="$dest/usr/lib/vctx"
@@ -22,12 +22,13 @@ cp -a package.json dist "$lib/"
 rm -rf "$lib/dist/man" "$lib/dist/src" "$lib/dist/test"
 cp -a kernel/out/. "$lib/kernel/out/"
 cp -a build/Release/vctx.node "$lib/build/Release/"
-cp -a scripts/vctx-views "$lib/scripts/"
+cp -a scripts/vctx-views scripts/vctx-instance "$lib/scripts/"
 install -m 755 node/bin/node "$lib/node/bin/node"
 install -m 644 node/LICENSE "$dest/usr/share/doc/vctx/node-LICENSE"
 install -m 644 README.md docs/CONTRACT.md "$dest/usr/share/doc/vctx/"
 install -m 644 dist/man/man8/*.8 "$dest/usr/share/man/man8/"
 sed "s|@SBINDIR@|/usr/sbin|g" scripts/vservers.service > "$dest/lib/systemd/system/vservers.service"
+sed "s|@SBINDIR@|/usr/sbin|g" scripts/vservers@.service > "$dest/lib/systemd/system/vservers@.service"
 sed "s|@VIEWS@|/usr/lib/vctx/scripts/vctx-views|g" scripts/vctx-views.service > "$dest/lib/systemd/system/vctx-views.service"
 
 node/bin/node -e 'for (const [n, f] of Object.entries(require("./package.json").bin)) console.log(n + " " + f)' |

@@ -39,10 +39,25 @@ extern "C" {
 #define VCTX_XID_DYN_MAX	65535u
 #define VCTX_XID_NONE		0xffffffffu
 
-/* cgroup2 subtree holding every context: <cgroup2 mount>/vctx */
-#define VCTX_CGROUP_ROOT	"vctx"
-/* runtime directory of the kernel layer (guard sockets, pins) */
-#define VCTX_RUNDIR		"/run/vctx"
+/*
+ * Instances (docs/instances.md): VCTX_INSTANCE=NAME selects a named
+ * instance; unset or empty, the default one with the paths below.  A named
+ * instance's paths are the default's with "@NAME" appended.
+ */
+/* cgroup2 subtree holding every context of the default instance: <cgroup2 mount>/vctx */
+#define VCTX_DEFAULT_CGROUP_ROOT	"vctx"
+/* runtime directory of the kernel layer (guard sockets, locks) */
+#define VCTX_DEFAULT_RUNDIR		"/run/vctx"
+/* bpffs directory for the pinned ipv4root programs and maps */
+#define VCTX_DEFAULT_BPF_PIN_DIR	"/sys/fs/bpf/vctx"
+/* one NAME.conf per named instance (XID_RANGE=LO-HI) */
+#define VCTX_INSTANCES_DIR		"/etc/vctx/instances"
+/* a named instance without XID_RANGE gets VCTX_INSTANCE_SLOT_XIDS XIDs from
+   VCTX_INSTANCE_BAND_MIN up, slot FNV-1a(name) % VCTX_INSTANCE_SLOTS */
+#define VCTX_INSTANCE_BAND_MIN		40960u
+#define VCTX_INSTANCE_SLOT_XIDS		256u
+#define VCTX_INSTANCE_SLOTS		32u
+
 /* the longest root directory a context takes (vctx_info's root[] holds it) */
 #define VCTX_ROOT_MAX		255
 /* bpffs directory for the pinned ipv4root programs and map */
@@ -79,6 +94,27 @@ int vctx_set_error_kind(vctx_error *err, enum vctx_err_kind kind, int errnum, co
 
 /* the name of error kind @kind ("failed", "exec": kernel/tables/vctx-tables.json) */
 const char *vctx_err_kind_name(enum vctx_err_kind kind);
+
+/* ------------------------------------------------------------- instances */
+
+/* the instance's name: "" for the default, NULL when VCTX_INSTANCE is not a valid name */
+const char *vctx_instance(void);
+/* -1 with a one-line error when VCTX_INSTANCE is set to an invalid name */
+int vctx_instance_check(vctx_error *err);
+/* "vctx" or "vctx@NAME": the cgroup2 subtree of this instance's contexts */
+const char *vctx_cgroup_root(void);
+/* "/run/vctx" or "/run/vctx@NAME" */
+const char *vctx_rundir(void);
+/* "/sys/fs/bpf/vctx" or "/sys/fs/bpf/vctx@NAME" */
+const char *vctx_pin_dir(void);
+struct vctx_xid_range {
+	uint32_t lo, hi;
+	char source[300];	/* the file that set it, or "derived from the name" */
+};
+/* the XID range of named instance @name (from VCTX_INSTANCES_DIR/NAME.conf or derived) */
+int vctx_instance_range(const char *name, struct vctx_xid_range *r, vctx_error *err);
+/* why @name cannot name a server or an instance (the tables' rule), or NULL */
+const char *vctx_name_problem(const char *name, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- flags */
 

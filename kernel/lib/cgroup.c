@@ -179,11 +179,11 @@ int vctx_cg_walk_all(const struct vctx_walk *w)
 
 	if (!l)
 		return 0;
-	snprintf(root, sizeof(root), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	snprintf(root, sizeof(root), "%s/%s", l->v2, vctx_cgroup_root());
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	r = vctx_cg_walk(fd, VCTX_CGROUP_ROOT, 0, w);
+	r = vctx_cg_walk(fd, vctx_cgroup_root(), 0, w);
 	close(fd);
 	return r;
 }
@@ -237,7 +237,7 @@ int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err)
 	if (!path)
 		return vctx_set_error(err, ENOENT, "this process has no cgroup2 membership");
 	xid = read_xid_file();
-	if (xid > VCTX_XID_SPECTATOR && strncmp(path, "/" VCTX_CGROUP_ROOT "/", 6) != 0) {
+	if (xid > VCTX_XID_SPECTATOR && !vctx_below_root(path + 1)) {
 		char base[480];
 		if (!vctx_cg_find(xid, base, sizeof(base)))
 			return vctx_set_error(err, ENOENT, "cannot find the cgroup of context %u", xid);
@@ -304,7 +304,7 @@ static int name_pre(int fd, const char *name, const char *rel, uint32_t xid, uin
 static int name_used(int vctx_dirfd, const char *name)
 {
 	struct vctx_walk w = { .pre = name_pre, .arg = (void *)name };
-	return vctx_cg_walk(vctx_dirfd, VCTX_CGROUP_ROOT, 0, &w);
+	return vctx_cg_walk(vctx_dirfd, vctx_cgroup_root(), 0, &w);
 }
 
 static int used_xid(uint32_t xid)
@@ -404,7 +404,9 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	cg->v2fd = -1;
 	if (!vctx_cgroup_layout(err))
 		return -1;
-	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, layout.v2);
+	if (vctx_instance_check(err) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/%s", layout.v2, vctx_cgroup_root());
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
 	lockfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -415,37 +417,40 @@ int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error 
 	if (vctx_cg_own_rel(parent, sizeof(parent), err) < 0)
 		goto out;
 	/* a context made inside a context is a child of it; otherwise under vctx/ */
-	if (strncmp(parent, VCTX_CGROUP_ROOT "/", 5) != 0)
-		snprintf(parent, sizeof(parent), "%s", VCTX_CGROUP_ROOT);
+	if (!vctx_below_root(parent))
+		snprintf(parent, sizeof(parent), "%s", vctx_cgroup_root());
 	else {
 		/* strip non-context components (chbind's bind-N) */
 		char *last;
-		while ((last = strrchr(parent, '/')) && !vctx_all_digits(last + 1) && strcmp(parent, VCTX_CGROUP_ROOT))
+		while ((last = strrchr(parent, '/')) && !vctx_all_digits(last + 1) && strcmp(parent, vctx_cgroup_root()))
 			*last = 0;
 	}
 	if (spec->name && spec->name[0] && name_used(lockfd, spec->name)) {
 		vctx_set_error_kind(err, VCTX_ERR_RUNNING, EEXIST, "server %s is already running", spec->name);
 		goto out;
 	}
+	struct vctx_xid_range dyn;
+	if (vctx_xid_allowed(xid, &dyn, err) < 0)
+		goto out;
 	if (xid) {
 		if (used_xid(xid)) {
 			vctx_set_error_kind(err, VCTX_ERR_BUSY, EBUSY, "context %u is already in use", xid);
 			goto out;
 		}
 	} else {
-		/* dynamic: start at a time-derived point so quick reuse is unlikely */
-		uint32_t span = VCTX_XID_DYN_MAX - VCTX_XID_DYN_MIN + 1;
+		/* dynamic: start at a time-derived point so quick reuse is unlikely
+		   (a named instance: anywhere in its range, docs/instances.md) */
+		uint32_t span = dyn.hi - dyn.lo + 1;
 		uint32_t start = (uint32_t)(time(NULL) ^ getpid()) % span;
 		for (uint32_t i = 0; i < span; i++) {
-			uint32_t cand = VCTX_XID_DYN_MIN + (start + i) % span;
+			uint32_t cand = dyn.lo + (start + i) % span;
 			if (!used_xid(cand)) {
 				xid = cand;
 				break;
 			}
 		}
 		if (!xid) {
-			vctx_set_error(err, EAGAIN, "no free dynamic context number (%u..%u all in use)",
-				       VCTX_XID_DYN_MIN, VCTX_XID_DYN_MAX);
+			vctx_set_error(err, EAGAIN, "no free dynamic context number (%u..%u all in use)", dyn.lo, dyn.hi);
 			goto out;
 		}
 	}

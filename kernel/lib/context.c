@@ -687,11 +687,11 @@ static int spectator_cgroup(char p[400], vctx_error *err)
 {
 	const struct vctx_cgroup_layout *l = vctx_cgroup_layout(err);
 
-	if (!l)
+	if (!l || vctx_instance_check(err) < 0)
 		return -1;
-	snprintf(p, 400, "%s/" VCTX_CGROUP_ROOT, l->v2);
+	snprintf(p, 400, "%s/%s", l->v2, vctx_cgroup_root());
 	mkdir(p, 0755);
-	snprintf(p, 400, "%s/" VCTX_CGROUP_ROOT "/1", l->v2);
+	snprintf(p, 400, "%s/%s/1", l->v2, vctx_cgroup_root());
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return vctx_set_error(err, errno, "cannot create %s: %s", p, strerror(errno));
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

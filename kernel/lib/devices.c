@@ -3,7 +3,7 @@
  * devices: a server's device allowlist (bpf/devices.bpf.c, embedded in the
  * library), attached to its cgroup2 directory before its first process
  * runs.  Loaded once per build and pinned at
- * VCTX_BPF_PIN_DIR/devices-<hash of the embedded object> (a verifier run
+ * vctx_pin_dir()/devices-<hash of the embedded object> (a verifier run
  * and libbpf's set-up cost more than the rest of a context's creation);
  * later contexts open the pin and attach.  The attachment goes with the
  * cgroup (the one release path, vctx_release_cg, removes the cgroup), so
@@ -53,7 +53,7 @@ static int dev_libbpf_print(enum libbpf_print_level level, const char *fmt, va_l
 /* the pins of other builds and of crashed loaders; under the flock */
 static void dev_gc(void)
 {
-	DIR *d = opendir(VCTX_BPF_PIN_DIR);
+	DIR *d = opendir(vctx_pin_dir());
 	struct dirent *de;
 
 	if (!d)
@@ -93,11 +93,11 @@ static int dev_load_and_pin(const char *path, vctx_error *err)
 				       dev_libbpf_msg, dev_libbpf_msg[0] ? ")" : "");
 		goto out;
 	}
-	if (vctx_mkdir_p(VCTX_BPF_PIN_DIR, 0700) < 0) {
-		vctx_set_error(err, errno, "cannot create %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
+	if (vctx_mkdir_p(vctx_pin_dir(), 0700) < 0) {
+		vctx_set_error(err, errno, "cannot create %s: %s", vctx_pin_dir(), strerror(errno));
 		goto out;
 	}
-	if (vctx_pathf(tmp, sizeof(tmp), "%s/%s-tmp-%d", VCTX_BPF_PIN_DIR, dev_build, (int)getpid()) < 0) {
+	if (vctx_pathf(tmp, sizeof(tmp), "%s/%s-tmp-%d", vctx_pin_dir(), dev_build, (int)getpid()) < 0) {
 		vctx_set_error(err, errno, "cannot pin %s: %s", dev_build, strerror(errno));
 		goto out;
 	}
@@ -129,7 +129,7 @@ static int dev_prog(vctx_error *err)
 	int fd, lk;
 
 	dev_build_name();
-	if (vctx_pathf(path, sizeof(path), "%s/%s", VCTX_BPF_PIN_DIR, dev_build) < 0)
+	if (vctx_pathf(path, sizeof(path), "%s/%s", vctx_pin_dir(), dev_build) < 0)
 		return vctx_set_error(err, errno, "cannot name the device allowlist pin: %s", strerror(errno));
 	fd = bpf_obj_get(path);
 	if (fd >= 0)

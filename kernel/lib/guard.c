@@ -64,7 +64,7 @@ void vctx_console_keeper(int keep, int monfd)
 
 void vctx_guard_path(uint32_t xid, char *path, size_t len)
 {
-	snprintf(path, len, VCTX_RUNDIR "/guard/%u.sock", xid);
+	snprintf(path, len, "%s/guard/%u.sock", vctx_rundir(), xid);
 }
 
 /**
@@ -75,8 +75,12 @@ int vctx_guard_listen(uint32_t xid, char *path, size_t len, vctx_error *err)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (vctx_mkdir_p(VCTX_RUNDIR "/guard", 0700) < 0)
-		return vctx_set_error(err, errno, "cannot create " VCTX_RUNDIR "/guard: %s", strerror(errno));
+	char dir[320];
+	if (vctx_instance_check(err) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/guard", vctx_rundir());
+	if (vctx_mkdir_p(dir, 0700) < 0)
+		return vctx_set_error(err, errno, "cannot create %s: %s", dir, strerror(errno));
 	vctx_guard_path(xid, path, len);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);

@@ -23,9 +23,11 @@ static uint32_t xid_from_cgpath(const char *path)
 	uint32_t xid = 0;
 	char tmp[1024], *save = NULL;
 
-	if (strncmp(path, "/" VCTX_CGROUP_ROOT "/", 6) != 0)
+	size_t rl = strlen(vctx_cgroup_root());
+
+	if (path[0] != '/' || !vctx_below_root(path + 1))
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s", path + 6);
+	snprintf(tmp, sizeof(tmp), "%s", path + rl + 2);
 	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save))
 		if (vctx_all_digits(t))
 			xid = (uint32_t)strtoul(t, NULL, 10);
@@ -251,7 +253,7 @@ int vctx_release_orphan(uint32_t xid, const char *rel, uint32_t parent_xid)
 		return -1;
 	/* under the allocation lock: a context being made is empty until its
 	   first process, but its monitor is recorded with its cgroup */
-	snprintf(p, sizeof(p), "%s/" VCTX_CGROUP_ROOT, l->v2);
+	snprintf(p, sizeof(p), "%s/%s", l->v2, vctx_cgroup_root());
 	int lockfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lockfd < 0)
 		return -1;
@@ -357,7 +359,9 @@ static void sweep_post(int dirfd, int fd, const char *name, uint32_t parent_xid,
 /* guard sockets of contexts that are gone (a release cut short), but never a listed one's */
 static void sweep_guards(const struct vctx_info *v, size_t n)
 {
-	DIR *d = opendir(VCTX_RUNDIR "/guard");
+	char gd[320];
+	snprintf(gd, sizeof(gd), "%s/guard", vctx_rundir());
+	DIR *d = opendir(gd);
 	struct dirent *e;
 	char rel[480];
 

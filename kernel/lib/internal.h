@@ -25,6 +25,10 @@ int vctx_cg_walk(int dirfd, const char *rel, uint32_t xid, const struct vctx_wal
 int vctx_cg_walk_all(const struct vctx_walk *w);
 int vctx_cg_own_rel(char *rel, size_t len, vctx_error *err);
 int vctx_cg_find(uint32_t xid, char *rel, size_t len);
+/* may this instance use @xid (0: dynamic)? *dyn: where a dynamic one is picked (instance.c) */
+int vctx_xid_allowed(uint32_t xid, struct vctx_xid_range *dyn, vctx_error *err);
+/* is cgroup path @rel (no leading slash) below this instance's tree ("vctx/...") */
+int vctx_below_root(const char *rel);
 int vctx_cg_create(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
 int vctx_cg_apply_limits(const struct vctx_spec *spec, struct vctx_cg *cg, vctx_error *err);
 int vctx_cg_add_pid_v1(const struct vctx_cg *cg, pid_t pid, vctx_error *err);

@@ -5,11 +5,11 @@
  *
  * The programs (bpf/ipv4root.bpf.c, embedded in the library) and their
  * lock map are loaded once and pinned under
- * VCTX_BPF_PIN_DIR/ipv4root-<hash of the embedded object>/, so a rebuilt
+ * vctx_pin_dir()/ipv4root-<hash of the embedded object>/, so a rebuilt
  * object never mixes with the pins of an older build.  Later callers open
  * the pins (BPF_OBJ_GET) and attaching costs a handful of syscalls instead
  * of a verifier run.  First loads are serialised by an flock on
- * VCTX_RUNDIR/ipv4root.lock and published by renaming a fully populated
+ * vctx_rundir()/ipv4root.lock and published by renaming a fully populated
  * directory into place.
  *
  * Whether a cgroup is locked is decided by the kernel's effective program
@@ -18,7 +18,7 @@
  * then tells which address.
  *
  * The network counters (ipv4root_net, per context) are one map for every
- * build, pinned at VCTX_BPF_PIN_DIR/IPV4ROOT_NET_PIN: a build's load
+ * build, pinned at vctx_pin_dir()/IPV4ROOT_NET_PIN: a build's load
  * reuses it when it is there, so the counts of running servers survive
  * readers (vtop, exporters) and new builds alike.  An entry lives from
  * the context's lock (vctx_netlock_attach with new_counter) until that
@@ -48,11 +48,21 @@ extern const unsigned char vctx_bpf_ipv4root[];
 extern const unsigned char vctx_bpf_ipv4root_end[];
 
 #define BPFFS_MOUNT	"/sys/fs/bpf"
-#define V4R_LOCKFILE	VCTX_RUNDIR "/ipv4root.lock"
+#define V4R_LOCKFILE	v4r_path_of("%s/ipv4root.lock", vctx_rundir())
 #define V4R_PREFIX	"ipv4root-"
 #define V4R_MAP_PIN	"locks"
 #define V4R_ADDRS_PIN	"addrs"
-#define V4R_NET_PATH	VCTX_BPF_PIN_DIR "/" IPV4ROOT_NET_PIN
+#define V4R_NET_PATH	v4r_path_of("%s/" IPV4ROOT_NET_PIN, vctx_pin_dir())
+/* a path of this instance's (a thread-local buffer per call site kind is not
+   needed: each use is consumed before the next) */
+static const char *v4r_path_of(const char *fmt, const char *dir)
+{
+	static __thread char buf[4][400];
+	static __thread int i;
+	char *b = buf[i++ & 3];
+	snprintf(b, sizeof(buf[0]), fmt, dir);
+	return b;
+}
 #define LOAD_FAILED	"cannot load the ipv4root eBPF programs"
 
 enum v4r_prog {
@@ -130,7 +140,7 @@ static void v4r_pins_close(struct v4r_pins *p)
 
 static int v4r_pin_path(char *buf, size_t len, const char *build, const char *file)
 {
-	int n = snprintf(buf, len, "%s/%s/%s", VCTX_BPF_PIN_DIR, build, file);
+	int n = snprintf(buf, len, "%s/%s/%s", vctx_pin_dir(), build, file);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -182,8 +192,10 @@ int vctx_bpf_flock(vctx_error *err)
 {
 	int fd;
 
-	if (mkdir(VCTX_RUNDIR, 0755) < 0 && errno != EEXIST)
-		return vctx_set_error(err, errno, "cannot create %s: %s", VCTX_RUNDIR, strerror(errno));
+	if (vctx_instance_check(err) < 0)
+		return -1;
+	if (mkdir(vctx_rundir(), 0755) < 0 && errno != EEXIST)
+		return vctx_set_error(err, errno, "cannot create %s: %s", vctx_rundir(), strerror(errno));
 	fd = open(V4R_LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return vctx_set_error(err, errno, "cannot open %s: %s", V4R_LOCKFILE, strerror(errno));
@@ -217,7 +229,7 @@ static void v4r_remove_dir(const char *name)
 	DIR *d;
 	struct dirent *de;
 
-	if (snprintf(path, sizeof(path), "%s/%s", VCTX_BPF_PIN_DIR, name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", vctx_pin_dir(), name) >= (int)sizeof(path))
 		return;
 	d = opendir(path);
 	if (!d)
@@ -243,7 +255,7 @@ static int v4r_map_empty(int map)
  */
 static void v4r_gc_builds(void)
 {
-	DIR *d = opendir(VCTX_BPF_PIN_DIR);
+	DIR *d = opendir(vctx_pin_dir());
 	struct dirent *de;
 	char names[64][64];
 	int n = 0;
@@ -258,7 +270,7 @@ static void v4r_gc_builds(void)
 			strcpy(names[n++], de->d_name);
 			continue;
 		}
-		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
+		char path[320 + 256 + 16];	/* any d_name */
 		int map = v4r_pin_path(path, sizeof(path), de->d_name, V4R_MAP_PIN) < 0 ? -1 : bpf_obj_get(path);
 		if (map < 0 || v4r_map_empty(map))
 			strcpy(names[n++], de->d_name);
@@ -335,8 +347,8 @@ static int v4r_load_and_pin(vctx_error *err)
 		v4r_load_error(errno, err);
 		goto out;
 	}
-	if (vctx_mkdir_p(VCTX_BPF_PIN_DIR, 0700) < 0) {
-		vctx_set_error(err, errno, "cannot create %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
+	if (vctx_mkdir_p(vctx_pin_dir(), 0700) < 0) {
+		vctx_set_error(err, errno, "cannot create %s: %s", vctx_pin_dir(), strerror(errno));
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s-tmp-%d", v4r_build, (int)getpid());
@@ -432,7 +444,7 @@ static int v4r_get_pins(vctx_error *err)
 		rc = v4r_load_and_pin(err);
 		if (rc == 0 && v4r_pins_open(v4r_build, &v4r_cache) < 0)
 			rc = vctx_set_error(err, errno, "cannot open the ipv4root pins under %s/%s: %s",
-					    VCTX_BPF_PIN_DIR, v4r_build, strerror(errno));
+					    vctx_pin_dir(), v4r_build, strerror(errno));
 		if (rc == 0)
 			v4r_gc_builds();
 	}
@@ -513,14 +525,14 @@ static int v4r_locked(int cgfd, __u32 our_bind_id, vctx_error *err)
 /* maps of the other builds still pinned (for locks they hold) */
 static int v4r_other_maps(int *maps, int max)
 {
-	DIR *d = opendir(VCTX_BPF_PIN_DIR);
+	DIR *d = opendir(vctx_pin_dir());
 	struct dirent *de;
 	int n = 0;
 
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
-		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
+		char path[320 + 256 + 16];	/* any d_name */
 
 		if (strncmp(de->d_name, V4R_PREFIX, strlen(V4R_PREFIX)) ||
 		    strstr(de->d_name, "-tmp-") || !strcmp(de->d_name, v4r_build))
@@ -888,15 +900,15 @@ VCTX_API int vctx_ipv4root_forget(uint64_t cgroup_id, vctx_error *err)
 
 	pthread_mutex_lock(&v4r_mu);
 	v4r_build_name();
-	d = opendir(VCTX_BPF_PIN_DIR);
+	d = opendir(vctx_pin_dir());
 	if (!d) {
 		pthread_mutex_unlock(&v4r_mu);
 		if (errno == ENOENT)
 			return 0;
-		return vctx_set_error(err, errno, "cannot open %s: %s", VCTX_BPF_PIN_DIR, strerror(errno));
+		return vctx_set_error(err, errno, "cannot open %s: %s", vctx_pin_dir(), strerror(errno));
 	}
 	while ((de = readdir(d))) {
-		char path[sizeof(VCTX_BPF_PIN_DIR) + 256 + 16];	/* any d_name */
+		char path[320 + 256 + 16];	/* any d_name */
 		struct ipv4root_lock l;
 		int map;
 

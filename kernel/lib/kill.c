@@ -105,7 +105,7 @@ static uint32_t private_xid(const char *v2, const char *cg)
 		memcpy(path + len, comp, cl + 1);
 		len += cl;
 		if (!below) {
-			if (strcmp(comp, VCTX_CGROUP_ROOT))
+			if (strcmp(comp, vctx_cgroup_root()))
 				return 0;	/* not below vctx/ */
 			below = 1;
 		} else if (vctx_all_digits(comp)) {

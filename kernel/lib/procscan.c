@@ -717,7 +717,7 @@ static int v1_dir(const struct vctx_cgroup_layout *l, int c, const char *rel,
 	snprintf(out, len, "%s/%s", l->v1path[c], rel);
 	if (stat(out, &st) == 0)
 		return 0;
-	snprintf(out, len, "%s/%s/%u", l->v1path[c], VCTX_CGROUP_ROOT, xid);
+	snprintf(out, len, "%s/%s/%u", l->v1path[c], vctx_cgroup_root(), xid);
 	return stat(out, &st) == 0 ? 0 : -1;
 }
 
@@ -938,13 +938,13 @@ static int scan_contexts(struct vctx_scanner *s, vctx_error *err)
 
 	s->nctxs = 0;
 	s->nmembers = 0;
-	snprintf(rel, sizeof(rel), "%s/%s", s->layout->v2, VCTX_CGROUP_ROOT);
+	snprintf(rel, sizeof(rel), "%s/%s", s->layout->v2, vctx_cgroup_root());
 	int top cleanup_fd = open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return 0;	/* no context runs */
 	struct vctx_walk w = { .pre = scan_pre, .arg = s };
 	/* stopped only when out of memory */
-	if (vctx_cg_walk(top, VCTX_CGROUP_ROOT, 0, &w))
+	if (vctx_cg_walk(top, vctx_cgroup_root(), 0, &w))
 		return vctx_set_error(err, ENOMEM, "scanning contexts: out of memory");
 	return 0;
 }

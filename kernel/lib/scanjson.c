@@ -194,8 +194,8 @@ VCTX_API int vctx_front_kernel_json(FILE *f)
 		vctx_json_string(f, l->v2);
 		fputs(",\"contexts\":", f);
 		/* the directory below it that holds the contexts, as the addon's cgroupLayout() */
-		char dir[sizeof(l->v2) + sizeof("/" VCTX_CGROUP_ROOT)];
-		snprintf(dir, sizeof(dir), "%s/" VCTX_CGROUP_ROOT, l->v2);
+		char dir[sizeof(l->v2) + 320];
+		snprintf(dir, sizeof(dir), "%s/%s", l->v2, vctx_cgroup_root());
 		vctx_json_string(f, dir);
 		fprintf(f, ",\"hybrid\":%s}", l->hybrid ? "true" : "false");
 	}

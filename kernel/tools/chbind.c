@@ -265,6 +265,12 @@ int main(int argc, char **argv)
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	const char *ip_arg = NULL, *lo_arg = NULL;
 	uint32_t ip, lo = 0;
+	vctx_error ie = { 0 };
+
+	if (vctx_instance_check(&ie) < 0) {
+		fprintf(stderr, "chbind: %s\n", ie.msg);
+		return 2;
+	}
 	int silent = 0, c;
 	char mnt[PATH_MAX], own[PATH_MAX], parent[PATH_MAX], path[PATH_MAX + 32];
 	char ipstr[INET_ADDRSTRLEN];
@@ -345,10 +351,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		char top[PATH_MAX + sizeof(VCTX_CGROUP_ROOT) + 2];
-		snprintf(top, sizeof(top), "%s/" VCTX_CGROUP_ROOT "/", mnt);
+		char top[PATH_MAX + 320];
+		snprintf(top, sizeof(top), "%s/%s/", mnt, vctx_cgroup_root());
 		int n = !strncmp(own, top, strlen(top)) ? snprintf(parent, sizeof(parent), "%s", own)
-			: snprintf(parent, sizeof(parent), "%s/" VCTX_CGROUP_ROOT, mnt);
+			: snprintf(parent, sizeof(parent), "%s/%s", mnt, vctx_cgroup_root());
 		if (n < 0 || (size_t)n >= sizeof(parent)) {	/* a cut path names another cgroup */
 			fail("the cgroup path below %s is too long", mnt);
 			return 1;

@@ -214,7 +214,11 @@ static int context_dir(pid_t pid, char *out, size_t len)
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		if (strncmp(line, "0::", 3) == 0)
 			cg = line + 3;
-	if (!cg || !lay || strncmp(cg, "/" VCTX_CGROUP_ROOT "/", strlen(VCTX_CGROUP_ROOT) + 2) != 0)
+	/* every instance's contexts: /vctx/... or /vctx@NAME/... (one daemon
+	   serves them all: it cuts by the reader's own cgroup, docs/instances.md) */
+	const size_t rl = strlen(VCTX_DEFAULT_CGROUP_ROOT);
+	if (!cg || !lay || strncmp(cg + 1, VCTX_DEFAULT_CGROUP_ROOT, rl) != 0 ||
+	    (cg[rl + 1] != '/' && (cg[rl + 1] != '@' || !strchr(cg + rl + 2, '/'))))
 		return 0;
 	for (size_t i = 1, start = 1; ; i++) {
 		if (cg[i] == '/' || cg[i] == 0) {

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 			ps_argv[np++] = argv[i];
 
 	unsetenv("VCTX_VPS_PS");
-	if (!(argc > 1 && strcmp(argv[1], "--help") == 0) && geteuid() == 0) {
+	if (!(argc > 1 && strcmp(argv[1], "--help") == 0) && geteuid() == 0 && vctx_instance()) {
 		int out[2], scan[2];
 		if (pipe2(out, O_CLOEXEC) < 0 || pipe2(scan, O_CLOEXEC) < 0)
 			die("pipe");

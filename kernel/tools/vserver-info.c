@@ -36,6 +36,11 @@ int main(int argc, char **argv)
 	vctx_error e = { 0 };
 	int i = 1;
 
+	if (vctx_instance_check(&e) < 0) {
+		fprintf(stderr, "vserver-info: %s\n", e.msg);
+		return 2;
+	}
+
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

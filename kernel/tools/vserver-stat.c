@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 {
 	unsetenv("VCTX_STAT_SCAN");
 	if (!(argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "--version") == 0)) &&
-	    geteuid() == 0) {
+	    geteuid() == 0 && vctx_instance()) {
 		int out[2];
 		if (pipe2(out, O_CLOEXEC) < 0)
 			die("pipe");

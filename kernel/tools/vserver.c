@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 
 	/* what cannot be handed over, Node asks the addon for */
 	unsetenv(FRONT_ENV);
-	if (f) {
+	if (f && vctx_instance()) {
 		int bad = vctx_front_kernel_json(f) < 0;
 		if (fclose(f) == 0 && !bad && json)
 			setenv(FRONT_ENV, json, 1);

@@ -324,91 +324,6 @@ static int parse_process_signal(const char *s)
 	return -1;
 }
 
-/* the next code point of UTF-8 @s, advancing it; -1 when malformed */
-static long utf8_next(const unsigned char **s)
-{
-	const unsigned char *p = *s;
-	long c;
-	int n;
-
-	if (p[0] < 0x80) {
-		*s = p + 1;
-		return p[0];
-	}
-	if ((p[0] & 0xe0) == 0xc0)
-		c = p[0] & 0x1f, n = 1;
-	else if ((p[0] & 0xf0) == 0xe0)
-		c = p[0] & 0x0f, n = 2;
-	else if ((p[0] & 0xf8) == 0xf0)
-		c = p[0] & 0x07, n = 3;
-	else
-		return -1;
-	for (int i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	static const long least[] = { 0, 0x80, 0x800, 0x10000 };
-	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*s = p + n + 1;
-	return c;
-}
-
-/* JavaScript's \s */
-static int js_blank(long c)
-{
-	return c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0xa0 || c == 0x1680 ||
-	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
-	       c == 0x205f || c == 0x3000 || c == 0xfeff;
-}
-
-/*
- * Why @name cannot name a server: the checks of kernel/tables/vctx-tables.json
- * in their order, as serverNameProblem in src/config does, or NULL.
- */
-static const char *name_problem(const char *name, char *buf, size_t len)
-{
-	static const struct { enum vctx_name_test test; const char *arg, *says; } checks[] = {
-#define CHECK(test, arg, says) { test, arg, says },
-		VCTX_NAME_CHECKS(CHECK)
-#undef CHECK
-	};
-	const unsigned char *p = (const unsigned char *)name;
-	size_t units = 0;
-	int blank = 0, control = 0;
-
-	while (*p) {
-		long c = utf8_next(&p);
-		if (c < 0) {
-			snprintf(buf, len, "the name is not valid UTF-8; %s", VCTX_NAME_RULE);
-			return buf;
-		}
-		units += c > 0xffff ? 2 : 1;
-		blank |= js_blank(c);
-		control |= c < 0x20 || c == 0x7f;
-	}
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		const char *arg = checks[i].arg;
-		int hit = 0;
-		switch (checks[i].test) {
-		case VCTX_NAME_EMPTY: hit = !*name; break;
-		case VCTX_NAME_LONGER: hit = units > VCTX_NAME_MAX_UNITS; break;
-		case VCTX_NAME_CONTAINS: hit = strstr(name, arg) != NULL; break;
-		case VCTX_NAME_BLANK: hit = blank; break;
-		case VCTX_NAME_CONTROL: hit = control; break;
-		case VCTX_NAME_STARTS: hit = !strncmp(name, arg, strlen(arg)); break;
-		}
-		if (!hit)
-			continue;
-		int n = snprintf(buf, len, checks[i].says, units);
-		if (n >= 0 && (size_t)n < len)
-			snprintf(buf + n, len - (size_t)n, "; %s", VCTX_NAME_RULE);
-		return buf;
-	}
-	return NULL;
-}
-
 /* ------------------------------------------------------------ the actions */
 
 static const char *errname(int err)
@@ -909,7 +824,7 @@ static void handle(char *line, size_t len)
 		char path[4096];
 		if (!rest)
 			REFUSE("no server name");
-		if (name_problem(rest, buf, sizeof(buf)))
+		if (vctx_name_problem(rest, buf, sizeof(buf)))
 			REFUSE("%s", buf);
 		snprintf(path, sizeof(path), "%s/%s.conf", confdir, rest);
 		if (stat(path, &st) < 0)
@@ -1040,6 +955,13 @@ int main(int argc, char **argv)
 	if (geteuid() != 0) {
 		fprintf(stderr, "%s: must be run as root\n", prog);
 		return 1;
+	}
+	{
+		vctx_error ie = { 0 };
+		if (vctx_instance_check(&ie) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, ie.msg);
+			return 2;
+		}
 	}
 	if (fstat(REQ_FD, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		fprintf(stderr, "%s: started by vtop only (fd %d is not its socket)\n", prog, REQ_FD);

@@ -20,7 +20,7 @@ import { mountsBelow } from '../kernel-bridge/host.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
 import { dirname, join, resolve } from 'node:path';
 import {
-  checkServerInit, checkServerRoot, configPath, ConfigError, DEFAULT_PATHS, formatIssue, formatIssueBare,
+  checkServerInit, checkServerRoot, configPath, ConfigError, formatIssue, instanceName, instancePaths, formatIssueBare,
   loadAllServers, parseServerConfig, renderConfigTemplate, serverNameProblem,
 } from '../config/index.js';
 import { buildClashes } from './clashes.js';
@@ -231,7 +231,7 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
       }
     }
     const rootdirCreated = created.some((c) => rootdir === c || rootdir.startsWith(c + '/'));
-    if (rootdirCreated || rootdir === DEFAULT_PATHS.rootdir) {
+    if (rootdirCreated || rootdir === instancePaths(instanceName()).rootdir) {
       await chown(rootdir, 0, 0);
       await chmod(rootdir, 0o000);
     } else {

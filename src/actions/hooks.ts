@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkTrustedFile, formatIssue } from '../config/index.js';
+import { checkTrustedFile, formatIssue, INSTANCE_ENV, instanceName } from '../config/index.js';
 
 export type HookPhase = 'pre-start' | 'post-start' | 'pre-stop' | 'post-stop';
 
@@ -61,6 +61,9 @@ export async function runHook(confdir: string, phase: HookPhase, env: HookEnv, t
     VSERVER_IP: env.ip ?? '',
   };
   if (env.xid !== null) childEnv.VSERVER_XID = String(env.xid);
+  // a hook that runs vserver commands stays in its server's instance (docs/instances.md)
+  const inst = instanceName();
+  if (inst) childEnv[INSTANCE_ENV] = inst;
   return new Promise((resolve) => {
     let output = '';
     let timedOut = false;

@@ -16,7 +16,7 @@ import { rename } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkIp6Assignable, checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, formatIssueBare, loadAllServers,
+  checkIp6Assignable, checkIpAssignable, checkServerInit, checkServerRoot, formatIssue, formatIssueBare, INSTANCE_ENV, instanceName, loadAllServers,
   localIPv4Addresses, localIPv6Addresses, resolveInRoot, type ServerConfig,
 } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
@@ -123,10 +123,15 @@ export function parseChcontextStatus(text: string): ChcontextStatus | null {
 /** runs chcontext --daemon with its status line on descriptor 3 */
 function runChcontext(args: string[]): Promise<{ code: number; status: ChcontextStatus | null; stderr: string }> {
   return new Promise((resolve) => {
-    // nothing of our environment but the attack suite's test switch (kernel/lib/testswitch.c)
+    // nothing of our environment but the instance (docs/instances.md) and the
+    // attack suite's test switch (kernel/lib/testswitch.c)
     const weaken = process.env['VCTX_TEST_WEAKEN'];
+    const inst = instanceName();
     const child = spawn(CHCONTEXT, ['--status-fd', '3', ...args], {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(weaken ? { VCTX_TEST_WEAKEN: weaken } : {}) },
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(weaken ? { VCTX_TEST_WEAKEN: weaken } : {}),
+        ...(inst ? { [INSTANCE_ENV]: inst } : {}),
+      },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -209,12 +214,16 @@ async function waitReleased(cgroup: string, ino: string | null, monitor: number 
  * one the first address of its name's sequence in 127.129.0.0/16 that no
  * running server of this runtime directory has (the caller holds the
  * allocation lock, so two starts cannot pick the same one).  The two
- * ranges are disjoint, so static and dynamic servers never meet.
+ * ranges are disjoint, so static and dynamic servers never meet.  In a
+ * named instance the sequence is NAME@INSTANCE's, so that a server of the
+ * same name in another instance (another runtime directory) starts
+ * elsewhere; static XIDs of two instances never meet (docs/instances.md).
  */
 function chooseLoopback(config: ServerConfig, paths: VctxPaths): string {
   if (config.context !== null) return loopbackForXid(config.context);
   const used = loopbacksInUse(paths);
-  for (const lb of loopbackCandidates(config.name)) if (!used.has(lb)) return lb;
+  const inst = instanceName();
+  for (const lb of loopbackCandidates(inst ? `${config.name}@${inst}` : config.name)) if (!used.has(lb)) return lb;
   throw new Error('no free loopback address in 127.129.0.0/16');
 }
 

@@ -9,6 +9,7 @@
 import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { instanceName, InstanceError } from '../config/instance.js';
 import { resolvePaths as resolveConfigPaths, type VctxPaths } from '../config/paths.js';
 import { isDigits } from '../config/digits.js';
 import { escapeText } from '../kernel-bridge/escape.js';
@@ -164,7 +165,16 @@ export function runMain(name: string, main: (argv: string[]) => Promise<number |
   ignoreEpipe();
   const statusFd = takeStatusFd();
   Promise.resolve()
-    .then(() => main(process.argv.slice(2)))
+    .then(() => {
+      // a bad VCTX_INSTANCE is a usage error before anything else (docs/instances.md)
+      try {
+        instanceName();
+      } catch (e) {
+        if (e instanceof InstanceError) throw new CliError(e.message, EXIT_USAGE);
+        throw e;
+      }
+      return main(process.argv.slice(2));
+    })
     .then(
       (code) => {
         process.exitCode = typeof code === 'number' ? code : 0;

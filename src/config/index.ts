@@ -6,6 +6,7 @@
 export * from './caps.js';
 export * from './checks.js';
 export * from './edit.js';
+export * from './instance.js';
 export * from './issues.js';
 export * from './lexer.js';
 export * from './load.js';

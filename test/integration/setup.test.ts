@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
@@ -129,9 +129,16 @@ describe('setup.sh: install below a prefix, upgrade with a server running, unins
     // its Documentation= man pages are looked up too: in the installed tree
     const views = join(P, 'lib', 'systemd', 'system', 'vctx-views.service');
     assert.match(readFileSync(views, 'utf8'), new RegExp(`^ExecStart=${VIEWS} start$`, 'm'));
-    const v = spawnSync('systemd-analyze', ['verify', unit, views], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
+    // the template of a named instance's (docs/instances.md), verified as an instance of it
+    const tmpl = readFileSync(join(P, 'lib', 'systemd', 'system', 'vservers@.service'), 'utf8');
+    assert.match(tmpl, /^Environment=VCTX_INSTANCE=%I$/m);
+    assert.match(tmpl, new RegExp(`^ExecStart=${join(P, 'sbin', 'vserver-all')} start$`, 'm'));
+    const inst = join(P, 'vservers@tb.service');
+    writeFileSync(inst, tmpl);
+    const v = spawnSync('systemd-analyze', ['verify', unit, views, inst], { encoding: 'utf8', env: { ...env, MANPATH: join(P, 'share', 'man') } });
+    rmSync(inst);
     assert.equal(v.status, 0, v.stderr);
-    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service/);
+    assert.doesNotMatch(v.stderr, /vservers\.service|vctx-views\.service|vservers@tb\.service/);
   });
 
   test('rerunning setup (an upgrade) with a server running keeps it running and manageable', () => {

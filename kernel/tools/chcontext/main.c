@@ -286,6 +286,10 @@ int main(int argc, char **argv)
 	long long console_max = 0;
 	long ctx = 0;
 
+	if (vctx_instance_check(&e) < 0) {
+		fprintf(stderr, "chcontext: %s\n", e.msg);
+		return 2;
+	}
 	vctx_spec_init(&spec);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
