@@ -1,6 +1,6 @@
 /**
- * vtop --host against two "hosts": two vctx (their own directories, and
- * instance when VCTX_TEST_INSTANCE_A/B name them) behind two sshds of the
+ * vtop --host against two "hosts": two vctx (their own directories; A the
+ * default instance, B a named one: docs/instances.md) behind two sshds of the
  * test's own on loopback addresses (test/helpers/sshd.ts).  A server of B
  * appears under B only (--once --json); on the screen (tmux) both hosts'
  * servers are grouped under their headings, a stop of B's server is
@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ const run = (Math.floor(Math.random() * 1e6)).toString(36);
 const octet = 100 + Math.floor(Math.random() * 100);
 const SA = `vha${run}`;
 const SB = `vhb${run}`;
+const INSTANCE_B = `vb${run}`;
 let T = '';
 const sshd: Record<'a' | 'b', Sshd | null> = { a: null, b: null };
 let sshConfig = '';
@@ -33,7 +34,7 @@ let tmux: Tmux | null = null;
 const dirs = (h: 'a' | 'b') => ({ confdir: join(T, h, 'etc'), rootdir: join(T, h, 'vs'), rundir: join(T, h, 'run') });
 const envOf = (h: 'a' | 'b') => {
   const d = dirs(h);
-  const inst = process.env[`VCTX_TEST_INSTANCE_${h.toUpperCase()}`];
+  const inst = h === 'b' ? INSTANCE_B : null;
   return { VSERVER_CONFDIR: d.confdir, VSERVER_ROOTDIR: d.rootdir, VSERVER_RUNDIR: d.rundir, ...(inst ? { VCTX_INSTANCE: inst } : {}) };
 };
 
@@ -77,6 +78,7 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
       await stop(n, dirs(h), { timeoutSec: 1 }).catch(() => {});
       await removeTree(join(dirs(h).rootdir, n)).catch(() => {});
     }
+    spawnSync(join(projectRoot, 'scripts', 'vctx-instance'), ['remove', INSTANCE_B], { stdio: 'ignore' });
     if (T) await rm(T, { recursive: true, force: true });
   });
 
@@ -107,7 +109,7 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
   test('the screen: grouped by host; B\'s server stopped by B\'s helper; B unreachable once its sshd is gone while A goes on', { timeout: 120_000 }, async () => {
     tmux = new Tmux();
     const s = tmux.start({ name: `vh${run}`, cols: 120, rows: 30, argv: [commandPath('vtop'), '--host', 'hosta', '--host', 'hostb', '--ssh-config', sshConfig, '--interval', '0.5'], env: { TERM: 'xterm-256color' } });
-    let screen = await s.waitFor((x) => x.includes(SA) && x.includes(SB), 30_000, 'both servers');
+    let screen = await s.waitFor((x) => x.includes(SA) && x.includes(SB) && /── hostb .*servers?/.test(x), 30_000, 'both hosts');
     const lines = screen.split('\n');
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     const ha = at(/── hosta/);
@@ -125,7 +127,7 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
     // B's sshd (and its sessions) gone: B unreachable, A still updated
     await sshd.b!.stop();
     sshd.b = null;
-    screen = await s.waitFor(/── hostb · UNREACHABLE/, 20_000, 'B unreachable');
+    screen = await s.waitFor(/── hostb.* · UNREACHABLE/, 20_000, 'B unreachable');
     const seqOf = (x: string) => Number(/── hosta .*\(#(\d+)\)/.exec(x)?.[1] ?? NaN);
     const before = seqOf(screen);
     await s.waitFor((x) => seqOf(x) > before + 1, 10_000, 'A updating');

@@ -2,7 +2,7 @@
  * vserver-copy SRC HOST:NAME against the real kernel, ssh and rsync: the
  * other host is a second vctx behind an sshd of the test's own on a
  * loopback address (test/helpers/sshd.ts), whose sessions get that vctx's
- * directories and instance (SetEnv).  A running busybox server serving a
+ * directories and its own vctx instance (SetEnv VCTX_INSTANCE).  A running busybox server serving a
  * page is copied there (it serves the page on its new address there while
  * the source runs on), moved there (no source left), and refused (a name
  * that exists there, a host that cannot be reached: the source runs on,
@@ -29,8 +29,10 @@ const ip = (k: number) => `127.0.0.${octet + k}`;
 const SRC = `rcs${run}`;
 const SRC2 = `rct${run}`;
 const CPY = `rcc${run}`;
-/** the moved server's name there: its own name once B is an instance of its own (not yet: one cgroup tree for both) */
-const MOV = `rcm${run}`;
+/** the moved server keeps its name there: B is an instance of its own (docs/instances.md) */
+const MOV = SRC2;
+/** host B's vctx instance */
+const INSTANCE_B = `rb${run}`;
 const TOKEN = `page-${run}-${Date.now()}`;
 let T = '';
 let hostB: Sshd | null = null;
@@ -124,16 +126,16 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
     for (const h of ['a', 'b'] as const) mkdirSync(dirs(h).rootdir, { recursive: true });
     envA = { ...process.env, ...dirEnv('a', null) };
     delete envA.NODE_TEST_CONTEXT;
-    hostB = await startSshd({ alias: 'hostb', env: dirEnv('b', process.env.VCTX_TEST_INSTANCE_B ?? null) });
+    hostB = await startSshd({ alias: 'hostb', env: dirEnv('b', INSTANCE_B) });
     await makeServer(SRC, ip(0));
   }, { timeout: 120_000 });
 
   after(async () => {
     for (const n of [SRC, SRC2]) await stop(n, dirs('a'), { timeoutSec: 1 }).catch(() => {});
-    for (const n of [CPY, SRC, SRC2, MOV]) if (hostB) onB(['vserver', n, 'stop', '--if-running']);
-    for (const n of [CPY, SRC, SRC2, MOV]) await stop(n, dirs('b'), { timeoutSec: 1 }).catch(() => {});
-    for (const h of ['a', 'b'] as const) for (const n of [SRC, SRC2, CPY, MOV]) await removeTree(rootOf(h, n)).catch(() => {});
+    for (const n of [CPY, SRC, SRC2]) if (hostB) onB(['vserver', n, 'stop', '--if-running']);
+    for (const h of ['a', 'b'] as const) for (const n of [SRC, SRC2, CPY]) await removeTree(rootOf(h, n)).catch(() => {});
     await hostB?.stop();
+    spawnSync(join(projectRoot, 'scripts', 'vctx-instance'), ['remove', INSTANCE_B], { stdio: 'ignore' });
     if (T) await rm(T, { recursive: true, force: true });
   });
 
@@ -177,9 +179,9 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
     nothingOnB(SRC);
   });
 
-  test('--move to hostb: the server runs there at its address, the source is gone here, the downtime is printed', { timeout: 180_000 }, async () => {
+  test('--move to hostb: (its own name there) the server runs there at its address, the source is gone here, the downtime is printed', { timeout: 180_000 }, async () => {
     await makeServer(SRC2, ip(3));
-    const r = await cli('vserver-copy', [SRC2, `hostb:${MOV}`, '--move', '--ssh-config', hostB!.sshConfig]);
+    const r = await cli('vserver-copy', [SRC2, 'hostb:', '--move', '--ssh-config', hostB!.sshConfig]);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, new RegExp(`^Server '${SRC2}' moved to '${MOV}' on hostb \\(${rootOf('b', MOV)}\\), running; '${SRC2}' removed; downtime \\d+\\.\\d\\d s \\(stopped until '${MOV}' ran on hostb\\)\\n$`));
     await serves(ip(3));
