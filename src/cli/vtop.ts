@@ -25,6 +25,7 @@ import { isDigits } from '../config/digits.js';
 
 const HELP = `Usage: vtop [OPTION]...
   or:  vtop --once [--json] [OPTION]...
+  or:  vtop --host [USER@]HOST [--host [USER@]HOST]... [--once [--json]]
 Show the live dashboard of the host and its virtual servers.
 
 Every server with its processes, CPU (% of one core over the last interval,
@@ -53,6 +54,22 @@ Options:
                     them) instead of reading the kernel; actions are recorded,
                     not sent (repeatable)
   --no-color        no colours (also when NO_COLOR is set or TERM=dumb)
+  --host [USER@]HOST  (repeatable) the servers of these hosts, grouped by
+                    host, instead of this one's (name this host too to see it:
+                    every host is read alike, over ssh).  Each host runs its
+                    own 'vtop --stream' over one ssh connection (BatchMode, a
+                    ControlMaster socket per host); x X s S r go to that
+                    host's own privileged helper on the same connection, e
+                    runs 'ssh -t HOST vserver NAME enter'.  A host that drops
+                    is shown UNREACHABLE with ssh's reason and dialled again
+                    every 3 s; the others go on.  With --once, each host's
+                    servers (--json: {"hosts": [{host, reachable, error,
+                    hostname, servers}]}); exit 1 when no host answered
+  --ssh-config FILE with --host: ssh's configuration file (ssh -F FILE)
+  --stream          this host's frames as JSON lines on stdout (the --once
+                    --json document with seq and readonly) and server
+                    requests as JSON lines on stdin, for another host's
+                    vtop --host
   --config FILE     key bindings file (default: ~/.config/vctx/vtop.json, then
                     /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter":
                     ["e"]}}

@@ -133,7 +133,7 @@ export function serverLine(s: RemoteServer, width: number): string {
 /** `vtop --host ... --once --json`: every host, its state and its servers */
 export function hostsJson(hosts: readonly HostView[]): { hosts: { host: string; reachable: boolean; error: string | null; hostname: string | null; servers: RemoteServer[] }[] } {
   return {
-    hosts: hosts.map((h) => ({ host: h.host, reachable: h.status === 'up', error: h.error, hostname: h.hostname, servers: h.servers })),
+    hosts: hosts.map((h) => ({ host: h.host, reachable: h.status === 'up', error: h.error, hostname: h.hostname, servers: h.status === 'up' ? h.servers : [] })),
   };
 }
 
