@@ -161,10 +161,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     chmod 755 "$policy"
     own_policy=1
   fi
+  listening22() { ss -Hltn 'sport = :22' 2>/dev/null | grep -q .; }
+  had22=; listening22 && had22=1
   rc=0
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
   [ -n "$own_policy" ] && rm -f "$policy"
   [ "$rc" -eq 0 ] || exit "$rc"
+  if [ -z "$had22" ] && listening22; then
+    echo "setup.sh: something started listening on :22 while packages installed (a packaged sshd?); vctx's tests start their own sshd and need none: stop it" >&2
+    exit 1
+  fi
 fi
 
 # The build is skipped when nothing in the checkout changed since the last
