@@ -66,6 +66,13 @@ for (let i = 0; i < 50 && left.length; i++) {
   spawnSync('sleep', ['0.1']);
   left = contextsLeft();
 }
+// a named instance's tree (docs/instances.md) with contexts in it: left behind too
+if (cg) {
+  for (const t of readdirSync(dirname(cg)).filter((n) => n.startsWith('vctx@'))) {
+    const inst = readdirSync(join(dirname(cg), t)).filter((n) => /^\d+$/.test(n) && n !== '1');
+    if (inst.length) console.error(`test run left contexts behind: ${inst.join(' ')} (in ${join(dirname(cg), t)})`);
+  }
+}
 if (left.length) console.error(`test run left contexts behind: ${left.join(' ')} (in ${cg})`);
 else if (!pinsBefore && existsSync(pins)) rmSync(pins, { recursive: true, force: true });
 for (const [d, mode] of opened) chmodSync(d, mode);

@@ -979,8 +979,12 @@ int main(int argc, char **argv)
 	vserver_argv = argv + a + 1;
 	vserver_argc = argc - a - 1;
 	confdir = getenv("VSERVER_CONFDIR");
-	if (!confdir || !*confdir)
-		confdir = "/etc/vservers";
+	if (!confdir || !*confdir) {
+		/* the instance's default (docs/instances.md): /etc/vservers[@NAME] */
+		static char dflt[300];
+		snprintf(dflt, sizeof(dflt), "/etc/vservers%s%s", *vctx_instance() ? "@" : "", vctx_instance());
+		confdir = dflt;
+	}
 	set_who();
 
 	/* nothing of vtop's but the terminal, stderr and the socket */

@@ -355,6 +355,11 @@ export const PATH_AND_STANDARD_HELP = `  --confdir DIR     configuration (defaul
   --help            display this help and exit
   --version         output version information and exit`;
 
+/** the --help lines of VCTX_INSTANCE (an "Environment:" entry; docs/instances.md) */
+export const INSTANCE_HELP = `  VCTX_INSTANCE     the vctx instance: only its servers, and the default
+                    directories end in @NAME (/etc/vservers@NAME ...); unset
+                    or empty: the default instance (docs/instances.md)`;
+
 export const PATH_OPTIONS: OptionSpec[] = [
   { long: 'confdir', value: true },
   { long: 'rootdir', value: true },

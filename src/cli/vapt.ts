@@ -5,7 +5,7 @@
  * server, exit 1 when one failed.
  */
 import { execTargets } from '../actions/vserver-all.js';
-import { handleHelp, parseArgs, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError } from './common.js';
+import { handleHelp, parseArgs, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError, INSTANCE_HELP } from './common.js';
 import { runInEach } from './each-server.js';
 
 const HELP = `Usage: vapt [--confdir DIR] [--rootdir DIR] [--rundir DIR] SERVER... -- APT-ARGS...
@@ -26,6 +26,9 @@ ${PATH_AND_STANDARD_HELP}
 Examples:
   vapt web1 web2 -- update
   vapt --all -- -y upgrade
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 when apt-get succeeded in every server it ran in, 1 when one failed

@@ -22,7 +22,7 @@ import {
   resolvePaths,
   runMain,
   usageError,
-  warn,
+  warn, INSTANCE_HELP
 } from './common.js';
 import { liveSnapshot } from './live-snapshot.js';
 import { parseSignal, planKill, signalName } from './vkill-plan.js';
@@ -44,6 +44,9 @@ Options:
                     $VSERVER_CONFDIR or /etc/vservers)
   --help            display this help and exit
   --version         output version information and exit
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 every signal delivered, 1 some failed, 2 usage error, 3 unknown or

@@ -19,7 +19,7 @@ import {
   resolvePaths,
   runMain,
   versionLine,
-  writeOut,
+  writeOut, INSTANCE_HELP
 } from './common.js';
 import type { Snapshot } from '../kernel-bridge/types.js';
 import { liveSnapshot } from './live-snapshot.js';
@@ -44,8 +44,9 @@ Options:
   --version         output version information and exit
 
 Environment:
-  VSERVER_CONFDIR  configuration directory for server names (default
-                   /etc/vservers)
+  VSERVER_CONFDIR   configuration directory for server names (default
+                    /etc/vservers)
+${INSTANCE_HELP}
 
 Exit status:
   ps's own; 1 when vps itself fails (not root, no kernel layer).`;

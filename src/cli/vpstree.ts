@@ -13,7 +13,7 @@ import {
   resolvePaths,
   runMain,
   usageError,
-  writeOut,
+  writeOut, INSTANCE_HELP
 } from './common.js';
 import { liveSnapshot } from './live-snapshot.js';
 
@@ -34,6 +34,9 @@ Options:
                     $VSERVER_CONFDIR or /etc/vservers)
   --help            display this help and exit
   --version         output version information and exit
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 success, 1 failure, 2 usage error, 3 unknown or stopped server.`;

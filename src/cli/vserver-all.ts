@@ -7,7 +7,7 @@
 import { allStates, execTargets, startAll, stopAll, type AllOutcome } from '../actions/vserver-all.js';
 import {
   EXIT_FAIL, handleHelp, warn, warning, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain,
-  usageError, writeOut,
+  usageError, writeOut, INSTANCE_HELP
 } from './common.js';
 import { formatUptime } from './vserver-format.js';
 
@@ -40,6 +40,9 @@ Options:
                     (default 10)
   --json            with status: the servers as a JSON array
 ${PATH_AND_STANDARD_HELP}
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 when every server did what was asked, 1 when one failed (each is named),

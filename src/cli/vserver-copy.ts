@@ -14,7 +14,7 @@ import { SshHost, sshHostProblem } from '../actions/ssh.js';
 import { serverNameProblem } from '../config/name.js';
 import { escapeText } from '../kernel-bridge/escape.js';
 import {
-  CliError, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError, warning, writeOut,
+  CliError, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP, requireRoot, resolvePaths, runMain, usageError, warning, writeOut, INSTANCE_HELP
 } from './common.js';
 
 const HELP = `Usage: vserver-copy [--confdir DIR] [--rootdir DIR] [--rundir DIR] SRC DEST [--ip IP] [--ip6 IP6] [--move]
@@ -55,6 +55,9 @@ Options:
   --ssh-config FILE with HOST: ssh's configuration file (ssh -F FILE): port,
                     key, user, known hosts
 ${PATH_AND_STANDARD_HELP}
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 copied (moved); 1 failed, nothing left of DEST (SRC as it was, and

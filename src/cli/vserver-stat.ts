@@ -20,7 +20,7 @@ import {
   resolvePaths,
   runMain,
   usageError,
-  writeOut,
+  writeOut, INSTANCE_HELP
 } from './common.js';
 import { liveSnapshot } from './live-snapshot.js';
 import { isDigits } from '../config/digits.js';
@@ -49,6 +49,9 @@ Options:
                     $VSERVER_CONFDIR or /etc/vservers)
   --help            display this help and exit
   --version         output version information and exit
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 success, 1 failure (not root, no kernel layer), 2 usage error.`;

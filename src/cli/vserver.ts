@@ -16,7 +16,7 @@ import { runForeground } from './foreground.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
-  requireRoot, resolvePaths, runMain, usageError, warn, warning, writeOut, type OptionSpec, type ParsedArgs,
+  requireRoot, resolvePaths, runMain, usageError, warn, warning, writeOut, type OptionSpec, type ParsedArgs, INSTANCE_HELP
 } from './common.js';
 
 const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]
@@ -91,6 +91,7 @@ ${PATH_AND_STANDARD_HELP}
 Environment:
   VCTX_CACHE_DIR    where build --template debootstrap keeps its cache
                     (default /var/cache/vctx; entries in DIR/debootstrap)
+${INSTANCE_HELP}
 
 Exit status:
   0 ok; 1 the operation failed; 2 usage error; 3 unknown server or not

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
 import {
   EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, optString, parseArgs, resolvePaths, runMain, usageError,
-  type VctxPaths,
+  INSTANCE_HELP, type VctxPaths,
 } from './common.js';
 import { isDigits } from '../config/digits.js';
 
@@ -80,6 +80,9 @@ Options:
                     (default $VSERVER_RUNDIR or /run/vservers)
   --help            display this help and exit
   --version         output version information and exit
+
+Environment:
+${INSTANCE_HELP}
 
 Exit status:
   0 success, 1 failure (no live source, bad fixture or config), 2 usage

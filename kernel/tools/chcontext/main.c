@@ -129,6 +129,10 @@ static void usage(FILE *out)
 "                        context\n"
 "  --workdir DIR         working directory of CMD inside\n"
 "\n"
+"Environment:\n"
+"  VCTX_INSTANCE=NAME    work in vctx instance NAME: its cgroup tree, eBPF pins\n"
+"                        and XID range (docs/instances.md); unset: the default\n"
+"\n"
 "Exit status:\n"
 "  CMD's status; 1 when the context cannot be made or entered; 2 on a usage\n"
 "  error.\n",
