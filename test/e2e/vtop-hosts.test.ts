@@ -121,7 +121,7 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
     await s.keys('End', 'S');
     await s.waitFor(/stop server .* on hostb\?/, 10_000, 'the confirmation');
     await s.keys('y');
-    screen = await s.waitFor(new RegExp(`hostb: .*${SB}.*stopped|hostb: .*stop`), 30_000, 'the result');
+    screen = await s.waitFor(new RegExp(`^ +${SB} +- stopped `, 'm'), 30_000, 'B\'s server shown stopped');
     const st = await cli('vserver', [SB, 'running'], envOf('b'));
     assert.equal(st.code, 1, `B's server is stopped: ${screen}`);
     // B's sshd (and its sessions) gone: B unreachable, A still updated
