@@ -544,8 +544,12 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
     installed = await target.install(confText, hookText, { ...opts, replacing: opts.move && !opts.host ? src : undefined });
   } catch (e) {
     await target.discard();
-    if (stopped) await opts.lifecycle.start(src).catch(() => {});
-    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'copy', `copy of '${src}' to ${target.label} failed: ${errText(e)}; nothing was left behind${stopped ? ` and '${src}' was started again` : ''}`);
+    let again = '';
+    if (stopped) {
+      again = await opts.lifecycle.start(src).then(() => ` and '${src}' was started again`, (e2: unknown) => `; '${src}' could not be started again: ${errText(e2)}`);
+    }
+    if (e instanceof LifecycleError) throw again ? new LifecycleError(e.kind, e.step, `${e.message}; nothing was left of the copy${again}`) : e;
+    throw new LifecycleError('failed', 'copy', `copy of '${src}' to ${target.label} failed: ${errText(e)}; nothing was left behind${again}`);
   }
   const warnings = [...installed.warnings];
   const result = { name: dest, host: target.host, root: installed.root, conf: installed.conf, sourceRan, pauseMs, warnings };

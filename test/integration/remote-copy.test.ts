@@ -171,6 +171,14 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
     const denied = await cli('vserver-copy', [SRC, `hostb:${SRC}`, '--move', '--ssh-config', nokey]);
     assert.equal(denied.code, 1, show(denied));
     assert.match(denied.stderr, /^vserver-copy: cannot reach hostb over ssh: .*Permission denied/);
+    // refused by B's own checks after the source was stopped for the last pass (--move): the address
+    // of B's running copy; the source is started again, B keeps nothing of it
+    const clash = await cli('vserver-copy', [SRC, `hostb:${SRC}`, '--move', '--ip', ip(1), '--ssh-config', hostB!.sshConfig]);
+    assert.equal(clash.code, 1, show(clash));
+    assert.match(clash.stderr, new RegExp(`^vserver-copy: stopping '${SRC}' for the last pass$`, 'm'), 'it got as far as the stop');
+    assert.match(clash.stderr.trim().split('\n').pop()!, new RegExp(`^vserver-copy: hostb: .*${CPY}.*; nothing was left of the copy and '${SRC}' was started again$`), `one line naming B's server: ${clash.stderr}`);
+    assert.equal((await cli('vserver', [SRC, 'running'])).code, 0, 'the source runs again');
+    await serves(ip(0));
     // a bad host is a usage error
     const bad = await cli('vserver-copy', [SRC, '-oProxyCommand=x:y']);
     assert.equal(bad.code, 2, show(bad));
