@@ -5,7 +5,9 @@
  * ssh (and rsync's, through -e) rides on it, and close() ends it.  ssh's
  * own options keep it unattended: BatchMode=yes (never a password or host
  * key prompt: a key and a known host, or a one-line failure),
- * ConnectTimeout, ServerAlive*.  Which port, key and user apply is ssh's
+ * ConnectTimeout, ServerAlive*; a master left by a killed run ends itself
+ * after 60 s idle
+ * (ControlPersist=60).  Which port, key and user apply is ssh's
  * business (its config files; --ssh-config FILE adds `-F FILE`).
  *
  * What the other side prints is hostile text: callers escape it before it
@@ -66,7 +68,7 @@ export class SshHost {
     return [
       ...(this.configFile ? ['-F', this.configFile] : []),
       '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=2',
-      '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(this.dir, 'cm')}`, '-o', 'ControlPersist=yes',
+      '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(this.dir, 'cm')}`, '-o', 'ControlPersist=60',
     ];
   }
 
