@@ -31,7 +31,7 @@ struct ipv4root_lock {
 /*
  * The network counters, per context: the value of ipv4root_net (a per-CPU
  * hash keyed by XID, __u32), pinned once for every build at
- * VCTX_BPF_PIN_DIR/IPV4ROOT_NET_PIN.  The packet filters add every packet
+ * vctx_pin_dir()/IPV4ROOT_NET_PIN (per instance: /sys/fs/bpf/vctx[@NAME]).  The packet filters add every packet
  * they let through to the entry of its lock's xid; they never create an
  * entry: libvctx makes it (zero) when it locks a context's cgroup and
  * deletes it when it forgets that lock (the one release path).  Bytes are

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "vctx.h"
 #include "vctx-scan.h"
 #include "util.h"
@@ -216,12 +218,31 @@ VCTX_API int vctx_instance_range(const char *name, struct vctx_xid_range *r, vct
 	snprintf(r->source, sizeof(r->source), "derived from the name");
 	if (vctx_pathf(path, sizeof(path), "%s/%s.conf", VCTX_INSTANCES_DIR, name) < 0)
 		return vctx_set_error(err, ENAMETOOLONG, "the instance name '%s' is too long", vctx_shown(name));
-	ssize_t n = vctx_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0) {
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return vctx_set_error(err, errno, "cannot read %s: %s", path, strerror(errno));
 	}
+	/* root decides the ranges: a file others could write is not taken */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		close(fd);
+		return vctx_set_error(err, EPERM, "%s: must be a regular file owned by root and writable by root only (chown root %s; chmod go-w %s)",
+				      path, path, path);
+	}
+	ssize_t n = 0, got;
+	while ((size_t)n < sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			return vctx_set_error(err, e, "cannot read %s: %s", path, strerror(e));
+		}
+		n += got;
+	}
+	close(fd);
 	buf[n] = 0;
 	for (char *next = buf; next; ) {
 		line = next;

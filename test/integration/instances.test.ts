@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,9 @@ const IP_A = `127.0.0.${octet}`;
 const IP_B = `127.0.0.${octet + 1}`;
 const INSTANCES_DIR = '/etc/vctx/instances';
 const INSTANCE_SCRIPT = join(projectRoot, 'scripts', 'vctx-instance');
+const VIEWS = join(projectRoot, 'scripts', 'vctx-views');
+/** the PID files of the inside-view daemons this test started (stopped again after) */
+let ourViews: string[] = [];
 let T = '';
 let madeInstancesDir = false;
 let madeEtcVctx = false;
@@ -91,6 +94,10 @@ const leftovers = (inst: string): string[] =>
 describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (contexts, cgroups, eBPF)' }, () => {
   before(async () => {
     T = await mkdtemp(join(tmpdir(), 'vctx-inst-'));
+    // the inside views' daemons are shared by every instance (docs/instances.md)
+    const v = spawnSync(VIEWS, ['start'], { encoding: 'utf8' });
+    assert.equal(v.status, 0, show(v));
+    ourViews = v.stdout.split('\n').filter(Boolean);
     const a = cli('vserver', '', [NAME, 'build', '--ip', IP_A]);
     assert.equal(a.status, 0, show(a));
     const b = cli('vserver', INST, [NAME, 'build', '--ip', IP_B]);
@@ -116,6 +123,7 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
       } catch { /* someone else's files: left */ }
     }
     if (T) rmSync(T, { recursive: true, force: true });
+    for (const f of ourViews) spawnSync(VIEWS, ['stop', f.replace(/^.*\//, '').replace(/\.pid$/, '')]);
   });
 
   test('the same server name starts in both instances; each sees only its own', () => {
@@ -123,6 +131,7 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     assert.equal(a.status, 0, show(a));
     const b = cli('vserver', INST, [NAME, 'start']);
     assert.equal(b.status, 0, show(b));
+    assert.doesNotMatch(b.stderr, /without its inside views/, 'one vctx-netview and lxcfs serve every instance');
     const xa = xidOf('');
     const xb = xidOf(INST);
     assert.ok(xa !== null && xb !== null && xa !== xb, `two contexts: ${xa} ${xb}`);
@@ -132,6 +141,19 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     // the kernel side is the instance's: its own cgroup tree
     assert.ok(existsSync(join(cgroup2, `vctx@${INST}`, String(xb))), 'B lives in vctx@INST');
     assert.ok(existsSync(join(cgroup2, 'vctx', String(xa))), 'A lives in vctx');
+
+    // inside, through the instance's guard socket (/run/vctx@INST/guard): the server's own XID
+    const ex = cli('vserver', INST, [NAME, 'exec', 'cat', '/dev/vctx/xid']);
+    assert.equal(ex.status, 0, show(ex));
+    assert.equal(ex.stdout.trim(), String(xb));
+    assert.ok(existsSync(`/run/vctx@${INST}/guard/${xb}.sock`), 'the guard socket is the instance\'s');
+    // its /proc/net is vctx-netview's, cut to its own sockets (the daemon knows vctx@NAME trees)
+    const tcp = cli('vserver', INST, [NAME, 'exec', 'cat', '/proc/net/tcp', '/proc/net/tcp6', '/proc/net/unix']);
+    assert.equal(tcp.status, 0, show(tcp));
+    assert.match(tcp.stdout, /^\s+sl\s+local_address/);
+    assert.ok(tcp.stdout.split('\n').length < readFileSync('/proc/net/unix', 'utf8').split('\n').length, 'fewer sockets than the host has');
+    // the instance's own eBPF maps, the network counters among them
+    assert.ok(existsSync(`/sys/fs/bpf/vctx@${INST}/net-v1`), 'the network counters are pinned per instance');
 
     // vserver-stat
     assert.deepEqual(statRows('').filter((r) => r[1] === NAME), [[String(xa), NAME]]);
@@ -221,6 +243,12 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     const bad = cli('vserver', INST2, [NAME, 'start']);
     assert.equal(bad.status, 1, show(bad));
     assert.match(bad.stderr, new RegExp(`${INSTANCES_DIR}/${INST2}\\.conf:2: XID_RANGE='9-3': must be LO-HI with 2 <= LO <= HI <= 49151`));
+    // a file others may write is not taken
+    writeInstanceConf(INST2, 'XID_RANGE=30000-30009\n');
+    chmodSync(join(INSTANCES_DIR, `${INST2}.conf`), 0o666);
+    const loose = cli('vserver', INST2, [NAME, 'start']);
+    assert.equal(loose.status, 1, show(loose));
+    assert.match(loose.stderr, new RegExp(`${INSTANCES_DIR}/${INST2}\\.conf: must be a regular file owned by root and writable by root only`));
     rmSync(join(INSTANCES_DIR, `${INST2}.conf`));
   });
 
