@@ -61,6 +61,8 @@ export class SshHost {
     this.dest = dest;
     this.configFile = opts.configFile;
     this.dir = mkdtempSync(join(tmpdir(), 'vctx-ssh-'));
+    // a run that ends without close() (a signal) leaves no directory; its master ends itself when idle
+    process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }));
   }
 
   /** ssh's options for this run: the config file, unattended, the shared connection */

@@ -109,6 +109,8 @@ async function interactive(links: RemoteHostLink[], o: HostsOptions, store: impo
     onScreen = false;
   };
   process.on('exit', leave);
+  // a signal ends it as q would: the screen restored, each host's directory removed ('exit')
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, () => { leave(); process.exit(128 + (sig === 'SIGTERM' ? 15 : 1)); });
   for (const l of links) l.connect();
   let selected: string | undefined;
   let status: string | undefined;

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +107,8 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
   });
 
   test('the screen: grouped by host; B\'s server stopped by B\'s helper; B unreachable once its sshd is gone while A goes on', { timeout: 120_000 }, async () => {
+    const sshDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('vctx-ssh-'));
+    const sshDirsBefore = sshDirs();
     tmux = new Tmux();
     const s = tmux.start({ name: `vh${run}`, cols: 120, rows: 30, argv: [commandPath('vtop'), '--host', 'hosta', '--host', 'hostb', '--ssh-config', sshConfig, '--interval', '0.5'], env: { TERM: 'xterm-256color' } });
     let screen = await s.waitFor((x) => x.includes(SA) && x.includes(SB) && /── hostb .*servers?/.test(x), 30_000, 'both hosts');
@@ -133,5 +135,7 @@ describe('vtop --host over two loopback sshds', { skip: !isRoot && 'needs root' 
     await s.waitFor((x) => seqOf(x) > before + 1, 10_000, 'A updating');
     assert.ok(!s.dead(), 'vtop keeps running');
     await s.keys('q');
+    await s.waitFor(() => s.dead(), 10_000, 'vtop to end');
+    assert.deepEqual(sshDirs().filter((d) => !sshDirsBefore.includes(d)), [], 'no ssh control directory left');
   });
 });
