@@ -148,11 +148,15 @@ fi
 # image for the project-id walk), prometheus (promtool checks the alert
 # rules; the exporter's test runs its own Prometheus: the packaged one is
 # kept from starting, below), libssl-dev (vunify's SHA-256), rdfind and
-# jdupes (bench/unify.mjs runs them against unify; util-linux has hardlink).
+# jdupes (bench/unify.mjs runs them against unify; util-linux has hardlink),
+# openssh-server (vserver-copy to another host and vtop --host: their tests
+# start their own sshd on a loopback address; the packaged one must not
+# start, see below).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
-      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus libssl-dev rdfind jdupes)
+      rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus libssl-dev rdfind jdupes
+      openssh-server)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -161,16 +165,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # no package's daemon starts now (prometheus would listen on :9090): a
-  # policy-rc.d that refuses every start, for this install only, unless one is there
-  policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\n# vctx setup.sh: no daemon starts while it installs packages\nexit 101\n' > "$policy"
+  # no service starts from a package's postinst (openssh-server's would start
+  # a host sshd on :22 where PID 1 is no systemd, prometheus would listen on
+  # :9090): a policy-rc.d that refuses
+  # every start for the install, removed afterwards unless it was there before
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# vctx setup.sh: no service starts while packages install\nexit 101\n' >"$policy"
     chmod 755 "$policy"
+    own_policy=1
   fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$policy" ] || rm -f "$policy"; exit 1; }
-  [ -z "$policy" ] || rm -f "$policy"
+  listening22() { ss -Hltn 'sport = :22' 2>/dev/null | grep -q .; }
+  had22=; listening22 && had22=1
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -n "$own_policy" ] && rm -f "$policy"
+  [ "$rc" -eq 0 ] || exit "$rc"
+  if [ -z "$had22" ] && listening22; then
+    echo "setup.sh: something started listening on :22 while packages installed (a packaged sshd?); vctx's tests start their own sshd and need none: stop it" >&2
+    exit 1
+  fi
   # nor at boot: the packaged Prometheus is not vctx's to run
   case " ${missing[*]} " in *" prometheus "*)
     if systemd_running; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true

@@ -43,6 +43,8 @@ import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
 import { ensureRunDir, findContext } from './runtime.js';
 import { isUnified, mountUnified, unifyServer } from './unify.js';
+import { lastLine, SSH_FAILED, type SshHost } from './ssh.js';
+import { escapeText } from '../kernel-bridge/escape.js';
 
 export const BACKUP_FORMAT = 1;
 const META = 'vctx-backup.json';
@@ -324,7 +326,9 @@ export interface CopyOptions extends RestoreOptions {
   move?: boolean;
   /** seconds the source's init has to shut down (--move of a running server) */
   timeoutSec?: number;
-  /** start, stop and delete of servers (the lifecycle, given by the caller) */
+  /** the copy goes to this host (vserver-copy SRC HOST:NAME), over its ssh connection */
+  host?: SshHost;
+  /** start, stop and delete of servers here (the lifecycle, given by the caller) */
   lifecycle: {
     start(name: string): Promise<void>;
     stop(name: string): Promise<void>;
@@ -335,42 +339,184 @@ export interface CopyOptions extends RestoreOptions {
 
 export interface CopyResult {
   name: string;
+  /** the host the copy is on (its [USER@]HOST), null for this one */
+  host: string | null;
   root: string;
   conf: string;
   /** the source ran during the copy */
   sourceRan: boolean;
   /** how long the source was frozen for the last pass, or (--move) from its stop until the copy ran (ms); null when it was stopped throughout */
   pauseMs: number | null;
+  /** the copy was started (and answers: `vserver NAME running`) */
+  started: boolean;
   /** --move: the copy was started and the source removed */
   moved: boolean;
   warnings: string[];
 }
 
 /**
- * vserver-copy SRC DEST: the seed's fail-over recipe on one host.  The tree
- * is copied with rsync while SRC runs; then SRC is frozen (a copy) or
- * stopped (--move) for a last delta pass, so DEST is one moment of it.
- * DEST is installed stopped, with its addresses rewritten as asked; with
- * --move it is started, and only when it runs is SRC removed.
+ * Where a copy goes: this host's roots, or another host's through its own
+ * vserver-copy --receive over ssh.  Either way the tree is rsynced into a
+ * staging directory beside the roots (ROOTDIR/.NAME.copy) and installed
+ * from there through installServer's checks, or the staging directory is
+ * removed.
+ */
+interface CopyTarget {
+  /** 'NAME' or 'NAME' on HOST, for messages */
+  readonly label: string;
+  readonly host: string | null;
+  /** refuses a NAME that exists there; makes the staging directory */
+  prepare(): Promise<void>;
+  /** rsync's arguments that name the staging directory (and how to reach it) */
+  rsyncTo(): string[];
+  install(confText: string, hookText: Buffer | null, opts: RestoreOptions): Promise<{ conf: string; root: string; warnings: string[] }>;
+  /** starts the installed copy; resolves once it answers as running */
+  start(): Promise<void>;
+  /** removes the staging directory (never an installed server) */
+  discard(): Promise<void>;
+}
+
+function localTarget(dest: string, paths: VctxPaths, lifecycle: CopyOptions['lifecycle']): CopyTarget {
+  const stage = join(paths.rootdir, `.${dest}.copy`);
+  return {
+    label: `'${dest}'`,
+    host: null,
+    prepare: () => prepareStage(dest, paths).then(() => undefined),
+    rsyncTo: () => [`${stage}/`],
+    install: (confText, hookText, opts) => installServer(dest, paths, confText, hookText, stage, opts),
+    start: () => lifecycle.start(dest),
+    discard: () => removeTree(stage).catch(() => {}),
+  };
+}
+
+/** the receiving vserver-copy's answer: one JSON line on stdout */
+function receiveAnswer<T>(out: string, what: string): T {
+  try {
+    return JSON.parse(out.trim().split('\n').pop() ?? '') as T;
+  } catch {
+    throw new Error(`${what}: the other side's vserver-copy gave no answer (is vctx installed there, with vserver-copy --receive?)`);
+  }
+}
+
+/** the receiving vserver-copy's one-line error, without its program name */
+const theirs = (stderr: string) => lastLine(stderr).replace(/^vserver-copy: /, '');
+
+function remoteTarget(dest: string, ssh: SshHost): CopyTarget {
+  const host = escapeText(ssh.dest);
+  let stage: string | null = null;
+  return {
+    label: `'${dest}' on ${host}`,
+    host: ssh.dest,
+    async prepare() {
+      const r = await ssh.run(['vserver-copy', '--receive', 'prepare', dest]);
+      if (r.code !== 0) {
+        // its own one-line error (unknown name, exists...) with its own exit code
+        if (r.code !== SSH_FAILED && r.code <= 3 && theirs(r.stderr)) {
+          throw new LifecycleError(r.code === 2 ? 'usage' : 'failed', 'remote', `${host}: ${theirs(r.stderr)}`);
+        }
+        throw new LifecycleError('failed', 'remote', ssh.failure('vserver-copy --receive prepare', r));
+      }
+      stage = receiveAnswer<{ stage: string }>(r.stdout, 'prepare').stage;
+    },
+    rsyncTo: () => ['-e', ssh.rsh(), `${ssh.dest}:${stage}/`],
+    async install(confText, hookText, opts) {
+      const input = JSON.stringify({ conf: confText, hook: hookText ? hookText.toString('base64') : null, ip: opts.ip, ip6: opts.ip6, allowClash: opts.allowClash ?? false });
+      const r = await ssh.run(['vserver-copy', '--receive', 'install', dest], input);
+      if (r.code !== 0) {
+        stage = null; // the receiving side removed it
+        if (r.code !== SSH_FAILED && theirs(r.stderr)) throw new LifecycleError('failed', 'remote', `${host}: ${theirs(r.stderr)}`);
+        throw new Error(ssh.failure('vserver-copy --receive install', r));
+      }
+      stage = null;
+      return receiveAnswer<{ conf: string; root: string; warnings: string[] }>(r.stdout, 'install');
+    },
+    async start() {
+      await ssh.check(`vserver ${dest} start`, ['vserver', dest, 'start']);
+      // the destination answers: its own status
+      await ssh.check(`vserver ${dest} running`, ['vserver', dest, 'running']);
+    },
+    async discard() {
+      if (stage === null) return;
+      await ssh.run(['vserver-copy', '--receive', 'abort', dest]).catch(() => undefined);
+      stage = null;
+    },
+  };
+}
+
+/** the staging directory of a copy to @name here (ROOTDIR/.NAME.copy), fresh; refuses a @name that exists */
+async function prepareStage(name: string, paths: VctxPaths): Promise<string> {
+  mustBeNew(name, paths);
+  await mkdir(paths.rootdir, { recursive: true, mode: 0o000 });
+  const stage = join(paths.rootdir, `.${name}.copy`);
+  if (existsSync(stage)) await removeTree(stage);
+  await mkdir(stage, { mode: 0o755 });
+  return stage;
+}
+
+/**
+ * vserver-copy --receive STEP NAME: the receiving end of a copy from
+ * another host, run there over ssh.  `prepare` refuses a NAME that exists
+ * and makes the staging directory (its path in one JSON line), which the
+ * sender fills with rsync; `install` reads {conf, hook, ip, ip6,
+ * allowClash} as JSON on stdin and installs the staged tree as NAME through
+ * the checks of a local copy (or removes it); `abort` removes the staging
+ * directory.  Each prints one JSON line.
+ */
+export async function receiveCopy(step: string, name: string, paths: VctxPaths, input: string): Promise<unknown> {
+  checkName(name);
+  const stage = join(paths.rootdir, `.${name}.copy`);
+  if (step === 'prepare') return { stage: await prepareStage(name, paths) };
+  if (step === 'abort') {
+    if (existsSync(stage)) await removeTree(stage);
+    return { removed: stage };
+  }
+  if (step !== 'install') throw new LifecycleError('usage', 'options', `--receive: unknown step '${escapeText(step)}' (prepare, install or abort)`);
+  try {
+    if (!existsSync(stage)) throw new LifecycleError('failed', 'copy', `nothing staged for '${name}' (${stage}): the sender's rsync did not run`);
+    let req: { conf?: unknown; hook?: unknown; ip?: unknown; ip6?: unknown; allowClash?: unknown };
+    try {
+      req = JSON.parse(input) as typeof req;
+    } catch {
+      throw new LifecycleError('usage', 'options', '--receive install: expected one JSON object on stdin');
+    }
+    if (typeof req.conf !== 'string' || (req.hook !== null && typeof req.hook !== 'string')) {
+      throw new LifecycleError('usage', 'options', '--receive install: the JSON needs conf (text) and hook (base64 or null)');
+    }
+    const opt = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return await installServer(name, paths, req.conf, typeof req.hook === 'string' ? Buffer.from(req.hook, 'base64') : null, stage,
+      { ip: opt(req.ip), ip6: opt(req.ip6), allowClash: req.allowClash === true });
+  } catch (e) {
+    await removeTree(stage).catch(() => {});
+    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'copy', `installing the copy '${name}' failed: ${errText(e)}; nothing was left behind`);
+  }
+}
+
+/**
+ * vserver-copy SRC [HOST:]DEST: the seed's fail-over recipe, here or to
+ * another host.  The tree is copied with rsync while SRC runs; then SRC is
+ * frozen (a copy) or stopped (--move) for a last delta pass, so DEST is one
+ * moment of it.  DEST is installed stopped, with its addresses rewritten as
+ * asked.  It is started with --move, and on another host when SRC ran;
+ * only once it answers as running is SRC removed (--move).
  */
 export async function copyServer(src: string, dest: string, paths: VctxPaths, opts: CopyOptions): Promise<CopyResult> {
   const from = await serverFiles(src, paths);
-  mustBeNew(dest, paths);
+  checkName(dest);
+  const target = opts.host ? remoteTarget(dest, opts.host) : localTarget(dest, paths, opts.lifecycle);
   const say = opts.progress ?? (() => {});
-  const stage = join(paths.rootdir, `.${dest}.copy`);
-  if (existsSync(stage)) await removeTree(stage);
-  await mkdir(stage, { mode: 0o755 });
+  await target.prepare();
   let pauseMs: number | null = null;
   let pauseStart = 0;
   let sourceRan = false;
   let stopped = false;
   let installed: { conf: string; root: string; warnings: string[] } | null = null;
   const files = await ensureRunDir(paths, src);
+  const pass = () => rsync([...RSYNC_TREE, `${from.root}/`, ...target.rsyncTo()]);
   try {
     const c = await findContext(paths, src);
     sourceRan = !!c && !c.empty;
-    say(`copying the tree of '${src}'${sourceRan ? ' while it runs' : ''}`);
-    await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+    say(`copying the tree of '${src}' to ${target.label}${sourceRan ? ' while it runs' : ''}`);
+    await pass();
     if (sourceRan && c) {
       const t0 = Date.now();
       pauseStart = t0;
@@ -378,14 +524,14 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
         say(`stopping '${src}' for the last pass`);
         await opts.lifecycle.stop(src);
         stopped = true;
-        await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+        await pass();
       } else {
         // no start or stop meanwhile, and one moment of the tree
         const lock = await lockServer(files.lock, 'copy', src);
         try {
           await setContextFrozen(c.xid, true);
           try {
-            await rsync([...RSYNC_TREE, `${from.root}/`, `${stage}/`]);
+            await pass();
           } finally {
             await setContextFrozen(c.xid, false);
           }
@@ -397,31 +543,38 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
     }
     const confText = await readFile(from.conf, 'utf8');
     const hookText = from.hook ? await readFile(from.hook) : null;
-    installed = await installServer(dest, paths, confText, hookText, stage, { ...opts, replacing: opts.move ? src : undefined });
-    // the copy of a unified server shares the store's objects too (its files are linked to them, not hashed anew where linked)
-    if (isUnified(paths.rootdir, src)) {
+    installed = await target.install(confText, hookText, { ...opts, replacing: opts.move && !opts.host ? src : undefined });
+    // here, the copy of a unified server shares the store's objects too (its files are linked to them, not hashed anew where linked)
+    if (!opts.host && isUnified(paths.rootdir, src)) {
       say(`unifying '${dest}' (as '${src}' is)`);
       await unifyServer(dest, paths).catch((e: unknown) => installed!.warnings.push(`'${dest}' is a plain copy, not unified: ${errText(e)}`));
     }
   } catch (e) {
-    await removeTree(stage).catch(() => {});
-    if (stopped) await opts.lifecycle.start(src).catch(() => {});
-    throw e instanceof LifecycleError ? e : new LifecycleError('failed', 'copy', `copy of '${src}' to '${dest}' failed: ${errText(e)}; nothing was left behind${stopped ? ` and '${src}' was started again` : ''}`);
+    await target.discard();
+    let again = '';
+    if (stopped) {
+      again = await opts.lifecycle.start(src).then(() => ` and '${src}' was started again`, (e2: unknown) => `; '${src}' could not be started again: ${errText(e2)}`);
+    }
+    if (e instanceof LifecycleError) throw again ? new LifecycleError(e.kind, e.step, `${e.message}; nothing was left of the copy${again}`) : e;
+    throw new LifecycleError('failed', 'copy', `copy of '${src}' to ${target.label} failed: ${errText(e)}; nothing was left behind${again}`);
   }
   const warnings = [...installed.warnings];
-  if (!opts.move) return { name: dest, root: installed.root, conf: installed.conf, sourceRan, pauseMs, moved: false, warnings };
+  const result = { name: dest, host: target.host, root: installed.root, conf: installed.conf, sourceRan, pauseMs, warnings };
+  // here, the copy of a running server would take its address: it starts with --move only
+  if (!opts.move && !(opts.host && sourceRan)) return { ...result, started: false, moved: false };
   try {
-    say(`starting '${dest}'`);
-    await opts.lifecycle.start(dest);
+    say(`starting ${target.label}`);
+    await target.start();
   } catch (e) {
     if (stopped) {
       await opts.lifecycle.start(src).catch((e2: unknown) => warnings.push(`'${src}' could not be started again: ${errText(e2)}`));
     }
-    throw new LifecycleError('failed', 'copy', `the copy '${dest}' did not start (${errText(e)}); '${src}' is kept${stopped ? ' and was started again' : ''}, '${dest}' stays stopped`);
+    throw new LifecycleError('failed', 'copy', `the copy ${target.label} did not start (${errText(e)}); '${src}' is kept${stopped ? ' and was started again' : ''}, the copy stays stopped`);
   }
   // a move's downtime: from the source's stop until the copy runs
   if (stopped) pauseMs = Date.now() - pauseStart;
+  if (!opts.move) return { ...result, pauseMs, started: true, moved: false };
   say(`removing '${src}'`);
   await opts.lifecycle.remove(src);
-  return { name: dest, root: installed.root, conf: installed.conf, sourceRan, pauseMs, moved: true, warnings };
+  return { ...result, pauseMs, started: true, moved: true };
 }

@@ -27,6 +27,7 @@ import { isDigits } from '../config/digits.js';
 const GC_EVERY_MS = 5000;
 const HELP = `Usage: vtop [OPTION]...
   or:  vtop --once [--json] [OPTION]...
+  or:  vtop --host [USER@]HOST [--host [USER@]HOST]... [--once [--json]]
 Show the live dashboard of the host and its virtual servers.
 
 Every server with its processes, CPU (% of one core over the last interval,
@@ -55,6 +56,22 @@ Options:
                     them) instead of reading the kernel; actions are recorded,
                     not sent (repeatable)
   --no-color        no colours (also when NO_COLOR is set or TERM=dumb)
+  --host [USER@]HOST  (repeatable) the servers of these hosts, grouped by
+                    host, instead of this one's (name this host too to see it:
+                    every host is read alike, over ssh).  Each host runs its
+                    own 'vtop --stream' over one ssh connection (BatchMode, a
+                    ControlMaster socket per host); x X s S r go to that
+                    host's own privileged helper on the same connection, e
+                    runs 'ssh -t HOST vserver NAME enter'.  A host that drops
+                    is shown UNREACHABLE with ssh's reason and dialled again
+                    every 3 s; the others go on.  With --once, each host's
+                    servers (--json: {"hosts": [{host, reachable, error,
+                    hostname, servers}]}); exit 1 when no host answered
+  --ssh-config FILE with --host: ssh's configuration file (ssh -F FILE)
+  --stream          this host's frames as JSON lines on stdout (the --once
+                    --json document with seq and readonly) and server
+                    requests as JSON lines on stdin, for another host's
+                    vtop --host
   --config FILE     key bindings file (default: ~/.config/vctx/vtop.json, then
                     /etc/vctx/vtop.json), e.g. {"keys": {"kill": "k", "enter":
                     ["e"]}}
@@ -165,10 +182,15 @@ runMain('vtop', async (argv) => {
   const args = parseArgs(argv, [
     { long: 'once' }, { long: 'json' }, { long: 'readonly' }, { long: 'allow-host-kill' }, { long: 'no-color' },
     { long: 'interval', value: true }, { long: 'fixture', value: true, multiple: true }, { long: 'config', value: true },
+    { long: 'host', value: true, multiple: true }, { long: 'ssh-config', value: true }, { long: 'stream' },
     ...PATH_OPTIONS,
   ]);
   if (handleHelp(args, HELP)) return 0;
   if (args.positionals.length) usageError(`unexpected argument '${args.positionals[0]}'`);
+  const hosts = args.opts.get('host') as string[] | undefined;
+  if (optString(args, 'ssh-config') !== undefined && !hosts) usageError('--ssh-config goes with --host');
+  if (hosts && (args.opts.has('fixture') || args.opts.has('stream'))) usageError('--host does not go with --fixture or --stream');
+  if (args.opts.has('stream') && (args.opts.has('once') || args.opts.has('json'))) usageError('--stream does not go with --once or --json');
   const paths = resolvePaths(args);
 
   let intervalMs = 2000;
@@ -179,14 +201,20 @@ runMain('vtop', async (argv) => {
     intervalMs = Math.round(s * 1000);
   }
   const json = args.opts.has('json');
-  const once = args.opts.has('once') || json || !process.stdout.isTTY;
+  const stream = args.opts.has('stream');
+  const once = !stream && (args.opts.has('once') || json || !process.stdout.isTTY);
+  if (hosts) {
+    const { runHosts } = await import('./vtop-hosts.js');
+    return runHosts({ hosts, sshConfig: optString(args, 'ssh-config'), once, json, intervalMs,
+      readonly: args.opts.has('readonly'), noColor: args.opts.has('no-color'), keyConfig: optString(args, 'config') });
+  }
   const isRoot = typeof process.getuid !== 'function' || process.getuid() === 0;
   const fixtures = args.opts.get('fixture') as string[] | undefined;
 
   // keys (validated before anything starts, so a bad file is a clear error)
   const { buildKeymap, parseKeyConfig, KeyConfigError } = await import('../ui/keys.js');
   let keymapArgs: Parameters<typeof buildKeymap>[0] = {};
-  if (!once) {
+  if (!once && !stream) {
     const file = keyConfigFile(optString(args, 'config'));
     try {
       const overrides = file ? parseKeyConfig(readFileSync(file, 'utf8'), file) : {};
@@ -248,7 +276,7 @@ runMain('vtop', async (argv) => {
       feedOpts.annotate = (s) => applyServerIndex(s, readServerIndex(paths.rundir), dirIno);
       feedOpts.configured = () => [...new Set([...configuredServers(paths.confdir), ...readServerIndex(paths.rundir).map((e) => e.name)])];
     }
-    if (!once) {
+    if (!once && !stream) {
       // the first frame from a stat-only scan (the first full one reads every status and cmdline file)
       const { NativeSnapshotSource } = await import('../kernel-bridge/snapshot.js');
       const quick = new NativeSnapshotSource({ lite: true });
@@ -271,6 +299,16 @@ runMain('vtop', async (argv) => {
 
   const { colorModeFromEnv } = await import('../ui/theme.js');
   const colorMode = args.opts.has('no-color') ? 'none' : colorModeFromEnv(process.env);
+
+  if (stream) {
+    const { streamFrames } = await import('./vtop-stream.js');
+    try {
+      await streamFrames(feed, stream && actions ? actions : null, readonly ? readonlyReason : null);
+    } finally {
+      if (actions && 'close' in actions && typeof actions.close === 'function') actions.close();
+    }
+    return 0;
+  }
 
   if (once) {
     await feed.refresh();

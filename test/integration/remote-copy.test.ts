@@ -1,0 +1,201 @@
+/**
+ * vserver-copy SRC HOST:NAME against the real kernel, ssh and rsync: the
+ * other host is a second vctx behind an sshd of the test's own on a
+ * loopback address (test/helpers/sshd.ts), whose sessions get that vctx's
+ * directories and its own vctx instance (SetEnv VCTX_INSTANCE).  A running busybox server serving a
+ * page is copied there (it serves the page on its new address there while
+ * the source runs on), moved there (no source left), and refused (a name
+ * that exists there, a host that cannot be reached: the source runs on,
+ * nothing half-copied there).  Root only.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, removeTree } from '../../src/actions/build.js';
+import { stop } from '../../src/actions/stop.js';
+import { projectRoot } from '../../src/kernel-bridge/addon.js';
+import { commandPath, type Command } from '../helpers/commands.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const isRoot = process.getuid?.() === 0;
+const run = (Math.floor(Math.random() * 1e6)).toString(36);
+const octet = 100 + Math.floor(Math.random() * 100);
+const ip = (k: number) => `127.0.0.${octet + k}`;
+const SRC = `rcs${run}`;
+const SRC2 = `rct${run}`;
+const CPY = `rcc${run}`;
+/** the moved server keeps its name there: B is an instance of its own (docs/instances.md) */
+const MOV = SRC2;
+/** host B's vctx instance */
+const INSTANCE_B = `rb${run}`;
+const TOKEN = `page-${run}-${Date.now()}`;
+let T = '';
+let hostB: Sshd | null = null;
+let envA: NodeJS.ProcessEnv = {};
+/** this host's ("A") and the other's ("B") directories */
+const dirs = (h: 'a' | 'b') => ({ confdir: join(T, h, 'etc'), rootdir: join(T, h, 'vs'), rundir: join(T, h, 'run') });
+const rootOf = (h: 'a' | 'b', n: string) => join(dirs(h).rootdir, n);
+const confOf = (h: 'a' | 'b', n: string) => join(dirs(h).confdir, `${n}.conf`);
+const dirEnv = (h: 'a' | 'b', instance: string | null) => {
+  const d = dirs(h);
+  return { VSERVER_CONFDIR: d.confdir, VSERVER_ROOTDIR: d.rootdir, VSERVER_RUNDIR: d.rundir, ...(instance ? { VCTX_INSTANCE: instance } : {}) };
+};
+
+interface Res { code: number; stdout: string; stderr: string }
+function cli(cmd: Command, args: string[], env: NodeJS.ProcessEnv = envA): Promise<Res> {
+  return new Promise((resolve) => {
+    const c = spawn(commandPath(cmd), args, { env, cwd: projectRoot });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b) => (stdout += b));
+    c.stderr.on('data', (b) => (stderr += b));
+    c.stdin.end('');
+    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}${hostB ? `\nsshd: ${hostB.log()}` : ''}`;
+/** vserver on host B, as its sessions run it (over ssh) */
+const onB = (args: string[]) => {
+  const r = spawnSync('ssh', ['-F', hostB!.sshConfig, '-o', 'BatchMode=yes', 'hostb', '--', ...args], { encoding: 'utf8' });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+};
+
+function fetch(addr: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: addr, port: 80, path: '/token.html', timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (b) => (body += b));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+async function until<T>(what: string, fn: () => Promise<T | null> | T | null, ms = 10000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const serves = (addr: string) => until(`the page at ${addr}`, () => fetch(addr).then((b) => (b.includes(TOKEN) ? b : null), () => null));
+
+/** server @n's tree on host B kept owners, modes, the hard link, the file capability and the trusted xattr */
+function assertTreeKept(n: string): void {
+  const r = rootOf('b', n);
+  const f = statSync(join(r, 'var/www/token.html'));
+  assert.equal(f.uid, 1234);
+  assert.equal(f.gid, 4321);
+  assert.equal(f.mode & 0o7777, 0o640);
+  assert.equal(statSync(join(r, 'var/www/token-link.html')).ino, f.ino, 'the hard link is kept');
+  assert.match(spawnSync('getcap', [join(r, 'bin/capped')], { encoding: 'utf8' }).stdout, /cap_net_bind_service[=+]ep/);
+  assert.match(spawnSync('getfattr', ['-n', 'trusted.vctxtest', '--only-values', join(r, 'var/www/token.html')], { encoding: 'utf8' }).stdout, /^kept$/);
+}
+
+/** nothing of a copy @n on host B: no root, no configuration, no staging directory */
+function nothingOnB(n: string): void {
+  assert.equal(existsSync(rootOf('b', n)), false, `no root of ${n} on B`);
+  assert.equal(existsSync(confOf('b', n)), false, `no configuration of ${n} on B`);
+  assert.deepEqual(readdirSync(dirs('b').rootdir).filter((f) => f.startsWith('.')), [], 'no staging directory left on B');
+}
+
+async function makeServer(name: string, addr: string): Promise<void> {
+  await build(name, { ip: addr }, dirs('a'));
+  const www = join(rootOf('a', name), 'var/www');
+  writeFileSync(join(www, 'token.html'), `<p>${TOKEN}</p>\n`, { mode: 0o640 });
+  chownSync(join(www, 'token.html'), 1234, 4321);
+  linkSync(join(www, 'token.html'), join(www, 'token-link.html'));
+  writeFileSync(join(rootOf('a', name), 'bin/capped'), '#!/bin/sh\n', { mode: 0o755 });
+  assert.equal(spawnSync('setcap', ['cap_net_bind_service+ep', join(rootOf('a', name), 'bin/capped')]).status, 0);
+  assert.equal(spawnSync('setfattr', ['-n', 'trusted.vctxtest', '-v', 'kept', join(www, 'token.html')]).status, 0);
+  const r = await cli('vserver', [name, 'start']);
+  assert.equal(r.code, 0, show(r));
+  await serves(addr);
+}
+
+describe('vserver-copy to another host over ssh (a second vctx behind a loopback sshd)', { skip: !isRoot && 'needs root' }, () => {
+  before(async () => {
+    T = await mkdtemp(join(tmpdir(), 'vctx-rc-'));
+    for (const h of ['a', 'b'] as const) mkdirSync(dirs(h).rootdir, { recursive: true });
+    envA = { ...process.env, ...dirEnv('a', null) };
+    delete envA.NODE_TEST_CONTEXT;
+    hostB = await startSshd({ alias: 'hostb', env: dirEnv('b', INSTANCE_B) });
+    await makeServer(SRC, ip(0));
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    for (const n of [SRC, SRC2]) await stop(n, dirs('a'), { timeoutSec: 1 }).catch(() => {});
+    for (const n of [CPY, SRC, SRC2]) if (hostB) onB(['vserver', n, 'stop', '--if-running']);
+    for (const h of ['a', 'b'] as const) for (const n of [SRC, SRC2, CPY]) await removeTree(rootOf(h, n)).catch(() => {});
+    await hostB?.stop();
+    spawnSync(join(projectRoot, 'scripts', 'vctx-instance'), ['remove', INSTANCE_B], { stdio: 'ignore' });
+    if (T) await rm(T, { recursive: true, force: true });
+  });
+
+  test('copy of the running server to hostb:NAME --ip: it runs there and serves the page at its new address; the source runs on', { timeout: 120_000 }, async () => {
+    const r = await cli('vserver-copy', [SRC, `hostb:${CPY}`, '--ip', ip(1), '--ssh-config', hostB!.sshConfig]);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, new RegExp(`^Server '${SRC}' copied to '${CPY}' on hostb \\(${rootOf('b', CPY)}\\), running; '${SRC}' runs too; '${SRC}' was frozen for \\d+\\.\\d\\d s\\n$`));
+    await serves(ip(1));
+    await serves(ip(0));
+    assertTreeKept(CPY);
+    assert.match(readFileSync(confOf('b', CPY), 'utf8'), new RegExp(`^IPROOT="${ip(1).replace(/\./g, '\\.')}"$`, 'm'));
+    assert.match(readFileSync(join(rootOf('b', CPY), 'etc/hosts'), 'utf8'), new RegExp(`^${ip(1).replace(/\./g, '\\.')}\\s`, 'm'));
+    assert.equal(onB(['vserver', CPY, 'running']).code, 0, 'B says it runs');
+    assert.equal(existsSync(confOf('a', CPY)), false, 'nothing of the copy on this host');
+  });
+
+  test('refused: a name that exists there, a host that cannot be reached, no key; the source runs on and nothing is half-copied', { timeout: 120_000 }, async () => {
+    const exists = await cli('vserver-copy', [SRC, `hostb:${CPY}`, '--ip', ip(2), '--ssh-config', hostB!.sshConfig]);
+    assert.equal(exists.code, 1, show(exists));
+    assert.match(exists.stderr, new RegExp(`^vserver-copy: hostb: .*server '${CPY}' exists \\(`));
+    assert.equal(exists.stderr.trim().split('\n').length, 1, `one line: ${exists.stderr}`);
+    assert.equal(onB(['vserver', CPY, 'running']).code, 0, 'the copy there is untouched');
+    // nobody listens there
+    const cfg = join(T, 'ssh_config_nobody');
+    writeFileSync(cfg, readFileSync(hostB!.sshConfig, 'utf8').replace(/Port \d+/, 'Port 9').replace(/HostName .*/, 'HostName 127.0.0.2'));
+    const unreachable = await cli('vserver-copy', [SRC, `hostb:${SRC}`, '--move', '--ssh-config', cfg]);
+    assert.equal(unreachable.code, 1, show(unreachable));
+    assert.match(unreachable.stderr, /^vserver-copy: cannot reach hostb over ssh: .*(refused|timed out)/);
+    assert.equal(unreachable.stderr.trim().split('\n').length, 1, `one line: ${unreachable.stderr}`);
+    // no key: BatchMode refuses instead of asking for a password
+    const nokey = join(T, 'ssh_config_nokey');
+    writeFileSync(nokey, readFileSync(hostB!.sshConfig, 'utf8').replace(/IdentityFile .*/, `IdentityFile ${join(T, 'nosuchkey')}`));
+    const denied = await cli('vserver-copy', [SRC, `hostb:${SRC}`, '--move', '--ssh-config', nokey]);
+    assert.equal(denied.code, 1, show(denied));
+    assert.match(denied.stderr, /^vserver-copy: cannot reach hostb over ssh: .*Permission denied/);
+    // refused by B's own checks after the source was stopped for the last pass (--move): the address
+    // of B's running copy; the source is started again, B keeps nothing of it
+    const clash = await cli('vserver-copy', [SRC, `hostb:${SRC}`, '--move', '--ip', ip(1), '--ssh-config', hostB!.sshConfig]);
+    assert.equal(clash.code, 1, show(clash));
+    assert.match(clash.stderr, new RegExp(`^vserver-copy: stopping '${SRC}' for the last pass$`, 'm'), 'it got as far as the stop');
+    assert.match(clash.stderr.trim().split('\n').pop()!, new RegExp(`^vserver-copy: hostb: .*${CPY}.*; nothing was left of the copy and '${SRC}' was started again$`), `one line naming B's server: ${clash.stderr}`);
+    assert.equal((await cli('vserver', [SRC, 'running'])).code, 0, 'the source runs again');
+    await serves(ip(0));
+    // a bad host is a usage error
+    const bad = await cli('vserver-copy', [SRC, '-oProxyCommand=x:y']);
+    assert.equal(bad.code, 2, show(bad));
+    assert.equal((await cli('vserver', [SRC, 'running'])).code, 0, 'the source runs on');
+    await serves(ip(0));
+    nothingOnB(SRC);
+  });
+
+  test('--move to hostb: (its own name there) the server runs there at its address, the source is gone here, the downtime is printed', { timeout: 180_000 }, async () => {
+    await makeServer(SRC2, ip(3));
+    const r = await cli('vserver-copy', [SRC2, 'hostb:', '--move', '--ssh-config', hostB!.sshConfig]);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, new RegExp(`^Server '${SRC2}' moved to '${MOV}' on hostb \\(${rootOf('b', MOV)}\\), running; '${SRC2}' removed; downtime \\d+\\.\\d\\d s \\(stopped until '${MOV}' ran on hostb\\)\\n$`));
+    await serves(ip(3));
+    assert.equal(onB(['vserver', MOV, 'running']).code, 0);
+    assert.equal(existsSync(rootOf('a', SRC2)), false, 'the source tree is gone');
+    assert.equal(existsSync(confOf('a', SRC2)), false, 'the source configuration is gone');
+    assert.equal((await cli('vserver', [SRC2, 'status'])).code, 3);
+  });
+});
