@@ -561,7 +561,7 @@ static int status_here(int argc, char **argv)
 	char dir[PATH_MAX];
 	struct stat ds;
 	if (!l || !l->v2[0] ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s/" VCTX_CGROUP_ROOT "/%lld", l->v2, st.xid) >= sizeof(dir) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/%s/%lld", l->v2, vctx_cgroup_root(), st.xid) >= sizeof(dir) ||
 	    stat(dir, &ds) < 0)
 		return NODE_PATH;
 	char ino[32];
