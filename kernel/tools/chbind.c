@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <linux/capability.h>
 #include "vctx.h"
+#include "vctx-scan.h"
 #include "vctx-version.h"
 
 static const char usage_text[] =
@@ -87,12 +88,13 @@ static const char usage_text[] =
 static __attribute__((format(printf, 1, 2), noreturn)) void usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	char msg[2048];
 
-	fputs("chbind: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs(" (see chbind --help)\n", stderr);
+	/* one line, whatever the arguments in it hold */
+	fprintf(stderr, "chbind: %s (see chbind --help)\n", vctx_shown(msg));
 	exit(2);
 }
 

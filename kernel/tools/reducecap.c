@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 			puts("reducecap (vctx) " VCTX_VERSION);
 			return 0;
 		default:
-			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			usage_error("unknown or incomplete option '%s'", vctx_shown(argv[optind - 1]));
 		}
 	}
 	if (do_show)

@@ -347,6 +347,9 @@ describe('chbind / ipv4root', { skip }, () => {
       [['--ip', LOCK, '--loopback', 'lo', '--', 'true'], 2, /^chbind: --loopback: malformed IPv4 address 'lo' .*\n$/],
       [['--ip', '0.0.0.0', '--', 'true'], 2, /^chbind: --ip: 0\.0\.0\.0 is not a unicast address .*\n$/],
       [['--bogus', '--ip', LOCK, 'true'], 2, /^chbind: unknown option '--bogus' \(see chbind --help\)\n$/],
+      // found by the fuzz test: a line break in an unknown option broke the one-line error
+      [['--\r\n', '--ip', LOCK, 'true'], 2, /^chbind: unknown option '--\\r\\n' \(see chbind --help\)\n$/],
+      [['--ip', '1.2.3\n4', '--', 'true'], 2, /^chbind: --ip: '1\.2\.3\\n4' is neither an IPv4 address nor a network interface \(see chbind --help\)\n$/],
       [['--ip'], 2, /^chbind: option '--ip' needs an argument \(see chbind --help\)\n$/],
       [['--ip', LOCK], 2, /^chbind: no command given \(see chbind --help\)\n$/],
       [['--', 'true'], 2, /^chbind: --ip IP\|IFACE is required \(see chbind --help\)\n$/],
