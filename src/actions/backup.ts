@@ -370,6 +370,8 @@ interface CopyTarget {
   /** rsync's arguments that name the staging directory (and how to reach it) */
   rsyncTo(): string[];
   install(confText: string, hookText: Buffer | null, opts: RestoreOptions): Promise<{ conf: string; root: string; warnings: string[] }>;
+  /** unifies the installed copy (stopped) with the servers there: their store links what it already holds */
+  unify(): Promise<void>;
   /** starts the installed copy; resolves once it answers as running */
   start(): Promise<void>;
   /** removes the staging directory (never an installed server) */
@@ -384,6 +386,7 @@ function localTarget(dest: string, paths: VctxPaths, lifecycle: CopyOptions['lif
     prepare: () => prepareStage(dest, paths).then(() => undefined),
     rsyncTo: () => [`${stage}/`],
     install: (confText, hookText, opts) => installServer(dest, paths, confText, hookText, stage, opts),
+    unify: () => unifyServer(dest, paths).then(() => undefined),
     start: () => lifecycle.start(dest),
     discard: () => removeTree(stage).catch(() => {}),
   };
@@ -429,6 +432,9 @@ function remoteTarget(dest: string, ssh: SshHost): CopyTarget {
       }
       stage = null;
       return receiveAnswer<{ conf: string; root: string; warnings: string[] }>(r.stdout, 'install');
+    },
+    async unify() {
+      await ssh.check(`vserver ${dest} unify`, ['vserver', dest, 'unify']);
     },
     async start() {
       await ssh.check(`vserver ${dest} start`, ['vserver', dest, 'start']);
@@ -544,10 +550,11 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
     const confText = await readFile(from.conf, 'utf8');
     const hookText = from.hook ? await readFile(from.hook) : null;
     installed = await target.install(confText, hookText, { ...opts, replacing: opts.move && !opts.host ? src : undefined });
-    // here, the copy of a unified server shares the store's objects too (its files are linked to them, not hashed anew where linked)
-    if (!opts.host && isUnified(paths.rootdir, src)) {
-      say(`unifying '${dest}' (as '${src}' is)`);
-      await unifyServer(dest, paths).catch((e: unknown) => installed!.warnings.push(`'${dest}' is a plain copy, not unified: ${errText(e)}`));
+    // the copy of a unified server is unified too, here or there: its files link the objects that
+    // store already holds (all of them here; those of a like base on another host)
+    if (isUnified(paths.rootdir, src)) {
+      say(`unifying ${target.label} (as '${src}' is)`);
+      await target.unify().catch((e: unknown) => installed!.warnings.push(`${target.label} is a plain copy, not unified: ${errText(e)}`));
     }
   } catch (e) {
     await target.discard();

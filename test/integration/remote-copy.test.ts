@@ -10,16 +10,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { commandPath, type Command } from '../helpers/commands.js';
+import { httpGet, runCommand, until, type Res } from '../helpers/run.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -46,18 +46,7 @@ const dirEnv = (h: 'a' | 'b', instance: string | null) => {
   return { VSERVER_CONFDIR: d.confdir, VSERVER_ROOTDIR: d.rootdir, VSERVER_RUNDIR: d.rundir, ...(instance ? { VCTX_INSTANCE: instance } : {}) };
 };
 
-interface Res { code: number; stdout: string; stderr: string }
-function cli(cmd: Command, args: string[], env: NodeJS.ProcessEnv = envA): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath(cmd), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = (cmd: Command, args: string[], env: NodeJS.ProcessEnv = envA) => runCommand(cmd, args, { env });
 const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}${hostB ? `\nsshd: ${hostB.log()}` : ''}`;
 /** vserver on host B, as its sessions run it (over ssh) */
 const onB = (args: string[]) => {
@@ -65,26 +54,7 @@ const onB = (args: string[]) => {
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 };
 
-function fetch(addr: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: addr, port: 80, path: '/token.html', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (b) => (body += b));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-async function until<T>(what: string, fn: () => Promise<T | null> | T | null, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const fetch = (addr: string) => httpGet(addr, '/token.html');
 const serves = (addr: string) => until(`the page at ${addr}`, () => fetch(addr).then((b) => (b.includes(TOKEN) ? b : null), () => null));
 
 /** server @n's tree on host B kept owners, modes, the hard link, the file capability and the trusted xattr */
@@ -106,7 +76,7 @@ function nothingOnB(n: string): void {
   assert.deepEqual(readdirSync(dirs('b').rootdir).filter((f) => f.startsWith('.')), [], 'no staging directory left on B');
 }
 
-async function makeServer(name: string, addr: string): Promise<void> {
+async function makeServer(name: string, addr: string, opts: { unify?: boolean } = {}): Promise<void> {
   await build(name, { ip: addr }, dirs('a'));
   const www = join(rootOf('a', name), 'var/www');
   writeFileSync(join(www, 'token.html'), `<p>${TOKEN}</p>\n`, { mode: 0o640 });
@@ -115,6 +85,10 @@ async function makeServer(name: string, addr: string): Promise<void> {
   writeFileSync(join(rootOf('a', name), 'bin/capped'), '#!/bin/sh\n', { mode: 0o755 });
   assert.equal(spawnSync('setcap', ['cap_net_bind_service+ep', join(rootOf('a', name), 'bin/capped')]).status, 0);
   assert.equal(spawnSync('setfattr', ['-n', 'trusted.vctxtest', '-v', 'kept', join(www, 'token.html')]).status, 0);
+  if (opts.unify) {
+    const u = await cli('vserver', [name, 'unify']);
+    assert.equal(u.code, 0, show(u));
+  }
   const r = await cli('vserver', [name, 'start']);
   assert.equal(r.code, 0, show(r));
   await serves(addr);
@@ -133,6 +107,11 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
   after(async () => {
     for (const n of [SRC, SRC2]) await stop(n, dirs('a'), { timeoutSec: 1 }).catch(() => {});
     for (const n of [CPY, SRC, SRC2]) if (hostB) onB(['vserver', n, 'stop', '--if-running']);
+    // unified servers (an overlay on their root) go by delete: it unmounts and drops their layers
+    for (const n of [SRC2]) {
+      if (hostB) onB(['vserver', n, 'delete', '--force']);
+      spawnSync(commandPath('vserver'), [n, 'delete', '--force'], { env: envA, stdio: 'ignore' });
+    }
     for (const h of ['a', 'b'] as const) for (const n of [SRC, SRC2, CPY]) await removeTree(rootOf(h, n)).catch(() => {});
     await hostB?.stop();
     spawnSync(join(projectRoot, 'scripts', 'vctx-instance'), ['remove', INSTANCE_B], { stdio: 'ignore' });
@@ -188,9 +167,13 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
   });
 
   test('--move to hostb: (its own name there) the server runs there at its address, the source is gone here, the downtime is printed', { timeout: 180_000 }, async () => {
-    await makeServer(SRC2, ip(3));
+    // a unified source: the copy there is unified with B's store (issue 15: unified files stay unified)
+    await makeServer(SRC2, ip(3), { unify: true });
     const r = await cli('vserver-copy', [SRC2, 'hostb:', '--move', '--ssh-config', hostB!.sshConfig]);
     assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, new RegExp(`^vserver-copy: unifying '${MOV}' on hostb \\(as '${SRC2}' is\\)$`, 'm'));
+    assert.ok(existsSync(join(dirs('b').rootdir, '.vctx-unified', MOV)), 'the copy on B has its own layer of a unified server');
+    assert.match(onB(['vserver', MOV, 'unify']).stdout, /already unified: nothing to do/);
     assert.match(r.stdout, new RegExp(`^Server '${SRC2}' moved to '${MOV}' on hostb \\(${rootOf('b', MOV)}\\), running; '${SRC2}' removed; downtime \\d+\\.\\d\\d s \\(stopped until '${MOV}' ran on hostb\\)\\n$`));
     await serves(ip(3));
     assert.equal(onB(['vserver', MOV, 'running']).code, 0);
