@@ -310,7 +310,7 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
     killContext(xid, 'SIGKILL');
   });
 
-  test('the stat file of a process is kept open between snapshots and closed when it exits', async () => {
+  test('no stat file is kept open between snapshots (each costs the kernel a seq_file buffer)', async () => {
     const statFds = (pid: number) => readdirSync('/proc/self/fd').filter((fd) => {
       try { return readlinkSync(`/proc/self/fd/${fd}`) === `/proc/${pid}/stat`; } catch { return false; }
     }).length;
@@ -319,12 +319,11 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
     await sleep(100);
     assert.ok(byPid(source.snapshot(), child.pid!), 'the sleep is in the snapshot');
     source.snapshot();
-    assert.equal(statFds(child.pid!), 1, 'one stat file of it open');
+    assert.equal(statFds(child.pid!), 0, 'no stat file of it open after two snapshots');
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
     assert.equal(byPid(source.snapshot(), child.pid!), undefined, 'gone from the next snapshot');
-    assert.equal(statFds(child.pid!), 0, 'its stat file is closed');
   });
 
   test('the escaping of comm and cmdline escapes C0, DEL, C1, bidi controls and invalid UTF-8, keeps valid UTF-8', () => {
