@@ -555,36 +555,53 @@ static void link_file(struct level *lv, const char *name, const struct stat *st)
 	close(sfd);
 }
 
-static void walk(struct level *lv, size_t plen, int depth)
+/*
+ * The names in the directory @dfd (not . and ..), sorted, in a new array
+ * of @*n strings (free each, then the array).  A dup of @dfd is read: it
+ * shares the offset, which another pass may have left at the end.  @what
+ * names the directory in a fatal error.
+ */
+static char **list_names(int dfd, size_t *n, const char *what)
 {
-	DIR *d;
-	struct dirent *e;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	int fd;
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+	int fd = dup(dfd);
 
-	if (depth > MAX_DEPTH)
-		die_at(path, ELOOP);
-	fd = dup(lv->lower);
+	*n = 0;
 	if (fd < 0 || !(d = fdopendir(fd)))
-		die_at(path, errno);
-	rewinddir(d);	/* a dup shares the offset: another pass may have read it to the end */
+		die_at(what, errno);
+	rewinddir(d);
 	while ((errno = 0, e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			names = realloc(names, cap * sizeof *names);
 			if (!names)
 				die_at("memory", ENOMEM);
 		}
-		names[n++] = strdup(e->d_name);
+		if (!(names[*n] = strdup(e->d_name)))
+			die_at("memory", ENOMEM);
+		(*n)++;
 	}
 	if (errno)
-		die_at(path, errno);
+		die_at(what, errno);
 	closedir(d);
+	qsort(names, *n, sizeof *names, cmp_str);
+	return names;
+}
+
+static void walk(struct level *lv, size_t plen, int depth)
+{
+	char **names;
+	size_t n, i;
+
+	if (depth > MAX_DEPTH)
+		die_at(path, ELOOP);
 	/* by name: of two equal files in one tree, every server links the same one (the other stays its own) */
-	qsort(names, n, sizeof *names, cmp_str);
+	names = list_names(lv->lower, &n, path);
 
 	for (i = 0; i < n; i++) {
 		const char *name = names[i];
@@ -665,12 +682,9 @@ static size_t hl_note(const struct stat *st)
 static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], int depth, size_t plen)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	char **names = NULL, hdr[160], target[PATH_MAX + 1];
-	size_t n = 0, cap = 0, i;
+	char **names, hdr[160], target[PATH_MAX + 1];
+	size_t n, i;
 	unsigned int len = 32;
-	DIR *d;
-	struct dirent *e;
-	int fd;
 
 	if (!c || depth > MAX_DEPTH || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
 		die_at("tree hash", ENOMEM);
@@ -692,23 +706,7 @@ static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], in
 			EVP_DigestUpdate(c, xv, v);
 		}
 	}
-	fd = dup(dfd);
-	if (fd < 0 || !(d = fdopendir(fd)))
-		die_at("tree hash", errno);
-	rewinddir(d);
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof *names);
-			if (!names)
-				die_at("memory", ENOMEM);
-		}
-		names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof *names, cmp_str);
+	names = list_names(dfd, &n, "tree hash");
 	for (i = 0; i < n; i++) {
 		struct stat st;
 		unsigned char h[32];
@@ -775,27 +773,12 @@ static void tree_hash(int dfd, const struct stat *dst, unsigned char out[32], in
 /* removes everything in directory @dfd (the tree's file system only, no symlink followed) */
 static void remove_all(int dfd, int depth)
 {
-	DIR *d;
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	int fd = dup(dfd);
+	char **names;
+	size_t n, i;
 
-	if (depth > MAX_DEPTH || fd < 0 || !(d = fdopendir(fd)))
-		die_at("remove", errno ? errno : ELOOP);
-	rewinddir(d);
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof *names);
-			if (!names)
-				die_at("memory", ENOMEM);
-		}
-		names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
+	if (depth > MAX_DEPTH)
+		die_at("remove", ELOOP);
+	names = list_names(dfd, &n, "remove");
 	for (i = 0; i < n; i++) {
 		struct stat st;
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
