@@ -6,7 +6,8 @@
  *
  * Kept free of heavy imports: every command loads this first.
  */
-import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instanceName, InstanceError } from '../config/instance.js';
@@ -479,4 +480,18 @@ export function resolveContext(
   const known = [...names.values()].includes(arg) || (confdir !== undefined && configuredServers(confdir).includes(arg));
   if (known) fail(`server '${escapeText(arg)}' is not running`, EXIT_UNKNOWN);
   fail(`unknown server '${escapeText(arg)}' (give a context number or the name of a running server)`, EXIT_UNKNOWN);
+}
+
+/**
+ * vtop's key configuration file: --config FILE (which must exist), else the
+ * first of $XDG_CONFIG_HOME/vctx/vtop.json (~/.config) and
+ * /etc/vctx/vtop.json that exists; undefined for the built-in keys.
+ */
+export function keyConfigFile(explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) usageError(`--config ${explicit}: no such file`);
+    return explicit;
+  }
+  const xdg = process.env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
+  return [join(xdg, 'vctx', 'vtop.json'), '/etc/vctx/vtop.json'].find((f) => existsSync(f));
 }

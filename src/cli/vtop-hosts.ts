@@ -8,16 +8,14 @@
  * reached is listed as such, and the exit status is 1 when none could be.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { shellQuote } from '../actions/chcontext-args.js';
 import { LifecycleError } from '../actions/errors.js';
 import type { ActionRequest, ActionResult } from '../actions/vtop-port.js';
 import { RemoteHostLink } from '../live/remote-host.js';
 import { escapeText } from '../kernel-bridge/escape.js';
 import { type HostView, hostsJson, hostsText } from '../views/vtop-hosts.js';
-import { EXIT_FAIL, fail, usageError } from './common.js';
+import { EXIT_FAIL, fail, keyConfigFile, usageError } from './common.js';
 
 export interface HostsOptions {
   hosts: string[];
@@ -73,15 +71,6 @@ async function once(links: RemoteHostLink[], o: HostsOptions): Promise<number> {
   if (o.json) process.stdout.write(JSON.stringify(hostsJson(views), null, 2) + '\n');
   else process.stdout.write(hostsText(views, process.stdout.isTTY ? process.stdout.columns || 80 : Number(process.env['COLUMNS']) || 132) + '\n');
   return views.some((v) => v.status === 'up') ? 0 : EXIT_FAIL;
-}
-
-function keyConfigFile(explicit: string | undefined): string | undefined {
-  if (explicit !== undefined) {
-    if (!existsSync(explicit)) usageError(`--config ${explicit}: no such file`);
-    return explicit;
-  }
-  const xdg = process.env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
-  return [join(xdg, 'vctx', 'vtop.json'), '/etc/vctx/vtop.json'].find((f) => existsSync(f));
 }
 
 async function interactive(links: RemoteHostLink[], o: HostsOptions, store: import('../ui/hosts-app.js').HostsStore): Promise<number> {

@@ -12,13 +12,12 @@
  * that parses and draws what servers put in their process names can change
  * nothing by itself.  Other users get no helper: read-only.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
 import {
-  EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, optString, parseArgs, resolvePaths, runMain, usageError,
+  EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, keyConfigFile, optString, parseArgs, resolvePaths, runMain, usageError,
   INSTANCE_HELP, type VctxPaths,
 } from './common.js';
 import { isDigits } from '../config/digits.js';
@@ -160,15 +159,6 @@ function vduMeasure(tool: string): (root: string) => Promise<number> {
       else reject(new Error(`vdu ${root}: no result`));
     });
   });
-}
-
-function keyConfigFile(explicit: string | undefined): string | undefined {
-  if (explicit !== undefined) {
-    if (!existsSync(explicit)) usageError(`--config ${explicit}: no such file`);
-    return explicit;
-  }
-  const xdg = process.env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
-  return [join(xdg, 'vctx', 'vtop.json'), '/etc/vctx/vtop.json'].find((f) => existsSync(f));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
