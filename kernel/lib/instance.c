@@ -346,10 +346,10 @@ int vctx_xid_allowed(uint32_t xid, struct vctx_xid_range *dyn, vctx_error *err)
 	if (vctx_instance_check(err) < 0)
 		return -1;
 	me = vctx_instance();
-	known_instances(&s);
 	if (*me) {
 		if (vctx_instance_range(me, &mine, err) < 0)
 			return -1;
+		known_instances(&s);
 		for (int i = 0; i < s.n; i++) {
 			if (!strcmp(s.names[i], me))
 				continue;
@@ -370,7 +370,8 @@ int vctx_xid_allowed(uint32_t xid, struct vctx_xid_range *dyn, vctx_error *err)
 	dyn->hi = VCTX_XID_DYN_MAX;
 	snprintf(dyn->source, sizeof(dyn->source), "the default instance");
 	if (!xid)
-		return 0;
+		return 0;	/* no directory read: the default's dynamic band is no named range's */
+	known_instances(&s);
 	for (int i = 0; i < s.n; i++) {
 		if (vctx_instance_range(s.names[i], &other, err) < 0)
 			return -1;
