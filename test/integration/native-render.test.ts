@@ -236,12 +236,15 @@ describe('vserver NAME status and running: the C path and the Node path print th
   const viaC = (args: string[]) => vs(args, { NODE_OPTIONS: NO_NODE });
   const viaNode = (args: string[]) => vs(args, { VCTX_VSERVER_RENDER: 'node' });
 
-  /** both paths, C before and after Node: retried while a second of uptime ticks between the two C runs */
-  function bothPaths(args: string[]): Run {
+  /**
+   * both paths, @first (the C path, or the front choosing) before and after Node: retried while a
+   * second of uptime ticks between the two runs of @first
+   */
+  function bothPaths(args: string[], first: (a: string[]) => Run = viaC): Run {
     for (let i = 0; ; i++) {
-      const before = viaC(args);
+      const before = first(args);
       const node = viaNode(args);
-      const after = viaC(args);
+      const after = first(args);
       if (JSON.stringify(before) !== JSON.stringify(after) && i < 5) continue;
       assert.deepEqual(before, after, `vserver ${args.join(' ')}: the C path answered twice otherwise`);
       assert.deepEqual(before, node, `vserver ${args.join(' ')}: the C path and the Node path differ`);
@@ -298,12 +301,12 @@ describe('vserver NAME status and running: the C path and the Node path print th
     try {
       writeFileSync(conf, `${original}# changed\n`, { mode: 0o600 });
       assert.notEqual(viaC([NAME, 'status']).status, 0, 'the C path answered for a text Node has not judged');
-      assert.deepEqual(vs([NAME, 'status']), viaNode([NAME, 'status']));
+      bothPaths([NAME, 'status'], vs);
       writeFileSync(conf, `${original}S_NICE="abc"\n`, { mode: 0o600 });
       const bad = vs([NAME, 'status']);
       assert.equal(bad.status, 0);
       assert.match(bad.stderr, /S_NICE/);
-      assert.deepEqual(bad, viaNode([NAME, 'status']));
+      bothPaths([NAME, 'status'], vs);
       assert.notEqual(viaC([NAME, 'status']).status, 0, 'the C path answered for a text with an error');
     } finally {
       writeFileSync(conf, original, { mode: 0o600 });
@@ -312,7 +315,7 @@ describe('vserver NAME status and running: the C path and the Node path print th
 
   test('a bad name, an unknown server, other argument shapes: Node answers, the same either way', () => {
     for (const args of [['bad/name', 'status'], [`nosuch${run}`, 'status'], [`nosuch${run}`, 'running'], [NAME, 'status', '--json'].slice(0, 2), ['-x', 'status']]) {
-      assert.deepEqual(vs(args), viaNode(args), args.join(' '));
+      bothPaths(args, vs);
     }
     assert.equal(vs([`nosuch${run}`, 'status']).status, 3);
   });
