@@ -151,12 +151,13 @@ fi
 # jdupes (bench/unify.mjs runs them against unify; util-linux has hardlink),
 # openssh-server (vserver-copy to another host and vtop --host: their tests
 # start their own sshd on a loopback address; the packaged one must not
-# start, see below).
+# start, see below), erofs-utils (unify packs each server's never-shared
+# files into its own erofs image).
 pkgs=(make gcc g++ python3 clang llvm libbpf-dev libelf-dev zlib1g-dev libseccomp-dev
       busybox-static tmux procps psmisc iproute2 util-linux libcap2-bin debootstrap
       help2man man-db systemd lxcfs fuse3 libfuse3-dev pkg-config openssh-client lxc
       rsync xz-utils zstd attr debhelper e2fsprogs xfsprogs prometheus libssl-dev rdfind jdupes
-      openssh-server)
+      openssh-server erofs-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

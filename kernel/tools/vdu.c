@@ -162,7 +162,8 @@ static void walk_dir(int dfd, struct walk *w)
 
 /*
  * A unified server's root ROOTDIR/NAME (an overlay: vserver NAME unify) is
- * measured by its own layer ROOTDIR/.vctx-unified/NAME/upper: the files of
+ * measured by its own layers ROOTDIR/.vctx-unified/NAME/upper (and its
+ * image own.erofs, add_own_image): the files of
  * the shared layer have more than one link and never count, so the figure
  * is the same, without walking the shared layer, and right when the
  * overlay is not mounted (after a reboot, before the server's start).
@@ -186,6 +187,25 @@ static const char *own_layer(const char *path, char *buf, size_t size)
 	if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
 		return path;
 	return buf;
+}
+
+/*
+ * A unified server's own layer is its upper (what it wrote) and the image
+ * ROOTDIR/.vctx-unified/NAME/own.erofs next to it (what is never shared,
+ * packed at unify): @upper ends in "/upper"; the image's blocks are added.
+ */
+static void add_own_image(const char *upper, struct walk *w)
+{
+	char img[8192];
+	size_t n = strlen(upper);
+	struct stat st;
+
+	if (n < 6 || n - 5 + sizeof "own.erofs" > sizeof img)
+		return;
+	memcpy(img, upper, n - 5);
+	strcpy(img + n - 5, "own.erofs");
+	if (lstat(img, &st) == 0 && S_ISREG(st.st_mode))
+		w->blocks += (uint64_t)st.st_blocks;
 }
 
 /* count one PATH into w->blocks: 0, -1 when some directory under it
@@ -230,6 +250,8 @@ static int du_path(const char *path, struct walk *w)
 		}
 	}
 	walk_dir(fd, w);
+	if (path == own)
+		add_own_image(own, w);
 	return w->failed ? -1 : 0;
 }
 
@@ -243,8 +265,9 @@ static void usage(FILE *out)
 	      "links (never followed) and files with more than one link (unified with other\n"
 	      "servers) are not counted, and the walk stays on PATH's filesystem: what a\n"
 	      "unified server really uses on its own.  A unified server's root\n"
-	      "(ROOTDIR/NAME, an overlay) is measured by its own layer,\n"
-	      "ROOTDIR/.vctx-unified/NAME/upper: the same figure, mounted or not.\n"
+	      "(ROOTDIR/NAME, an overlay) is measured by its own layers: what it wrote,\n"
+	      "ROOTDIR/.vctx-unified/NAME/upper, and what is never shared, packed in\n"
+	      "ROOTDIR/.vctx-unified/NAME/own.erofs: the same figure, mounted or not.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --json     the figures as JSON: {\"paths\": [{\"path\": PATH, \"kib\": N}, ...]}\n"

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { mountsBelow } from '../kernel-bridge/host.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
+import { isUnified } from './unify.js';
 import { dirname, join, resolve } from 'node:path';
 import {
   checkServerInit, checkServerRoot, configPath, ConfigError, formatIssue, instanceName, instancePaths, formatIssueBare,
@@ -206,13 +207,16 @@ export async function build(name: string, opts: BuildOptions, paths: BuildPaths)
     throw new BuildError('exists', 'exists', `server '${name}' already exists (${what}); use --force to build it anew`);
   }
   if (rootExists) {
-    const mounted = await mountsBelow(root);
-    if (mounted.length) {
-      throw new BuildError('failed', 'exists', `${mounted[mounted.length - 1]} is mounted (is server '${name}' running? stop it first); not replacing ${root}`);
-    }
     const users = await processesRootedIn(root);
     if (users.length) {
       throw new BuildError('failed', 'exists', `process ${users.join(', ')} runs inside ${root} (is server '${name}' running? stop it first); not replacing it`);
+    }
+    if (isUnified(rootdir, name)) {
+      throw new BuildError('failed', 'exists', `server '${name}' is unified (${root} is its overlay); build --force does not replace a unified tree: run 'vserver ${name} deunify' (or delete) first`);
+    }
+    const mounted = await mountsBelow(root);
+    if (mounted.length) {
+      throw new BuildError('failed', 'exists', `${mounted[mounted.length - 1]} is mounted (is server '${name}' running? stop it first); not replacing ${root}`);
     }
   }
 

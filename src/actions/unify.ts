@@ -13,20 +13,26 @@
  *                                         ROOTDIR/.vctx-layers/TREEHASH, one
  *                                         layer for servers whose layers are
  *                                         the same tree
- *   ROOTDIR/.vctx-unified/NAME/upper      what is never shared (/etc, /var,
- *                                         data directories, dpkg conffiles)
- *                                         and everything the server writes
+ *   ROOTDIR/.vctx-unified/NAME/own.erofs  what is never shared (/etc, /var,
+ *                                         data directories, dpkg conffiles),
+ *                                         the server's alone, packed at
+ *                                         unify into one compressed erofs
+ *                                         image (small files share blocks)
+ *   ROOTDIR/.vctx-unified/NAME/own        where that image is mounted
+ *                                         (read-only, from the file itself)
+ *   ROOTDIR/.vctx-unified/NAME/upper      everything the server writes
  *   ROOTDIR/.vctx-unified/NAME/work       overlayfs's work directory
  *   ROOTDIR/NAME                          the overlay, mounted in the host's
  *                                         mount namespace (every tool keeps
  *                                         using ROOTDIR/NAME as the tree)
  *
- * The walk and the hashing are kernel/tools/vunify.c.  One function,
- * mountUnified, mounts a unified tree where it is missing (after a reboot):
- * start, backup, vserver-copy and deunify call it.
+ * The overlay's layers, top first: upper, own, lower.  The walk and the
+ * hashing are kernel/tools/vunify.c, the image mkfs.erofs (erofs-utils).
+ * One function, mountUnified, mounts a unified tree where it is missing
+ * (after a reboot): start, backup, vserver-copy and deunify call it.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, rmdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
 import { configPath } from '../config/index.js';
@@ -51,6 +57,9 @@ export interface UnifiedDirs {
   lower: string;
   upper: string;
   work: string;
+  /** the server's own layer: an erofs image of what is never shared, and its mount point */
+  image: string;
+  own: string;
   /** a unify asked while the server ran: done at its next start */
   pending: string;
 }
@@ -59,6 +68,7 @@ export function unifiedDirs(rootdir: string, name: string): UnifiedDirs {
   const base = join(rootdir, '.vctx-unified', name);
   return {
     store: join(rootdir, '.vctx-store'), base, lower: join(base, 'lower'), upper: join(base, 'upper'), work: join(base, 'work'),
+    image: join(base, 'own.erofs'), own: join(base, 'own'),
     pending: join(rootdir, '.vctx-unified', `${name}.pending`),
   };
 }
@@ -66,16 +76,6 @@ export function unifiedDirs(rootdir: string, name: string): UnifiedDirs {
 /** server @name's tree is unified (its layer exists) */
 export function isUnified(rootdir: string, name: string): boolean {
   return existsSync(unifiedDirs(rootdir, name).lower);
-}
-
-/**
- * The directory holding what is server @name's own: the upper directory of
- * a unified server, else its root.  vdu measures it (shared files are not
- * the server's; what it wrote or replaced is).
- */
-export function ownTree(rootdir: string, name: string): string {
-  const d = unifiedDirs(rootdir, name);
-  return existsSync(d.upper) ? d.upper : join(rootdir, name);
 }
 
 async function isMountPoint(dir: string): Promise<boolean> {
@@ -94,22 +94,66 @@ export async function mountUnified(rootdir: string, name: string): Promise<boole
   if (await isMountPoint(root)) return true;
   if (!existsSync(root)) await mkdir(root, { mode: 0o755 });
   await mkdir(d.work, { recursive: true, mode: 0o700 });
+  const own = existsSync(d.image);
+  if (own) await mountOwn(d, name);
   // index=off: the layers may be copied (vserver-copy) and remounted elsewhere
   await run('mount', ['-t', 'overlay', 'overlay', '-o',
-    `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work},index=off,redirect_dir=off,metacopy=off`, root]).catch((e: Error) => {
+    `lowerdir=${own ? `${d.own}:` : ''}${d.lower},upperdir=${d.upper},workdir=${d.work},index=off,redirect_dir=off,metacopy=off`, root]).catch((e: Error) => {
     throw new LifecycleError('failed', 'unify', `cannot mount the unified tree of '${name}' on ${root}: ${e.message}`);
   });
   return true;
 }
 
-/** unmounts server @name's overlay when mounted */
+/** mounts @d's own layer (its erofs image) when it is not: from the file, else through a loop device (kernels before 6.12) */
+async function mountOwn(d: UnifiedDirs, name: string): Promise<void> {
+  if (await isMountPoint(d.own)) return;
+  await mkdir(d.own, { recursive: true, mode: 0o755 });
+  await run(VUNIFY, ['mount-image', d.image, d.own]).catch(async (e: Error & { code?: number }) => {
+    if (e.code !== 3) throw e;
+    await run('mount', ['-t', 'erofs', '-o', 'ro,nosuid,nodev,loop', d.image, d.own]);
+  }).catch((e: Error) => {
+    throw new LifecycleError('failed', 'unify', `cannot mount the own layer of '${name}' (${d.image}) on ${d.own}: ${e.message}`);
+  });
+}
+
+/** unmounts server @name's overlay, then its own layer, when mounted */
 async function unmountUnified(rootdir: string, name: string): Promise<void> {
   const root = join(rootdir, name);
-  if (!(await isMountPoint(root))) return;
-  const users = await processesRootedIn(root);
-  if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unmounting it`);
-  await run('umount', [root]);
+  const d = unifiedDirs(rootdir, name);
+  if (await isMountPoint(root)) {
+    const users = await processesRootedIn(root);
+    if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unmounting it`);
+    await run('umount', [root]);
+  }
+  if (await isMountPoint(d.own)) await run('umount', [d.own]);
 }
+
+/**
+ * Packs what convert moved into @d's upper (what is never shared: the
+ * server's alone) into its own erofs image, mounted as the layer under the
+ * upper, and empties the upper: a Debian server's /etc and /var are ~1,100
+ * small files that take a 4 KiB block each on ext4 (7 MiB); packed with
+ * lz4hc and tail-packing they take ~1.6 MiB.  The server still changes any
+ * of them: the overlay copies it up into its upper.  Crash-safe: the image
+ * is complete before the upper is emptied, and the two show the same files.
+ */
+async function packOwn(d: UnifiedDirs): Promise<{ bytes: number; imageBytes: number }> {
+  const bytes = Number((await run('du', ['-sxB1', d.upper])).split('\t')[0]);
+  const tmp = `${d.image}.new`;
+  await rm(tmp, { force: true });
+  try {
+    await run('mkfs.erofs', [...EROFS_OPTS, tmp, d.upper]);
+    await rename(tmp, d.image);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  for (const n of await readdir(d.upper)) await rm(join(d.upper, n), { recursive: true, force: true });
+  return { bytes, imageBytes: (await stat(d.image)).blocks * 512 };
+}
+
+/** mkfs.erofs (erofs-utils 1.5): lz4hc in 64 KiB clusters, small files' tails packed, every time kept to the nanosecond */
+const EROFS_OPTS = ['-zlz4hc', '-C65536', '-Eztailpacking', '--preserve-mtime', '--quiet'];
 
 export interface UnifyCounts {
   /** SHA-256 of the lower layer's tree (names, metadata, contents; no times); null when it cannot be shared */
@@ -127,6 +171,9 @@ export interface UnifyCounts {
   keptLinks: number;
   dupes: number;
   empty: number;
+  /** what is never shared, on disk as moved (bytes) and packed into its erofs image; null when not packed (packError says why) */
+  own?: { bytes: number; imageBytes: number } | null;
+  packError?: string;
 }
 
 export interface UnifyResult {
@@ -309,6 +356,13 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     if (counts.layerExists) throw new LifecycleError('failed', 'unify', `unify of '${name}': cannot link ${d.lower} to its layer: ${errText(e)}`);
     return false;
   });
+  // not packed (no mkfs.erofs, a full disk): the own files stay in the upper, as good but bigger
+  counts.own = await packOwn(d).catch((e: unknown) => {
+    counts.packError = errText(e);
+    return null;
+  });
+  // the merged root's times are the upper's: the root's own again, as the moves and the packing changed them
+  await utimes(d.upper, rootSt.atime, rootSt.mtime);
   await mountUnified(paths.rootdir, name);
   return counts;
 }

@@ -75,15 +75,28 @@ export function monitorByCmdline(name: string): number | null {
 
 /**
  * Processes whose root directory is at or below dir, as far as the host can
- * tell from /proc/PID/root (a running server seen from the host).
+ * tell: /proc/PID/root's path (a process chrooted on the host's view), or,
+ * for a process in its own mount namespace (a running server, whose path
+ * the host cannot name), its root's device and inode: dir itself, or any
+ * directory of the file system mounted on dir (a unified server's overlay).
  */
 export async function processesRootedIn(dir: string): Promise<number[]> {
   const base = resolve(dir);
   const pids: number[] = [];
+  const st = await fsp.stat(base).catch(() => null);
+  const parent = st && base !== '/' ? await fsp.stat(resolve(base, '..')).catch(() => null) : null;
+  const mountRoot = !!(st && parent && parent.dev !== st.dev);
   for (const e of await fsp.readdir('/proc')) {
     if (!isDigits(e)) continue;
     const r = await fsp.readlink(`/proc/${e}/root`).catch(() => null);
-    if (r && (r === base || r.startsWith(base + '/'))) pids.push(Number(e));
+    if (r === null) continue;
+    if (r === base || r.startsWith(base + '/')) {
+      pids.push(Number(e));
+      continue;
+    }
+    if (!st) continue;
+    const rs = await fsp.stat(`/proc/${e}/root`).catch(() => null);
+    if (rs && rs.dev === st.dev && (mountRoot || rs.ino === st.ino)) pids.push(Number(e));
   }
   return pids;
 }

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
+import { mountsBelow } from '../../src/kernel-bridge/host.js';
+import { processesRootedIn } from '../../src/kernel-bridge/pid.js';
 import { aptCacheDir } from '../helpers/debian-services.mjs';
 import { commandPath, type Command } from '../helpers/commands.js';
 
@@ -49,6 +51,7 @@ const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stder
 const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
 const rootOf = (n: string) => join(T, 'vs', n);
 const upperOf = (n: string) => join(T, 'vs', '.vctx-unified', n, 'upper');
+const ownOf = (n: string) => join(T, 'vs', '.vctx-unified', n, 'own');
 async function ok(args: string[]): Promise<Res> {
   const r = await vs(args);
   assert.equal(r.code, 0, `vserver ${args.join(' ')}: ${show(r)}`);
@@ -138,6 +141,8 @@ describe('unify: three Debian servers from one base share disk and page cache an
   after(async () => {
     for (const n of all) await stop(n, paths(), { timeoutSec: 1 }).catch(() => {});
     for (const n of all) spawnSync('umount', [rootOf(n)]);
+    // then the servers' own layers (erofs images) the overlays stood on
+    for (const m of await mountsBelow(T)) spawnSync('umount', [m]);
     for (const n of all) await removeTree(rootOf(n)).catch(() => {});
     if (T) await rm(T, { recursive: true, force: true });
   });
@@ -150,8 +155,18 @@ describe('unify: three Debian servers from one base share disk and page cache an
     const total = duBytes(join(T, 'vs'));
     console.log(`# one base ${(base / 1048576).toFixed(1)} MiB; three unified ${(total / 1048576).toFixed(1)} MiB (${(total / base).toFixed(2)}x)`);
     assert.ok(total <= 1.3 * base, `three unified servers take ${total} bytes, one base ${base}: ${(total / base).toFixed(2)}x > 1.3x`);
-    // what is never shared is each server's own: /etc, /var and dpkg's conffiles
-    for (const f of ['etc/hostname', 'var/lib/dpkg/status']) assert.ok(existsSync(join(upperOf(A), f)), `${f} is in ${A}'s own layer`);
+    // what is never shared is each server's own: /etc, /var and dpkg's conffiles, packed in its erofs image
+    assert.match(r.stdout, / never-shared paths in its own layer \(\d+\.\d MiB packed into \d+\.\d MiB\)/);
+    for (const n of all) {
+      assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === ownOf(n))?.split(' - ')[1]?.split(' ')[0], 'erofs', `${n}'s own layer is its erofs image, mounted`);
+      for (const f of ['etc/hostname', 'var/lib/dpkg/status']) {
+        assert.ok(existsSync(join(ownOf(n), f)), `${f} is in ${n}'s own layer`);
+        assert.equal(readFileSync(join(ownOf(n), f), 'utf8'), readFileSync(join(rootOf(n), f), 'utf8'), `${n} shows its own ${f}`);
+      }
+      assert.ok(!existsSync(join(T, 'vs/.vctx-unified', n, 'lower/etc/hostname')), `${n}'s /etc/hostname is not in the shared layer`);
+    }
+    assert.notEqual(readFileSync(join(rootOf(A), 'etc/hostname'), 'utf8'), readFileSync(join(rootOf(B), 'etc/hostname'), 'utf8'), 'each server its own /etc/hostname');
+    assert.deepEqual(readdirSync(upperOf(A)), [], "A's upper is empty until A writes");
     assert.equal(statSync(join(rootOf(A), 'usr/bin/sleep')).nlink >= 2, true, 'a shared binary is a store object');
     assert.equal(statSync(join(rootOf(A), 'usr/bin/sleep')).ino, statSync(join(rootOf(C), 'usr/bin/sleep')).ino, 'one inode in all servers');
     // servers of one base have one lower layer: ROOTDIR/.vctx-layers/TREEHASH
@@ -176,8 +191,13 @@ describe('unify: three Debian servers from one base share disk and page cache an
   test('two running servers map one host page for the same binary (pagemap PFN); their /proc/PID/maps name the file', { timeout: 120_000 }, async () => {
     await ok([A, 'start']);
     await ok([B, 'start']);
-    const a = sleepMapping(await sleeper(A, secsOf(1)));
-    const b = sleepMapping(await sleeper(B, secsOf(2)));
+    const aPid = await sleeper(A, secsOf(1));
+    const bPid = await sleeper(B, secsOf(2));
+    // the host tells which processes run in a unified tree (its overlay): what delete and build --force check
+    const inA = await processesRootedIn(rootOf(A));
+    assert.ok(inA.includes(aPid) && !inA.includes(bPid), `processes rooted in ${rootOf(A)}: ${inA.join(' ')}; A's sleep ${aPid}, B's ${bPid}`);
+    const a = sleepMapping(aPid);
+    const b = sleepMapping(bPid);
     console.log(`# ${A}: sleep at ${a.devIno} PFN ${a.pfn}; ${B}: ${b.devIno} PFN ${b.pfn}`);
     assert.ok(a.pfn > 0n, 'root reads PFNs');
     assert.equal(a.pfn, b.pfn, 'the first page of /usr/bin/sleep is one physical page of the page cache in both servers');
@@ -299,6 +319,12 @@ describe('unify: three Debian servers from one base share disk and page cache an
     const u = await vs([`nosuch${run}`, 'unify']);
     assert.equal(u.code, 3, show(u));
     assert.match(u.stderr, /^vserver: unknown server 'nosuch\w+' \(no .*\)\n$/);
+    // build --force does not replace a unified tree: it says what to do, and the tree stays
+    const digest = treeDigest(C);
+    const f = await vs([C, 'build', '--force', '--template', 'debootstrap']);
+    assert.equal(f.code, 1, show(f));
+    assert.equal(f.stderr, `vserver: server '${C}' is unified (${rootOf(C)} is its overlay); build --force does not replace a unified tree: run 'vserver ${C} deunify' (or delete) first\n`);
+    assert.equal(treeDigest(C), digest);
     await ok([C, 'deunify']);
     const lockFile = join(T, 'vs/.vctx-unified/.lock');
     const holder = spawn('flock', [lockFile, 'sleep', '30'], { stdio: 'ignore' });

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
+import { mountsBelow } from '../../src/kernel-bridge/host.js';
 import { commandPath } from '../helpers/commands.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -83,6 +84,7 @@ describe('the unification store against a hostile server', { skip: !isRoot && 'n
   after(async () => {
     for (const n of [A, B]) await stop(n, paths(), { timeoutSec: 1 }).catch(() => {});
     for (const n of [A, B]) spawnSync('umount', [rootOf(n)]);
+    for (const m of await mountsBelow(T)) spawnSync('umount', [m]); // their own layers' images
     for (const n of [A, B]) await removeTree(rootOf(n)).catch(() => {});
     if (T) await rm(T, { recursive: true, force: true });
   });

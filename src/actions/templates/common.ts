@@ -279,7 +279,7 @@ export async function elfInterpreter(path: string): Promise<string | null> {
   }
 }
 
-/** run a command, collecting stdout; rejects with its stderr's last line */
+/** run a command, collecting stdout; rejects with its stderr's last line (the error's `code`: its exit status) */
 export function run(cmd: string, args: readonly string[], opts: { onLine?: (line: string) => void } = {}): Promise<string> {
   return new Promise((resolveP, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -304,7 +304,7 @@ export function run(cmd: string, args: readonly string[], opts: { onLine?: (line
       if (opts.onLine && partial.trim()) opts.onLine(partial.trimEnd());
       if (code === 0) return resolveP(out);
       const last = errTail.trim().split('\n').filter(Boolean).pop() ?? '';
-      reject(new Error(`${cmd} ${signal ? `killed by ${signal}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`));
+      reject(Object.assign(new Error(`${cmd} ${signal ? `killed by ${signal}` : `exited with status ${code}`}${last ? `: ${last}` : ''}`), { code }));
     });
   });
 }
