@@ -217,15 +217,15 @@ Disk is \`du -sxB1\` (hard links counted once, this file system only).
 | ${N} servers, unified (store + layers) | ${MiB(r.tools.vctx.disk)} | ${x(r.tools.vctx.disk)} |
 
 One base: /usr ${MiB(r.baseParts.usr)}, /etc ${MiB(r.baseParts.etc)}, /var ${MiB(r.baseParts.var)}.
-After unify: the store ${MiB(r.store)}; the ${N} servers' own layers (own.erofs: /etc, /var, /home,
-/root, /srv, conffiles, packed; upper: empty until a server writes) ${MiB(r.own)} together; their
+After unify: the store ${MiB(r.store)}; the ${N} servers' own layers (own.erofs: /etc, dpkg's and debconf's
+databases, packed; upper: the rest of /var, /home, /root, /srv ...) ${MiB(r.own)} together; their
 read-only layers (lower: directories, symlinks, empty files, files that stay a server's own; the links
 into the store cost nothing more) ${MiB(r.lower)} together: ${r.layers} layer${r.layers === 1 ? '' : 's'} in ROOTDIR/.vctx-layers
 (servers whose layers are the same tree share one).
 One server's never-shared files as a plain tree holds them: /etc ${MiB(r.upperParts.etc)}, /var ${MiB(r.upperParts.var)} (of which
 /var/lib/dpkg ${MiB(r.upperParts['var/lib/dpkg'])}, /var/cache/debconf ${MiB(r.upperParts['var/cache/debconf'])},
-/var/log ${MiB(r.upperParts['var/log'])}): ~1,100 small files, a 4 KiB block each at least on ext4; packed into its
-own erofs image (lz4hc, 64 KiB clusters, tails packed): ${MiB(r.ownImage)}.  One lower layer ${MiB(r.lowerOne)} (its directories: 4 KiB each).
+/var/log ${MiB(r.upperParts['var/log'])}): ~1,100 small files, a 4 KiB block each at least on ext4; /etc, /var/lib/dpkg
+and /var/cache/debconf packed into its own erofs image (lz4hc, 64 KiB clusters, tails packed): ${MiB(r.ownImage)}.  One lower layer ${MiB(r.lowerOne)} (its directories: 4 KiB each).
 
 Target: ${N} servers ≤ 1.2x one base.  Result: **${x(r.tools.vctx.disk)}**: ${r.tools.vctx.disk <= 1.2 * r.base ? 'met' : 'NOT met'}.
 Per further server: ${MiB((r.tools.vctx.disk - r.base) / (N - 1))} (one base plus ${N - 1} of them; nothing under /etc or /var is

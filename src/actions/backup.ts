@@ -370,8 +370,8 @@ interface CopyTarget {
   /** rsync's arguments that name the staging directory (and how to reach it) */
   rsyncTo(): string[];
   install(confText: string, hookText: Buffer | null, opts: RestoreOptions): Promise<{ conf: string; root: string; warnings: string[] }>;
-  /** unifies the installed copy (stopped) with the servers there: their store links what it already holds */
-  unify(): Promise<void>;
+  /** unifies the installed copy (stopped) with the servers there: their store links what it already holds; resolves to why its own files were not packed, or null */
+  unify(): Promise<string | null>;
   /** starts the installed copy; resolves once it answers as running */
   start(): Promise<void>;
   /** removes the staging directory (never an installed server) */
@@ -386,7 +386,7 @@ function localTarget(dest: string, paths: VctxPaths, lifecycle: CopyOptions['lif
     prepare: () => prepareStage(dest, paths).then(() => undefined),
     rsyncTo: () => [`${stage}/`],
     install: (confText, hookText, opts) => installServer(dest, paths, confText, hookText, stage, opts),
-    unify: () => unifyServer(dest, paths).then(() => undefined),
+    unify: () => unifyServer(dest, paths).then((r) => r.counts?.packError ?? null),
     start: () => lifecycle.start(dest),
     discard: () => removeTree(stage).catch(() => {}),
   };
@@ -434,7 +434,8 @@ function remoteTarget(dest: string, ssh: SshHost): CopyTarget {
       return receiveAnswer<{ conf: string; root: string; warnings: string[] }>(r.stdout, 'install');
     },
     async unify() {
-      await ssh.check(`vserver ${dest} unify`, ['vserver', dest, 'unify']);
+      const line = await ssh.check(`vserver ${dest} unify`, ['vserver', dest, 'unify']);
+      return /\(not packed: (.*)\)(?:, its lower layer| \(\d)/.exec(line)?.[1] ?? null;
     },
     async start() {
       await ssh.check(`vserver ${dest} start`, ['vserver', dest, 'start']);
@@ -554,7 +555,9 @@ export async function copyServer(src: string, dest: string, paths: VctxPaths, op
     // store already holds (all of them here; those of a like base on another host)
     if (isUnified(paths.rootdir, src)) {
       say(`unifying ${target.label} (as '${src}' is)`);
-      await target.unify().catch((e: unknown) => installed!.warnings.push(`${target.label} is a plain copy, not unified: ${errText(e)}`));
+      await target.unify().then((notPacked) => {
+        if (notPacked) installed!.warnings.push(`${target.label} is unified, its own files not packed: ${notPacked}`);
+      }, (e: unknown) => installed!.warnings.push(`${target.label} is a plain copy, not unified: ${errText(e)}`));
     }
   } catch (e) {
     await target.discard();

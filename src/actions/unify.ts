@@ -13,14 +13,17 @@
  *                                         ROOTDIR/.vctx-layers/TREEHASH, one
  *                                         layer for servers whose layers are
  *                                         the same tree
- *   ROOTDIR/.vctx-unified/NAME/own.erofs  what is never shared (/etc, /var,
- *                                         data directories, dpkg conffiles),
- *                                         the server's alone, packed at
- *                                         unify into one compressed erofs
- *                                         image (small files share blocks)
+ *   ROOTDIR/.vctx-unified/NAME/own.erofs  the server's own /etc and dpkg's
+ *                                         and debconf's databases (PACKED),
+ *                                         packed at unify into one
+ *                                         compressed erofs image (small
+ *                                         files share blocks)
  *   ROOTDIR/.vctx-unified/NAME/own        where that image is mounted
- *                                         (read-only, from the file itself)
- *   ROOTDIR/.vctx-unified/NAME/upper      everything the server writes
+ *                                         (read-only)
+ *   ROOTDIR/.vctx-unified/NAME/upper      the rest of what is never shared
+ *                                         (/var, data directories, conffiles
+ *                                         elsewhere) and everything the
+ *                                         server writes
  *   ROOTDIR/.vctx-unified/NAME/work       overlayfs's work directory
  *   ROOTDIR/NAME                          the overlay, mounted in the host's
  *                                         mount namespace (every tool keeps
@@ -32,7 +35,7 @@
  * (after a reboot): start, backup, vserver-copy and deunify call it.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, rmdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { VctxPaths } from '../config/paths.js';
 import { configPath } from '../config/index.js';
@@ -60,6 +63,8 @@ export interface UnifiedDirs {
   /** the server's own layer: an erofs image of what is never shared, and its mount point */
   image: string;
   own: string;
+  /** stands while the image is made and the upper emptied (packOwn) */
+  packing: string;
   /** a unify asked while the server ran: done at its next start */
   pending: string;
 }
@@ -68,7 +73,7 @@ export function unifiedDirs(rootdir: string, name: string): UnifiedDirs {
   const base = join(rootdir, '.vctx-unified', name);
   return {
     store: join(rootdir, '.vctx-store'), base, lower: join(base, 'lower'), upper: join(base, 'upper'), work: join(base, 'work'),
-    image: join(base, 'own.erofs'), own: join(base, 'own'),
+    image: join(base, 'own.erofs'), own: join(base, 'own'), packing: join(base, 'own.packing'),
     pending: join(rootdir, '.vctx-unified', `${name}.pending`),
   };
 }
@@ -94,11 +99,15 @@ export async function mountUnified(rootdir: string, name: string): Promise<boole
   if (await isMountPoint(root)) return true;
   if (!existsSync(root)) await mkdir(root, { mode: 0o755 });
   await mkdir(d.work, { recursive: true, mode: 0o700 });
+  if (existsSync(d.packing)) await resumePack(d, name);
   const own = existsSync(d.image);
+  const mountedOwn = own && !(await isMountPoint(d.own));
   if (own) await mountOwn(d, name);
-  // index=off: the layers may be copied (vserver-copy) and remounted elsewhere
+  // index=off: the layers may be copied (vserver-copy) and remounted elsewhere; xino=auto: one
+  // device and unique inode numbers in the tree although the own layer is another file system
   await run('mount', ['-t', 'overlay', 'overlay', '-o',
-    `lowerdir=${own ? `${d.own}:` : ''}${d.lower},upperdir=${d.upper},workdir=${d.work},index=off,redirect_dir=off,metacopy=off`, root]).catch((e: Error) => {
+    `lowerdir=${own ? `${d.own}:` : ''}${d.lower},upperdir=${d.upper},workdir=${d.work},index=off,redirect_dir=off,metacopy=off,xino=auto`, root]).catch(async (e: Error) => {
+    if (mountedOwn) await run('umount', [d.own]).catch(() => {});
     throw new LifecycleError('failed', 'unify', `cannot mount the unified tree of '${name}' on ${root}: ${e.message}`);
   });
   return true;
@@ -129,30 +138,104 @@ async function unmountUnified(rootdir: string, name: string): Promise<void> {
 }
 
 /**
- * Packs what convert moved into @d's upper (what is never shared: the
- * server's alone) into its own erofs image, mounted as the layer under the
- * upper, and empties the upper: a Debian server's /etc and /var are ~1,100
- * small files that take a 4 KiB block each on ext4 (7 MiB); packed with
- * lz4hc and tail-packing they take ~1.6 MiB.  The server still changes any
- * of them: the overlay copies it up into its upper.  Crash-safe: the image
- * is complete before the upper is emptied, and the two show the same files.
+ * What a server's own image holds (relative to its root): the package
+ * manager's configuration and database, ~1,100 small files in a Debian
+ * server that take a 4 KiB block each on ext4 (6.5 MiB) and are rarely
+ * written.  The rest of what is never shared (logs, data directories,
+ * /home, /srv, /tmp ...) stays in the upper directory, where a server
+ * renames directories and grows files without a copy-up.
  */
-async function packOwn(d: UnifiedDirs): Promise<{ bytes: number; imageBytes: number }> {
-  const bytes = Number((await run('du', ['-sxB1', d.upper])).split('\t')[0]);
+export const PACKED = ['etc', 'var/lib/dpkg', 'var/cache/debconf'];
+/** PACKED holding more than this (apparent size: a huge or sparse file) is not packed: mkfs would read it all */
+const PACK_MAX_BYTES = 64 << 20;
+
+/**
+ * Packs PACKED from @d's upper (what convert moved there: the server's
+ * alone) into its own erofs image, mounts it as the layer under the upper,
+ * and only then removes those files from the upper: lz4hc and tail-packing
+ * take a Debian server's 6.5 MiB to ~1.5 MiB.  The server still changes any
+ * of them: the overlay copies it up into its upper.  Crash-safe: the marker
+ * d.packing stands from before mkfs until the upper is emptied, the image
+ * is on disk (fsync) before it is renamed into place and mounted, and a
+ * mount (resumePack) finishes or undoes what a crash interrupted.  Throws
+ * (the upper untouched, nothing left) when the image cannot be made or
+ * cannot be mounted on this kernel.
+ */
+async function packOwn(d: UnifiedDirs, name: string): Promise<{ bytes: number; imageBytes: number }> {
+  const present: string[] = [];
+  for (const p of PACKED) if ((await lstat(join(d.upper, p)).catch(() => null))?.isDirectory()) present.push(p);
+  if (!present.length) throw new Error('it has no /etc, dpkg or debconf directory of its own');
+  const du = async (...opts: string[]) =>
+    Number(/^(\d+)\s+total$/m.exec(await run('du', ['-scxB1', ...opts, ...present.map((p) => join(d.upper, p))]))?.[1] ?? NaN);
+  const apparent = await du('--apparent-size');
+  if (!(apparent <= PACK_MAX_BYTES)) {
+    throw new Error(`its ${present.map((p) => `/${p}`).join(', ')} hold ${(apparent / 1048576).toFixed(1)} MiB, more than ${PACK_MAX_BYTES >> 20} MiB`);
+  }
+  const bytes = await du();
+  const exclude = await notPacked(d.upper, present);
   const tmp = `${d.image}.new`;
-  await rm(tmp, { force: true });
+  await writeFile(d.packing, `${new Date().toISOString()}\n`, { mode: 0o600 });
   try {
-    await run('mkfs.erofs', [...EROFS_OPTS, tmp, d.upper]);
-    await rename(tmp, d.image);
-  } catch (e) {
     await rm(tmp, { force: true });
+    await run('mkfs.erofs', [...EROFS_OPTS, ...exclude.map((x) => `--exclude-path=${x}`), tmp, d.upper]);
+    await fsyncPath(tmp);
+    await rename(tmp, d.image);
+    await fsyncPath(d.base);
+    await mountOwn(d, name);
+  } catch (e) {
+    if (await isMountPoint(d.own)) await run('umount', [d.own]).catch(() => {});
+    await rm(tmp, { force: true });
+    await rm(d.image, { force: true });
+    await rm(d.packing, { force: true });
     throw e;
   }
-  for (const n of await readdir(d.upper)) await rm(join(d.upper, n), { recursive: true, force: true });
+  await finishPack(d);
   return { bytes, imageBytes: (await stat(d.image)).blocks * 512 };
 }
 
-/** mkfs.erofs (erofs-utils 1.5): lz4hc in 64 KiB clusters, small files' tails packed, every time kept to the nanosecond */
+/** the entries of @upper on the way to @packed that are not packed: mkfs.erofs's --exclude-path list (relative) */
+async function notPacked(upper: string, packed: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const n of await readdir(rel ? join(upper, rel) : upper)) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (packed.includes(r)) continue;
+      if (packed.some((p) => p.startsWith(`${r}/`)) && (await lstat(join(upper, r))).isDirectory()) await walk(r);
+      else out.push(r);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** the packed files leave the upper (the image, mounted, shows them); the marker goes last */
+async function finishPack(d: UnifiedDirs): Promise<void> {
+  for (const p of PACKED) await rm(join(d.upper, p), { recursive: true, force: true });
+  await rm(d.packing, { force: true });
+}
+
+/** a pack a crash interrupted: finished when its image is there and mounts, else undone (the upper still holds everything) */
+async function resumePack(d: UnifiedDirs, name: string): Promise<void> {
+  await rm(`${d.image}.new`, { force: true });
+  if (existsSync(d.image)) {
+    await mountOwn(d, name);
+    await finishPack(d);
+  } else {
+    await rm(d.packing, { force: true });
+  }
+}
+
+/** data and metadata of @path on disk (a file or a directory) */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** mkfs.erofs (erofs-utils 1.5): lz4hc in 64 KiB clusters, small files' tails packed, mtimes kept to the nanosecond */
 const EROFS_OPTS = ['-zlz4hc', '-C65536', '-Eztailpacking', '--preserve-mtime', '--quiet'];
 
 export interface UnifyCounts {
@@ -329,7 +412,10 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   }
   await mkdir(join(paths.rootdir, '.vctx-unified'), { recursive: true, mode: 0o700 });
   await chmod(join(paths.rootdir, '.vctx-unified'), 0o700);
-  if (existsSync(d.base)) await rm(d.base, { recursive: true, force: true }); // left by an interrupted unify before its tree moved
+  if (existsSync(d.base)) { // left by an interrupted unify before its tree moved
+    if (await isMountPoint(d.own)) await run('umount', [d.own]);
+    await rm(d.base, { recursive: true, force: true });
+  }
   await mkdir(d.base, { mode: 0o700 });
   await mkdir(d.upper, { mode: 0o755 });
   await mkdir(d.work, { mode: 0o700 });
@@ -357,7 +443,7 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     return false;
   });
   // not packed (no mkfs.erofs, a full disk): the own files stay in the upper, as good but bigger
-  counts.own = await packOwn(d).catch((e: unknown) => {
+  counts.own = await packOwn(d, name).catch((e: unknown) => {
     counts.packError = errText(e);
     return null;
   });

@@ -75,9 +75,10 @@ Commands:
                     servers (one copy on disk and in the page cache): its
                     tree becomes an overlay whose lower layer links into
                     ROOTDIR/.vctx-store; /etc, /var, /home, /root, /srv and
-                    dpkg's conffiles stay its own (packed into its own
-                    erofs image), and whatever it changes is copied up
-                    into its upper layer.  Says "nothing to do"
+                    dpkg's conffiles stay its own (/etc and dpkg's and
+                    debconf's databases packed into its own erofs
+                    image), and whatever it changes is copied up into
+                    its upper layer.  Says "nothing to do"
                     when already unified; a running server is unified at
                     its next start (and it says so)
   deunify           make a unified (stopped) server's tree a plain tree of

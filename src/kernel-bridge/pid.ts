@@ -75,17 +75,17 @@ export function monitorByCmdline(name: string): number | null {
 
 /**
  * Processes whose root directory is at or below dir, as far as the host can
- * tell: /proc/PID/root's path (a process chrooted on the host's view), or,
- * for a process in its own mount namespace (a running server, whose path
- * the host cannot name), its root's device and inode: dir itself, or any
- * directory of the file system mounted on dir (a unified server's overlay).
+ * tell: /proc/PID/root's path for a process in the host's mount namespace;
+ * for one in another (a running server, whose root's path the host cannot
+ * name), its root's device and inode: dir itself, or, when dir is an
+ * overlay's mount point (a unified server), any directory of that overlay.
  */
 export async function processesRootedIn(dir: string): Promise<number[]> {
   const base = resolve(dir);
   const pids: number[] = [];
   const st = await fsp.stat(base).catch(() => null);
-  const parent = st && base !== '/' ? await fsp.stat(resolve(base, '..')).catch(() => null) : null;
-  const mountRoot = !!(st && parent && parent.dev !== st.dev);
+  const overlay = st ? (await fsp.statfs(base).catch(() => null))?.type === OVERLAYFS_SUPER_MAGIC : false;
+  const ownNs = await fsp.readlink('/proc/self/ns/mnt').catch(() => null);
   for (const e of await fsp.readdir('/proc')) {
     if (!isDigits(e)) continue;
     const r = await fsp.readlink(`/proc/${e}/root`).catch(() => null);
@@ -94,9 +94,12 @@ export async function processesRootedIn(dir: string): Promise<number[]> {
       pids.push(Number(e));
       continue;
     }
-    if (!st) continue;
+    if (!st || (await fsp.readlink(`/proc/${e}/ns/mnt`).catch(() => ownNs)) === ownNs) continue;
     const rs = await fsp.stat(`/proc/${e}/root`).catch(() => null);
-    if (rs && rs.dev === st.dev && (mountRoot || rs.ino === st.ino)) pids.push(Number(e));
+    if (rs && rs.dev === st.dev && (overlay || rs.ino === st.ino)) pids.push(Number(e));
   }
   return pids;
 }
+
+/** statfs(2)'s f_type of overlayfs */
+const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
