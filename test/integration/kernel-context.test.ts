@@ -288,13 +288,13 @@ describe('enter a running context by XID', { skip }, () => {
     try {
       await waitFor(() => /[#$] ?$/m.test(t.capture()), 5000);
       t.keys('tty; echo MARK-$((6*7)); cat /dev/vctx/xid', 'Enter');
-      const screen = await waitFor(() => {
-        const s = t.capture();
-        return /MARK-42/.test(s) ? s : '';
-      }, 5000);
-      assert.match(screen, /MARK-42/);
-      assert.match(screen, /^\/dev\/pts\/\d+$/m);
-      assert.match(screen, new RegExp(`^${ctx.xid}$`, 'm'));
+      // the three commands print one after another: wait for the last one's line,
+      // not for MARK-42 (tmux may show the screen before cat has written)
+      const xidLine = new RegExp(`^${ctx.xid}$`, 'm');
+      let screen = '';
+      await waitFor(() => xidLine.test((screen = t.capture())), 5000);
+      assert.match(screen, /^\/dev\/pts\/\d+\nMARK-42\n/m);
+      assert.match(screen, new RegExp(`^MARK-42\\n${ctx.xid}$`, 'm'));
       // the shell runs in the context's own devpts: the host has no such pty for it
       t.keys('exit', 'Enter');
       const gone = await waitFor(() => run('tmux', ['has-session', '-t', name]).status !== 0, 5000);
