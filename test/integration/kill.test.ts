@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KernelError } from '../../src/kernel-bridge/errors.js';
 import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';
@@ -123,6 +124,24 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
       assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 5000, 50), 'the context is gone');
     }
     expectKernelError(() => killContext(xid, 'SIGKILL'), 'ESRCH', /no such context/);
+  });
+
+  test('a signal reaches every process even when the first one signalled ends the context (frozen meanwhile)', async () => {
+    // vctx-init forwards SIGTERM to the command and, once it ends, tears the PID namespace down:
+    // unfrozen, the processes not signalled yet died of SIGKILL first (SIGTERM reached 224 of 302)
+    const n = 300;
+    const xid = startContext(['sh', '-c', `i=0; while [ $i -lt ${n} ]; do sleep 1000 & i=$((i+1)); done; exec sleep 1000`]);
+    assert.ok(await waitFor(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === n + 1, 20000, 50),
+      `the ${n + 1} sleeps of context ${xid} started`);
+    const ctx = source.snapshot().contexts.find((c) => c.xid === xid)!;
+    assert.equal(ctx.nprocs, n + 2);
+    const events = () => readFileSync(join(ctx.cgroup, 'cgroup.events'), 'utf8');
+    // a signal nobody acts on: every process gets it, and the context runs on, thawed
+    assert.equal(killContext(xid, 'SIGWINCH'), n + 2);
+    assert.doesNotMatch(events(), /^frozen 1$/m);
+    assert.equal(source.snapshot().contexts.find((c) => c.xid === xid)?.nprocs, n + 2);
+    assert.equal(killContext(xid, 'SIGTERM'), n + 2);
+    assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 10000, 50), 'the context ended');
   });
 
   test('context 0 as a whole is refused', () => {
