@@ -372,7 +372,9 @@ pid_t vctx_spectate_fork(const char *prog, vctx_error *err);
 /* ------------------------------------------------------------ kill */
 
 /* signal every process of context @xid (SIGKILL: cgroup.kill or
-   freeze-kill-thaw); returns the number of processes signalled */
+   freeze-kill-thaw; another signal: with the context frozen meanwhile, so
+   none of its processes can end the others before they are signalled);
+   returns the number of processes signalled */
 int vctx_kill_context(uint32_t xid, int sig, vctx_error *err);
 
 /*

@@ -12,7 +12,9 @@
  * kernels without it, freezes the cgroup, signals every member and thaws
  * it (crun's cgroup_killall_path).  Other signals go to every member of
  * the context's cgroup subtree by pidfd, each one checked to still be a
- * member after it was pinned.  A member that exits meanwhile is skipped.
+ * member after it was pinned, with the context frozen meanwhile (so no
+ * member's reaction ends another before it was signalled: signal_frozen).
+ * A member that exits meanwhile is skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -301,41 +303,77 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* wait (up to ~5 s) until the file reads @want (a line or keyed value) */
-static int wait_state(int dfd, const char *file, const char *want)
+/*
+ * wait (up to @ms) until the file reads @want (a line or keyed value):
+ * woken by the cgroup's notification (cgroup.events), else every 10 ms
+ */
+static int wait_state(int dfd, const char *file, const char *want, int ms)
 {
 	char buf[512];
+	int fd cleanup_fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	struct timespec t0, now;
 
-	for (int i = 0; i < 500; i++) {
-		if (vctx_read_file_at(dfd, file, buf, sizeof(buf)) < 0)
+	if (fd < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
 			return -1;
+		buf[n] = 0;
 		if (strstr(buf, want))
 			return 0;
-		sleep_ms(10);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		poll(&pfd, 1, 10);
 	}
 	errno = ETIMEDOUT;
 	return -1;
 }
 
-/* freeze the context, SIGKILL every member, thaw: for kernels without cgroup.kill */
-static int freeze_kill_thaw(const struct vctx_cgroup_layout *l, int dfd, const char *rel,
-			    uint32_t xid, vctx_error *err)
+/*
+ * Signal every member with the context frozen, then thaw it (runc's
+ * signalAllProcesses, crun's cgroup_killall_path): no member runs between
+ * the first signal and the last, so none can end the others first.  Without
+ * it, the context's PID 1 (vctx-init forwards SIGTERM to the command and
+ * exits when it ends) tore the PID namespace down, SIGKILL for every member
+ * not yet signalled, while the loop still went through the list: a
+ * context's SIGTERM reached 224 of its 302 processes.  A context frozen
+ * already stays frozen (except for SIGKILL, the kernels without
+ * cgroup.kill).  When the context does not freeze within a second (a
+ * process stuck in the kernel), nothing can freeze it or the caller is one
+ * of its members, a signal other than SIGKILL goes to the members as they
+ * run, one by one, as before.
+ */
+static int signal_frozen(const struct vctx_cgroup_layout *l, int dfd, const char *rel,
+			 uint32_t xid, int sig, vctx_error *err)
 {
 	int frz cleanup_fd = -1;
-	const char *file, *on, *off, *frozen;
+	const char *file, *on, *off, *frozen, *state;
+	char cur[64], self[512];
 	int count;
 
-	if (l->has_freeze) {
+	/* a caller inside the context would freeze itself for good */
+	if (cgroup2_of(getpid(), self, sizeof(self)) == 0 && is_below(self, rel))
+		frz = -2;
+	else if (l->has_freeze) {
 		frz = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 		file = "cgroup.freeze"; on = "1"; off = "0";
-		frozen = "frozen 1";
+		frozen = "frozen 1"; state = "cgroup.events";
 	} else if (l->v1path[VCTX_CTL_FREEZER][0]) {
 		char path[1024];
 		snprintf(path, sizeof(path), "%s%s", l->v1path[VCTX_CTL_FREEZER], rel);
 		frz = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		file = "freezer.state"; on = "FROZEN"; off = "THAWED";
-		frozen = "FROZEN";
+		frozen = "FROZEN"; state = file;
 	} else {
+		frz = -2;
+	}
+	if (frz == -2 && sig != SIGKILL) {
+		return signal_members(dfd, rel, sig, err);
+	} else if (frz == -2) {
 		/* nothing to freeze with: signal and go on until empty */
 		int total = 0;
 		for (int round = 0; round < 50; round++) {
@@ -349,16 +387,27 @@ static int freeze_kill_thaw(const struct vctx_cgroup_layout *l, int dfd, const c
 		}
 		return total;
 	}
-	if (frz < 0)
+	if (frz < 0) {
+		if (sig != SIGKILL)
+			return signal_members(dfd, rel, sig, err);
 		return vctx_set_error(err, errno, "context %u: opening its freezer: %s", xid, strerror(errno));
-	if (vctx_write_file_at(frz, file, on) < 0)
+	}
+	/* frozen by someone else: it stays so (the signal is seen once thawed) */
+	if (sig != SIGKILL && vctx_read_file_at(frz, file, cur, sizeof(cur)) > 0 && !strncmp(cur, on, strlen(on)))
+		return signal_members(dfd, rel, sig, err);
+	if (vctx_write_file_at(frz, file, on) < 0) {
+		if (sig != SIGKILL)
+			return signal_members(dfd, rel, sig, err);
 		return vctx_set_error(err, errno, "context %u: freezing it (%s): %s", xid, file, strerror(errno));
-	if (wait_state(frz, !strcmp(file, "cgroup.freeze") ? "cgroup.events" : file, frozen) < 0) {
+	}
+	if (wait_state(frz, state, frozen, sig == SIGKILL ? 5000 : 1000) < 0) {
 		int e = errno;
 		vctx_write_file_at(frz, file, off);
+		if (sig != SIGKILL)
+			return signal_members(dfd, rel, sig, err);
 		return vctx_set_error(err, e, "context %u: waiting for it to freeze: %s", xid, strerror(e));
 	}
-	count = signal_members(dfd, rel, SIGKILL, err);
+	count = signal_members(dfd, rel, sig, err);
 	if (vctx_write_file_at(frz, file, off) < 0 && count >= 0)
 		return vctx_set_error(err, errno, "context %u: thawing it (%s): %s", xid, file, strerror(errno));
 	return count;
@@ -385,8 +434,11 @@ VCTX_API int vctx_kill_context(uint32_t xid, int sig, vctx_error *err)
 			return vctx_set_error(err, ESRCH, "context %u: no such context is running", xid);
 		return vctx_set_error(err, errno, "context %u: opening %s: %s", xid, dir, strerror(errno));
 	}
-	if (sig != SIGKILL)
+	/* signal 0 asks only which processes are there */
+	if (sig == 0)
 		return signal_members(dfd, rel, sig, err);
+	if (sig != SIGKILL)
+		return signal_frozen(l, dfd, rel, xid, sig, err);
 
 	int count = count_members(dfd);
 	if (count < 0)
@@ -396,5 +448,5 @@ VCTX_API int vctx_kill_context(uint32_t xid, int sig, vctx_error *err)
 			return vctx_set_error(err, errno, "context %u: writing cgroup.kill: %s", xid, strerror(errno));
 		return count;
 	}
-	return freeze_kill_thaw(l, dfd, rel, xid, err);
+	return signal_frozen(l, dfd, rel, xid, SIGKILL, err);
 }

@@ -262,7 +262,7 @@ describe('enter a running context by XID', { skip }, () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 
-  test('the guard keeps no descriptor of the processes it started, whichever way they ended', () => {
+  test('the guard keeps no descriptor of the processes it started, whichever way they ended', async () => {
     // the guard serves every enter for the context's lifetime: a descriptor
     // passed with a request (stdin/out/err) or a pty it made must not stay
     // open in it, on success or failure
@@ -274,6 +274,9 @@ describe('enter a running context by XID', { skip }, () => {
       assert.equal(chcontext(['--ctx', String(ctx.xid), '--', '/no/such/program']).status, 127);
       assert.equal(chcontext(['--ctx', String(ctx.xid), '--', 'sh', '-c', 'exit 3'], { input: 'x' }).status, 3);
     }
+    // the guard sends the exit status, then closes the connection: the caller may be gone
+    // in between (a busy host caught one descriptor more); a leak stays
+    await waitFor(() => fds() === start, 5000);
     assert.equal(fds(), start, `descriptors of the guard (PID ${guard}): ${readdirSync(`/proc/${guard}/fd`).join(' ')}`);
   });
 
@@ -288,13 +291,13 @@ describe('enter a running context by XID', { skip }, () => {
     try {
       await waitFor(() => /[#$] ?$/m.test(t.capture()), 5000);
       t.keys('tty; echo MARK-$((6*7)); cat /dev/vctx/xid', 'Enter');
-      const screen = await waitFor(() => {
-        const s = t.capture();
-        return /MARK-42/.test(s) ? s : '';
-      }, 5000);
-      assert.match(screen, /MARK-42/);
-      assert.match(screen, /^\/dev\/pts\/\d+$/m);
-      assert.match(screen, new RegExp(`^${ctx.xid}$`, 'm'));
+      // the three commands print one after another: wait for the last one's line,
+      // not for MARK-42 (tmux may show the screen before cat has written)
+      const xidLine = new RegExp(`^${ctx.xid}$`, 'm');
+      let screen = '';
+      await waitFor(() => xidLine.test((screen = t.capture())), 5000);
+      assert.match(screen, /^\/dev\/pts\/\d+\nMARK-42\n/m);
+      assert.match(screen, new RegExp(`^MARK-42\\n${ctx.xid}$`, 'm'));
       // the shell runs in the context's own devpts: the host has no such pty for it
       t.keys('exit', 'Enter');
       const gone = await waitFor(() => run('tmux', ['has-session', '-t', name]).status !== 0, 5000);

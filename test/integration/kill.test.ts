@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KernelError } from '../../src/kernel-bridge/errors.js';
 import { killContext, killPid, parseSignal } from '../../src/kernel-bridge/kill.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
-import { sleep, startTimeOf, waitFor } from '../helpers/kernel.js';
+import { running, sleep, startTimeOf, waitFor } from '../helpers/kernel.js';
 
 const contexts: number[] = [];
 const children: ChildProcess[] = [];
@@ -96,7 +97,10 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
   });
 
   test('killContext delivers a signal to every process and SIGKILL empties the context', async () => {
-    const xid = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
+    // the command ignores SIGTERM (an ignored signal stays so across exec), the sleeps it
+    // started before do not: after SIGTERM the context is its reaper and the command, which
+    // keeps the reaper (it ends when its command ends) and so the context going
+    const xid = startContext(['sh', '-c', 'sleep 1000 & sleep 1000 & trap "" TERM; exec sleep 1000']);
     // the reaper and three sleeps, once the shell has forked twice and exec'd
     assert.ok(await waitFor(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === 3, 5000, 50));
     const s = source.snapshot();
@@ -105,24 +109,41 @@ describe('contexts', { skip: !existsSync(chcontext) && `${chcontext} is not buil
     assert.equal(procs.length, 4);
     const sleeps = procs.filter((p) => p.comm === 'sleep');
     assert.equal(sleeps.length, 3);
-    // SIGTERM reaches all four; the sleeps die (the init of a PID namespace ignores it)
+    const reaper = procs.find((p) => p.comm !== 'sleep')!;
+    const command = sleeps.find((p) => p.ppid === reaper.pid)!;
+    const started = sleeps.filter((p) => p.ppid === command?.pid);
+    assert.equal(started.length, 2, 'the command started the other two sleeps');
+    // SIGTERM reaches all four; the two sleeps die (the command ignores it, the init of a PID
+    // namespace too)
     assert.equal(killContext(xid, 'SIGTERM'), ctx.nprocs);
-    assert.ok(await waitFor(() => sleeps.every((p) => startTimeOf(p.pid) !== p.startTime), 5000, 50), 'the sleeps got SIGTERM');
+    // (zombies: the command does not reap them)
+    assert.ok(await waitFor(() => started.every((p) => !running(p.pid) || startTimeOf(p.pid) !== p.startTime), 5000, 50),
+      'the sleeps got SIGTERM');
+    const left = source.snapshot().contexts.find((c) => c.xid === xid)!;
+    assert.equal(left.nprocs, 2, 'the reaper and the command are left');
+    assert.equal(startTimeOf(command.pid), command.startTime, 'the command ignored SIGTERM');
     // SIGKILL takes the rest, and the context goes away
-    // (its reaper may end by itself once the sleeps are gone: then the context goes between
-    // this snapshot and the kill, and the kill finds no such context)
-    const left = source.snapshot().contexts.find((c) => c.xid === xid);
-    if (left) {
-      let n: number | null = null;
-      try {
-        n = killContext(xid, 9);
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ESRCH') throw e;
-      }
-      if (n !== null) assert.ok(n >= 1 && n <= left.nprocs, `SIGKILL reached ${n} of the ${left.nprocs} processes left`);
-      assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 5000, 50), 'the context is gone');
-    }
+    assert.equal(killContext(xid, 9), 2);
+    assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 5000, 50), 'the context is gone');
     expectKernelError(() => killContext(xid, 'SIGKILL'), 'ESRCH', /no such context/);
+  });
+
+  test('a signal reaches every process even when the first one signalled ends the context (frozen meanwhile)', async () => {
+    // vctx-init forwards SIGTERM to the command and, once it ends, tears the PID namespace down:
+    // unfrozen, the processes not signalled yet died of SIGKILL first (SIGTERM reached 224 of 302)
+    const n = 300;
+    const xid = startContext(['sh', '-c', `i=0; while [ $i -lt ${n} ]; do sleep 1000 & i=$((i+1)); done; exec sleep 1000`]);
+    assert.ok(await waitFor(() => source.snapshot().processes.filter((p) => p.xid === xid && p.comm === 'sleep').length === n + 1, 20000, 50),
+      `the ${n + 1} sleeps of context ${xid} started`);
+    const ctx = source.snapshot().contexts.find((c) => c.xid === xid)!;
+    assert.equal(ctx.nprocs, n + 2);
+    const events = () => readFileSync(join(ctx.cgroup, 'cgroup.events'), 'utf8');
+    // a signal nobody acts on: every process gets it, and the context runs on, thawed
+    assert.equal(killContext(xid, 'SIGWINCH'), n + 2);
+    assert.doesNotMatch(events(), /^frozen 1$/m);
+    assert.equal(source.snapshot().contexts.find((c) => c.xid === xid)?.nprocs, n + 2);
+    assert.equal(killContext(xid, 'SIGTERM'), n + 2);
+    assert.ok(await waitFor(() => !source.snapshot().contexts.some((c) => c.xid === xid), 10000, 50), 'the context ended');
   });
 
   test('context 0 as a whole is refused', () => {

@@ -16,6 +16,7 @@ import { requireAddon } from '../../src/kernel-bridge/addon.js';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import type { ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
 import { chcontext, startDaemonContext } from '../helpers/daemon-context.js';
+import { statFields } from '../helpers/kernel.js';
 
 const contexts: number[] = [];
 const children: ChildProcess[] = [];
@@ -300,7 +301,8 @@ describe('native snapshot', { skip: !existsSync(chcontext) && `${chcontext} is n
     assert.ok(parent && orphan && orphan.ppid === parent.pid, 'the child of the parent is in the snapshot');
     source.snapshot();
     killPid(parent.pid, parent.startTime, 'SIGKILL');
-    for (let i = 0; i < 50 && existsSync(`/proc/${parent.pid}/stat`) && readFileSync(`/proc/${parent.pid}/stat`, 'utf8').includes(') Z'); i++) await sleep(20);
+    // until it is reaped (one read: it may go between a check and the read)
+    for (let i = 0; i < 50 && statFields(parent.pid)?.[0] === 'Z'; i++) await sleep(20);
     await sleep(100);
     const now = byPid(source.snapshot(), orphan.pid);
     assert.ok(now, 'the orphan is still there');
