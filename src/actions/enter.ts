@@ -9,7 +9,7 @@ import { FLAG } from '../generated/tables.js';
 import { CHCONTEXT } from './chcontext-args.js';
 import { checkName } from './config-load.js';
 import { LifecycleError } from './errors.js';
-import { findContext, readState } from './runtime.js';
+import { findContext } from './runtime.js';
 
 /** the running context of @name for entering, or a LifecycleError */
 export async function contextToEnter(name: string, paths: VctxPaths): Promise<number> {

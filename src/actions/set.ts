@@ -15,7 +15,7 @@
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  configPath, formatIssue, KEY_SCHEMAS, parseServerConfig, quoteValue, setConfigValues, type ConfigKey, type ServerConfig,
+  configPath, formatIssue, KEY_SCHEMAS, parseServerConfig, quoteValue, setConfigValues, type ServerConfig,
 } from '../config/index.js';
 import type { VctxPaths } from '../config/paths.js';
 import { setLiveLimits, type LiveLimits } from '../kernel-bridge/context.js';

@@ -48,7 +48,6 @@ import { unpublishServer } from './server-index.js';
 import {
   ensureRunDir, findContext, readState, releaseContext, removeState, runFiles, type RunningContext,
 } from './runtime.js';
-import { LOCK_WAIT_SEC } from './start.js';
 import { FLAG } from '../generated/tables.js';
 
 export const DEFAULT_STOP_TIMEOUT_SEC = 10;

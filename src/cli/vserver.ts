@@ -16,7 +16,7 @@ import { runForeground } from './foreground.js';
 import { adoptFrontKernel } from '../kernel-bridge/front.js';
 import {
   CliError, EXIT_FAIL, EXIT_UNKNOWN, EXIT_USAGE, fail, handleHelp, optString, parseArgs, parseUint, PATH_OPTIONS, PATH_AND_STANDARD_HELP,
-  requireRoot, resolvePaths, runMain, usageError, warn, warning, writeOut, type OptionSpec, type ParsedArgs, INSTANCE_HELP
+  requireRoot, resolvePaths, runMain, usageError, warning, writeOut, type OptionSpec, type ParsedArgs, INSTANCE_HELP
 } from './common.js';
 
 const HELP = `Usage: vserver [--confdir DIR] [--rootdir DIR] [--rundir DIR] NAME COMMAND [ARGS]

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import type { Snapshot, SnapshotSource } from '../kernel-bridge/types.js';
+import type { SnapshotSource } from '../kernel-bridge/types.js';
 import {
   EXIT_FAIL, PATH_OPTIONS, configuredServers, fail, handleHelp, keyConfigFile, optString, parseArgs, resolvePaths, runMain, usageError,
   INSTANCE_HELP, type VctxPaths,
