@@ -173,7 +173,7 @@ struct walk {
 	vctx_error *err;
 };
 
-/* gives the file or directory open at fd the project id (and directories PROJINHERIT) */
+/* gives the file or directory open at fd the project id (and directories PROJINHERIT); id 0 takes both away */
 static int tag_fd(struct walk *w, int fd, int is_dir, const char *what)
 {
 	struct fsxattr fa;
@@ -181,7 +181,7 @@ static int tag_fd(struct walk *w, int fd, int is_dir, const char *what)
 		return vctx_set_error(w->err, errno, "cannot read the attributes of %s: %s", what, strerror(errno));
 	/* HASATTR is the kernel's to report (XFS: the inode has xattrs), never to set */
 	unsigned have = fa.fsx_xflags & ~FS_XFLAG_HASATTR;
-	unsigned want = have | (is_dir ? FS_XFLAG_PROJINHERIT : 0);
+	unsigned want = w->projid ? have | (is_dir ? FS_XFLAG_PROJINHERIT : 0) : have & ~FS_XFLAG_PROJINHERIT;
 	if (fa.fsx_projid == w->projid && have == want)
 		return 0;
 	fa.fsx_projid = w->projid;
@@ -281,6 +281,8 @@ static int tag_dir(struct walk *w, int dfd, const char *path, int depth)
  * vctx_quota_tag_tree - project id @projid on @root and everything below
  * it on the same file system (directories with PROJINHERIT).  Files that
  * carry it already are left alone, so a second run costs reads only.
+ * @projid 0 untags: the file system's default id, no PROJINHERIT (unify
+ * does it to a tree before its files become objects several servers share).
  */
 int vctx_quota_tag_tree(const char *root, uint32_t projid, struct vctx_quota_tag_stats *st, vctx_error *err)
 {
@@ -288,8 +290,6 @@ int vctx_quota_tag_tree(const char *root, uint32_t projid, struct vctx_quota_tag
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	if (projid == 0)
-		return vctx_set_error(err, EINVAL, "project id 0 is the file system's default, not a server's");
 	int fd = open_root(root, err);
 	if (fd < 0)
 		return -1;
@@ -346,7 +346,7 @@ int vctx_quota_get(const char *path, uint32_t projid, struct vctx_quota_use *out
 /**
  * vctx_quota_apply - DISK_MAX for the server tree @root: give the tree a
  * project id of its own if it has none of ours (under an flock of the
- * directory holding it), tag every file, then set the limit to @bytes
+ * roots directory holding it), tag every file, then set the limit to @bytes
  * (0 = none).  The file system must account and enforce project quotas
  * (vctx_quota_probe; the caller words the refusal).  *projid is the id.
  */
@@ -357,8 +357,14 @@ int vctx_quota_apply(const char *root, uint64_t bytes, uint32_t *projid, struct 
 	if (vctx_quota_project_of(root, &id, NULL, err) < 0)
 		return -1;
 	if (id < VCTX_PROJID_BASE) {
+		/* the roots directory: ROOTDIR/NAME's parent, or for a unified server's own
+		   layers ROOTDIR/.vctx-unified/NAME its grandparent, so that both kinds of
+		   server take their ids under one lock */
 		char parent[4096];
-		snprintf(parent, sizeof(parent), "%s/..", root);
+		const char *slash = strrchr(root, '/');
+		size_t dl = slash ? (size_t)(slash - root) : 0;
+		int unified = dl >= 14 && !memcmp(root + dl - 14, "/.vctx-unified", 14);
+		snprintf(parent, sizeof(parent), unified ? "%s/../.." : "%s/..", root);
 		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pfd < 0)
 			return vctx_set_error(err, errno, "cannot open %s: %s", parent, strerror(errno));

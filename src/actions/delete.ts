@@ -16,7 +16,7 @@ import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
 import { repair } from './repair.js';
-import { removeUnified } from './unify.js';
+import { isUnified, removeUnified } from './unify.js';
 import { ensureRunDir, findContext } from './runtime.js';
 
 export interface DeletePlan {
@@ -46,7 +46,9 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
       throw new LifecycleError('failed', 'running', `server '${name}' is running; stop it first (vserver ${name} stop)`);
     }
     const root = join(paths.rootdir, name);
-    // a unified tree: its overlay and layers go first (objects others link stay)
+    // a unified tree: its overlay and layers go first (objects others link stay), its disk limit
+    // lifted before (the project id is on its own layers)
+    if (isUnified(paths.rootdir, name)) liftDiskLimit(root);
     await removeUnified(paths.rootdir, name);
     if (existsSync(root)) {
       const issue = await checkServerRoot(paths.rootdir, name);

@@ -5,6 +5,9 @@
  * by `delete`.  Where the file system has no project quotas it is refused
  * in one line naming the mount and what it lacks.
  *
+ * The tree is the server's root, or a unified server's own layers
+ * (ROOTDIR/.vctx-unified/NAME: what it wrote, its packed /etc; quota.ts
+ * diskTreeOf), the shared store and lower layer carrying no id.
  * The project id: the one the tree's root directory carries when it is one
  * of vctx's (from PROJID_BASE, 100000, up), else the lowest id from there
  * the file system has no quota entry for (libvctx, under an flock of the
@@ -13,7 +16,7 @@
  */
 import type { ServerConfig } from '../config/index.js';
 import {
-  applyDiskLimit, PROJID_BASE, quotaSupport, setProjectLimit, treeProjectId, type QuotaSupport,
+  applyDiskLimit, diskTreeOf, PROJID_BASE, quotaSupport, setProjectLimit, treeProjectId, type QuotaSupport,
 } from '../kernel-bridge/quota.js';
 import { LifecycleError, errText } from './errors.js';
 
@@ -45,8 +48,9 @@ export function noProjectQuotaReason(root: string, s: QuotaSupport): string | nu
 }
 
 /** the one-line refusal of DISK_MAX for @config's tree @root, or null when the file system can hold it */
-export function diskLimitProblem(config: ServerConfig, root: string): string | null {
+export function diskLimitProblem(config: ServerConfig, serverRoot: string): string | null {
   if (config.diskMax === null) return null;
+  const root = diskTreeOf(serverRoot);
   let s: QuotaSupport;
   try {
     s = quotaSupport(root);
@@ -72,7 +76,8 @@ export interface DiskLimitResult {
  * project ids has its limit lifted, and one that carries none is left alone.
  * @throws LifecycleError failed, naming the file the kernel refused
  */
-export function applyServerDiskLimit(config: ServerConfig, root: string): DiskLimitResult | null {
+export function applyServerDiskLimit(config: ServerConfig, serverRoot: string): DiskLimitResult | null {
+  const root = diskTreeOf(serverRoot);
   if (config.diskMax === null) {
     const id = liftDiskLimit(root);
     return id === null ? null : { projectId: id, limit: null, tagged: 0 };
@@ -91,7 +96,8 @@ export function applyServerDiskLimit(config: ServerConfig, root: string): DiskLi
  * Never throws: a tree without one of vctx's ids has nothing to lift.
  * Returns the id whose limit was lifted, null when none.
  */
-export function liftDiskLimit(root: string): number | null {
+export function liftDiskLimit(serverRoot: string): number | null {
+  const root = diskTreeOf(serverRoot);
   try {
     const id = treeProjectId(root);
     if (id < PROJID_BASE || !quotaSupport(root).ok) return null;

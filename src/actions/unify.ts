@@ -42,7 +42,7 @@ import { configPath } from '../config/index.js';
 import { toolsDir } from '../kernel-bridge/addon.js';
 import { mountsBelow } from '../kernel-bridge/host.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
-import { PROJID_BASE, treeProjectId } from '../kernel-bridge/quota.js';
+import { PROJID_BASE, tagTree, treeProjectId } from '../kernel-bridge/quota.js';
 import { checkName } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { acquireLock, LOCK_WAIT_SEC, lockServer, type HeldLock } from './lock.js';
@@ -257,6 +257,8 @@ export interface UnifyCounts {
   /** what is never shared, on disk as moved (bytes) and packed into its erofs image; null when not packed (packError says why) */
   own?: { bytes: number; imageBytes: number } | null;
   packError?: string;
+  /** the server's disk limit's project id could not be set on its own layers */
+  projectError?: string;
 }
 
 export interface UnifyResult {
@@ -391,8 +393,10 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   if (mounted.length) throw new LifecycleError('failed', 'root', `${mounted[mounted.length - 1]} is mounted; unmount it before unifying '${name}'`);
   const users = await processesRootedIn(root);
   if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unifying '${name}'`);
-  // a project quota (DISK_MAX) tags the tree's directories to inherit its id: a link to another
-  // server's object in them would be refused (EXDEV), and the objects charged to this server
+  // a disk limit's project id (DISK_MAX) tags every file and directory (PROJINHERIT): taken off
+  // the whole tree first, as files that become objects others share must not count for this
+  // server (and ext4 refuses a link into a PROJINHERIT directory of another project), then put
+  // on the server's own layers (ROOTDIR/.vctx-unified/NAME: what it writes, its image) at the end
   let projectId = 0;
   try {
     projectId = treeProjectId(root);
@@ -400,8 +404,13 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     /* no project ids on this file system */
   }
   if (projectId >= PROJID_BASE) {
-    throw new LifecycleError('failed', 'unify', `'${name}' has a disk limit's project id (${projectId} on ${root}, DISK_MAX): ` +
-      'a server with one is not unified (its directories would refuse links to other servers\' files)');
+    try {
+      tagTree(root, 0);
+    } catch (e) {
+      throw new LifecycleError('failed', 'unify', `cannot take the disk limit's project id ${projectId} off ${root} before unifying '${name}': ${errText(e)}`);
+    }
+  } else {
+    projectId = 0;
   }
   // the store: ROOTDIR's own file system, as a hard link needs
   await mkdir(d.store, { recursive: true, mode: 0o700 });
@@ -449,6 +458,13 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   });
   // the merged root's times are the upper's: the root's own again, as the moves and the packing changed them
   await utimes(d.upper, rootSt.atime, rootSt.mtime);
+  if (projectId) {
+    try {
+      tagTree(d.base, projectId);
+    } catch (e) {
+      counts.projectError = `its own layers ${d.base} do not carry its disk limit's project id ${projectId} (its next start sets it): ${errText(e)}`;
+    }
+  }
   await mountUnified(paths.rootdir, name);
   return counts;
 }

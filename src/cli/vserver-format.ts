@@ -45,5 +45,6 @@ export function unifiedLine(r: UnifyResult): string {
   return `Server '${r.name}' unified: ${c.linked} files linked to existing objects (${MIB(c.sharedBytes)} freed), ` +
     `${c.newObjects} new objects (${MIB(c.newBytes)}), ${c.moved} never-shared paths in its own layer` +
     (c.own ? ` (${MIB(c.own.bytes)} packed into ${MIB(c.own.imageBytes)})` : c.packError ? ` (not packed: ${c.packError})` : '') +
-    `${c.layerShared ? ', its lower layer one another server has' : ''} (${(r.elapsedMs / 1000).toFixed(1)} s)\n`;
+    `${c.layerShared ? ', its lower layer one another server has' : ''} (${(r.elapsedMs / 1000).toFixed(1)} s)` +
+    `${c.projectError ? `; warning: ${c.projectError}` : ''}\n`;
 }

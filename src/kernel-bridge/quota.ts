@@ -4,9 +4,9 @@
  * what a file system lacks when it has none: its mount (mountinfo), the
  * ext4 superblock's features, the kernel's quota options.
  */
-import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { requireAddon } from './addon.js';
 
 /** project ids vctx gives servers' trees start here (VCTX_PROJID_BASE) */
@@ -133,6 +133,17 @@ export function quotaSupport(path: string): QuotaSupport {
   };
 }
 
+/**
+ * The tree that holds server root @root's own files, which DISK_MAX's
+ * project id tags and counts: @root itself, or for a unified server (an
+ * overlay on @root) its own layers ROOTDIR/.vctx-unified/NAME (upper, work
+ * and own.erofs; the shared store and lower layer carry no id).
+ */
+export function diskTreeOf(root: string): string {
+  const own = join(dirname(root), '.vctx-unified', basename(root));
+  return existsSync(join(own, 'lower')) ? own : root;
+}
+
 /** the project id a server tree carries: 0 when none; vctx's ids are >= PROJID_BASE */
 export function treeProjectId(root: string): number {
   return raw().quotaProjectOf(root).projectId;
@@ -180,8 +191,9 @@ export function projectQuota(path: string, projectId: number): DiskQuota {
  */
 export function diskQuotaOf(root: string): DiskQuota | null {
   try {
-    const id = treeProjectId(root);
-    return id < PROJID_BASE ? null : projectQuota(root, id);
+    const tree = diskTreeOf(root);
+    const id = treeProjectId(tree);
+    return id < PROJID_BASE ? null : projectQuota(tree, id);
   } catch {
     return null;
   }

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
-import { PROJID_BASE, kernelOption, projectQuota, tagTree, treeProjectId } from '../../src/kernel-bridge/quota.js';
+import { PROJID_BASE, diskTreeOf, kernelOption, projectQuota, tagTree, treeProjectId } from '../../src/kernel-bridge/quota.js';
 import { type Command } from '../helpers/commands.js';
 import { runCommand, show } from '../helpers/run.js';
 import { chcontext, compileC, removeCompiled } from '../helpers/kernel.js';
@@ -170,6 +170,36 @@ describe('DISK_MAX: per-server disk limits through project quotas', { skip: !isR
     assert.match(sh('lsattr', ['-p', join(root, 'a/b/new')]).stdout, new RegExp(`^\\s*${id} `));
     // a second walk changes nothing
     assert.equal(tagTree(root, id).tagged, 0);
+  });
+
+  test('unify under a disk limit\'s project id (XFS keeps ids without quotas): the shared objects carry none, the server\'s own layers carry it', { timeout: 90_000 }, async () => {
+    const U = `dqu${run}`;
+    const root = join(xfs, U);
+    const own = join(xfs, '.vctx-unified', U);
+    const id = PROJID_BASE + 4343;
+    const projOf = (p: string) => Number(/^\s*(\d+) /.exec(sh('lsattr', ['-pd', p]).stdout)?.[1] ?? NaN);
+    await build(U, { ip: ip(5) }, pathsIn(xfs));
+    try {
+      tagTree(root, id); // what start does with DISK_MAX where the file system has quotas
+      const r = await vs(xfs, [U, 'unify']);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stdout, new RegExp(`^Server '${U}' unified: .* packed into .*\\(\\d+\\.\\d s\\)\\n$`), 'no warning');
+      assert.equal(diskTreeOf(root), own, 'DISK_MAX now counts the own layers');
+      assert.equal(treeProjectId(own), id);
+      for (const p of ['upper', 'work', 'own.erofs']) assert.equal(projOf(join(own, p)), id, `${p} carries the id`);
+      const obj = sh('find', [join(xfs, '.vctx-store/objects'), '-type', 'f', '-print', '-quit']).stdout.trim();
+      assert.ok(obj, 'an object in the store');
+      assert.equal(projOf(obj), 0, `the shared object ${obj} carries no id`);
+      const layer = join(own, 'lower');
+      assert.equal(projOf(join(layer, 'bin')), 0, 'the shared lower layer carries no id');
+      assert.doesNotMatch(sh('lsattr', ['-d', join(layer, 'bin')]).stdout.split(' ')[0]!, /P/, 'nor PROJINHERIT');
+      // what the server writes lands in its upper, and inherits the id
+      writeFileSync(join(root, 'written'), 'x');
+      assert.equal(projOf(join(own, 'upper/written')), id);
+    } finally {
+      const d = await vs(xfs, [U, 'delete', '--force']);
+      assert.equal(d.code, 0, show(d));
+    }
   });
 
   test('a server cannot move its files out of its project (FS_IOC_FSSETXATTR refused); weakened, the escape shows', { timeout: 90_000 }, async () => {
