@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,7 +120,17 @@ describe('the unification store against a hostile server', { skip: !isRoot && 'n
     writeFileSync(hostFile, `host ${run}\n`, { mode: 0o600 });
     symlinkSync(hostFile, join(rootOf(A), 'usr/share/to-host'));
     symlinkSync('/etc', join(rootOf(A), 'usr/share/etc-link'));
+    // and in the part packed into A's own erofs image (/etc): a link to the host file, a FIFO, a name with a newline
+    mkdirSync(join(rootOf(A), 'etc'), { recursive: true });
+    symlinkSync(hostFile, join(rootOf(A), 'etc/to-host'));
+    assert.equal(spawnSync('mkfifo', [join(rootOf(A), 'etc/fifo')]).status, 0);
+    writeFileSync(join(rootOf(A), 'etc/new\nline'), 'odd name\n');
     await ok([A, 'unify']);
+    const own = join(T, 'vs/.vctx-unified', A, 'own');
+    assert.ok(lstatSync(join(own, 'etc/to-host')).isSymbolicLink() && readlinkSync(join(own, 'etc/to-host')) === hostFile, 'the image keeps the link a link');
+    assert.ok(lstatSync(join(own, 'etc/fifo')).isFIFO(), 'and the FIFO a FIFO (never opened)');
+    assert.equal(readFileSync(join(rootOf(A), 'etc/new\nline'), 'utf8'), 'odd name\n');
+    assert.ok(!existsSync(join(T, 'vs/.vctx-unified', A, 'upper/etc')), "A's /etc is in its image, not its upper");
     await ok([B, 'unify']);
     const objects = join(T, 'vs/.vctx-store/objects');
     const inodes = new Set(readdirSync(objects).flatMap((d) => readdirSync(join(objects, d)).map((f) => statSync(join(objects, d, f)).ino)));
