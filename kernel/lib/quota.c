@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -169,9 +170,31 @@ static int free_project_id(int fd, uint32_t base, uint32_t *out, vctx_error *err
 struct walk {
 	uint32_t projid;
 	dev_t dev;
+	int own_layers;	/* the root is a unified server's ROOTDIR/.vctx-unified/NAME */
 	struct vctx_quota_tag_stats *st;
 	vctx_error *err;
 };
+
+/*
+ * @root (resolved) is a unified server's own layers, ROOTDIR/.vctx-unified/NAME:
+ * its "lower" (the shared layer, or a directory of links into the store
+ * when the layer could not be shared) never carries the server's id.
+ */
+static int is_own_layers(const char *root)
+{
+	char real[PATH_MAX];
+	if (!realpath(root, real))
+		return 0;
+	const char *slash = strrchr(real, '/');
+	size_t dl = slash ? (size_t)(slash - real) : 0;
+	return dl >= 14 && !memcmp(real + dl - 14, "/.vctx-unified", 14);
+}
+
+/* an entry of the own layers' top the walk leaves alone: the shared lower layer */
+static int shared_top(const struct walk *w, int depth, const char *n)
+{
+	return w->own_layers && depth == 0 && !strncmp(n, "lower", 5) && (!n[5] || n[5] == '.');
+}
 
 /* gives the file or directory open at fd the project id (and directories PROJINHERIT); id 0 takes both away */
 static int tag_fd(struct walk *w, int fd, int is_dir, const char *what)
@@ -217,6 +240,10 @@ static int tag_dir(struct walk *w, int dfd, const char *path, int depth)
 		const char *n = de->d_name;
 		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
 			continue;
+		if (shared_top(w, depth, n)) {
+			w->st->skipped++;
+			continue;
+		}
 		char sub[4096];
 		snprintf(sub, sizeof(sub), "%s/%s", path, n);
 		struct stat st;
@@ -283,6 +310,9 @@ static int tag_dir(struct walk *w, int dfd, const char *path, int depth)
  * carry it already are left alone, so a second run costs reads only.
  * @projid 0 untags: the file system's default id, no PROJINHERIT (unify
  * does it to a tree before its files become objects several servers share).
+ * Symbolic links, device nodes, FIFOs and sockets are never opened, so
+ * never tagged nor untagged.  In a unified server's own layers
+ * (ROOTDIR/.vctx-unified/NAME) the shared lower layer is left alone.
  */
 int vctx_quota_tag_tree(const char *root, uint32_t projid, struct vctx_quota_tag_stats *st, vctx_error *err)
 {
@@ -299,7 +329,7 @@ int vctx_quota_tag_tree(const char *root, uint32_t projid, struct vctx_quota_tag
 		close(fd);
 		return vctx_set_error(err, e, "cannot stat %s: %s", root, strerror(e));
 	}
-	struct walk w = {.projid = projid, .dev = rst.st_dev, .st = st, .err = err};
+	struct walk w = {.projid = projid, .dev = rst.st_dev, .own_layers = is_own_layers(root), .st = st, .err = err};
 	return tag_dir(&w, fd, root, 0);
 }
 
@@ -361,10 +391,7 @@ int vctx_quota_apply(const char *root, uint64_t bytes, uint32_t *projid, struct 
 		   layers ROOTDIR/.vctx-unified/NAME its grandparent, so that both kinds of
 		   server take their ids under one lock */
 		char parent[4096];
-		const char *slash = strrchr(root, '/');
-		size_t dl = slash ? (size_t)(slash - root) : 0;
-		int unified = dl >= 14 && !memcmp(root + dl - 14, "/.vctx-unified", 14);
-		snprintf(parent, sizeof(parent), unified ? "%s/../.." : "%s/..", root);
+		snprintf(parent, sizeof(parent), is_own_layers(root) ? "%s/../.." : "%s/..", root);
 		int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pfd < 0)
 			return vctx_set_error(err, errno, "cannot open %s: %s", parent, strerror(errno));

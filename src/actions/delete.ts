@@ -11,12 +11,12 @@ import type { VctxPaths } from '../config/paths.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
 import { removeTree } from './build.js';
 import { checkName } from './config-load.js';
-import { liftDiskLimit } from './disk-limit.js';
+import { liftDiskLimit, liftProjectLimit, serverProjectId } from './disk-limit.js';
 import { LifecycleError, errText } from './errors.js';
 import { hookPath } from './hooks.js';
 import { lockServer } from './lock.js';
 import { repair } from './repair.js';
-import { isUnified, removeUnified } from './unify.js';
+import { removeUnified } from './unify.js';
 import { ensureRunDir, findContext } from './runtime.js';
 
 export interface DeletePlan {
@@ -46,10 +46,11 @@ export async function deleteServer(name: string, paths: VctxPaths): Promise<stri
       throw new LifecycleError('failed', 'running', `server '${name}' is running; stop it first (vserver ${name} stop)`);
     }
     const root = join(paths.rootdir, name);
-    // a unified tree: its overlay and layers go first (objects others link stay), its disk limit
-    // lifted before (the project id is on its own layers)
-    if (isUnified(paths.rootdir, name)) liftDiskLimit(root);
+    // a unified tree: its overlay and layers go first (objects others link stay); the disk limit
+    // of the project id its own layers carry is lifted once they are gone
+    const unifiedId = existsSync(join(paths.rootdir, '.vctx-unified', name)) ? serverProjectId(root) : null;
     await removeUnified(paths.rootdir, name);
+    if (unifiedId !== null) liftProjectLimit(paths.rootdir, unifiedId);
     if (existsSync(root)) {
       const issue = await checkServerRoot(paths.rootdir, name);
       if (issue) throw new LifecycleError('failed', 'root', `not deleting: ${formatIssue(issue)}`);

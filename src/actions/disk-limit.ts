@@ -79,7 +79,7 @@ export interface DiskLimitResult {
 export function applyServerDiskLimit(config: ServerConfig, serverRoot: string): DiskLimitResult | null {
   const root = diskTreeOf(serverRoot);
   if (config.diskMax === null) {
-    const id = liftDiskLimit(root);
+    const id = liftTreeLimit(root);
     return id === null ? null : { projectId: id, limit: null, tagged: 0 };
   }
   try {
@@ -91,19 +91,46 @@ export function applyServerDiskLimit(config: ServerConfig, serverRoot: string): 
 }
 
 /**
- * Lifts the limit of the project tree @root carries (delete: the tree goes,
- * and with it every block charged to the id, which is then free again).
- * Never throws: a tree without one of vctx's ids has nothing to lift.
- * Returns the id whose limit was lifted, null when none.
+ * Lifts the limit of the project server root @serverRoot's tree carries
+ * (delete: the tree goes, and with it every block charged to the id, which
+ * is then free again).  Never throws: a tree without one of vctx's ids has
+ * nothing to lift.  Returns the id whose limit was lifted, null when none.
  */
 export function liftDiskLimit(serverRoot: string): number | null {
-  const root = diskTreeOf(serverRoot);
+  return liftTreeLimit(diskTreeOf(serverRoot));
+}
+
+/** liftDiskLimit of the tree @tree itself (the server's root or its own layers) */
+function liftTreeLimit(tree: string): number | null {
   try {
-    const id = treeProjectId(root);
-    if (id < PROJID_BASE || !quotaSupport(root).ok) return null;
-    setProjectLimit(root, id, 0);
-    return id;
+    const id = treeProjectId(tree);
+    return id >= PROJID_BASE && liftProjectLimit(tree, id) ? id : null;
   } catch {
     return null; /* no project id, or no quotas: nothing to lift */
+  }
+}
+
+/**
+ * The limit of project @id lifted on the file system of @path (a path that
+ * stays: delete lifts a unified server's once its own layers are gone).
+ * Never throws; false when there was nothing to lift.
+ */
+export function liftProjectLimit(path: string, id: number): boolean {
+  try {
+    if (id < PROJID_BASE || !quotaSupport(path).ok) return false;
+    setProjectLimit(path, id, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** the project id of vctx's that server root @serverRoot's tree carries, else null (never throws) */
+export function serverProjectId(serverRoot: string): number | null {
+  try {
+    const id = treeProjectId(diskTreeOf(serverRoot));
+    return id >= PROJID_BASE ? id : null;
+  } catch {
+    return null;
   }
 }

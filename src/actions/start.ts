@@ -239,7 +239,10 @@ export async function start(name: string, paths: VctxPaths, opts: { lockHeld?: b
   const unify = await import('./unify.js');
   if (unify.unifyWork(paths.rootdir, name) && !(await findContext(paths, name))) {
     const u = await unify.unifyPending(name, paths);
-    if (u) warnings.push(`'${name}' was unified before this start, as asked while it ran: ${u.linked} files linked to existing objects, ${u.newObjects} new objects`);
+    if (u) {
+      warnings.push(`'${name}' was unified before this start, as asked while it ran: ${u.linked} files linked to existing objects, ${u.newObjects} new objects` +
+        `${u.packError ? `; its own files not packed: ${u.packError}` : ''}${u.projectError ? `; ${u.projectError}` : ''}`);
+    }
   }
   const problems = await startProblems(config, paths, warnings);
   if (problems.length) throw new LifecycleError('invalid', 'checks', problems.join('\n'));

@@ -43,7 +43,7 @@ import { toolsDir } from '../kernel-bridge/addon.js';
 import { mountsBelow } from '../kernel-bridge/host.js';
 import { processesRootedIn } from '../kernel-bridge/pid.js';
 import { PROJID_BASE, tagTree, treeProjectId } from '../kernel-bridge/quota.js';
-import { checkName } from './config-load.js';
+import { checkName, loadConfigFor } from './config-load.js';
 import { LifecycleError, errText } from './errors.js';
 import { acquireLock, LOCK_WAIT_SEC, lockServer, type HeldLock } from './lock.js';
 import { ensureRunDir, findContext } from './runtime.js';
@@ -394,24 +394,16 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   const users = await processesRootedIn(root);
   if (users.length) throw new LifecycleError('failed', 'root', `process ${users.join(', ')} runs inside ${root}; not unifying '${name}'`);
   // a disk limit's project id (DISK_MAX) tags every file and directory (PROJINHERIT): taken off
-  // the whole tree first, as files that become objects others share must not count for this
-  // server (and ext4 refuses a link into a PROJINHERIT directory of another project), then put
-  // on the server's own layers (ROOTDIR/.vctx-unified/NAME: what it writes, its image) at the end
-  let projectId = 0;
-  try {
-    projectId = treeProjectId(root);
-  } catch {
-    /* no project ids on this file system */
-  }
-  if (projectId >= PROJID_BASE) {
-    try {
-      tagTree(root, 0);
-    } catch (e) {
-      throw new LifecycleError('failed', 'unify', `cannot take the disk limit's project id ${projectId} off ${root} before unifying '${name}': ${errText(e)}`);
-    }
-  } else {
-    projectId = 0;
-  }
+  // the whole tree right before it moves, as files that become objects others share must not
+  // count for this server (and ext4 refuses a link into a PROJINHERIT directory of another
+  // project), then put on the server's own layers (ROOTDIR/.vctx-unified/NAME: what it writes,
+  // its image) at the end when its configuration still has DISK_MAX (its limit keeps the id's
+  // quota entry, so no other server takes the id meanwhile); else the id is dropped
+  const projectId = projectIdOf(root);
+  const keepId = projectId >= PROJID_BASE && (await loadConfigFor(paths.confdir, name).then((c) => c.config.diskMax !== null, () => false));
+  // "no id" is ROOTDIR's own (an administrator's project below PROJID_BASE, which the store inherits), else 0
+  const rootdirId = projectIdOf(paths.rootdir);
+  const untagged = rootdirId < PROJID_BASE ? rootdirId : 0;
   // the store: ROOTDIR's own file system, as a hard link needs
   await mkdir(d.store, { recursive: true, mode: 0o700 });
   const storeSt = await lstat(d.store);
@@ -428,6 +420,15 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   await mkdir(d.base, { mode: 0o700 });
   await mkdir(d.upper, { mode: 0o755 });
   await mkdir(d.work, { mode: 0o700 });
+  if (projectId >= PROJID_BASE) {
+    try {
+      tagTree(root, untagged);
+    } catch (e) {
+      if (keepId) await Promise.resolve().then(() => tagTree(root, projectId)).catch(() => {});
+      await rm(d.base, { recursive: true, force: true });
+      throw new LifecycleError('failed', 'unify', `cannot take the disk limit's project id ${projectId} off ${root} before unifying '${name}': ${errText(e)}`);
+    }
+  }
   await rename(root, d.lower);
   let out: string;
   try {
@@ -443,7 +444,15 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     await restorePlain(name, paths).catch((e2: unknown) => {
       throw new LifecycleError('failed', 'unify', `unify of '${name}' failed (${errText(e)}), and so did undoing it: ${errText(e2)}; its layers are in ${d.base}`);
     });
-    throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was`);
+    let id = '';
+    if (keepId) {
+      try {
+        tagTree(root, projectId);
+      } catch (e3) {
+        id = ` (but without its disk limit's project id ${projectId} until its next start: ${errText(e3)})`;
+      }
+    }
+    throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was${id}`);
   }
   const counts = JSON.parse(out) as UnifyCounts;
   // an emptied lower must become the link (a failure is said); else sharing is a saving, not a must
@@ -458,7 +467,7 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   });
   // the merged root's times are the upper's: the root's own again, as the moves and the packing changed them
   await utimes(d.upper, rootSt.atime, rootSt.mtime);
-  if (projectId) {
+  if (keepId) {
     try {
       tagTree(d.base, projectId);
     } catch (e) {
@@ -506,6 +515,7 @@ async function restorePlain(name: string, paths: VctxPaths): Promise<void> {
   const root = join(paths.rootdir, name);
   const d = unifiedDirs(paths.rootdir, name);
   await mountUnified(paths.rootdir, name);
+  const projectId = projectIdOf(d.base);
   const stage = join(paths.rootdir, `.${name}.deunify`);
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { mode: 0o755 });
@@ -518,9 +528,21 @@ async function restorePlain(name: string, paths: VctxPaths): Promise<void> {
   await unmountUnified(paths.rootdir, name);
   await rmdir(root);
   await rename(stage, root);
+  // a disk limit's project id goes back on the plain tree (which now counts every file); where
+  // the kernel refuses, the next start sets it
+  if (projectId >= PROJID_BASE) await Promise.resolve().then(() => tagTree(root, projectId)).catch(() => {});
   await rm(d.base, { recursive: true, force: true });
   await rm(d.pending, { force: true });
   await gcStore(paths.rootdir);
+}
+
+/** the project id @path carries; 0 when none or where the file system keeps none */
+function projectIdOf(path: string): number {
+  try {
+    return treeProjectId(path);
+  } catch {
+    return 0;
+  }
 }
 
 /** removes the store's objects no server links any more */

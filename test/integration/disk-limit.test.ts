@@ -19,7 +19,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,7 +180,12 @@ describe('DISK_MAX: per-server disk limits through project quotas', { skip: !isR
     const projOf = (p: string) => Number(/^\s*(\d+) /.exec(sh('lsattr', ['-pd', p]).stdout)?.[1] ?? NaN);
     await build(U, { ip: ip(5) }, pathsIn(xfs));
     try {
-      tagTree(root, id); // what start does with DISK_MAX where the file system has quotas
+      // its configuration has DISK_MAX; start would tag the tree so where the file system has quotas
+      writeFileSync(join(T, 'etc', `${U}.conf`), `${readFileSync(join(T, 'etc', `${U}.conf`), 'utf8')}DISK_MAX=16M\n`);
+      tagTree(root, id);
+      // a file hard-linked between the shared part and /etc: the lower layer cannot be shared, so it
+      // stays a directory of links into the store inside the own layers' directory
+      assert.equal(sh('ln', [join(root, 'bin/busybox'), join(root, 'etc/bb-link')]).status, 0);
       const r = await vs(xfs, [U, 'unify']);
       assert.equal(r.code, 0, show(r));
       assert.match(r.stdout, new RegExp(`^Server '${U}' unified: .* packed into .*\\(\\d+\\.\\d s\\)\\n$`), 'no warning');
@@ -189,13 +194,19 @@ describe('DISK_MAX: per-server disk limits through project quotas', { skip: !isR
       for (const p of ['upper', 'work', 'own.erofs']) assert.equal(projOf(join(own, p)), id, `${p} carries the id`);
       const obj = sh('find', [join(xfs, '.vctx-store/objects'), '-type', 'f', '-print', '-quit']).stdout.trim();
       assert.ok(obj, 'an object in the store');
-      assert.equal(projOf(obj), 0, `the shared object ${obj} carries no id`);
+      assert.equal(projOf(obj), 0, `the shared object ${obj} (linked from the lower layer below) carries no id`);
       const layer = join(own, 'lower');
-      assert.equal(projOf(join(layer, 'bin')), 0, 'the shared lower layer carries no id');
+      assert.ok(!lstatSync(layer).isSymbolicLink(), 'the lower layer is the server\'s own directory (not shareable)');
+      assert.equal(projOf(join(layer, 'bin')), 0, 'the lower layer carries no id');
       assert.doesNotMatch(sh('lsattr', ['-d', join(layer, 'bin')]).stdout.split(' ')[0]!, /P/, 'nor PROJINHERIT');
       // what the server writes lands in its upper, and inherits the id
       writeFileSync(join(root, 'written'), 'x');
       assert.equal(projOf(join(own, 'upper/written')), id);
+      // deunify: a plain tree again, with the id
+      const de = await vs(xfs, [U, 'deunify']);
+      assert.equal(de.code, 0, show(de));
+      assert.equal(treeProjectId(root), id);
+      assert.equal(projOf(join(root, 'written')), id);
     } finally {
       const d = await vs(xfs, [U, 'delete', '--force']);
       assert.equal(d.code, 0, show(d));
