@@ -604,11 +604,16 @@ int vctx_cg_open_rel(uint32_t xid, const char *rel, struct vctx_cg *cg, vctx_err
 	return 0;
 }
 
-/* wait until cgroup.events says populated 0; 0 on empty, -1 on timeout */
-int vctx_cg_wait_empty(int v2fd, int timeout_ms)
+/*
+ * wait until the file @file below @dfd reads @want (a line or a keyed
+ * value): woken by the cgroup's notification (POLLPRI: cgroup.events,
+ * cgroup.freeze), else every @poll_ms at most; @timeout_ms < 0 waits for
+ * ever.  0 once it does, -1 on timeout (ETIMEDOUT) or a read error.
+ */
+int vctx_cg_wait_value(int dfd, const char *file, const char *want, int timeout_ms, int poll_ms)
 {
-	char buf[256];
-	int fd = openat(v2fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	char buf[512];
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
 	struct timespec start, now;
 
 	if (fd < 0)
@@ -618,7 +623,7 @@ int vctx_cg_wait_empty(int v2fd, int timeout_ms)
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n >= 0) {
 			buf[n] = 0;
-			if (strstr(buf, "populated 0")) {
+			if (strstr(buf, want)) {
 				close(fd);
 				return 0;
 			}
@@ -628,10 +633,17 @@ int vctx_cg_wait_empty(int v2fd, int timeout_ms)
 		if (timeout_ms >= 0 && el >= timeout_ms)
 			break;
 		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-		poll(&pfd, 1, timeout_ms < 0 ? 1000 : (int)(timeout_ms - el < 200 ? timeout_ms - el : 200));
+		poll(&pfd, 1, timeout_ms < 0 || timeout_ms - el > poll_ms ? poll_ms : (int)(timeout_ms - el));
 	}
 	close(fd);
+	errno = ETIMEDOUT;
 	return -1;
+}
+
+/* wait until cgroup.events says populated 0; 0 on empty, -1 on timeout */
+int vctx_cg_wait_empty(int v2fd, int timeout_ms)
+{
+	return vctx_cg_wait_value(v2fd, "cgroup.events", "populated 0", timeout_ms, timeout_ms < 0 ? 1000 : 200);
 }
 
 void vctx_cg_getattr(int v2fd, const char *name, char *buf, size_t len)

@@ -35,6 +35,7 @@ int vctx_cg_add_pid_v1(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
 void vctx_cg_destroy(struct vctx_cg *cg);
 int vctx_cg_open(uint32_t xid, struct vctx_cg *cg, vctx_error *err);
 int vctx_cg_open_rel(uint32_t xid, const char *rel, struct vctx_cg *cg, vctx_error *err);
+int vctx_cg_wait_value(int dfd, const char *file, const char *want, int timeout_ms, int poll_ms);
 int vctx_cg_wait_empty(int v2fd, int timeout_ms);
 int vctx_cg_join(const struct vctx_cg *cg, pid_t pid, vctx_error *err);
 /* read an xattr of the cgroup2 dir as a string; "" when absent */

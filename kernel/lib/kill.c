@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,36 +303,6 @@ static void sleep_ms(long ms)
 }
 
 /*
- * wait (up to @ms) until the file reads @want (a line or keyed value):
- * woken by the cgroup's notification (cgroup.events), else every 10 ms
- */
-static int wait_state(int dfd, const char *file, const char *want, int ms)
-{
-	char buf[512];
-	int fd cleanup_fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
-	struct timespec t0, now;
-
-	if (fd < 0)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (n < 0)
-			return -1;
-		buf[n] = 0;
-		if (strstr(buf, want))
-			return 0;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
-			break;
-		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-		poll(&pfd, 1, 10);
-	}
-	errno = ETIMEDOUT;
-	return -1;
-}
-
-/*
  * Signal every member with the context frozen, then thaw it (runc's
  * signalAllProcesses, crun's cgroup_killall_path): no member runs between
  * the first signal and the last, so none can end the others first.  Without
@@ -400,7 +369,7 @@ static int signal_frozen(const struct vctx_cgroup_layout *l, int dfd, const char
 			return signal_members(dfd, rel, sig, err);
 		return vctx_set_error(err, errno, "context %u: freezing it (%s): %s", xid, file, strerror(errno));
 	}
-	if (wait_state(frz, state, frozen, sig == SIGKILL ? 5000 : 1000) < 0) {
+	if (vctx_cg_wait_value(frz, state, frozen, sig == SIGKILL ? 5000 : 1000, 10) < 0) {
 		int e = errno;
 		vctx_write_file_at(frz, file, off);
 		if (sig != SIGKILL)
