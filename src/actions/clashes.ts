@@ -15,6 +15,10 @@
 import {
   clashConsequence, clashIssue, findClashes, type Clash, type ConfigIssue, type ServerConfig,
 } from '../config/index.js';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { cgroupLayout } from '../kernel-bridge/cgroup.js';
 import { listContexts } from '../kernel-bridge/context.js';
 
 /** a running top-level context, as far as the checks care */
@@ -35,6 +39,57 @@ export function runningContexts(): RunningEntry[] {
   } catch {
     return [];
   }
+}
+
+/** a running context of another instance (docs/instances.md): its addresses are the same kernel's */
+export interface ElsewhereEntry extends RunningEntry {
+  instance: string;
+}
+
+/**
+ * The running top-level contexts of every other instance on this host,
+ * with their addresses (the xattrs libvctx keeps on each context's cgroup,
+ * read with getfattr in one run): each instance's address locks know only
+ * its own servers, so start compares addresses across instances here.
+ * [] without cgroup2, other instances, or getfattr (never throws).
+ */
+export function runningElsewhere(): ElsewhereEntry[] {
+  const l = cgroupLayout();
+  if (!l) return [];
+  const own = basename(l.contexts);
+  const dirs: { dir: string; instance: string; xid: number }[] = [];
+  try {
+    for (const t of readdirSync(l.v2)) {
+      const m = /^vctx(?:@(.+))?$/.exec(t);
+      if (!m || t === own) continue;
+      for (const x of readdirSync(join(l.v2, t))) {
+        if (!/^\d+$/.test(x) || Number(x) < 2) continue;
+        const dir = join(l.v2, t, x);
+        try {
+          if (/^populated 1$/m.test(readFileSync(join(dir, 'cgroup.events'), 'utf8'))) dirs.push({ dir, instance: m[1] ?? '', xid: Number(x) });
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+    }
+  } catch {
+    return [];
+  }
+  if (!dirs.length) return [];
+  const r = spawnSync('getfattr', ['--absolute-names', '-d', '-m', '^trusted\\.vctx\\.(name|ip|ip6)$', ...dirs.map((d) => d.dir)], { encoding: 'utf8' });
+  if (r.error || typeof r.stdout !== 'string') return [];
+  const attrs = new Map<string, Record<string, string>>();
+  let cur: Record<string, string> | null = null;
+  for (const line of r.stdout.split('\n')) {
+    const f = /^# file: (.*)$/.exec(line);
+    if (f) attrs.set(f[1]!, (cur = {}));
+    const a = /^trusted\.vctx\.(name|ip|ip6)="(.*)"$/.exec(line);
+    if (a && cur) cur[a[1]!] = a[2]!;
+  }
+  return dirs.map((d) => {
+    const a = attrs.get(d.dir) ?? {};
+    return { instance: d.instance, xid: d.xid, name: a.name ?? '', ip: a.ip || null, ip6: a.ip6 || null };
+  });
 }
 
 export interface ClashCheck {
@@ -67,7 +122,8 @@ export function buildClashes(config: ServerConfig, all: readonly ServerConfig[],
  * context of another name that holds the address or the context number
  * refuses too: the start could not work.
  */
-export function startClashes(config: ServerConfig, all: readonly ServerConfig[], running: readonly RunningEntry[]): ClashCheck {
+export function startClashes(config: ServerConfig, all: readonly ServerConfig[], running: readonly RunningEntry[],
+  elsewhere: readonly ElsewhereEntry[] = []): ClashCheck {
   const out: ClashCheck = { errors: [], warnings: [] };
   const byName = new Map(running.map((r) => [r.name, r]));
   for (const c of findClashes(config, all)) {
@@ -94,6 +150,16 @@ export function startClashes(config: ServerConfig, all: readonly ServerConfig[],
     if (config.context !== null && r.xid === config.context) {
       out.errors.push({ severity: 'error', file: config.file, line: config.lines.S_CONTEXT ?? null, key: 'S_CONTEXT', value: String(config.context),
         message: `context ${config.context} is in use by running ${who}; stop it first or choose another number (2 to 49151)` });
+    }
+  }
+  // another instance's running server: the same kernel, so the same address would be two servers' at once
+  for (const r of elsewhere) {
+    const who = `${r.name ? `server '${r.name}'` : 'a chcontext'} (context ${r.xid}) of instance '${r.instance || 'the default'}'`;
+    for (const [mine, theirs, what] of [[config.ip, r.ip, 'address'], [config.ip6, r.ip6, 'IPv6 address']] as const) {
+      if (mine !== null && theirs === mine) {
+        out.errors.push({ severity: 'error', file: config.file, line: config.lines.IPROOT ?? null, key: 'IPROOT', value: mine,
+          message: `${mine} is the ${what} of running ${who}; instances share the host's addresses: stop it first or give '${config.name}' an address of its own` });
+      }
     }
   }
   return out;

@@ -24,7 +24,7 @@ import { addAlias, aliasToAdd, deviceExists, removeAlias } from './alias.js';
 import {
   CHCONTEXT, loopbackCandidates, loopbackForXid, rebootCommand, startArgs, type StartPlan,
 } from './chcontext-args.js';
-import { runningContexts, startClashes } from './clashes.js';
+import { runningContexts, runningElsewhere, startClashes } from './clashes.js';
 import { loadConfigFor } from './config-load.js';
 import { applyServerDiskLimit, diskLimitProblem } from './disk-limit.js';
 import { LifecycleError, errText } from './errors.js';
@@ -75,7 +75,7 @@ async function initArgv(config: ServerConfig, root: string): Promise<{ argv: str
 export async function startProblems(config: ServerConfig, paths: VctxPaths, warnings: string[] = []): Promise<string[]> {
   const out: string[] = [];
   const all = await loadAllServers(paths.confdir);
-  const clashes = startClashes(config, all.servers, runningContexts());
+  const clashes = startClashes(config, all.servers, runningContexts(), runningElsewhere());
   for (const i of clashes.errors) out.push(formatIssue(i));
   for (const i of clashes.warnings) warnings.push(formatIssueBare(i));
   const ipIssue = checkIpAssignable(config, localIPv4Addresses(networkInterfaces()));

@@ -180,6 +180,27 @@ describe('instances: two vctx on one kernel', { skip: !isRoot && 'needs root (co
     }
   });
 
+  test('an address a running server of another instance has: start refuses in one line and leaves nothing', () => {
+    const xa = xidOf('');
+    assert.ok(xa !== null, 'the default instance\'s server runs');
+    const other = `${NAME}x`;
+    const b = cli('vserver', INST, [other, 'build', '--ip', IP_A]);
+    assert.equal(b.status, 0, show(b));
+    try {
+      const before = readdirSync(join(cgroup2, `vctx@${INST}`)).filter((n) => /^\d+$/.test(n)).sort();
+      const r = cli('vserver', INST, [other, 'start']);
+      assert.equal(r.status, 1, show(r));
+      assert.match(r.stderr, new RegExp(`${IP_A.replace(/\./g, '\\.')} is the address of running server '${NAME}' \\(context ${xa}\\) of instance 'the default'; ` +
+        `instances share the host's addresses: stop it first or give '${other}' an address of its own`), show(r));
+      assert.equal(r.stderr.trim().split('\n').filter((l) => !/warning/.test(l)).length, 1, show(r));
+      assert.equal(xidOf(INST, other), null);
+      assert.deepEqual(readdirSync(join(cgroup2, `vctx@${INST}`)).filter((n) => /^\d+$/.test(n)).sort(), before, 'no context left');
+    } finally {
+      const d = cli('vserver', INST, [other, 'delete', '--force']);
+      assert.equal(d.status, 0, show(d));
+    }
+  });
+
   test('a name only the other instance runs is not running here; stopping one leaves the other running', () => {
     const xa = xidOf('');
     const xb = xidOf(INST);
