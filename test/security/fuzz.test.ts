@@ -140,7 +140,9 @@ function checkRun(t: Tool, args: string[], r: ReturnType<typeof spawnSync>): voi
     if (t.linePerOperand) assert.ok(body.every((l) => l.startsWith(`${t.name}: `)) && body.length <= args.length, `not one error line per operand: ${story()}`);
     else assert.ok(body.length <= 1, `the error is not one line: ${story()}`);
     // `vserver NAME running` answers by its exit code alone (1: not running), by contract
-    const silentAnswer = t.name === 'vserver' && r.status === 1 && args[1] === 'running' && body.join('') === '';
+    // (`vserver -- NAME running` too: `--` ends the options before the name)
+    const words = args[0] === '--' ? args.slice(1) : args;
+    const silentAnswer = t.name === 'vserver' && r.status === 1 && words[1] === 'running' && body.join('') === '';
     if (!silentAnswer) assert.ok(body.length >= 1 && body[0]!.trim().length > 0, `a failure without an error line: ${story()}`);
   }
 }
