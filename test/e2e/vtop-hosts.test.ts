@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { commandPath, type Command } from '../helpers/commands.js';
+import { runCommand, show, type Res } from '../helpers/run.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { Tmux } from './tmux.js';
 
@@ -38,21 +39,11 @@ const envOf = (h: 'a' | 'b') => {
   return { VSERVER_CONFDIR: d.confdir, VSERVER_ROOTDIR: d.rootdir, VSERVER_RUNDIR: d.rundir, ...(inst ? { VCTX_INSTANCE: inst } : {}) };
 };
 
-interface Res { code: number; stdout: string; stderr: string }
 function cli(cmd: Command, args: string[], env: Record<string, string>): Promise<Res> {
-  return new Promise((resolve) => {
-    const e = { ...process.env, ...env };
-    delete e.NODE_TEST_CONTEXT;
-    const c = spawn(commandPath(cmd), args, { env: e, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  const e = { ...process.env, ...env };
+  delete e.NODE_TEST_CONTEXT;
+  return runCommand(cmd, args, { env: e });
 }
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 interface HostsDoc { hosts: { host: string; reachable: boolean; error: string | null; servers: { name: string; state: string; xid: number | null }[] }[] }
 

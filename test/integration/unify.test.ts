@@ -20,6 +20,7 @@ import { mountsBelow } from '../../src/kernel-bridge/host.js';
 import { processesRootedIn } from '../../src/kernel-bridge/pid.js';
 import { aptCacheDir } from '../helpers/debian-services.mjs';
 import { commandPath, type Command } from '../helpers/commands.js';
+import { runCommand, show, type Res } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -34,20 +35,8 @@ let env: NodeJS.ProcessEnv = {};
 /** du -x of one plain built server (hard links once), bytes */
 let base = 0;
 
-interface Res { code: number; stdout: string; stderr: string }
-function cli(cmd: Command, args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath(cmd), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = (cmd: Command, args: string[]): Promise<Res> => runCommand(cmd, args, { env });
 const vs = (args: string[]) => cli('vserver', args);
-const show = (r: Res) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const paths = () => ({ confdir: join(T, 'etc'), rootdir: join(T, 'vs'), rundir: join(T, 'run') });
 const rootOf = (n: string) => join(T, 'vs', n);
 const upperOf = (n: string) => join(T, 'vs', '.vctx-unified', n, 'upper');

@@ -11,16 +11,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
-import { projectRoot } from '../../src/kernel-bridge/addon.js';
 import { mountsBelow } from '../../src/kernel-bridge/host.js';
-import { commandPath } from '../helpers/commands.js';
+import { runCommand, type Res } from '../helpers/run.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = (Math.floor(Math.random() * 1e6)).toString(36);
@@ -33,18 +32,7 @@ const rootOf = (n: string) => join(T, 'vs', n);
 const SHARED = 'usr/share/vctx-shared.txt';
 const CONTENT = `shared ${run}\n`.repeat(200);
 
-interface Res { code: number; stdout: string; stderr: string }
-function vs(args: string[]): Promise<Res> {
-  return new Promise((resolve) => {
-    const c = spawn(commandPath('vserver'), args, { env, cwd: projectRoot });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b) => (stdout += b));
-    c.stderr.on('data', (b) => (stderr += b));
-    c.stdin.end('');
-    c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const vs = (args: string[]): Promise<Res> => runCommand('vserver', args, { env });
 async function ok(args: string[]): Promise<Res> {
   const r = await vs(args);
   assert.equal(r.code, 0, `vserver ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
