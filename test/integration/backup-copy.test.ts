@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { readState } from '../../src/actions/runtime.js';
 import { contextCgroup } from '../../src/kernel-bridge/cgroup.js';
+import { assertTreeKept, plantKeptTree } from '../helpers/kept-tree.js';
 import { type Command } from '../helpers/commands.js';
 import { httpGet, pathsUnder, runCommand, show, until } from '../helpers/run.js';
 
@@ -42,16 +43,7 @@ const fetch = (addr: string) => httpGet(addr, '/token.html');
 const serves = (addr: string) => until(`the page at ${addr}`, () => fetch(addr).then((b) => (b.includes(TOKEN) ? b : null), () => null));
 
 /** what must survive a copy: owner and mode, a hard link, a file capability, a trusted xattr */
-function assertTreeKept(n: string): void {
-  const r = rootOf(n);
-  const f = statSync(join(r, 'var/www/token.html'));
-  assert.equal(f.uid, 1234);
-  assert.equal(f.gid, 4321);
-  assert.equal(f.mode & 0o7777, 0o640);
-  assert.equal(statSync(join(r, 'var/www/token-link.html')).ino, f.ino, 'the hard link is kept');
-  assert.match(spawnSync('getcap', [join(r, 'bin/capped')], { encoding: 'utf8' }).stdout, /cap_net_bind_service[=+]ep/);
-  assert.match(spawnSync('getfattr', ['-n', 'trusted.vctxtest', '--only-values', join(r, 'var/www/token.html')], { encoding: 'utf8' }).stdout, /^kept$/);
-}
+const treeKept = (n: string) => assertTreeKept(rootOf(n));
 
 /** the cgroup of running server @n is not frozen */
 function thawed(n: string): boolean {
@@ -66,13 +58,7 @@ describe('backup, restore, vserver-copy and --move of a running server', { skip:
     env = { ...process.env, VSERVER_CONFDIR: join(T, 'etc'), VSERVER_ROOTDIR: join(T, 'vs'), VSERVER_RUNDIR: join(T, 'run') };
     delete env.NODE_TEST_CONTEXT;
     await build(SRC, { ip: ip(0) }, paths());
-    const www = join(rootOf(SRC), 'var/www');
-    writeFileSync(join(www, 'token.html'), `<p>${TOKEN}</p>\n`, { mode: 0o640 });
-    chownSync(join(www, 'token.html'), 1234, 4321);
-    linkSync(join(www, 'token.html'), join(www, 'token-link.html'));
-    writeFileSync(join(rootOf(SRC), 'bin/capped'), '#!/bin/sh\n', { mode: 0o755 });
-    assert.equal(spawnSync('setcap', ['cap_net_bind_service+ep', join(rootOf(SRC), 'bin/capped')]).status, 0);
-    assert.equal(spawnSync('setfattr', ['-n', 'trusted.vctxtest', '-v', 'kept', join(www, 'token.html')]).status, 0);
+    plantKeptTree(rootOf(SRC), TOKEN);
     // the page is readable by httpd (it runs as root inside)
     const r = await vs([SRC, 'start']);
     assert.equal(r.code, 0, show(r));
@@ -111,7 +97,7 @@ describe('backup, restore, vserver-copy and --move of a running server', { skip:
     assert.match(r.stdout, new RegExp(`^Server '${RES}' restored in ${rootOf(RES)} from the backup of '${SRC}' .*; it is stopped\\n$`));
     assert.match(readFileSync(join(T, 'etc', `${RES}.conf`), 'utf8'), new RegExp(`^IPROOT="${ip(1).replace(/\./g, '\\.')}"$`, 'm'));
     assert.match(readFileSync(join(rootOf(RES), 'etc/hosts'), 'utf8'), new RegExp(`^${ip(1).replace(/\./g, '\\.')}\\s`, 'm'));
-    assertTreeKept(RES);
+    treeKept(RES);
     const s = await vs([RES, 'start']);
     assert.equal(s.code, 0, show(s));
     await serves(ip(1));
@@ -149,7 +135,7 @@ describe('backup, restore, vserver-copy and --move of a running server', { skip:
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, new RegExp(`^Server '${SRC}' copied to '${CPY}' .*'${CPY}' is stopped; '${SRC}' was frozen for \\d+\\.\\d\\d s\\n$`));
     assert.ok(thawed(SRC));
-    assertTreeKept(CPY);
+    treeKept(CPY);
     const s = await vs([CPY, 'start']);
     assert.equal(s.code, 0, show(s));
     await serves(ip(2));
@@ -168,6 +154,6 @@ describe('backup, restore, vserver-copy and --move of a running server', { skip:
     assert.equal(existsSync(rootOf(SRC)), false, 'the source tree is gone');
     assert.equal(existsSync(join(T, 'etc', `${SRC}.conf`)), false, 'the source configuration is gone');
     assert.equal((await vs([SRC, 'status'])).code, 3);
-    assertTreeKept(MOV);
+    treeKept(MOV);
   });
 });

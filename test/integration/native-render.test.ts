@@ -16,19 +16,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { spawnContext } from '../helpers/daemon-context.js';
 import { commandPath } from '../helpers/commands.js';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { mountsBelow } from '../../src/kernel-bridge/host.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHCONTEXT = join(root, 'kernel', 'out', 'chcontext');
 const isRoot = process.getuid?.() === 0;
 /** a Node started with this fails at once: the C path must not start one */
 const NO_NODE = '--require=/nonexistent/vctx-no-node-here.js';
@@ -52,23 +50,7 @@ function cgroupProcs(xid: number): number[] {
 
 /** `chcontext ARGS -- sleep 300`: its XID and the sleep's host PID */
 async function makeContext(args: string[]): Promise<Ctx> {
-  const child = spawn(CHCONTEXT, [...args, '--', 'sleep', '300'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const xid = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`chcontext gave no XID: ${err}`)), 15_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /New security context is (\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`chcontext exited ${code}: ${err}`));
-    });
-  });
+  const { child, xid } = await spawnContext(args, ['sleep', '300']);
   const ctx: Ctx = { child, xid, sleep: 0 };
   made.push(ctx);
   for (let i = 0; i < 100 && !ctx.sleep; i++) {

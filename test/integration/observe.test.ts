@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeSnapshotSource } from '../../src/kernel-bridge/snapshot.js';
 import type { ContextInfo, ProcessInfo, Snapshot } from '../../src/kernel-bridge/types.js';
+import { spawnContext } from '../helpers/daemon-context.js';
 import { commandPath, type Command } from '../helpers/commands.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,24 +62,8 @@ const spawned: ChildProcess[] = [];
 
 /** starts `chcontext --name NAME [--flag F] -- sleep 300` and waits for its XID */
 async function makeContext(name: string, flags: string[] = []): Promise<TestContext> {
-  const args = ['--name', name, ...flags.flatMap((f) => ['--flag', f]), '--', 'sleep', '300'];
-  const child = spawn(CHCONTEXT, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const xid = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`chcontext gave no XID: ${err}`)), 15_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /New security context is (\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`chcontext exited ${code}: ${err}`));
-    });
-  });
+  const args = ['--name', name, ...flags.flatMap((f) => ['--flag', f])];
+  const { child, xid } = await spawnContext(args, ['sleep', '300']);
   const ctx = { child, xid, name };
   made.push(ctx);
   // wait until the sleep runs inside (the context has 2 processes)

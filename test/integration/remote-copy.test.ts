@@ -11,13 +11,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, removeTree } from '../../src/actions/build.js';
 import { stop } from '../../src/actions/stop.js';
 import { projectRoot } from '../../src/kernel-bridge/addon.js';
+import { assertTreeKept, plantKeptTree } from '../helpers/kept-tree.js';
 import { commandPath, type Command } from '../helpers/commands.js';
 import { httpGet, runCommand, until, type Res } from '../helpers/run.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -58,16 +59,7 @@ const fetch = (addr: string) => httpGet(addr, '/token.html');
 const serves = (addr: string) => until(`the page at ${addr}`, () => fetch(addr).then((b) => (b.includes(TOKEN) ? b : null), () => null));
 
 /** server @n's tree on host B kept owners, modes, the hard link, the file capability and the trusted xattr */
-function assertTreeKept(n: string): void {
-  const r = rootOf('b', n);
-  const f = statSync(join(r, 'var/www/token.html'));
-  assert.equal(f.uid, 1234);
-  assert.equal(f.gid, 4321);
-  assert.equal(f.mode & 0o7777, 0o640);
-  assert.equal(statSync(join(r, 'var/www/token-link.html')).ino, f.ino, 'the hard link is kept');
-  assert.match(spawnSync('getcap', [join(r, 'bin/capped')], { encoding: 'utf8' }).stdout, /cap_net_bind_service[=+]ep/);
-  assert.match(spawnSync('getfattr', ['-n', 'trusted.vctxtest', '--only-values', join(r, 'var/www/token.html')], { encoding: 'utf8' }).stdout, /^kept$/);
-}
+const treeKept = (n: string) => assertTreeKept(rootOf('b', n));
 
 /** nothing of a copy @n on host B: no root, no configuration, no staging directory */
 function nothingOnB(n: string): void {
@@ -78,13 +70,7 @@ function nothingOnB(n: string): void {
 
 async function makeServer(name: string, addr: string, opts: { unify?: boolean } = {}): Promise<void> {
   await build(name, { ip: addr }, dirs('a'));
-  const www = join(rootOf('a', name), 'var/www');
-  writeFileSync(join(www, 'token.html'), `<p>${TOKEN}</p>\n`, { mode: 0o640 });
-  chownSync(join(www, 'token.html'), 1234, 4321);
-  linkSync(join(www, 'token.html'), join(www, 'token-link.html'));
-  writeFileSync(join(rootOf('a', name), 'bin/capped'), '#!/bin/sh\n', { mode: 0o755 });
-  assert.equal(spawnSync('setcap', ['cap_net_bind_service+ep', join(rootOf('a', name), 'bin/capped')]).status, 0);
-  assert.equal(spawnSync('setfattr', ['-n', 'trusted.vctxtest', '-v', 'kept', join(www, 'token.html')]).status, 0);
+  plantKeptTree(rootOf('a', name), TOKEN);
   if (opts.unify) {
     const u = await cli('vserver', [name, 'unify']);
     assert.equal(u.code, 0, show(u));
@@ -124,7 +110,7 @@ describe('vserver-copy to another host over ssh (a second vctx behind a loopback
     assert.match(r.stdout, new RegExp(`^Server '${SRC}' copied to '${CPY}' on hostb \\(${rootOf('b', CPY)}\\), running; '${SRC}' runs too; '${SRC}' was frozen for \\d+\\.\\d\\d s\\n$`));
     await serves(ip(1));
     await serves(ip(0));
-    assertTreeKept(CPY);
+    treeKept(CPY);
     assert.match(readFileSync(confOf('b', CPY), 'utf8'), new RegExp(`^IPROOT="${ip(1).replace(/\./g, '\\.')}"$`, 'm'));
     assert.match(readFileSync(join(rootOf('b', CPY), 'etc/hosts'), 'utf8'), new RegExp(`^${ip(1).replace(/\./g, '\\.')}\\s`, 'm'));
     assert.equal(onB(['vserver', CPY, 'running']).code, 0, 'B says it runs');
