@@ -420,14 +420,11 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   await mkdir(d.base, { mode: 0o700 });
   await mkdir(d.upper, { mode: 0o755 });
   await mkdir(d.work, { mode: 0o700 });
-  if (projectId >= PROJID_BASE) {
-    try {
-      tagTree(root, untagged);
-    } catch (e) {
-      if (keepId) await Promise.resolve().then(() => tagTree(root, projectId)).catch(() => {});
-      await rm(d.base, { recursive: true, force: true });
-      throw new LifecycleError('failed', 'unify', `cannot take the disk limit's project id ${projectId} off ${root} before unifying '${name}': ${errText(e)}`);
-    }
+  const untag = projectId >= PROJID_BASE ? tagOrWhy(root, untagged) : null;
+  if (untag) {
+    if (keepId) tagOrWhy(root, projectId);
+    await rm(d.base, { recursive: true, force: true });
+    throw new LifecycleError('failed', 'unify', `cannot take the disk limit's project id ${projectId} off ${root} before unifying '${name}': ${untag}`);
   }
   await rename(root, d.lower);
   let out: string;
@@ -444,14 +441,8 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
     await restorePlain(name, paths).catch((e2: unknown) => {
       throw new LifecycleError('failed', 'unify', `unify of '${name}' failed (${errText(e)}), and so did undoing it: ${errText(e2)}; its layers are in ${d.base}`);
     });
-    let id = '';
-    if (keepId) {
-      try {
-        tagTree(root, projectId);
-      } catch (e3) {
-        id = ` (but without its disk limit's project id ${projectId} until its next start: ${errText(e3)})`;
-      }
-    }
+    const retag = keepId ? tagOrWhy(root, projectId) : null;
+    const id = retag ? ` (but without its disk limit's project id ${projectId} until its next start: ${retag})` : '';
     throw new LifecycleError('failed', 'unify', `unify of '${name}' failed: ${errText(e)}; its tree is as it was${id}`);
   }
   const counts = JSON.parse(out) as UnifyCounts;
@@ -467,13 +458,8 @@ async function convert(name: string, paths: VctxPaths): Promise<UnifyCounts> {
   });
   // the merged root's times are the upper's: the root's own again, as the moves and the packing changed them
   await utimes(d.upper, rootSt.atime, rootSt.mtime);
-  if (keepId) {
-    try {
-      tagTree(d.base, projectId);
-    } catch (e) {
-      counts.projectError = `its own layers ${d.base} do not carry its disk limit's project id ${projectId} (its next start sets it): ${errText(e)}`;
-    }
-  }
+  const tag = keepId ? tagOrWhy(d.base, projectId) : null;
+  if (tag) counts.projectError = `its own layers ${d.base} do not carry its disk limit's project id ${projectId} (its next start sets it): ${tag}`;
   await mountUnified(paths.rootdir, name);
   return counts;
 }
@@ -530,10 +516,20 @@ async function restorePlain(name: string, paths: VctxPaths): Promise<void> {
   await rename(stage, root);
   // a disk limit's project id goes back on the plain tree (which now counts every file); where
   // the kernel refuses, the next start sets it
-  if (projectId >= PROJID_BASE) await Promise.resolve().then(() => tagTree(root, projectId)).catch(() => {});
+  if (projectId >= PROJID_BASE) tagOrWhy(root, projectId);
   await rm(d.base, { recursive: true, force: true });
   await rm(d.pending, { force: true });
   await gcStore(paths.rootdir);
+}
+
+/** tags @path's tree with project @id (0: untags); the kernel's refusal as text, null when done */
+function tagOrWhy(path: string, id: number): string | null {
+  try {
+    tagTree(path, id);
+    return null;
+  } catch (e) {
+    return errText(e);
+  }
 }
 
 /** the project id @path carries; 0 when none or where the file system keeps none */
